@@ -1,0 +1,3 @@
+from oauthtrace.cli import main
+
+main()

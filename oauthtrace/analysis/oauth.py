@@ -1,0 +1,104 @@
+"""Reading OAuth parameters out of hops: request parameters, authorization responses, token bodies."""
+
+from __future__ import annotations
+
+import base64
+from urllib.parse import unquote_plus
+
+from oauthtrace.model import Hop, Pairs, first
+from oauthtrace.params import fragment_pairs, parse_pairs, query_pairs
+
+
+def request_params(hop: Hop) -> Pairs:
+    """Query parameters, then form fields (authorize may be GET or POST)."""
+    return list(hop.query) + list(hop.form)
+
+
+def param(pairs: Pairs, name: str) -> str | None:
+    """A parameter's value; a parameter sent without a value counts as omitted (RFC 6749 §3.1)."""
+    value = first(pairs, name)
+    return value if value else None
+
+
+def authz_response_params(hop: Hop) -> tuple[Pairs, str]:
+    """Parameters the provider sent back in an authorization response, and how: query, fragment, form_post.
+
+    `hop` is the provider's response: a redirect whose Location carries them, or an auto-submitting form.
+    """
+    if hop.location:
+        fragment = fragment_pairs(hop.location)
+        query = query_pairs(hop.location)
+        if any(k in ("code", "error", "access_token", "id_token") for k, _ in fragment):
+            return fragment, "fragment"
+        return query, "query"
+    if hop.resp_content_type == "text/html" and hop.resp_body and b"<form" in hop.resp_body.lower():
+        return form_post_fields(hop.resp_text), "form_post"
+    return [], "none"
+
+
+def form_post_fields(html: str) -> Pairs:
+    """Hidden input name/value pairs of an auto-submitting form (OAuth 2.0 Form Post Response Mode)."""
+    from html.parser import HTMLParser
+
+    pairs: Pairs = []
+
+    class _Inputs(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            if tag == "input":
+                attributes = dict(attrs)
+                if attributes.get("name"):
+                    pairs.append((attributes["name"], attributes.get("value") or ""))
+
+    _Inputs().feed(html)
+    return pairs
+
+
+def callback_params(hop: Hop) -> Pairs:
+    """Parameters the client's callback received: its query, or its form_post body."""
+    return list(hop.query) + list(hop.form)
+
+
+def body_params(hop: Hop) -> Pairs:
+    """Token-endpoint style request parameters: the form body, or a JSON object body."""
+    if hop.form:
+        return list(hop.form)
+    data = hop.req_json()
+    if isinstance(data, dict):
+        return [(str(k), v if isinstance(v, str) else str(v)) for k, v in data.items()]
+    if hop.req_content_type == "application/x-www-form-urlencoded":
+        return parse_pairs(hop.req_text)
+    return []
+
+
+def basic_credentials(hop: Hop) -> tuple[str, str] | None:
+    """(client_id, client_secret) from an `Authorization: Basic` header, form-decoded (RFC 6749 §2.3.1)."""
+    header = hop.req_header("authorization") or ""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "basic" or not token:
+        return None
+    try:
+        decoded = base64.b64decode(token.strip(), validate=False).decode("utf-8", errors="replace")
+    except (ValueError, TypeError):
+        return None
+    user, _, password = decoded.partition(":")
+    return unquote_plus(user), unquote_plus(password)
+
+
+def raw_basic_credentials(hop: Hop) -> tuple[str, str] | None:
+    """Like basic_credentials but without the form-decoding, to check the client's encoding."""
+    header = hop.req_header("authorization") or ""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "basic" or not token:
+        return None
+    try:
+        decoded = base64.b64decode(token.strip(), validate=False).decode("utf-8", errors="replace")
+    except (ValueError, TypeError):
+        return None
+    user, _, password = decoded.partition(":")
+    return user, password
+
+
+def token_response(hop: Hop) -> dict | None:
+    """The token endpoint's JSON object, or None when the body is not a JSON object."""
+    data = hop.resp_json()
+    return data if isinstance(data, dict) else None

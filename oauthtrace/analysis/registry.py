@@ -1,0 +1,72 @@
+"""The rule registry: each rule is a small function over one exchange, registered with its metadata."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from oauthtrace.model import Exchange, Hit, Hop, Rule
+
+RULES: dict[str, Rule] = {}
+
+CheckFn = Callable[[Exchange, "Context"], Iterable[Hit]]
+
+
+def rule(
+    id: str,
+    *,
+    family: str,
+    severity: str,
+    blame: str,
+    needs: str,
+    spec: str,
+    quote: str,
+    fix: str,
+    title: str = "",
+) -> Callable[[CheckFn], CheckFn]:
+    """Register `fn(exchange, context) -> Iterable[Hit]` as rule `id`.
+
+    `needs` uses RULES.md's letters: F front channel, B back channel, M metadata; "F+B" needs both,
+    "F/B" either. `severity` is the default; a Hit may carry another for rules with two severities.
+    """
+
+    def register(fn: CheckFn) -> CheckFn:
+        if id in RULES:
+            raise ValueError(f"rule {id} registered twice")
+        RULES[id] = Rule(
+            id=id, family=family, severity=severity, blame=blame, needs=needs, spec=spec, quote=quote,
+            fix=fix, title=title or _first_line(fn.__doc__) or id, check=fn,
+        )
+        return fn
+
+    return register
+
+
+def _first_line(text: str | None) -> str:
+    return text.strip().splitlines()[0] if text and text.strip() else ""
+
+
+@dataclass
+class Context:
+    """What a rule may know beyond its own exchange: the whole trace, what was recorded, the profile."""
+
+    trace_id: int
+    hops: list[Hop]
+    exchanges: list[Exchange]
+    roles: dict[int, str]  # hop seq -> role, for every hop of the trace
+    sides: set[str]  # the sides recorded in this trace: "F", "B", "M"
+    profile: str = "oauth2"
+    metadata: dict[str, dict] = field(default_factory=dict)  # issuer -> AS metadata document
+
+    def earlier(self, exchange: Exchange) -> list[Exchange]:
+        return [ex for ex in self.exchanges if ex.index < exchange.index]
+
+    def others(self, exchange: Exchange) -> list[Exchange]:
+        return [ex for ex in self.exchanges if ex.index != exchange.index]
+
+    def hops_with_role(self, role: str) -> list[Hop]:
+        return [hop for hop in self.hops if self.roles.get(hop.seq) == role]
+
+    def as_metadata(self) -> dict | None:
+        """The first authorization server metadata document seen in the trace, if any."""
+        return next(iter(self.metadata.values()), None)

@@ -1,0 +1,59 @@
+"""The `oauthtrace` command: a thin click layer; each command lives in its own module, loaded on use."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from oauthtrace.errors import UserError
+
+# name -> "module:function". Loaded lazily so `oauthtrace list` does not pay for importing mitmproxy.
+COMMANDS = {
+    "record": "oauthtrace.cli.record:record",
+    "list": "oauthtrace.cli.browse:list_traces",
+    "show": "oauthtrace.cli.browse:show",
+    "demo": "oauthtrace.cli.demo:demo",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx, name):
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module, attr = target.split(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="oauthtrace")
+def cli():
+    """Record, lint and replay OAuth 2.0 / OpenID Connect exchanges.
+
+    \b
+    Start here:
+      oauthtrace demo                  # the motivating failure, end to end
+      oauthtrace record --browser      # record your own login
+      oauthtrace check                 # lint the latest trace
+    """
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        cli.main(args=argv, prog_name="oauthtrace", standalone_mode=False)
+    except UserError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2 if exc.exit_code in (1, 2) else exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)

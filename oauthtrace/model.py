@@ -1,0 +1,196 @@
+"""Plain data the other layers pass around: hops, traces, exchanges, rules, findings.
+
+Parameters and headers are ordered lists of (name, value) pairs so that duplicates and order survive
+(RFC 6749 §3.1 forbids duplicates; the linter has to be able to see them).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator
+
+Pairs = list[tuple[str, str]]
+
+SEVERITIES = ("error", "warning", "info")
+SEVERITY_RANK = {"error": 3, "warning": 2, "info": 1}
+BLAME_WORDS = {"AS": "provider", "C": "client", "RS": "resource server", "either": "either side"}
+
+BROWSER_LISTENER = "browser"
+
+
+def first(pairs: Pairs, name: str, *, case: bool = True) -> str | None:
+    """The first value of `name` in `pairs`, or None."""
+    for key, value in pairs:
+        if key == name or (not case and key.lower() == name.lower()):
+            return value
+    return None
+
+
+def every(pairs: Pairs, name: str, *, case: bool = True) -> list[str]:
+    return [v for k, v in pairs if k == name or (not case and k.lower() == name.lower())]
+
+
+@dataclass
+class Hop:
+    """One HTTP request and its response (or the error that ended it)."""
+
+    trace_id: int
+    seq: int
+    method: str
+    url: str
+    id: int | None = None
+    started: float = 0.0
+    ended: float | None = None
+    listener: str = BROWSER_LISTENER
+    client_addr: str = ""
+    upstream_url: str | None = None
+    http_version: str = "HTTP/1.1"
+    query: Pairs = field(default_factory=list)
+    req_headers: Pairs = field(default_factory=list)
+    req_body: bytes | None = None
+    req_truncated: bool = False
+    form: Pairs = field(default_factory=list)
+    status: int | None = None
+    resp_headers: Pairs = field(default_factory=list)
+    resp_body: bytes | None = None
+    resp_truncated: bool = False
+    location: str | None = None
+    error: str | None = None
+
+    def req_header(self, name: str) -> str | None:
+        return first(self.req_headers, name, case=False)
+
+    def resp_header(self, name: str) -> str | None:
+        return first(self.resp_headers, name, case=False)
+
+    @property
+    def req_text(self) -> str:
+        return _text(self.req_body)
+
+    @property
+    def resp_text(self) -> str:
+        return _text(self.resp_body)
+
+    @property
+    def req_content_type(self) -> str:
+        return _media_type(self.req_header("content-type"))
+
+    @property
+    def resp_content_type(self) -> str:
+        return _media_type(self.resp_header("content-type"))
+
+    def req_json(self):
+        return _json(self.req_body)
+
+    def resp_json(self):
+        return _json(self.resp_body)
+
+    @property
+    def is_reverse(self) -> bool:
+        return self.listener != BROWSER_LISTENER
+
+
+def _text(body: bytes | None) -> str:
+    if not body:
+        return ""
+    return body.decode("utf-8", errors="replace")
+
+
+def _media_type(value: str | None) -> str:
+    return (value or "").split(";", 1)[0].strip().lower()
+
+
+def _json(body: bytes | None):
+    """The parsed JSON body, or None when there is none or it does not parse."""
+    if not body:
+        return None
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+@dataclass
+class Trace:
+    id: int
+    name: str
+    created: float
+    source: str = "record"
+    parent_id: int | None = None
+    hop_count: int = 0
+
+
+@dataclass
+class Rule:
+    """A check's metadata; `check` yields Hits for one exchange."""
+
+    id: str
+    family: str
+    severity: str
+    blame: str
+    needs: str  # "F", "B", "M", "F+B", "F/B" ... as in RULES.md
+    spec: str
+    quote: str
+    fix: str
+    title: str = ""
+    check: Callable[..., Iterable["Hit"]] | None = None
+
+
+@dataclass
+class Hit:
+    """What a rule function reports; the engine turns it into a Finding."""
+
+    hop: Hop | None
+    message: str
+    evidence: dict = field(default_factory=dict)
+    severity: str | None = None  # overrides the rule's default when a rule has two severities
+    blame: str | None = None
+
+
+@dataclass
+class Finding:
+    rule: str
+    severity: str
+    blame: str
+    trace: int
+    exchange: int | None
+    hop: int | None  # the hop's sequence number within its trace
+    message: str
+    spec: str
+    fix: str
+    evidence: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "blame": self.blame,
+            "trace": self.trace,
+            "exchange": self.exchange,
+            "hop": self.hop,
+            "message": self.message,
+            "spec": self.spec,
+            "fix": self.fix,
+            "evidence": self.evidence,
+        }
+
+
+@dataclass
+class Exchange:
+    """One OAuth flow joined across hops and channels."""
+
+    index: int
+    hops: list[Hop] = field(default_factory=list)
+    authorize: Hop | None = None
+    authz_response: Hop | None = None  # the provider response that redirected to the callback
+    callback: Hop | None = None
+    tokens: list[Hop] = field(default_factory=list)
+    refreshes: list[Hop] = field(default_factory=list)
+    registrations: list[Hop] = field(default_factory=list)
+    metadata: list[Hop] = field(default_factory=list)
+    resources: list[Hop] = field(default_factory=list)
+    roles: dict[int, str] = field(default_factory=dict)  # hop seq -> role
+
+    def __iter__(self) -> Iterator[Hop]:
+        return iter(self.hops)

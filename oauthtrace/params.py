@@ -1,0 +1,65 @@
+"""Parsing of URLs and form bodies into ordered (name, value) pairs, decoded exactly once."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+from oauthtrace.model import Pairs
+
+
+def parse_pairs(text: str) -> Pairs:
+    """`a=1&b=&a=2` -> [("a","1"), ("b",""), ("a","2")]; one URL-decode, blanks kept."""
+    if not text:
+        return []
+    try:
+        return parse_qsl(text, keep_blank_values=True, errors="replace")
+    except ValueError:
+        return []
+
+
+def query_pairs(url: str) -> Pairs:
+    return parse_pairs(_split(url).query)
+
+
+def fragment_pairs(url: str) -> Pairs:
+    return parse_pairs(_split(url).fragment)
+
+
+def raw_query_value(url: str, name: str) -> str | None:
+    """The still-encoded value of `name` in the URL's query, to tell `+` from `%20`."""
+    for part in _split(url).query.split("&"):
+        key, sep, value = part.partition("=")
+        if key == name and sep:
+            return value
+    return None
+
+
+def base_url(url: str) -> str:
+    """scheme://authority/path — the URL without query and fragment."""
+    parts = _split(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
+def origin(url: str) -> str:
+    parts = _split(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def host(url: str) -> str:
+    return (_split(url).hostname or "").lower()
+
+
+def path(url: str) -> str:
+    return _split(url).path or "/"
+
+
+def is_loopback(url: str) -> bool:
+    name = host(url)
+    return name in ("localhost", "::1") or name.startswith("127.") or name.endswith(".localhost")
+
+
+def _split(url: str):
+    try:
+        return urlsplit(url or "")
+    except ValueError:
+        return urlsplit("")

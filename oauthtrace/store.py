@@ -1,0 +1,384 @@
+"""The one module that knows SQL: one SQLite file in WAL mode holding traces, hops and findings.
+
+Bodies are stored as TEXT when they are valid UTF-8 (so full-text search and Datasette show them) and as
+BLOB otherwise (so binary bodies come back byte for byte).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from oauthtrace.errors import UserError
+from oauthtrace.model import Finding, Hop, Trace
+
+SCHEMA_VERSION = 1
+DEFAULT_DB = "oauthtrace.db"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS traces (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    created REAL NOT NULL,
+    source TEXT NOT NULL DEFAULT 'record',
+    parent_id INTEGER REFERENCES traces(id)
+);
+CREATE TABLE IF NOT EXISTS hops (
+    id INTEGER PRIMARY KEY,
+    trace_id INTEGER NOT NULL REFERENCES traces(id),
+    seq INTEGER NOT NULL,
+    name TEXT,
+    started REAL,
+    ended REAL,
+    listener TEXT NOT NULL DEFAULT 'browser',
+    client_addr TEXT,
+    method TEXT NOT NULL,
+    url TEXT NOT NULL,
+    upstream_url TEXT,
+    http_version TEXT,
+    query TEXT NOT NULL DEFAULT '[]',
+    req_headers TEXT NOT NULL DEFAULT '[]',
+    req_body,
+    req_truncated INTEGER NOT NULL DEFAULT 0,
+    form TEXT NOT NULL DEFAULT '[]',
+    status INTEGER,
+    resp_headers TEXT NOT NULL DEFAULT '[]',
+    resp_body,
+    resp_truncated INTEGER NOT NULL DEFAULT 0,
+    location TEXT,
+    error TEXT,
+    UNIQUE (trace_id, seq)
+);
+CREATE TABLE IF NOT EXISTS findings (
+    id INTEGER PRIMARY KEY,
+    trace_id INTEGER NOT NULL REFERENCES traces(id),
+    hop_id INTEGER REFERENCES hops(id),
+    exchange INTEGER,
+    hop_seq INTEGER,
+    rule TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    blame TEXT,
+    message TEXT,
+    spec TEXT,
+    fix TEXT,
+    evidence TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS findings_trace ON findings (trace_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS hops_fts USING fts5 (
+    url, location, req_body, resp_body, content='hops', content_rowid='id'
+);
+CREATE TRIGGER IF NOT EXISTS hops_ai AFTER INSERT ON hops BEGIN
+    INSERT INTO hops_fts (rowid, url, location, req_body, resp_body)
+    VALUES (new.id, new.url, new.location,
+            CASE WHEN typeof(new.req_body) = 'text' THEN new.req_body END,
+            CASE WHEN typeof(new.resp_body) = 'text' THEN new.resp_body END);
+END;
+CREATE TRIGGER IF NOT EXISTS hops_ad AFTER DELETE ON hops BEGIN
+    INSERT INTO hops_fts (hops_fts, rowid, url, location, req_body, resp_body)
+    VALUES ('delete', old.id, old.url, old.location,
+            CASE WHEN typeof(old.req_body) = 'text' THEN old.req_body END,
+            CASE WHEN typeof(old.resp_body) = 'text' THEN old.resp_body END);
+END;
+"""
+
+_HOP_COLUMNS = (
+    "trace_id seq name started ended listener client_addr method url upstream_url http_version query "
+    "req_headers req_body req_truncated form status resp_headers resp_body resp_truncated location error"
+).split()
+
+
+def default_path() -> str:
+    return os.environ.get("OAUTHTRACE_DB") or DEFAULT_DB
+
+
+class Store:
+    """A connection to one oauthtrace database. Use one Store per thread."""
+
+    def __init__(self, conn: sqlite3.Connection, path: str):
+        self.conn = conn
+        self.path = path
+
+    # -- opening -------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | os.PathLike | None = None, *, create: bool = True) -> "Store":
+        path = str(path or default_path())
+        if path != ":memory:":
+            _ensure_file(path, create)
+        try:
+            conn = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout = 10000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            store = cls(conn, path)
+            store._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise UserError(f"cannot use database {path}: {exc}") from None
+        return store
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _migrate(self) -> None:
+        found = self._schema_version()
+        if found > SCHEMA_VERSION:
+            raise UserError(
+                f"database {self.path} has schema version {found}; this oauthtrace knows up to {SCHEMA_VERSION}"
+            )
+        if found == SCHEMA_VERSION:
+            return
+        with self.transaction():
+            for statement in _statements(_SCHEMA):
+                self.conn.execute(statement)
+            self.conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+
+    def _schema_version(self) -> int:
+        exists = self.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone()
+        if not exists:
+            return 0
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All or nothing: the block's writes commit together or not at all."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # -- traces --------------------------------------------------------------------------------
+
+    def create_trace(self, name: str, source: str = "record", parent_id: int | None = None) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO traces (name, created, source, parent_id) VALUES (?, ?, ?, ?)",
+            (name, time.time(), source, parent_id),
+        )
+        return cur.lastrowid
+
+    def traces(self) -> list[Trace]:
+        rows = self.conn.execute(
+            "SELECT t.id, t.name, t.created, t.source, t.parent_id,"
+            " (SELECT count(*) FROM hops h WHERE h.trace_id = t.id)"
+            " FROM traces t ORDER BY t.id"
+        ).fetchall()
+        return [Trace(*row[:5], hop_count=row[5]) for row in rows]
+
+    def trace(self, trace_id: int) -> Trace | None:
+        row = self.conn.execute(
+            "SELECT t.id, t.name, t.created, t.source, t.parent_id,"
+            " (SELECT count(*) FROM hops h WHERE h.trace_id = t.id) FROM traces t WHERE t.id = ?",
+            (trace_id,),
+        ).fetchone()
+        return Trace(*row[:5], hop_count=row[5]) if row else None
+
+    def resolve_trace(self, ref: str | int | None) -> Trace:
+        """A trace by id or name; the latest one when `ref` is None."""
+        if ref is None:
+            row = self.conn.execute("SELECT id FROM traces ORDER BY id DESC LIMIT 1").fetchone()
+            if not row:
+                raise UserError(f"no traces in {self.path}; record one with `oauthtrace record`")
+            return self.trace(row[0])
+        text = str(ref)
+        row = self.conn.execute("SELECT id FROM traces WHERE name = ? ORDER BY id DESC LIMIT 1", (text,)).fetchone()
+        if row is None and text.isdigit():
+            row = self.conn.execute("SELECT id FROM traces WHERE id = ?", (int(text),)).fetchone()
+        if row is None:
+            raise UserError(f"no trace {text!r} in {self.path} (see `oauthtrace list`)")
+        return self.trace(row[0])
+
+    def rename_trace(self, trace_id: int, name: str) -> None:
+        self.conn.execute("UPDATE traces SET name = ? WHERE id = ?", (name, trace_id))
+
+    # -- hops ----------------------------------------------------------------------------------
+
+    def insert_hops(self, hops: Iterable[Hop]) -> int:
+        """Insert hops in one transaction; sets each hop's id. Returns how many were written."""
+        hops = list(hops)
+        if not hops:
+            return 0
+        sql = f"INSERT INTO hops ({', '.join(_HOP_COLUMNS)}) VALUES ({', '.join('?' * len(_HOP_COLUMNS))})"
+        with self.transaction() as conn:
+            for hop in hops:
+                hop.id = conn.execute(sql, _hop_row(hop)).lastrowid
+        return len(hops)
+
+    def hops(self, trace_id: int, *, after_seq: int | None = None, limit: int | None = None) -> list[Hop]:
+        sql = f"SELECT id, {', '.join(_HOP_COLUMNS)} FROM hops WHERE trace_id = ?"
+        args: list = [trace_id]
+        if after_seq is not None:
+            sql += " AND seq > ?"
+            args.append(after_seq)
+        sql += " ORDER BY seq"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        return [_hop_from_row(row) for row in self.conn.execute(sql, args)]
+
+    def hop(self, hop_id: int) -> Hop | None:
+        row = self.conn.execute(f"SELECT id, {', '.join(_HOP_COLUMNS)} FROM hops WHERE id = ?", (hop_id,)).fetchone()
+        return _hop_from_row(row) if row else None
+
+    def hop_count(self, trace_id: int | None = None) -> int:
+        if trace_id is None:
+            return self.conn.execute("SELECT count(*) FROM hops").fetchone()[0]
+        return self.conn.execute("SELECT count(*) FROM hops WHERE trace_id = ?", (trace_id,)).fetchone()[0]
+
+    def hop_summaries(self, trace_id: int, offset: int = 0, limit: int = 100) -> list[tuple]:
+        """Light rows for long lists: (id, seq, started, listener, method, url, status, location, error)."""
+        return self.conn.execute(
+            "SELECT id, seq, started, listener, method, url, status, location, error FROM hops"
+            " WHERE trace_id = ? ORDER BY seq LIMIT ? OFFSET ?",
+            (trace_id, limit, offset),
+        ).fetchall()
+
+    def search_hops(self, trace_id: int, text: str, limit: int = 1000) -> list[int]:
+        """Sequence numbers of the trace's hops whose URL, Location or text bodies match `text`."""
+        phrase = '"' + text.replace('"', '""') + '"'
+        try:
+            rows = self.conn.execute(
+                "SELECT h.seq FROM hops_fts f JOIN hops h ON h.id = f.rowid"
+                " WHERE hops_fts MATCH ? AND h.trace_id = ? ORDER BY h.seq LIMIT ?",
+                (phrase, trace_id, limit),
+            ).fetchall()
+        except sqlite3.OperationalError:
+            return []
+        return [row[0] for row in rows]
+
+    def max_seq(self, trace_id: int) -> int:
+        row = self.conn.execute("SELECT max(seq) FROM hops WHERE trace_id = ?", (trace_id,)).fetchone()
+        return row[0] or 0
+
+    # -- findings ------------------------------------------------------------------------------
+
+    def replace_findings(self, trace_id: int, findings: Iterable[Finding]) -> None:
+        ids = dict(self.conn.execute("SELECT seq, id FROM hops WHERE trace_id = ?", (trace_id,)).fetchall())
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM findings WHERE trace_id = ?", (trace_id,))
+            conn.executemany(
+                "INSERT INTO findings (trace_id, hop_id, exchange, hop_seq, rule, severity, blame, message, spec,"
+                " fix, evidence) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        trace_id, ids.get(f.hop), f.exchange, f.hop, f.rule, f.severity, f.blame, f.message,
+                        f.spec, f.fix, json.dumps(f.evidence, ensure_ascii=False, default=str),
+                    )
+                    for f in findings
+                ],
+            )
+
+    def findings(self, trace_id: int) -> list[Finding]:
+        rows = self.conn.execute(
+            "SELECT rule, severity, blame, trace_id, exchange, hop_seq, message, spec, fix, evidence"
+            " FROM findings WHERE trace_id = ? ORDER BY id",
+            (trace_id,),
+        ).fetchall()
+        return [Finding(*row[:9], evidence=json.loads(row[9] or "{}")) for row in rows]
+
+    def severity_counts(self) -> dict[int, dict[str, int]]:
+        counts: dict[int, dict[str, int]] = {}
+        for trace_id, severity, n in self.conn.execute(
+            "SELECT trace_id, severity, count(*) FROM findings GROUP BY trace_id, severity"
+        ):
+            counts.setdefault(trace_id, {})[severity] = n
+        return counts
+
+
+def _statements(script: str) -> list[str]:
+    """Split the schema into statements; triggers contain `;` inside BEGIN … END."""
+    out, buf = [], []
+    for line in script.strip().splitlines():
+        buf.append(line)
+        joined = "\n".join(buf)
+        if sqlite3.complete_statement(joined):
+            out.append(joined)
+            buf = []
+    return out
+
+
+def _ensure_file(path: str, create: bool) -> None:
+    target = Path(path)
+    if target.exists():
+        if target.is_dir():
+            raise UserError(f"cannot use database {path}: it is a directory")
+        return
+    if not create:
+        raise UserError(f"no database at {path}")
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise UserError(f"cannot create database {path}: {exc.strerror}") from None
+    os.close(fd)
+
+
+def _body_value(body: bytes | None):
+    if body is None:
+        return None
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return body
+
+
+def _hop_name(hop: Hop) -> str:
+    from oauthtrace.params import host, path
+
+    return f"#{hop.seq} {hop.method} {host(hop.url)}{path(hop.url)}"
+
+
+def _hop_row(hop: Hop) -> tuple:
+    return (
+        hop.trace_id, hop.seq, _hop_name(hop), hop.started, hop.ended, hop.listener, hop.client_addr,
+        hop.method, hop.url, hop.upstream_url, hop.http_version, _pairs_json(hop.query),
+        _pairs_json(hop.req_headers), _body_value(hop.req_body), int(hop.req_truncated), _pairs_json(hop.form),
+        hop.status, _pairs_json(hop.resp_headers), _body_value(hop.resp_body), int(hop.resp_truncated),
+        hop.location, hop.error,
+    )
+
+
+def _pairs_json(pairs) -> str:
+    return json.dumps([[k, v] for k, v in pairs], ensure_ascii=False)
+
+
+def _pairs(text: str | None):
+    return [(k, v) for k, v in json.loads(text or "[]")]
+
+
+def _body_bytes(value) -> bytes | None:
+    if value is None:
+        return None
+    return value.encode("utf-8") if isinstance(value, str) else bytes(value)
+
+
+def _hop_from_row(row) -> Hop:
+    (hop_id, trace_id, seq, _name, started, ended, listener, client_addr, method, url, upstream_url,
+     http_version, query, req_headers, req_body, req_truncated, form, status, resp_headers, resp_body,
+     resp_truncated, location, error) = row
+    return Hop(
+        id=hop_id, trace_id=trace_id, seq=seq, started=started, ended=ended, listener=listener,
+        client_addr=client_addr or "", method=method, url=url, upstream_url=upstream_url,
+        http_version=http_version or "", query=_pairs(query), req_headers=_pairs(req_headers),
+        req_body=_body_bytes(req_body), req_truncated=bool(req_truncated), form=_pairs(form), status=status,
+        resp_headers=_pairs(resp_headers), resp_body=_body_bytes(resp_body), resp_truncated=bool(resp_truncated),
+        location=location, error=error,
+    )
