@@ -102,3 +102,46 @@ def token_response(hop: Hop) -> dict | None:
     """The token endpoint's JSON object, or None when the body is not a JSON object."""
     data = hop.resp_json()
     return data if isinstance(data, dict) else None
+
+
+def token_fields(hop: Hop) -> dict | None:
+    """The fields of a token-endpoint response: its JSON object, or its form-encoded body.
+
+    Some providers (GitHub by default) answer `access_token=…&token_type=bearer`; reading those too lets the
+    rules name the fields even though the format itself is wrong. None when the body is neither.
+    """
+    data = token_response(hop)
+    if data is not None:
+        return data
+    if hop.resp_content_type == "application/x-www-form-urlencoded":
+        pairs = parse_pairs(hop.resp_text)
+        return {k: v for k, v in reversed(pairs)} if pairs else None
+    return None
+
+
+def client_auth_used(hop: Hop) -> str:
+    """How a token-endpoint request authenticated the client, by the RFC 7591 method names; "none" if it did not."""
+    if basic_credentials(hop) is not None:
+        return "client_secret_basic"
+    body = body_params(hop)
+    if param(body, "client_assertion"):
+        return "client_assertion"
+    if param(body, "client_secret"):
+        return "client_secret_post"
+    return "none"
+
+
+def shown(value, *, secret: bool = False, limit: int = 60) -> str:
+    """A value as a finding's message shows it: ∅ when absent, secrets cut to a recognisable prefix.
+
+    Control characters are escaped so a hostile value cannot rewrite the terminal line it is printed on.
+    """
+    if value is None:
+        return "∅"
+    if not isinstance(value, str):
+        import json
+
+        value = json.dumps(value, ensure_ascii=False, default=str)
+    keep = 6 if secret else limit
+    text = value if len(value) <= keep + 2 else value[:keep] + "…"
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)

@@ -70,3 +70,15 @@ class Context:
     def as_metadata(self) -> dict | None:
         """The first authorization server metadata document seen in the trace, if any."""
         return next(iter(self.metadata.values()), None)
+
+
+def memo(ctx: Context, key: str, build: Callable[[], object]):
+    """A value built once per analysed trace (an index over ctx.hops or ctx.exchanges).
+
+    Cross-exchange rules look things up in such an index instead of scanning every other exchange, so a
+    trace with 10k exchanges stays linear. Kept on the Context itself, so it lives exactly as long as the run.
+    """
+    cache = ctx.__dict__.setdefault("_memo", {})
+    if key not in cache:
+        cache[key] = build()
+    return cache[key]
