@@ -1,0 +1,3 @@
+"""Every rule family; importing this package registers all rules."""
+
+from oauthtrace.analysis.rules import pkce  # noqa: F401  D

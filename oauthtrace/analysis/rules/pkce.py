@@ -1,0 +1,413 @@
+"""Family D: PKCE (RFC 7636) — challenge sent, verifier checked, S256 used and advertised."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from typing import Iterator
+
+from oauthtrace.analysis.oauth import body_params, client_auth_used, param, request_params, shown, token_fields
+from oauthtrace.analysis.registry import Context, memo, rule
+from oauthtrace.model import Exchange, Hit, Hop, Pairs
+
+# Severities the profiles give these rules ({profile: {rule_id: severity}}); read by analysis/profiles.py.
+PROFILE_SEVERITIES = {
+    "oauth21": {"pkce-missing": "error"},
+    "mcp": {"pkce-missing": "error", "pkce-plain": "error", "pkce-not-advertised": "error"},
+    # A GPT Action cannot send PKCE and the provider cannot change that: tell, do not fail (RULES.md Profiles).
+    "chatgpt": {"pkce-missing": "info", "pkce-plain": "error", "pkce-not-advertised": "error"},
+}
+
+# RFC 7636 §4.1: code-verifier = 43*128unreserved; unreserved = ALPHA / DIGIT / "-" / "." / "_" / "~"
+UNRESERVED = re.compile(r"[A-Za-z0-9\-._~]*")
+S256_CHALLENGE_LENGTH = 43  # BASE64URL of a 32-byte SHA-256 digest, without padding
+
+
+def s256(verifier: str) -> str:
+    """BASE64URL-ENCODE(SHA256(ASCII(code_verifier))), RFC 7636 §4.2."""
+    digest = hashlib.sha256(verifier.encode("utf-8", errors="surrogateescape")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def authorize_params(exchange: Exchange, ctx: Context) -> Pairs | None:
+    """The authorization request's parameters, the pushed ones (RFC 9126) when it only names a request_uri.
+
+    None when they cannot be known: no authorize hop, a request_uri whose PAR request was not recorded, or a
+    signed request object (RFC 9101) that may carry the PKCE parameters inside.
+    """
+    if exchange.authorize is None:
+        return None
+    pairs = request_params(exchange.authorize)
+    request_uri = param(pairs, "request_uri")
+    if request_uri:
+        return memo(ctx, "pkce.pushed-requests", lambda: _pushed_requests(ctx.hops)).get(request_uri)
+    if param(pairs, "request") and not param(pairs, "code_challenge"):
+        return None
+    return pairs
+
+
+def _pushed_requests(hops: list[Hop]) -> dict[str, Pairs]:
+    """request_uri -> the parameters of the PAR request that obtained it."""
+    pushed: dict[str, Pairs] = {}
+    for hop in hops:
+        if hop.method != "POST" or not hop.resp_body or b"request_uri" not in hop.resp_body:
+            continue
+        data = hop.resp_json()
+        if isinstance(data, dict) and isinstance(data.get("request_uri"), str):
+            pushed[data["request_uri"]] = body_params(hop)
+    return pushed
+
+
+def _is_code_flow(pairs: Pairs) -> bool:
+    response_type = param(pairs, "response_type")
+    return response_type is None or "code" in response_type.split()
+
+
+def _token_requests(exchange: Exchange) -> list[Hop]:
+    return list(exchange.tokens)
+
+
+def _issued_tokens(hop: Hop) -> bool:
+    fields = token_fields(hop) or {}
+    return hop.status == 200 and bool(fields.get("access_token"))
+
+
+def _client_type(exchange: Exchange) -> str:
+    """public / confidential / unknown, from how the token request authenticated (or the registration)."""
+    for hop in exchange.registrations:
+        registered = hop.resp_json()
+        if isinstance(registered, dict) and registered.get("token_endpoint_auth_method") == "none":
+            return "public"
+    methods = {client_auth_used(hop) for hop in _token_requests(exchange)}
+    if not methods:
+        return "unknown"
+    return "public" if methods == {"none"} else "confidential"
+
+
+@rule(
+    "pkce-missing",
+    family="D",
+    severity="warning",
+    blame="C",
+    needs="F",
+    spec="RFC 7636 §4.3; RFC 9700 §2.1.1; OAuth 2.1 §4.1.1; MCP authorization",
+    quote="Public clients MUST use PKCE … it is RECOMMENDED that confidential clients also use PKCE (RFC 9700 "
+    "§2.1.1); MCP clients MUST implement PKCE",
+    fix="Client: send code_challenge=BASE64URL(SHA256(code_verifier)) with code_challenge_method=S256 on "
+    "/authorize and code_verifier on the token request. Provider serving a client that cannot (a GPT Action): "
+    "accept the code exchange without PKCE for that confidential client only.",
+)
+def pkce_missing(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """The authorization request carries no code_challenge."""
+    pairs = authorize_params(exchange, ctx)
+    if pairs is None or not _is_code_flow(pairs) or param(pairs, "code_challenge"):
+        return
+    client_type = _client_type(exchange)
+    yield Hit(
+        hop=exchange.authorize,
+        message=f"authorize.code_challenge = ∅ ({client_type} client"
+        + (", no client authentication at the token endpoint)" if client_type == "public" else ")"),
+        evidence={"param": "code_challenge", "sent": None, "client_type": client_type},
+        severity="error" if client_type == "public" else None,
+    )
+
+
+@rule(
+    "pkce-plain",
+    family="D",
+    severity="warning",
+    blame="C",
+    needs="F",
+    spec="RFC 7636 §4.2, §4.3; RFC 9700 §2.1.1; MCP authorization",
+    quote="If the client is capable of using S256, it MUST use S256 … if code_challenge_method is not present, "
+    "the server MUST use plain",
+    fix="Client: send code_challenge_method=S256 with code_challenge=BASE64URL(SHA256(code_verifier)); without "
+    "the method the provider treats the challenge as the verifier itself.",
+)
+def pkce_plain(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """PKCE uses the plain method (explicitly, or by leaving code_challenge_method out)."""
+    pairs = authorize_params(exchange, ctx)
+    if pairs is None or not param(pairs, "code_challenge"):
+        return
+    method = param(pairs, "code_challenge_method")
+    if method is not None and method != "plain":
+        return
+    advertised = _advertised_methods(ctx)
+    downgrade = " although the provider advertises S256" if advertised and "S256" in advertised else ""
+    shown_method = "plain" if method else "∅ (⇒ plain)"
+    yield Hit(
+        hop=exchange.authorize,
+        message=f"authorize.code_challenge_method = {shown_method} ≠ S256{downgrade}",
+        evidence={"param": "code_challenge_method", "sent": method, "advertised": advertised},
+    )
+
+
+def _advertised_methods(ctx: Context) -> list | None:
+    document = ctx.as_metadata()
+    methods = document.get("code_challenge_methods_supported") if isinstance(document, dict) else None
+    return methods if isinstance(methods, list) else None
+
+
+@rule(
+    "pkce-verifier-mismatch",
+    family="D",
+    severity="error",
+    blame="C",
+    needs="B",
+    spec="RFC 7636 §4.6",
+    quote="If the values are equal, the token endpoint MUST continue processing as normal … If the values are "
+    "not equal, an error response indicating \"invalid_grant\" … MUST be returned",
+    fix="Client: send the code_verifier generated for this very authorization request (store it with its "
+    "state), and compute the challenge as BASE64URL(SHA256(ASCII(verifier))) without '=' padding.",
+)
+def pkce_verifier_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """The token request's code_verifier does not transform into the authorize request's code_challenge."""
+    pairs = authorize_params(exchange, ctx)
+    challenge = param(pairs or [], "code_challenge")
+    if not challenge:
+        return
+    method = param(pairs, "code_challenge_method") or "plain"
+    if method not in ("S256", "plain"):
+        return  # an unknown method: the provider must refuse it; nothing to compute
+    for hop in _token_requests(exchange):
+        verifier = param(body_params(hop), "code_verifier")
+        if not verifier:
+            continue
+        computed = s256(verifier) if method == "S256" else verifier
+        if computed == challenge:
+            continue
+        yield Hit(hop=hop, message=_mismatch_message(method, verifier, computed, challenge, hop, exchange, ctx),
+                  evidence={"code_verifier": verifier, "method": method, "computed": computed,
+                            "code_challenge": challenge, "status": hop.status,
+                            "other_exchange": _challenge_owner(ctx, computed, exchange)})
+
+
+def _mismatch_message(method, verifier, computed, challenge, hop, exchange, ctx) -> str:
+    transform = "→ S256 " if method == "S256" else "(plain) "
+    message = (f"token.code_verifier = {shown(verifier, secret=True)} {transform}= {shown(computed, secret=True)} "
+               f"≠ authorize.code_challenge = {shown(challenge, secret=True)}")
+    why = _why_mismatch(method, verifier, computed, challenge)
+    if why:
+        message += f" ({why})"
+    owner = _challenge_owner(ctx, computed, exchange)
+    if owner is not None:
+        message += f"; it matches exchange {owner}'s challenge — the flows crossed"
+    if _issued_tokens(hop):
+        message += "; the provider still issued tokens: it does not verify PKCE"
+    return message
+
+
+def _why_mismatch(method: str, verifier: str, computed: str, challenge: str) -> str:
+    if challenge.rstrip("=") == computed and challenge.endswith("="):
+        return "the challenge kept base64 '=' padding"
+    if challenge == computed.replace("-", "+").replace("_", "/"):
+        return "the challenge used base64, not base64url"
+    if method == "plain" and s256(verifier) == challenge:
+        return "the challenge is S256 but code_challenge_method said plain"
+    if method == "S256" and verifier == challenge:
+        return "the challenge is the verifier itself: S256 announced, plain sent"
+    return ""
+
+
+def _challenge_owner(ctx: Context, challenge: str, exchange: Exchange) -> int | None:
+    owners = memo(ctx, "pkce.challenge-owners", lambda: _challenge_index(ctx))
+    owner = owners.get(challenge)
+    return owner if owner is not None and owner != exchange.index else None
+
+
+def _challenge_index(ctx: Context) -> dict[str, int]:
+    """code_challenge -> index of the first exchange that sent it."""
+    index: dict[str, int] = {}
+    for exchange in sorted(ctx.exchanges, key=lambda ex: ex.index):
+        if exchange.authorize is not None:
+            challenge = param(request_params(exchange.authorize), "code_challenge")
+            if challenge:
+                index.setdefault(challenge, exchange.index)
+    return index
+
+
+@rule(
+    "pkce-verifier-missing",
+    family="D",
+    severity="error",
+    blame="C",
+    needs="B",
+    spec="RFC 7636 §4.5, §4.6; RFC 9700 §2.1.1",
+    quote="code_verifier REQUIRED (RFC 7636 §4.5); authorization servers MUST enforce the correct usage of "
+    "code_verifier (RFC 9700 §2.1.1)",
+    fix="Client: send the code_verifier of this flow in the token request. Provider: refuse a code issued with "
+    "a code_challenge when no code_verifier comes with it (invalid_grant).",
+)
+def pkce_verifier_missing(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """A code_challenge was sent but the token request has no code_verifier."""
+    challenge = param(authorize_params(exchange, ctx) or [], "code_challenge")
+    if not challenge:
+        return
+    for hop in _token_requests(exchange):
+        if param(body_params(hop), "code_verifier"):
+            continue
+        accepted = _issued_tokens(hop)
+        message = f"authorize.code_challenge = {shown(challenge, secret=True)} → token.code_verifier = ∅"
+        if accepted:
+            message += "; the provider still issued tokens: it does not enforce PKCE"
+        yield Hit(hop=hop, message=message,
+                  evidence={"code_challenge": challenge, "code_verifier": None, "status": hop.status,
+                            "provider_accepted": accepted},
+                  blame="AS" if accepted else None)
+
+
+@rule(
+    "pkce-downgrade",
+    family="D",
+    severity="error",
+    blame="AS",
+    needs="F+B",
+    spec="RFC 9700 §2.1.1, §4.8.2; OAuth 2.1 §4.1.3",
+    quote="code_verifier … present if and only if a code_challenge parameter was present in the authorization "
+    "request (OAuth 2.1); the AS MUST reject a code_verifier when no code_challenge was sent (RFC 9700 §4.8.2)",
+    fix="Provider: when the authorization code was issued without a code_challenge, answer a token request "
+    "that carries a code_verifier with invalid_grant — otherwise an attacker can strip PKCE from the request.",
+)
+def pkce_downgrade(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """The provider issued tokens for a code_verifier although the authorize request had no code_challenge."""
+    pairs = authorize_params(exchange, ctx)
+    if pairs is None or param(pairs, "code_challenge"):
+        return
+    for hop in _token_requests(exchange):
+        verifier = param(body_params(hop), "code_verifier")
+        if verifier and _issued_tokens(hop):
+            yield Hit(hop=hop,
+                      message=f"authorize.code_challenge = ∅ → token.code_verifier = {shown(verifier, secret=True)}"
+                      f" → {hop.status} with access_token",
+                      evidence={"code_challenge": None, "code_verifier": verifier, "status": hop.status})
+
+
+@rule(
+    "pkce-verifier-malformed",
+    family="D",
+    severity="error",
+    blame="C",
+    needs="F/B",
+    spec="RFC 7636 §4.1, §4.2; OAuth 2.1 §4.1.1",
+    quote="code-verifier = 43*128unreserved; unreserved = ALPHA / DIGIT / \"-\" / \".\" / \"_\" / \"~\"",
+    fix="Client: make the verifier 43–128 characters of [A-Za-z0-9-._~] (e.g. 32 random bytes, base64url "
+    "without padding) and the S256 challenge the unpadded base64url SHA-256 of it (43 characters).",
+)
+def pkce_verifier_malformed(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """The code_verifier or code_challenge breaks RFC 7636's length or character rules."""
+    pairs = authorize_params(exchange, ctx)
+    if pairs is not None:
+        challenge = param(pairs, "code_challenge")
+        method = param(pairs, "code_challenge_method") or "plain"
+        problem = _malformed(challenge, exact=S256_CHALLENGE_LENGTH if method == "S256" else None)
+        if challenge and problem:
+            yield Hit(hop=exchange.authorize, message=f"authorize.code_challenge = {shown(challenge, secret=True)}"
+                      f" {problem}", evidence=_malformed_evidence("code_challenge", challenge, method))
+    for hop in _token_requests(exchange):
+        verifier = param(body_params(hop), "code_verifier")
+        problem = _malformed(verifier)
+        if verifier and problem:
+            yield Hit(hop=hop, message=f"token.code_verifier = {shown(verifier, secret=True)} {problem}",
+                      evidence=_malformed_evidence("code_verifier", verifier, None))
+
+
+def _malformed(value: str | None, *, exact: int | None = None) -> str:
+    """What is wrong with a verifier or challenge, in a few words; "" when nothing is."""
+    if not value:
+        return ""
+    bad = sorted({ch for ch in value if not UNRESERVED.fullmatch(ch)})
+    if bad:
+        hint = " (base64, not base64url)" if set(bad) <= {"+", "/", "="} else ""
+        return f"has characters outside [A-Za-z0-9-._~]: {' '.join(shown(ch) for ch in bad[:8])}{hint}"
+    if exact is not None and len(value) != exact:
+        return f"is {len(value)} characters; an S256 challenge is {exact}"
+    if not 43 <= len(value) <= 128:
+        return f"is {len(value)} characters, outside 43–128"
+    return ""
+
+
+def _malformed_evidence(name: str, value: str, method: str | None) -> dict:
+    return {"param": name, "value": value, "length": len(value), "method": method,
+            "bad_characters": sorted({ch for ch in value if not UNRESERVED.fullmatch(ch)})[:16]}
+
+
+@rule(
+    "pkce-challenge-reused",
+    family="D",
+    severity="warning",
+    blame="C",
+    needs="F",
+    spec="RFC 9700 §2.1.1",
+    quote="clients MUST use a transaction-specific code_challenge … authorization servers are encouraged to "
+    "detect constant code_challenge values",
+    fix="Client: generate a fresh random code_verifier for every authorization request; never hard-code it or "
+    "keep it across logins.",
+)
+def pkce_challenge_reused(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """The same code_challenge appears in more than one flow."""
+    if exchange.authorize is None:
+        return
+    challenge = param(request_params(exchange.authorize), "code_challenge")
+    first_owner = _challenge_owner(ctx, challenge, exchange) if challenge else None
+    if first_owner is not None and first_owner < exchange.index:
+        yield Hit(hop=exchange.authorize,
+                  message=f"authorize.code_challenge = {shown(challenge, secret=True)} = exchange {first_owner}'s "
+                  "code_challenge",
+                  evidence={"code_challenge": challenge, "first_exchange": first_owner})
+
+
+@rule(
+    "pkce-not-advertised",
+    family="D",
+    severity="warning",
+    blame="AS",
+    needs="M",
+    spec="RFC 9700 §2.1.1; RFC 8414 §2; MCP authorization; OpenAI Apps SDK authentication",
+    quote="If code_challenge_methods_supported is absent, MCP clients MUST refuse to proceed (MCP); "
+    "authorization servers SHOULD publish it (RFC 9700 §2.1.1)",
+    fix="Provider: add \"code_challenge_methods_supported\": [\"S256\"] to the authorization server metadata "
+    "(/.well-known/oauth-authorization-server and openid-configuration).",
+)
+def pkce_not_advertised(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """The authorization server metadata does not list S256 in code_challenge_methods_supported."""
+    for hop in _metadata_hops_for(exchange, ctx):
+        document = hop.resp_json()
+        if not _is_as_metadata(document):
+            continue
+        methods = document.get("code_challenge_methods_supported")
+        if isinstance(methods, list) and "S256" in methods:
+            continue
+        if methods is None:
+            what = "∅"
+        elif not isinstance(methods, list):
+            what = f"{shown(methods)} (not a JSON array)"
+        else:
+            what = f"{shown(methods)} (no S256)"
+        yield Hit(hop=hop, message=f"metadata.code_challenge_methods_supported = {what}",
+                  evidence={"issuer": document.get("issuer"), "code_challenge_methods_supported": methods})
+
+
+def _is_as_metadata(document) -> bool:
+    return isinstance(document, dict) and "issuer" in document and (
+        "authorization_endpoint" in document or "token_endpoint" in document)
+
+
+def _metadata_hops_for(exchange: Exchange, ctx: Context) -> list[Hop]:
+    """This exchange's metadata hops that no earlier exchange holds, so each document is reported once.
+
+    The first exchange also takes the metadata hops that belong to no exchange at all.
+    """
+    owners = memo(ctx, "pkce.metadata-owner", lambda: _metadata_owners(ctx))
+    mine = [hop for hop in exchange.metadata if owners.get(hop.seq) == exchange.index]
+    if exchange.index == memo(ctx, "pkce.first-exchange", lambda: min(ex.index for ex in ctx.exchanges)):
+        mine += [hop for hop in ctx.hops_with_role("metadata") if hop.seq not in owners]
+    return mine
+
+
+def _metadata_owners(ctx: Context) -> dict[int, int]:
+    owners: dict[int, int] = {}
+    for exchange in sorted(ctx.exchanges, key=lambda ex: ex.index):
+        for hop in exchange.metadata:
+            owners.setdefault(hop.seq, exchange.index)
+    return owners
