@@ -1,0 +1,97 @@
+"""The Recorder addon: every HTTP flow that completes (response) or fails (error) becomes one hop."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import re
+import time
+from typing import Sequence
+
+from mitmproxy import ctx, http
+
+from oauthtrace.capture.writer import HopWriter, WriterStats
+from oauthtrace.flows import DEFAULT_BODY_CAP, SEQ_KEY, STREAMED_BODY_KEY
+
+log = logging.getLogger(__name__)
+
+_RECORDED_KEY = "oauthtrace_recorded"
+STREAMED_TYPES = ("text/event-stream",)
+
+
+class Recorder:
+    def __init__(self, db_path: str | None = None, trace_name: str | None = None):
+        self._db_path = db_path
+        self._trace_name = trace_name
+        self._seq = itertools.count(1)
+        self._only: list[re.Pattern] = []
+        self._ignore: list[re.Pattern] = []
+        self.writer: HopWriter | None = None
+
+    def load(self, loader) -> None:
+        loader.add_option("oauthtrace_db", str, self._db_path or "oauthtrace.db", "oauthtrace database file.")
+        loader.add_option("oauthtrace_name", str, self._trace_name or "", "Name of the trace (default: a timestamp).")
+        loader.add_option("oauthtrace_body_cap", int, DEFAULT_BODY_CAP, "Bytes of each body to keep; the rest is cut.")
+        loader.add_option(
+            "oauthtrace_only_hosts", Sequence[str], [], "Record only hosts matching one of these regexes."
+        )
+        loader.add_option(
+            "oauthtrace_ignore_hosts", Sequence[str], [], "Do not record hosts matching these regexes."
+        )
+
+    def configure(self, updated) -> None:
+        if "oauthtrace_only_hosts" in updated:
+            self._only = [re.compile(p, re.IGNORECASE) for p in ctx.options.oauthtrace_only_hosts]
+        if "oauthtrace_ignore_hosts" in updated:
+            self._ignore = [re.compile(p, re.IGNORECASE) for p in ctx.options.oauthtrace_ignore_hosts]
+        if self.writer is None and ("oauthtrace_db" in updated or "oauthtrace_name" in updated):
+            name = ctx.options.oauthtrace_name or time.strftime("record %Y-%m-%d %H:%M:%S")
+            self.writer = HopWriter(ctx.options.oauthtrace_db, name, body_cap=ctx.options.oauthtrace_body_cap)
+            self.writer.start()
+
+    def requestheaders(self, flow: http.HTTPFlow) -> None:
+        if self._wanted(flow):
+            flow.metadata[SEQ_KEY] = next(self._seq)
+
+    def responseheaders(self, flow: http.HTTPFlow) -> None:
+        """Stream event streams through: buffering them stalls MCP clients until they time out."""
+        content_type = flow.response.headers.get("content-type", "").lower()
+        if SEQ_KEY in flow.metadata and content_type.startswith(STREAMED_TYPES):
+            flow.response.stream = _tee(flow, ctx.options.oauthtrace_body_cap)
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        self._record(flow)
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        self._record(flow)
+
+    def done(self) -> None:
+        self.close()
+
+    def close(self) -> WriterStats | None:
+        return self.writer.close() if self.writer else None
+
+    def _record(self, flow: http.HTTPFlow) -> None:
+        # A streamed response can end in an error after its response hook; one hop per flow.
+        if SEQ_KEY not in flow.metadata or flow.metadata.get(_RECORDED_KEY) or self.writer is None:
+            return
+        flow.metadata[_RECORDED_KEY] = True
+        self.writer.put(flow, flow.metadata[SEQ_KEY])
+
+    def _wanted(self, flow: http.HTTPFlow) -> bool:
+        host = flow.request.pretty_host
+        if self._only and not any(p.search(host) for p in self._only):
+            return False
+        return not any(p.search(host) for p in self._ignore)
+
+
+def _tee(flow: http.HTTPFlow, cap: int):
+    kept = bytearray()
+    flow.metadata[STREAMED_BODY_KEY] = kept
+
+    def keep(chunk: bytes) -> bytes:
+        if len(kept) < cap:
+            kept.extend(chunk[: cap - len(kept)])
+        return chunk
+
+    return keep

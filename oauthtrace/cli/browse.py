@@ -1,0 +1,71 @@
+"""`oauthtrace list` and `oauthtrace show`: the traces, and one trace as a timeline with its findings."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from oauthtrace.cli.options import db_option, format_option, open_store
+from oauthtrace.timeline import hop_row, trace_row
+
+
+@click.command("list")
+@db_option
+@format_option("text", "json")
+def list_traces(db_path, fmt):
+    """List the recorded traces with their hop counts.
+
+    \b
+    Example:
+      oauthtrace list --format json
+    """
+    with open_store(db_path) as store:
+        counts = store.severity_counts()
+        rows = [trace_row(t, counts.get(t.id)) for t in store.traces()]
+    if fmt == "json":
+        click.echo(json.dumps({"traces": rows}, indent=2))
+        return
+    if not rows:
+        click.echo("No traces yet. Record one with `oauthtrace record` or try `oauthtrace demo`.")
+        return
+    for row in rows:
+        summary = ", ".join(f"{n} {sev}" for sev, n in sorted(row["findings"].items())) or "not checked"
+        click.echo(f"{row['id']:>4}  {row['created']}  {row['hops']:>5} hops  {row['name']}  [{summary}]")
+
+
+@click.command()
+@click.argument("trace", required=False)
+@db_option
+@format_option("text", "json")
+def show(trace, db_path, fmt):
+    """Show one trace (id or name; the latest when omitted) as a timeline, with its findings.
+
+    \b
+    Examples:
+      oauthtrace show
+      oauthtrace show "demo drop-state" --format json
+    """
+    from oauthtrace.cli.timeline_text import render_trace
+
+    with open_store(db_path) as store:
+        found = store.resolve_trace(trace)
+        hops = store.hops(found.id)
+        report = _analyze(store, found, hops)
+    roles = report.roles if report else {}
+    rows = [hop_row(hop, roles.get(hop.seq)) for hop in hops]
+    findings = [f.as_dict() for f in report.findings] if report else []
+    if fmt == "json":
+        click.echo(json.dumps({"trace": {"id": found.id, "name": found.name}, "hops": rows, "findings": findings},
+                              indent=2, ensure_ascii=False))
+        return
+    render_trace(found, rows, report)
+
+
+def _analyze(store, trace, hops):
+    """Lint when the analysis layer is installed; a timeline is still useful without it."""
+    try:
+        from oauthtrace.analysis.engine import check_trace
+    except ImportError:
+        return None
+    return check_trace(store, trace)

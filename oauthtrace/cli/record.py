@@ -1,0 +1,102 @@
+"""`oauthtrace record`: the proxy and recorder, until Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import ipaddress
+import subprocess
+import sys
+import tempfile
+
+import click
+
+from oauthtrace.capture.proxy import DEFAULT_CONFDIR, ProxyConfig, ProxyRunner, parse_reverse
+from oauthtrace.capture.trust import trust_command
+from oauthtrace.cli.options import db_option
+from oauthtrace.errors import UserError
+from oauthtrace.store import Store, default_path
+
+
+@click.command()
+@db_option
+@click.option("--port", default=8080, show_default=True, help="Port of the browser (explicit) proxy; 0 picks one.")
+@click.option("--listen-host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Anything but loopback makes an open proxy: say it explicitly.")
+@click.option("--reverse", "reverse_specs", multiple=True, metavar="URL[@PORT]",
+              help="Reverse proxy in front of a provider; point the client's token URL at it. Repeatable.")
+@click.option("--name", help="Name of the trace (default: a timestamp).")
+@click.option("--browser", is_flag=True, help="Open Chromium/Chrome with a fresh profile using the proxy.")
+@click.option("--confdir", default=DEFAULT_CONFDIR, show_default=True, help="mitmproxy's CA directory.")
+@click.option("--only-hosts", multiple=True, metavar="REGEX", help="Record only these hosts. Repeatable.")
+@click.option("--ignore-hosts", multiple=True, metavar="REGEX", help="Do not record these hosts. Repeatable.")
+def record(db_path, port, listen_host, reverse_specs, name, browser, confdir, only_hosts, ignore_hosts):
+    """Record OAuth traffic through a proxy into the database until Ctrl-C.
+
+    \b
+    Examples:
+      oauthtrace record --browser
+      oauthtrace record --reverse https://auth.example.com@8081 --name chatgpt-install
+      mitmdump -s addons/oauthtrace.py --set oauthtrace_db=oauthtrace.db   # same, from mitmproxy
+
+    Point the browser at the printed proxy, and the client's token URL (e.g. ChatGPT's "Token URL") at the
+    reverse listener, so both channels land in one trace.
+    """
+    _check_listen_host(listen_host)
+    db_path = db_path or default_path()
+    Store.open(db_path).close()  # fail on an unwritable path before binding any port
+    reverse = [parse_reverse(spec, port + 1 + i if port else 0) for i, spec in enumerate(reverse_specs)]
+    config = ProxyConfig(db_path=db_path, listen_host=listen_host, port=port, reverse=reverse, name=name,
+                         confdir=confdir, only_hosts=list(only_hosts), ignore_hosts=list(ignore_hosts))
+    runner = ProxyRunner(config)
+    browser_binary = _browser_binary() if browser else None
+    browsers: list[subprocess.Popen] = []
+
+    def ready(listening):
+        _print_listening(listening, db_path)
+        if browser_binary:
+            browsers.append(_open_browser(browser_binary, listening))
+
+    try:
+        stats = runner.run(on_ready=ready)
+    finally:
+        for process in browsers:
+            process.terminate()
+    click.echo(f"Stored {stats.stored} hop(s) in {db_path}" + (f" (trace {stats.trace_id})" if stats.trace_id else ""))
+    if stats.failed:
+        click.echo(f"Error: {stats.failed} hop(s) could not be stored: {stats.last_error}", err=True)
+        sys.exit(1)
+
+
+def _check_listen_host(listen_host: str) -> None:
+    try:
+        loopback = listen_host == "localhost" or ipaddress.ip_address(listen_host).is_loopback
+    except ValueError:
+        raise UserError(f"bad --listen-host {listen_host!r}: give an IP address") from None
+    if not loopback:
+        click.echo(f"Warning: listening on {listen_host}: anyone who can reach it can use this proxy.", err=True)
+
+
+def _print_listening(listening, db_path: str) -> None:
+    click.echo(f"Browser proxy   {listening.proxy_url}   (set it as the browser's HTTP and HTTPS proxy)")
+    for upstream, addr in listening.reverse:
+        click.echo(f"Reverse proxy   http://{addr[0]}:{addr[1]} -> {upstream}   (use it as the client's token URL)")
+    click.echo(f"CA certificate  {listening.ca_cert}")
+    click.echo(f"Trust it        {trust_command(listening.ca_cert)}")
+    click.echo(f"Recording into  {db_path}; Ctrl-C to stop.", nl=True)
+    sys.stdout.flush()
+
+
+def _browser_binary() -> str:
+    from oauthtrace.capture.browser import find_chromium
+
+    binary = find_chromium()
+    if binary is None:
+        raise UserError("no Chromium or Chrome found; install one or set OAUTHTRACE_BROWSER")
+    return binary
+
+
+def _open_browser(binary: str, listening) -> subprocess.Popen:
+    from oauthtrace.capture.browser import chromium_args
+
+    profile = tempfile.mkdtemp(prefix="oauthtrace-browser-")
+    args = chromium_args(listening.proxy_url, profile, listening.ca_cert, headless=False)
+    return subprocess.Popen([binary, *args, "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -1,0 +1,50 @@
+"""Rendering a trace's timeline for the terminal. Captured text is never interpreted as Rich markup."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+ROLE_STYLE = {"authorize": "cyan", "callback": "magenta", "token": "yellow", "refresh": "yellow",
+              "login": "blue", "consent": "blue", "metadata": "green", "registration": "green",
+              "resource": "white"}
+
+
+def render_trace(trace, rows: list[dict], report=None, console: Console | None = None) -> None:
+    console = console or _console()
+    console.print(Text(f"Trace {trace.id}: {trace.name}  ({len(rows)} hops)", style="bold"))
+    faulty = {f.hop for f in report.findings if f.severity == "error"} if report else set()
+    table = Table(box=None, pad_edge=False, show_edge=False)
+    for column in ("#", "listener", "role", "method", "host/path", "status", "→ location"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        marker = "✗ " if row["seq"] in faulty else ""
+        role = row["role"] or ""
+        table.add_row(
+            Text(f"{marker}{row['seq']}", style="red" if marker else ""),
+            Text(row["listener"]),
+            Text(role.upper(), style=ROLE_STYLE.get(role, "dim")),
+            Text(row["method"]),
+            Text(row["target"]),
+            Text(str(row["status"]), style=_status_style(row["status"])),
+            Text(row["redirect"]),
+        )
+    console.print(table)
+    if report is not None:
+        from oauthtrace.analysis.report_formats import format_text
+
+        console.print(Text(format_text([report], [trace])))
+
+
+def _status_style(status) -> str:
+    if not isinstance(status, int):
+        return "red"
+    return "red" if status >= 400 else "yellow" if status >= 300 else "green"
+
+
+def _console() -> Console:
+    # Piped output (CI logs, `| less`) would wrap at 80 columns and split every URL.
+    import sys
+
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 160)

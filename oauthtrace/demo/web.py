@@ -1,0 +1,110 @@
+"""A tiny threaded HTTP server with routing, enough for the demo provider and client (stdlib only)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable
+from urllib.parse import parse_qsl, urlsplit
+
+
+class Request:
+    def __init__(self, handler: BaseHTTPRequestHandler, body: bytes):
+        parts = urlsplit(handler.path)
+        self.method = handler.command
+        self.path = parts.path
+        self.query = parse_qsl(parts.query, keep_blank_values=True)
+        self.headers = handler.headers
+        self.body = body
+
+    def arg(self, name: str) -> str | None:
+        return dict(self.query).get(name)
+
+    @property
+    def form(self) -> dict[str, str]:
+        content_type = (self.headers.get("content-type") or "").lower()
+        if content_type.startswith("application/json"):
+            try:
+                data = json.loads(self.body or b"{}")
+            except ValueError:
+                return {}
+            return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+        return dict(parse_qsl(self.body.decode("utf-8", "replace"), keep_blank_values=True))
+
+
+class Response:
+    def __init__(self, status: int = 200, body: bytes | str = b"", content_type: str = "text/plain",
+                 headers: dict[str, str] | None = None):
+        self.status = status
+        self.body = body.encode() if isinstance(body, str) else body
+        self.headers = {"Content-Type": content_type, **(headers or {})}
+
+    @classmethod
+    def json(cls, data, status: int = 200, headers: dict[str, str] | None = None) -> "Response":
+        return cls(status, json.dumps(data), "application/json", headers)
+
+    @classmethod
+    def redirect(cls, location: str, status: int = 302) -> "Response":
+        return cls(status, b"", "text/plain", {"Location": location})
+
+
+Route = Callable[[Request], Response]
+
+
+class App:
+    """Routes (method, path prefix) to functions; the longest matching prefix wins."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0):
+        self.routes: list[tuple[str, str, Route]] = []
+        self._server = ThreadingHTTPServer((host, port), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def route(self, method: str, prefix: str, fn: Route) -> None:
+        self.routes.append((method, prefix, fn))
+        self.routes.sort(key=lambda r: len(r[1]), reverse=True)
+
+    def start(self) -> "App":
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def dispatch(self, request: Request) -> Response:
+        for method, prefix, fn in self.routes:
+            if request.method == method and (request.path == prefix or request.path.startswith(prefix.rstrip("/") + "/")):
+                return fn(request)
+        return Response.json({"error": "not_found", "path": request.path}, 404)
+
+    def _handler_class(self):
+        app = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _serve(self):
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length) if length else b""
+                response = app.dispatch(Request(self, body))
+                self.send_response(response.status)
+                for name, value in response.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(response.body)))
+                self.end_headers()
+                self.wfile.write(response.body)
+
+            do_GET = do_POST = do_DELETE = do_PUT = _serve
+
+            def log_message(self, *args):  # the recording is the log
+                pass
+
+        return Handler

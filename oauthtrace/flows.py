@@ -1,0 +1,142 @@
+"""Turning a mitmproxy HTTPFlow into a Hop: shared by the live recorder and the flow-file importer."""
+
+from __future__ import annotations
+
+from mitmproxy import http
+
+from oauthtrace.model import BROWSER_LISTENER, Hop, Pairs
+from oauthtrace.params import parse_pairs, query_pairs
+
+DEFAULT_BODY_CAP = 1024 * 1024
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+# Streamed responses (event streams) keep what passed through here, since flow.response.content stays empty.
+STREAMED_BODY_KEY = "oauthtrace_streamed_body"
+SEQ_KEY = "oauthtrace_seq"
+
+
+def hop_from_flow(flow: http.HTTPFlow, *, trace_id: int, seq: int, body_cap: int = DEFAULT_BODY_CAP) -> Hop:
+    request = flow.request
+    req_body, req_cut = _capped(_content(request), body_cap)
+    url = _clean(client_url(flow))
+    hop = Hop(
+        trace_id=trace_id,
+        seq=seq,
+        method=request.method,
+        url=url,
+        upstream_url=_clean(request.pretty_url) if _is_reverse(flow) else None,
+        started=request.timestamp_start,
+        ended=_ended(flow),
+        listener=listener_name(flow),
+        client_addr=_address(flow.client_conn.peername),
+        http_version=request.http_version,
+        query=query_pairs(url),
+        req_headers=header_pairs(request.headers),
+        req_body=req_body,
+        req_truncated=req_cut,
+        form=form_pairs(request.headers.get("content-type", ""), req_body),
+    )
+    if flow.response is not None:
+        response = flow.response
+        streamed = flow.metadata.get(STREAMED_BODY_KEY)
+        body = bytes(streamed) if streamed is not None else _content(response)
+        hop.status = response.status_code
+        hop.resp_headers = header_pairs(response.headers)
+        hop.resp_body, hop.resp_truncated = _capped(body, body_cap)
+        if streamed is not None and len(streamed) >= body_cap:
+            hop.resp_truncated = True
+        location = response.headers.get("location")
+        hop.location = _clean(location) if location is not None else None
+    if flow.error is not None:
+        hop.error = flow.error.msg
+    return hop
+
+
+def client_url(flow: http.HTTPFlow) -> str:
+    """The URL as the client used it.
+
+    Reverse mode rewrites host and Host header to the upstream before any addon runs; the analysis must see what
+    the client saw (its issuer, its resource), so rebuild the URL from the listener address it connected to.
+    """
+    request = flow.request
+    if not _is_reverse(flow):
+        return request.pretty_url
+    sockname = flow.client_conn.sockname
+    scheme = "https" if flow.client_conn.tls_established else "http"
+    if not sockname:
+        return request.pretty_url
+    host, port = sockname[0], sockname[1]
+    if ":" in host:
+        host = f"[{host}]"
+    default = 443 if scheme == "https" else 80
+    authority = host if port == default else f"{host}:{port}"
+    return f"{scheme}://{authority}{request.path}"
+
+
+def listener_name(flow: http.HTTPFlow) -> str:
+    """`browser` for the explicit proxy; the mode spec (`reverse:https://auth.example@8081`) for reverse ones."""
+    mode = getattr(flow.client_conn, "proxy_mode", None)
+    if mode is None or not _is_reverse(flow):
+        return BROWSER_LISTENER
+    return mode.full_spec
+
+
+def header_pairs(headers) -> Pairs:
+    """Ordered header pairs; bytes that are not UTF-8 are kept visible as escapes instead of failing."""
+    return [(_decode(k), _decode(v)) for k, v in headers.fields]
+
+
+def form_pairs(content_type: str, body: bytes | None) -> Pairs:
+    if not body or not content_type.lower().startswith(FORM_TYPE):
+        return []
+    return parse_pairs(body.decode("utf-8", errors="replace"))
+
+
+def _is_reverse(flow: http.HTTPFlow) -> bool:
+    mode = getattr(flow.client_conn, "proxy_mode", None)
+    return mode is not None and mode.type_name == "reverse"
+
+
+def _content(message) -> bytes | None:
+    """The decoded body (gzip/br/deflate/zstd undone); the raw bytes when decoding fails."""
+    if message.raw_content is None:
+        return None
+    try:
+        return message.get_content(strict=False)
+    except ValueError:
+        return message.raw_content
+
+
+def _capped(body: bytes | None, cap: int) -> tuple[bytes | None, bool]:
+    if body is None or len(body) <= cap:
+        return body, False
+    return body[:cap], True
+
+
+def _ended(flow: http.HTTPFlow) -> float | None:
+    if flow.response is not None and flow.response.timestamp_end:
+        return flow.response.timestamp_end
+    if flow.error is not None:
+        return flow.error.timestamp
+    return None
+
+
+def _address(address) -> str:
+    if not address:
+        return ""
+    return f"{address[0]}:{address[1]}"
+
+
+def _decode(value: bytes | str) -> str:
+    if isinstance(value, str):
+        return _clean(value)
+    return value.decode("utf-8", errors="backslashreplace")
+
+
+def _clean(text: str) -> str:
+    """mitmproxy keeps undecodable URL bytes as lone surrogates, which SQLite and JSON cannot store: escape them."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="backslashreplace")

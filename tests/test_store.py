@@ -1,0 +1,96 @@
+"""The database: file mode, schema version, round trips, full-text search, all-or-nothing writes."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+
+import pytest
+
+from oauthtrace.errors import UserError
+from oauthtrace.model import Finding, Hop
+from oauthtrace.store import SCHEMA_VERSION, Store
+
+
+def _hop(trace_id, seq, **kw):
+    return Hop(trace_id=trace_id, seq=seq, method=kw.pop("method", "GET"), url=kw.pop("url", f"http://as.test/{seq}"), **kw)
+
+
+def test_new_database_is_private_and_versioned(db_path):
+    Store.open(db_path).close()
+    assert stat.S_IMODE(os.stat(db_path).st_mode) == 0o600
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_hop_round_trip_keeps_order_duplicates_and_bytes(db_path):
+    with Store.open(db_path) as store:
+        trace = store.create_trace("t")
+        hop = _hop(trace, 1, query=[("a", "1"), ("a", "2")], req_headers=[("X", "1"), ("x", "2")],
+                   req_body=b"\xff\xfe binary", resp_body="héllo".encode(), status=302, location="http://c/cb?code=1",
+                   form=[("k", "")], resp_truncated=True, error=None, started=1.5, ended=2.5,
+                   listener="reverse:https://as.example@8081", upstream_url="https://as.example/1")
+        store.insert_hops([hop])
+        [back] = store.hops(trace)
+    assert back == hop
+
+
+def test_full_text_search_finds_urls_locations_and_bodies(db_path):
+    with Store.open(db_path) as store:
+        trace = store.create_trace("t")
+        store.insert_hops([
+            _hop(trace, 1, url="http://as.test/authorize?state=needle1"),
+            _hop(trace, 2, location="http://client.test/cb?code=needle2"),
+            _hop(trace, 3, resp_body=b'{"error": "needle3"}'),
+            _hop(trace, 4, resp_body=b"\xff\xfe"),
+        ])
+        assert store.search_hops(trace, "needle1") == [1]
+        assert store.search_hops(trace, "needle2") == [2]
+        assert store.search_hops(trace, "needle3") == [3]
+        assert store.search_hops(trace, 'quote " inside') == []
+
+
+def test_a_failed_batch_writes_nothing(db_path):
+    with Store.open(db_path) as store:
+        trace = store.create_trace("t")
+        with pytest.raises(sqlite3.IntegrityError):
+            store.insert_hops([_hop(trace, 1), _hop(trace, 1)])  # same seq twice
+        assert store.hops(trace) == []
+
+
+def test_resolve_trace_by_id_name_or_latest(db_path):
+    with Store.open(db_path) as store:
+        first, second = store.create_trace("first"), store.create_trace("second")
+        assert store.resolve_trace(None).id == second
+        assert store.resolve_trace("first").id == first
+        assert store.resolve_trace(str(first)).id == first
+        with pytest.raises(UserError, match="no trace 'nope'"):
+            store.resolve_trace("nope")
+
+
+def test_findings_are_replaced_per_trace(db_path):
+    with Store.open(db_path) as store:
+        trace = store.create_trace("t")
+        store.insert_hops([_hop(trace, 1)])
+        finding = Finding("state-dropped", "error", "provider", trace, 1, 1, "m", "RFC 6749 §4.1.2", "fix", {"a": 1})
+        store.replace_findings(trace, [finding, finding])
+        store.replace_findings(trace, [finding])
+        assert store.findings(trace) == [finding]
+        assert store.severity_counts() == {trace: {"error": 1}}
+
+
+def test_newer_schema_is_refused(db_path):
+    Store.open(db_path).close()
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("UPDATE meta SET value = '999' WHERE key = 'schema_version'")
+    with pytest.raises(UserError, match="schema version 999"):
+        Store.open(db_path)
+
+
+def test_not_a_database_is_a_user_error(tmp_path):
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(UserError, match="cannot use database"):
+        Store.open(str(junk))
