@@ -318,7 +318,8 @@ def _malformed(value: str | None, *, exact: int | None = None) -> str:
         return ""
     bad = sorted({ch for ch in value if not UNRESERVED.fullmatch(ch)})
     if bad:
-        hint = " (base64, not base64url)" if set(bad) <= {"+", "/", "="} else ""
+        hint = (" (base64 '=' padding)" if bad == ["="] else
+                " (base64, not base64url)" if set(bad) <= {"+", "/", "="} else "")
         return f"has characters outside [A-Za-z0-9-._~]: {' '.join(shown(ch) for ch in bad[:8])}{hint}"
     if exact is not None and len(value) != exact:
         return f"is {len(value)} characters; an S256 challenge is {exact}"
