@@ -1,0 +1,237 @@
+"""Give every hop an OAuth role, read from the traffic itself (parameters, methods, content types, redirects).
+
+No host is hard-coded: a provider is whatever answers an authorization request, a callback is whatever receives
+an authorization response. Two passes, both linear: first what a request is by itself (authorize, token, ...),
+then what it is by its place in a redirect chain (callback, login, consent).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urljoin, urldefrag
+
+from oauthtrace.analysis.oauth import authz_response_params, body_params, param, request_params
+from oauthtrace.model import Hop
+from oauthtrace.params import base_url, origin, path
+
+ROLES = (
+    "authorize", "login", "consent", "callback", "token", "refresh", "registration", "metadata", "resource", "other",
+)
+FRONT_ROLES = ("authorize", "login", "consent", "callback")
+
+METADATA_SUFFIXES = (
+    "/.well-known/oauth-authorization-server", "/.well-known/openid-configuration",
+    "/.well-known/oauth-protected-resource",
+)
+RESPONSE_KEYS = ("code", "error")
+_ASSET_TYPES = ("text/css", "application/javascript", "text/javascript", "image/", "font/")
+_CONSENT_WORDS = ("consent", "approve", "allow", "grant", "confirm", "decision", "authorize")
+_PASSWORD_FIELDS = ("password", "passwd", "pass", "pwd")
+
+
+def classify(hops: list[Hop]) -> dict[int, str]:
+    """hop seq -> role, for every hop."""
+    roles = {hop.seq: request_role(hop) for hop in hops}
+    redirect_uris = {base_url(value) for hop in hops if roles[hop.seq] == "authorize"
+                     for value in [param(request_params(hop), "redirect_uri")] if value}
+    sources = redirect_sources(hops)
+    provider_origins = {origin(hop.url) for hop in hops if roles[hop.seq] == "authorize"}
+    consented: set[str] = set()  # provider origins whose login form was posted since their last authorize
+    asked: set[tuple] = set()  # authorization requests already seen, to tell a consent form re-posting them
+    for hop in sorted(hops, key=_start):
+        role = roles[hop.seq]
+        if role == "authorize":
+            key = _authorize_key(hop)
+            if hop.method == "POST" and key in asked and hop.form:
+                roles[hop.seq] = "consent"
+            else:
+                consented.discard(origin(hop.url))
+            asked.add(key)
+            continue
+        if role != "other":
+            continue
+        if is_callback(hop, sources.get(hop.seq), redirect_uris):
+            roles[hop.seq] = "callback"
+        elif _at_provider(hop, sources.get(hop.seq), roles, provider_origins) and is_provider_page(hop):
+            roles[hop.seq] = _login_or_consent(hop, consented)
+    return roles
+
+
+def _authorize_key(hop: Hop) -> tuple:
+    pairs = request_params(hop)
+    return (origin(hop.url), param(pairs, "client_id"), param(pairs, "state"), param(pairs, "redirect_uri"))
+
+
+def request_role(hop: Hop) -> str:
+    """The role a hop has by itself, without looking at other hops; "other" when it needs context."""
+    if is_metadata(hop):
+        return "metadata"
+    if hop.method == "POST":
+        grant = param(body_params(hop), "grant_type")
+        if grant == "authorization_code":
+            return "token"
+        if grant == "refresh_token":
+            return "refresh"
+        if is_registration(hop):
+            return "registration"
+        if _is_pushed_request(hop):
+            return "other"
+    if is_authorize(hop):
+        return "authorize"
+    if is_resource(hop):
+        return "resource"
+    return "other"
+
+
+def is_metadata(hop: Hop) -> bool:
+    """RFC 8414, OIDC discovery and RFC 9728 documents, with the path inserted before or appended after."""
+    where = path(hop.url)
+    return any(suffix in where for suffix in METADATA_SUFFIXES)
+
+
+def is_registration(hop: Hop) -> bool:
+    """RFC 7591: a JSON POST carrying redirect_uris (answered with a client_id, or rejected)."""
+    data = hop.req_json()
+    if not isinstance(data, dict) or "redirect_uris" not in data:
+        return False
+    answer = hop.resp_json()
+    return isinstance(answer, dict) and ("client_id" in answer or "error" in answer) or (hop.status or 0) >= 400
+
+
+def _is_pushed_request(hop: Hop) -> bool:
+    """RFC 9126 PAR: the authorization request's parameters posted by the client's server, answered request_uri."""
+    answer = hop.resp_json()
+    return isinstance(answer, dict) and "request_uri" in answer
+
+
+def is_authorize(hop: Hop) -> bool:
+    """An authorization request: response_type with client_id, or a PAR request_uri with client_id."""
+    if hop.method not in ("GET", "POST"):
+        return False
+    pairs = request_params(hop)
+    if not param(pairs, "client_id"):
+        return False
+    if param(pairs, "grant_type"):
+        return False
+    return bool(param(pairs, "response_type") or param(pairs, "request_uri"))
+
+
+def is_resource(hop: Hop) -> bool:
+    """A call to a protected resource: a Bearer token sent, or a Bearer challenge answered."""
+    scheme = (hop.req_header("authorization") or "").split(" ", 1)[0].lower()
+    if scheme in ("bearer", "dpop"):
+        return True
+    challenge = (hop.resp_header("www-authenticate") or "").lower()
+    return hop.status == 401 and challenge.startswith(("bearer", "dpop"))
+
+
+def redirect_sources(hops: list[Hop]) -> dict[int, Hop]:
+    """hop seq -> the hop whose redirect (Location, or auto-submitted form_post) the browser followed to it.
+
+    Keyed by the target URL without fragment (browsers do not send it), so one dict lookup per hop.
+    """
+    pending: dict[str, list[Hop]] = {}
+    for hop in hops:
+        for target in redirect_targets(hop):
+            pending.setdefault(target, []).append(hop)
+    found: dict[int, Hop] = {}
+    for hop in hops:
+        candidates = pending.get(urldefrag(hop.url)[0])
+        if not candidates:
+            continue
+        # the latest redirect issued before this request started
+        earlier = [c for c in candidates if c is not hop and _start(c) <= _start(hop)]
+        if earlier:
+            found[hop.seq] = max(earlier, key=_start)
+    return found
+
+
+def redirect_targets(hop: Hop) -> list[str]:
+    """Absolute URLs (fragment removed) this hop's response sends the browser to."""
+    out = []
+    if hop.location:
+        out.append(urldefrag(urljoin(hop.url, hop.location))[0])
+    action = form_post_action(hop)
+    if action:
+        out.append(urldefrag(urljoin(hop.url, action))[0])
+    return out
+
+
+def form_post_action(hop: Hop) -> str | None:
+    """The action of an auto-submitting authorization-response form (response_mode=form_post), if any."""
+    if hop.resp_content_type != "text/html" or not hop.resp_body or b"<form" not in hop.resp_body[:200_000].lower():
+        return None
+    pairs, mode = authz_response_params(hop)
+    if mode != "form_post" or not any(k in RESPONSE_KEYS for k, _ in pairs):
+        return None
+    return _form_action(hop.resp_text[:200_000])
+
+
+def _form_action(html: str) -> str | None:
+    from html.parser import HTMLParser
+
+    found: list[str] = []
+
+    class _Forms(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            if tag == "form" and not found:
+                found.append(dict(attrs).get("action") or "")
+
+    try:
+        _Forms().feed(html)
+    except Exception:  # html.parser is lenient, but never let a hostile page stop the analysis
+        return None
+    return found[0] if found else None
+
+
+def is_callback(hop: Hop, source: Hop | None, redirect_uris: set[str]) -> bool:
+    """The request delivering an authorization response to the client's redirect_uri."""
+    if source is not None and _carries_response(source):
+        return True
+    params = request_params(hop)
+    delivers = any(param(params, key) for key in RESPONSE_KEYS)
+    if base_url(hop.url) in redirect_uris:
+        # a fragment response reaches the redirect_uri with an empty query: still the callback when redirected
+        return delivers or source is not None
+    return delivers and bool(param(params, "state")) and hop.method in ("GET", "POST")
+
+
+def _carries_response(hop: Hop) -> bool:
+    pairs, mode = authz_response_params(hop)
+    return mode != "none" and any(k in RESPONSE_KEYS and v for k, v in pairs) or (
+        mode in ("query", "fragment") and any(k in ("access_token", "id_token") for k, _ in pairs))
+
+
+def _at_provider(hop: Hop, source: Hop | None, roles: dict[int, str], provider_origins: set[str]) -> bool:
+    """On a provider's origin, or reached by a redirect from a provider page (login hosted elsewhere)."""
+    if origin(hop.url) in provider_origins:
+        return True
+    return source is not None and roles.get(source.seq) in ("authorize", "login", "consent")
+
+
+def is_provider_page(hop: Hop) -> bool:
+    """A page the user sees at the provider (GET of HTML) or a form they submit (POST of a form)."""
+    if hop.method == "POST":
+        return bool(hop.form) or hop.req_content_type in ("application/x-www-form-urlencoded", "multipart/form-data")
+    if hop.method != "GET":
+        return False
+    content_type = hop.resp_content_type
+    if content_type.startswith(_ASSET_TYPES):
+        return False
+    return content_type == "text/html" or (hop.status or 0) in range(300, 400)
+
+
+def _login_or_consent(hop: Hop, consented: set[str]) -> str:
+    where = origin(hop.url)
+    if hop.method == "POST" and any(name.lower() in _PASSWORD_FIELDS for name, _ in hop.form):
+        consented.add(where)
+        return "login"
+    if hop.method == "GET" and b'type="password"' in (hop.resp_body or b"")[:200_000].lower():
+        return "login"
+    words = (path(hop.url) + " " + " ".join(name for name, _ in hop.form)).lower()
+    if any(word in words for word in _CONSENT_WORDS) or where in consented:
+        return "consent"
+    return "login"
+
+
+def _start(hop: Hop) -> tuple[float, int]:
+    return (hop.started or 0.0, hop.seq)

@@ -1,0 +1,359 @@
+"""Group classified hops into exchanges (one OAuth flow each), joining the front and the back channel.
+
+Every join is a dict lookup, so the cost grows linearly with the hops:
+- front channel: the redirect chain (Location / form_post targets), the Referer of form posts, then `state`;
+- back channel: `code`, then PKCE (BASE64URL(SHA256(code_verifier)) == code_challenge), then client_id with
+  redirect_uri; refreshes by the refresh token issued, resource calls by the access token issued;
+- discovery (metadata, registration, the unauthenticated 401) goes with the flow that follows it.
+Hops that match nothing start an exchange of their own, so rules still see a callback or a token request whose
+other half was not recorded.
+"""
+
+from __future__ import annotations
+
+import base64
+import bisect
+import hashlib
+from urllib.parse import urldefrag
+
+from oauthtrace.analysis.classify import FRONT_ROLES, redirect_sources
+from oauthtrace.analysis.oauth import (
+    authz_response_params, basic_credentials, body_params, callback_params, param, request_params, token_fields,
+)
+from oauthtrace.model import Exchange, Hop
+from oauthtrace.params import base_url, origin
+
+_RESPONSE_KEYS = ("code", "error", "access_token", "id_token")
+
+
+def correlate(hops: list[Hop], roles: dict[int, str]) -> list[Exchange]:
+    """Exchanges ordered by their first hop; each hop belongs to at most one exchange."""
+    return _Joiner(hops, roles).run()
+
+
+def s256(verifier: str) -> str:
+    """The PKCE S256 challenge of a verifier (RFC 7636 §4.2)."""
+    digest = hashlib.sha256(verifier.encode("ascii", errors="replace")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def _start(hop: Hop) -> tuple[float, int]:
+    return (hop.started or 0.0, hop.seq)
+
+
+class _Flow:
+    """An exchange being built, with what the lookups need."""
+
+    def __init__(self, first: Hop):
+        self.first = first
+        self.hops: dict[int, Hop] = {}
+        self.authorize: Hop | None = None
+        self.authz_response: Hop | None = None
+        self.callback: Hop | None = None
+        self.tokens: list[Hop] = []
+        self.refreshes: list[Hop] = []
+        self.registrations: list[Hop] = []
+        self.metadata: list[Hop] = []
+        self.resources: list[Hop] = []
+        self.client_id: str | None = None
+        self.redirect_uri: str | None = None
+
+    @property
+    def delivered(self) -> bool:
+        return self.callback is not None or self.authz_response is not None
+
+
+class _Joiner:
+    def __init__(self, hops: list[Hop], roles: dict[int, str]):
+        self.hops = sorted(hops, key=_start)
+        self.roles = roles
+        self.sources = redirect_sources(self.hops)
+        self.flows: list[_Flow] = []
+        self.owner: dict[int, _Flow] = {}
+        self.linked: set[int] = set()  # hops attached by a redirect chain or Referer, not by a guess
+        self.by_state: dict[str, _Flow] = {}
+        self.by_code: dict[str, list[_Flow]] = {}
+        self.by_challenge: dict[str, _Flow] = {}
+        self.by_client: dict[tuple, _Flow] = {}  # (client_id, redirect_uri) -> latest flow
+        self.by_redirect_base: dict[str, _Flow] = {}  # redirect_uri base -> latest flow awaiting its callback
+        self.by_origin: dict[str, _Flow] = {}  # provider origin -> latest flow awaiting its callback
+        self.by_page: dict[str, Hop] = {}  # front-channel URL -> latest hop, for the Referer of form posts
+        self.by_refresh: dict[str, _Flow] = {}
+        self.by_access: dict[str, _Flow] = {}
+        self.discovery: list[Hop] = []
+
+    # -- driver ----------------------------------------------------------------------------------
+
+    def run(self) -> list[Exchange]:
+        front, back, refresh, resource = [], [], [], []
+        for hop in self.hops:
+            role = self.roles.get(hop.seq, "other")
+            if role in FRONT_ROLES:
+                front.append(hop)
+            elif role == "token":
+                back.append(hop)
+            elif role == "refresh":
+                refresh.append(hop)
+            elif role == "resource":
+                resource.append(hop)
+            elif role in ("metadata", "registration"):
+                self.discovery.append(hop)
+        for hop in front:
+            self._front(hop)
+        for hop in back:
+            self._token(hop)
+        for hop in refresh:
+            self._refresh(hop)
+        for hop in resource:
+            self._resource(hop)
+        self._attach_discovery()
+        return self._exchanges()
+
+    # -- front channel ---------------------------------------------------------------------------
+
+    def _front(self, hop: Hop) -> None:
+        role = self.roles[hop.seq]
+        if role == "authorize":
+            self._authorize(hop)
+        elif role == "callback":
+            self._callback(hop)
+        else:
+            flow = self._chained(hop)
+            if flow is None:
+                flow = self.by_origin.get(origin(hop.url))
+                if flow is not None:
+                    self._add(flow, hop)
+            if flow is not None:
+                self._maybe_response(flow, hop)
+        self.by_page[urldefrag(hop.url)[0]] = hop
+
+    def _chained(self, hop: Hop) -> _Flow | None:
+        """The flow of the hop that redirected here, or of the page whose form was posted here."""
+        source = self.sources.get(hop.seq)
+        if source is None and hop.method == "POST":
+            referer = hop.req_header("referer")
+            source = self.by_page.get(urldefrag(referer)[0]) if referer else None
+        flow = self.owner.get(source.seq) if source is not None else None
+        if flow is not None:
+            self._add(flow, hop)
+            self.linked.add(hop.seq)
+        return flow
+
+    def _authorize(self, hop: Hop) -> None:
+        pairs = request_params(hop)
+        client_id = param(pairs, "client_id")
+        source = self.sources.get(hop.seq)
+        chained = self.owner.get(source.seq) if source is not None else None
+        if chained is not None and not chained.delivered and chained.client_id == client_id:
+            # the provider sent the browser back to /authorize (after login, say): the same flow
+            self._add(chained, hop)
+            self.linked.add(hop.seq)
+            self._maybe_response(chained, hop)
+            return
+        flow = self._new(hop)
+        flow.authorize = hop
+        flow.client_id = client_id
+        flow.redirect_uri = param(pairs, "redirect_uri")
+        state = param(pairs, "state")
+        if state:
+            self.by_state[state] = flow
+        challenge = param(pairs, "code_challenge")
+        if challenge:
+            self.by_challenge[challenge] = flow
+        self.by_client[(client_id, flow.redirect_uri)] = flow
+        if flow.redirect_uri:
+            self.by_redirect_base[base_url(flow.redirect_uri)] = flow
+        self.by_origin[origin(hop.url)] = flow
+        self._maybe_response(flow, hop)
+
+    def _callback(self, hop: Hop) -> None:
+        params = callback_params(hop)
+        state = param(params, "state")
+        source = self.sources.get(hop.seq)
+        by_chain = self.owner.get(source.seq) if source is not None else None
+        by_state = self.by_state.get(state) if state else None
+        if by_chain is not None and (source.seq in self.linked or by_state is None):
+            flow = by_chain
+        elif by_state is not None:
+            flow = by_state
+            if source is not None and by_chain is not None and by_chain is not by_state:
+                self._move(source, by_chain, flow)  # the guess that attached the provider's redirect was wrong
+        elif by_chain is not None:
+            flow = by_chain
+        else:
+            flow = self.by_redirect_base.get(base_url(hop.url))
+            if flow is None or flow.callback is not None:
+                flow = self._new(hop)
+        self._add(flow, hop)
+        if flow.callback is None:
+            flow.callback = hop
+            if source is not None and _carries_response(source) and self.owner.get(source.seq) is flow:
+                flow.authz_response = source
+        # delivered: later pages at this provider or callbacks without state belong to another flow
+        base = base_url(hop.url)
+        if self.by_redirect_base.get(base) is flow:
+            del self.by_redirect_base[base]
+        provider = origin(flow.authorize.url) if flow.authorize is not None else None
+        if provider and self.by_origin.get(provider) is flow:
+            del self.by_origin[provider]
+        code = param(params, "code")
+        if code:
+            self._index_code(code, flow)
+
+    def _maybe_response(self, flow: _Flow, hop: Hop) -> None:
+        """A provider hop whose redirect or auto-posted form carries the authorization response."""
+        if flow.authz_response is None and _carries_response(hop):
+            flow.authz_response = hop
+            pairs, _ = authz_response_params(hop)
+            code = param(pairs, "code")
+            if code:
+                self._index_code(code, flow)
+
+    def _index_code(self, code: str, flow: _Flow) -> None:
+        flows = self.by_code.setdefault(code, [])
+        if flow not in flows:
+            flows.append(flow)
+
+    # -- back channel ----------------------------------------------------------------------------
+
+    def _token(self, hop: Hop) -> None:
+        body = body_params(hop)
+        flow = self._by_code(param(body, "code"), hop)
+        verifier = param(body, "code_verifier")
+        if flow is None and verifier:
+            flow = self.by_challenge.get(s256(verifier))
+        client_id = param(body, "client_id") or _basic_client(hop)
+        if flow is None:
+            flow = self.by_client.get((client_id, param(body, "redirect_uri")))
+        if flow is None:
+            flow = self._new(hop)
+            flow.client_id = client_id
+        self._add(flow, hop)
+        flow.tokens.append(hop)
+        self._index_tokens(flow, hop)
+
+    def _by_code(self, code: str | None, hop: Hop) -> _Flow | None:
+        flows = self.by_code.get(code) if code else None
+        if not flows:
+            return None
+        # the same code in two flows (a weak provider): the latest flow delivered before this request
+        earlier = [f for f in flows if _start(f.first) <= _start(hop)]
+        return (earlier or flows)[-1]
+
+    def _refresh(self, hop: Hop) -> None:
+        token = param(body_params(hop), "refresh_token")
+        flow = self.by_refresh.get(token) if token else None
+        if flow is None:
+            flow = self._new(hop)
+        self._add(flow, hop)
+        flow.refreshes.append(hop)
+        self._index_tokens(flow, hop)
+
+    def _index_tokens(self, flow: _Flow, hop: Hop) -> None:
+        fields = token_fields(hop) or {}
+        for name, index in (("refresh_token", self.by_refresh), ("access_token", self.by_access)):
+            value = fields.get(name)
+            if isinstance(value, str) and value:
+                index[value] = flow
+
+    def _resource(self, hop: Hop) -> None:
+        scheme, _, token = (hop.req_header("authorization") or "").partition(" ")
+        flow = self.by_access.get(token.strip()) if token.strip() else None
+        if flow is None:
+            self.discovery.append(hop)
+            return
+        self._add(flow, hop)
+        flow.resources.append(hop)
+
+    # -- discovery -------------------------------------------------------------------------------
+
+    def _attach_discovery(self) -> None:
+        """Metadata, registration and unauthenticated resource calls go with the flow that follows them."""
+        if not self.discovery:
+            return
+        starters = sorted((f for f in self.flows if f.authorize is not None), key=lambda f: _start(f.authorize))
+        starts = [_start(f.authorize) for f in starters]
+        leftovers: list[Hop] = []
+        for hop in sorted(self.discovery, key=_start):
+            flow = self._discovery_flow(hop, starters, bisect.bisect_left(starts, _start(hop)))
+            if flow is None:
+                leftovers.append(hop)
+            else:
+                self._file_discovery(flow, hop)
+        if leftovers:
+            flow = self._new(leftovers[0])
+            for hop in leftovers:
+                self._file_discovery(flow, hop)
+
+    def _discovery_flow(self, hop: Hop, starters: list[_Flow], after: int) -> _Flow | None:
+        following = starters[after:after + 50]
+        for flow in following:
+            if _related(hop, flow):
+                return flow
+        if following:
+            return following[0]
+        return starters[after - 1] if after > 0 else None
+
+    def _file_discovery(self, flow: _Flow, hop: Hop) -> None:
+        self._add(flow, hop)
+        role = self.roles.get(hop.seq)
+        target = {"metadata": flow.metadata, "registration": flow.registrations}.get(role, flow.resources)
+        target.append(hop)
+
+    # -- bookkeeping -----------------------------------------------------------------------------
+
+    def _new(self, first: Hop) -> _Flow:
+        flow = _Flow(first)
+        self.flows.append(flow)
+        self._add(flow, first)
+        return flow
+
+    def _add(self, flow: _Flow, hop: Hop) -> None:
+        flow.hops[hop.seq] = hop
+        self.owner[hop.seq] = flow
+
+    def _move(self, hop: Hop, old: _Flow, new: _Flow) -> None:
+        old.hops.pop(hop.seq, None)
+        if old.authz_response is hop:
+            old.authz_response = None
+        self._add(new, hop)
+
+    def _exchanges(self) -> list[Exchange]:
+        flows = [f for f in self.flows if f.hops]
+        flows.sort(key=lambda f: min(_start(h) for h in f.hops.values()))
+        out = []
+        for index, flow in enumerate(flows, start=1):
+            hops = sorted(flow.hops.values(), key=lambda h: h.seq)
+            out.append(Exchange(
+                index=index, hops=hops, authorize=flow.authorize, authz_response=flow.authz_response,
+                callback=flow.callback, tokens=flow.tokens, refreshes=flow.refreshes,
+                registrations=flow.registrations, metadata=flow.metadata, resources=flow.resources,
+                roles={h.seq: self.roles.get(h.seq, "other") for h in hops},
+            ))
+        return out
+
+
+def _carries_response(hop: Hop) -> bool:
+    """The hop's redirect (query or fragment) or auto-posted form carries code, error or tokens."""
+    if not hop.location and hop.method == "POST" and not hop.resp_body:
+        return False
+    pairs, mode = authz_response_params(hop)
+    return mode != "none" and any(k in _RESPONSE_KEYS for k, _ in pairs)
+
+
+def _basic_client(hop: Hop) -> str | None:
+    credentials = basic_credentials(hop)
+    return credentials[0] if credentials else None
+
+
+def _related(hop: Hop, flow: _Flow) -> bool:
+    """Whether a discovery hop evidently belongs to this flow (its client_id or its provider)."""
+    document = hop.resp_json()
+    if not isinstance(document, dict):
+        return False
+    if "client_id" in document:
+        return document.get("client_id") == flow.client_id
+    endpoint = document.get("authorization_endpoint")
+    if isinstance(endpoint, str) and flow.authorize is not None:
+        return base_url(endpoint) == base_url(flow.authorize.url)
+    return False

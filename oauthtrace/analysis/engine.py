@@ -1,0 +1,191 @@
+"""Run the rules over a trace: classify hops, join them into exchanges, collect findings.
+
+A rule whose side of the traffic was not recorded is reported as not evaluated, never passed in silence; a rule
+that raises is reported the same way (with where it failed) and the run goes on.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from oauthtrace.analysis.classify import FRONT_ROLES, classify
+from oauthtrace.analysis.correlate import correlate
+from oauthtrace.analysis.profiles import check_profile, fix_for, profile_for, severity_for
+from oauthtrace.analysis.registry import RULES, Context
+from oauthtrace.errors import UserError
+from oauthtrace.model import SEVERITY_RANK, Exchange, Finding, Hit, Hop, Rule, Trace
+
+SIDE_NAMES = {"F": "front-channel", "B": "back-channel", "M": "metadata"}
+
+
+@dataclass
+class NotEvaluated:
+    rule: str
+    exchange: int | None  # None: for every exchange of the trace
+    reason: str
+
+    def as_dict(self) -> dict:
+        return {"rule": self.rule, "exchange": self.exchange, "reason": self.reason}
+
+
+@dataclass
+class Report:
+    trace_id: int
+    exchanges: list[Exchange]
+    roles: dict[int, str]
+    findings: list[Finding]
+    not_evaluated: list[NotEvaluated]
+    sides: set[str] = field(default_factory=set)
+    profiles: dict[int, str] = field(default_factory=dict)  # exchange index -> profile applied
+    rules: list[str] = field(default_factory=list)  # the rule ids that were run
+
+    def worst(self) -> str | None:
+        ranks = [SEVERITY_RANK.get(f.severity, 0) for f in self.findings]
+        if not ranks:
+            return None
+        best = max(ranks)
+        return next(name for name, rank in SEVERITY_RANK.items() if rank == best)
+
+
+def load_rules() -> dict[str, Rule]:
+    """Every registered rule (importing the rules package registers them)."""
+    import oauthtrace.analysis.rules  # noqa: F401
+
+    return RULES
+
+
+def select_rules(only: Iterable[str] | None = None) -> list[Rule]:
+    rules = load_rules()
+    if not only:
+        return [rules[key] for key in sorted(rules, key=lambda k: (rules[k].family, k))]
+    unknown = [name for name in only if name not in rules]
+    if unknown:
+        raise UserError(f"unknown rule {', '.join(unknown)} (see `oauthtrace rules`)")
+    return [rules[name] for name in dict.fromkeys(only)]
+
+
+def analyze(
+    hops: list[Hop], *, trace_id: int, profile: str | None = None, only: Iterable[str] | None = None
+) -> Report:
+    """Findings for one trace's hops. `profile` None chooses per exchange (chatgpt for ChatGPT callbacks)."""
+    try:
+        check_profile(profile)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    rules = select_rules(only)
+    hops = sorted(hops, key=lambda hop: hop.seq)
+    roles = classify(hops)
+    exchanges = correlate(hops, roles)
+    sides = recorded_sides(hops, roles)
+    ctx = Context(trace_id=trace_id, hops=hops, exchanges=exchanges, roles=roles, sides=sides,
+                  metadata=metadata_documents(hops, roles))
+    report = Report(trace_id=trace_id, exchanges=exchanges, roles=roles, findings=[], not_evaluated=[],
+                    sides=sides, rules=[rule.id for rule in rules])
+    runnable = []
+    for rule in rules:
+        missing = missing_sides(rule.needs, sides)
+        if missing and exchanges:
+            report.not_evaluated.append(NotEvaluated(rule.id, None, _missing_reason(missing, rule.needs)))
+        elif not missing:
+            runnable.append(rule)
+    for exchange in exchanges:
+        ctx.profile = report.profiles[exchange.index] = profile_for(exchange, profile)
+        for rule in runnable:
+            _run(rule, exchange, ctx, profile, report)
+    report.findings.sort(key=_finding_order)
+    return report
+
+
+def check_trace(store, trace: Trace | int, profile: str | None = None, only: Iterable[str] | None = None) -> Report:
+    """Analyze a stored trace and store its findings (a run limited by `only` leaves stored findings alone)."""
+    trace_id = trace if isinstance(trace, int) else trace.id
+    report = analyze(store.hops(trace_id), trace_id=trace_id, profile=profile, only=only)
+    if not only:
+        store.replace_findings(trace_id, report.findings)
+    return report
+
+
+def _run(rule: Rule, exchange: Exchange, ctx: Context, profile: str | None, report: Report) -> None:
+    try:
+        hits = list(rule.check(exchange, ctx) or ())
+        findings = [_finding(rule, hit, exchange, ctx, profile) for hit in hits]
+    except Exception as exc:  # one broken rule must not hide the others' findings
+        report.not_evaluated.append(NotEvaluated(rule.id, exchange.index, f"rule failed: {_where(exc)}"))
+        return
+    report.findings.extend(findings)
+
+
+def _finding(rule: Rule, hit: Hit, exchange: Exchange, ctx: Context, profile: str | None) -> Finding:
+    return Finding(
+        rule=rule.id,
+        severity=severity_for(rule, hit, profile, exchange),
+        blame=hit.blame or rule.blame,
+        trace=ctx.trace_id,
+        exchange=exchange.index,
+        hop=hit.hop.seq if hit.hop is not None else None,
+        message=hit.message,
+        spec=rule.spec,
+        fix=fix_for(rule, profile, exchange),
+        evidence=dict(hit.evidence or {}),
+    )
+
+
+def _where(exc: Exception) -> str:
+    """The exception's type and the rule source line; not its message, which may quote a captured secret."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return type(exc).__name__
+    last = frames[-1]
+    return f"{type(exc).__name__} at {os.path.basename(last.filename)}:{last.lineno}"
+
+
+def _finding_order(finding: Finding) -> tuple:
+    return (finding.exchange or 0, finding.hop or 0, -SEVERITY_RANK.get(finding.severity, 0), finding.rule)
+
+
+def recorded_sides(hops: list[Hop], roles: dict[int, str]) -> set[str]:
+    """Which sides the trace holds: F (browser front channel), B (client's server calls), M (metadata)."""
+    sides: set[str] = set()
+    for hop in hops:
+        role = roles.get(hop.seq)
+        if role in FRONT_ROLES:
+            sides.add("F")
+        elif role in ("token", "refresh") or (role == "resource" and hop.req_header("authorization")):
+            sides.add("B")
+        elif role in ("metadata", "registration"):
+            sides.add("M")
+        if hop.is_reverse:
+            sides.add("B")
+    return sides
+
+
+def missing_sides(needs: str, sides: set[str]) -> list[str]:
+    """The sides a rule needs that were not recorded: "F+B" needs both, "F/B" either one."""
+    needs = (needs or "").replace(" ", "")
+    if not needs:
+        return []
+    if "+" in needs:
+        return [side for side in needs.split("+") if side not in sides]
+    options = needs.split("/")
+    return [] if any(side in sides for side in options) else options
+
+
+def _missing_reason(missing: list[str], needs: str) -> str:
+    names = [SIDE_NAMES.get(side, side) for side in missing]
+    joined = " or ".join(names) if "/" in needs else " and ".join(names)
+    return f"no {joined} capture"
+
+
+def metadata_documents(hops: list[Hop], roles: dict[int, str]) -> dict[str, dict]:
+    """issuer -> authorization server metadata (RFC 8414 / OIDC discovery) found in the trace."""
+    documents: dict[str, dict] = {}
+    for hop in hops:
+        if roles.get(hop.seq) != "metadata" or not hop.status or hop.status >= 400:
+            continue
+        document = hop.resp_json()
+        if isinstance(document, dict) and isinstance(document.get("issuer"), str) and "resource" not in document:
+            documents.setdefault(document["issuer"], document)
+    return documents

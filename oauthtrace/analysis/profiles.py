@@ -1,0 +1,149 @@
+"""Profiles: the same rules, severities as a given world expects them (RULES.md "Profiles").
+
+A table {profile: {rule id: severity}} plus a small function. Rule modules may add their own overrides in a
+module-level dict PROFILE_SEVERITIES of the same shape; they are merged over this table when the rules load.
+The `chatgpt` profile is chosen automatically for an exchange whose redirect_uri is a ChatGPT callback.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+
+from oauthtrace.analysis.oauth import param, request_params
+from oauthtrace.model import Exchange, Hit, Rule
+
+PROFILES = ("oauth2", "oauth21", "oidc", "mcp", "chatgpt")
+DEFAULT = "oauth2"
+
+# Only what differs from a rule's own severity. Rule modules add theirs (PROFILE_SEVERITIES).
+SEVERITIES: dict[str, dict[str, str]] = {
+    "oauth2": {},
+    "oauth21": {
+        "pkce-missing": "error",
+        "redirect-uri-omitted-at-token": "info",
+        "implicit-grant": "error",
+    },
+    "oidc": {
+        "nonce-missing": "error",
+    },
+    "mcp": {
+        "pkce-missing": "error",
+        "pkce-plain": "error",
+        "pkce-not-advertised": "error",
+        "resource-missing": "error",
+        "insecure-endpoint": "error",
+        "as-metadata-invalid": "error",
+        "redirect-uri-insecure": "error",
+    },
+    # The user owns the provider, not ChatGPT: what ChatGPT does and the provider cannot change becomes info;
+    # what the provider must do keeps its severity.
+    "chatgpt": {
+        "pkce-missing": "info",
+        "scope-omitted": "info",
+        "scope-format": "info",
+        "pkce-plain": "error",
+        "pkce-not-advertised": "error",
+    },
+}
+
+# Under `chatgpt`, what the provider must accept instead of the client's behaviour it cannot change.
+FIXES: dict[str, dict[str, str]] = {
+    "chatgpt": {
+        "pkce-missing": "GPT Actions do not send PKCE: accept authorization requests without code_challenge from "
+                        "this client (keep requiring it for public clients).",
+        "scope-omitted": "ChatGPT sends `scope=` when the scope is left empty and omits scope on reconnect: grant "
+                         "a default scope instead of failing with invalid_scope.",
+        "scope-format": "Accept the scope string ChatGPT sends; configure the scopes in the GPT's OAuth settings "
+                        "space-separated.",
+        "redirect-uri-rejected": "Allowlist both https://chat.openai.com/aip/<id>/oauth/callback and "
+                                 "https://chatgpt.com/aip/<id>/oauth/callback (connectors: "
+                                 "https://chatgpt.com/connector/oauth/<id> and the legacy "
+                                 "https://chatgpt.com/connector_platform_oauth_redirect).",
+        "client-auth-method-mismatch": "Accept both client_secret_post and client_secret_basic at the token "
+                                       "endpoint: ChatGPT sends whichever the GPT's settings say.",
+    },
+}
+
+_CHATGPT_CALLBACK = re.compile(
+    r"^https://(chat\.openai\.com|chatgpt\.com)"
+    r"(/aip/[^/?#]+/oauth/callback|/connector/oauth/[^?#]*|/connector_platform_oauth_redirect)/?(?:[?#].*)?$",
+    re.IGNORECASE,
+)
+
+# Redirect URIs of clients that users connect to their providers (for redirect-uri-rejected).
+KNOWN_CALLBACKS = (
+    ("ChatGPT", _CHATGPT_CALLBACK),
+    ("Claude", re.compile(r"^https://(claude\.ai|claude\.com)/api/mcp/auth_callback/?(?:[?#].*)?$", re.I)),
+    ("Postman", re.compile(r"^https://oauth\.pstmn\.io/v1/(browser-)?callback/?(?:[?#].*)?$", re.I)),
+)
+
+
+def is_chatgpt_callback(url: str | None) -> bool:
+    return bool(url) and _CHATGPT_CALLBACK.match(url) is not None
+
+
+def known_client(redirect_uri: str | None) -> str | None:
+    """The name of a well-known client whose callback this is, or None."""
+    if not redirect_uri:
+        return None
+    for name, pattern in KNOWN_CALLBACKS:
+        if pattern.match(redirect_uri):
+            return name
+    return None
+
+
+def check_profile(name: str | None) -> str | None:
+    """None (automatic) or a known profile name; anything else is the caller's error."""
+    if name is not None and name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r} (choose from {', '.join(PROFILES)})")
+    return name
+
+
+def profile_for(exchange: Exchange | None, chosen: str | None = None) -> str:
+    """The profile that applies to one exchange: the chosen one, else chatgpt for ChatGPT callbacks, else oauth2."""
+    if chosen:
+        return chosen
+    if exchange is not None and is_chatgpt_callback(redirect_uri_of(exchange)):
+        return "chatgpt"
+    return DEFAULT
+
+
+def redirect_uri_of(exchange: Exchange) -> str | None:
+    if exchange.authorize is not None:
+        value = param(request_params(exchange.authorize), "redirect_uri")
+        if value:
+            return value
+    if exchange.callback is not None:
+        return exchange.callback.url.split("?", 1)[0]
+    return None
+
+
+def severity_for(rule: Rule, hit: Hit, profile: str | None, exchange: Exchange | None = None) -> str:
+    """A finding's severity: the profile's override if it has one, else the hit's, else the rule's default."""
+    table = severity_table()
+    override = table.get(profile_for(exchange, profile), {}).get(rule.id)
+    return override or hit.severity or rule.severity
+
+
+def fix_for(rule: Rule, profile: str | None, exchange: Exchange | None = None) -> str:
+    return FIXES.get(profile_for(exchange, profile), {}).get(rule.id) or rule.fix
+
+
+def severity_table() -> dict[str, dict[str, str]]:
+    """This module's table with the rule modules' PROFILE_SEVERITIES merged over it (cached per rule set)."""
+    from oauthtrace.analysis.registry import RULES
+
+    modules = sorted({rule.check.__module__ for rule in RULES.values() if rule.check is not None})
+    key = tuple(modules)
+    if _merged.get("key") != key:
+        merged = {name: dict(values) for name, values in SEVERITIES.items()}
+        for module_name in modules:
+            module = sys.modules.get(module_name)
+            for name, values in getattr(module, "PROFILE_SEVERITIES", {}).items():
+                merged.setdefault(name, {}).update(values)
+        _merged.update(key=key, table=merged)
+    return _merged["table"]
+
+
+_merged: dict = {}
