@@ -1,0 +1,457 @@
+"""Family I: issuer identification and mix-up (RFC 9207, RFC 8414 §3.3, RFC 9700 §4.4, OIDC §3.1.3.7).
+
+Also home of the small helpers that find the authorization server metadata an exchange talked to, shared with
+the client-authentication rules.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from oauthtrace.analysis.compare import describe_difference
+from oauthtrace.analysis.jwt import decode as decode_jwt
+from oauthtrace.analysis.oauth import (
+    authz_response_params,
+    callback_params,
+    param,
+    request_params,
+    token_response,
+)
+from oauthtrace.analysis.registry import Context, memo, rule
+from oauthtrace.model import Exchange, Hit, Hop, Pairs
+from oauthtrace.params import base_url, origin, path, query_pairs
+
+PROFILE_SEVERITIES: dict[str, dict[str, str]] = {}
+
+AS_WELL_KNOWN = ("oauth-authorization-server", "openid-configuration")
+# Parameters whose arrival in a callback is the flow's outcome, not a change in the provider's behaviour.
+OUTCOME_PARAMS = {"code", "state", "error", "error_description", "error_uri"}
+
+
+# --- metadata helpers (also used by client_auth) ---------------------------------------------------------
+
+
+def as_metadata_document(hop: Hop) -> dict | None:
+    """The RFC 8414 / OIDC discovery document a hop returned, or None when it is not one."""
+    if hop.status != 200:
+        return None
+    doc = hop.resp_json()
+    if not isinstance(doc, dict) or "resource" in doc and "authorization_servers" in doc:
+        return None
+    if not any(key in doc for key in ("issuer", "authorization_endpoint", "token_endpoint")):
+        return None
+    return doc
+
+
+def request_urls(hop: Hop) -> set[str]:
+    """The hop's URL as the client used it and, behind the reverse proxy, the provider's real URL."""
+    urls = {base_url(hop.url)}
+    if hop.upstream_url:
+        urls.add(base_url(hop.upstream_url))
+    return urls
+
+
+def provider_metadata(exchange: Exchange, ctx: Context) -> dict | None:
+    """The metadata of the authorization server this exchange talked to.
+
+    Matched by endpoint (authorize or token URL); failing that, the only document seen, so that a trace with
+    several providers never borrows another provider's metadata.
+    """
+    own = [doc for hop in exchange.metadata if (doc := as_metadata_document(hop))]
+    candidates = own + [doc for doc in ctx.metadata.values() if isinstance(doc, dict)]
+    endpoints: set[str] = set()
+    if exchange.authorize:
+        endpoints |= request_urls(exchange.authorize)
+    for hop in exchange.tokens + exchange.refreshes:
+        endpoints |= request_urls(hop)
+    for doc in candidates:
+        if doc.get("authorization_endpoint") in endpoints or doc.get("token_endpoint") in endpoints:
+            return doc
+    distinct = {str(doc.get("issuer")): doc for doc in candidates}
+    return next(iter(distinct.values())) if len(distinct) == 1 else None
+
+
+# --- authorization response helpers ------------------------------------------------------------------------
+
+
+def authorization_response(exchange: Exchange) -> tuple[Hop | None, Pairs]:
+    """The hop that carried the authorization response and its parameters.
+
+    The provider's redirect when it was recorded (it is the hop at fault for what the response lacks), else
+    the client's callback request.
+    """
+    if exchange.authz_response is not None:
+        pairs, mode = authz_response_params(exchange.authz_response)
+        if mode != "none":
+            return exchange.authz_response, pairs
+    if exchange.callback is not None:
+        return exchange.callback, callback_params(exchange.callback)
+    return None, []
+
+
+def has_outcome(pairs: Pairs) -> bool:
+    """The response is an authorization response: it carries a code, tokens or an error."""
+    return any(param(pairs, name) for name in ("code", "error", "access_token", "id_token"))
+
+
+def provider_key(exchange: Exchange) -> str | None:
+    """Which authorization server an exchange went to: its authorization endpoint."""
+    if exchange.authorize is not None:
+        return base_url(exchange.authorize.url)
+    if exchange.authz_response is not None:
+        return origin(exchange.authz_response.url)
+    return None
+
+
+def redirect_target(exchange: Exchange) -> str | None:
+    """Where the client asked the response to go: redirect_uri, or the callback actually hit."""
+    if exchange.authorize is not None:
+        value = param(request_params(exchange.authorize), "redirect_uri")
+        if value:
+            return value
+    if exchange.callback is not None:
+        return base_url(exchange.callback.url)
+    return None
+
+
+def _show(value: str | None) -> str:
+    return "∅" if value is None else value
+
+
+# --- rules -------------------------------------------------------------------------------------------------
+
+
+@rule(
+    "iss-mismatch",
+    family="I",
+    severity="error",
+    blame="AS",
+    needs="F+M",
+    spec="RFC 9207 §2.3, §2.4; RFC 9700 §4.4.2.1",
+    quote="the value of the iss parameter MUST exactly match the issuer identifier in the authorization "
+    "server's metadata; clients MUST reject responses with a different value",
+    fix="Provider: send iss equal, character for character, to the issuer in your metadata. Client: configure "
+    "the provider's real issuer instead of a placeholder.",
+)
+def iss_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """The authorization response's iss differs from the provider's metadata issuer."""
+    hop, pairs = authorization_response(exchange)
+    returned = param(pairs, "iss")
+    metadata = provider_metadata(exchange, ctx)
+    if hop is None or returned is None or not metadata or not isinstance(metadata.get("issuer"), str):
+        return
+    expected = metadata["issuer"]
+    if returned == expected:
+        return
+    yield Hit(
+        hop=hop,
+        message=f"callback.iss = {returned} ≠ metadata.issuer = {expected} ({describe_difference(expected, returned)})",
+        evidence={"param": "iss", "returned": returned, "expected": expected,
+                  "difference": describe_difference(expected, returned)},
+    )
+
+
+@rule(
+    "iss-missing",
+    family="I",
+    severity="error",
+    blame="AS",
+    needs="F+M",
+    spec="RFC 9207 §2, §3",
+    quote="authorization servers supporting this specification MUST provide their issuer identifier "
+    "(iss) in authorization responses, including error responses",
+    fix="Provider: you advertise authorization_response_iss_parameter_supported; add iss to every authorization "
+    "response, success and error alike, or stop advertising it.",
+)
+def iss_missing(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """The metadata promises iss in authorization responses but this one lacks it."""
+    hop, pairs = authorization_response(exchange)
+    if hop is None or not has_outcome(pairs) or param(pairs, "iss") is not None:
+        return
+    metadata = provider_metadata(exchange, ctx)
+    if not metadata or metadata.get("authorization_response_iss_parameter_supported") is not True:
+        return
+    kind = "error response" if param(pairs, "error") else "response"
+    yield Hit(
+        hop=hop,
+        message=f"metadata.authorization_response_iss_parameter_supported = true → callback.iss = ∅ ({kind})",
+        evidence={"param": "iss", "returned": None, "expected": metadata.get("issuer"), "response": kind},
+    )
+
+
+@rule(
+    "iss-appeared",
+    family="I",
+    severity="info",
+    blame="AS",
+    needs="F",
+    spec="RFC 9207 §2",
+    quote="clients with strict or absent issuer configuration reject a newly appearing iss",
+    fix="Client: configure the provider's issuer so the new iss validates. Provider: announce such changes and "
+    "publish authorization_response_iss_parameter_supported.",
+)
+def iss_appeared(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """A callback parameter (iss, typically) appears for the first time for this provider.
+
+    No stored baseline reaches the rules yet, so the baseline is the trace itself: a parameter is reported in
+    the first exchange that carries it when an earlier exchange with the same provider, in the same trace, had
+    an authorization response without it. One recording of a single flow therefore never reports this rule.
+    """
+    hop, pairs = authorization_response(exchange)
+    if hop is None or not has_outcome(pairs):
+        return
+    provider = provider_key(exchange)
+    history = memo(ctx, "issuer.callback-history", lambda: _callback_history(ctx))
+    earlier_count, seen = history.get(exchange.index, (0, frozenset()))
+    if not earlier_count:
+        return
+    for name in dict.fromkeys(name for name, value in pairs if value):
+        if name in seen or name in OUTCOME_PARAMS:
+            continue
+        yield Hit(
+            hop=hop,
+            message=f"earlier callbacks from {provider}: {name} = ∅ → this callback: {name} = {param(pairs, name)}",
+            evidence={"param": name, "returned": param(pairs, name), "earlier_exchanges": earlier_count,
+                      "provider": provider},
+        )
+
+
+def _callback_history(ctx: Context) -> dict[int, tuple[int, frozenset[str]]]:
+    """exchange index -> (how many earlier exchanges with the same provider had a response, which parameter
+    names those responses carried), built in one pass so the rule stays linear in the number of exchanges."""
+    running: dict[str, tuple[int, frozenset[str]]] = {}
+    history = {}
+    for exchange in sorted(ctx.exchanges, key=lambda ex: ex.index):
+        provider = provider_key(exchange)
+        if provider is None:
+            continue
+        history[exchange.index] = running.get(provider, (0, frozenset()))
+        _, pairs = authorization_response(exchange)
+        if has_outcome(pairs):
+            count, names = history[exchange.index]
+            running[provider] = (count + 1, names | {name for name, value in pairs if value})
+    return history
+
+
+def expected_issuer(metadata_url: str) -> str | None:
+    """The issuer a well-known URL was built from: RFC 8414 §3 path insertion, or OIDC's path appending."""
+    url_path = path(metadata_url)
+    for name in AS_WELL_KNOWN:
+        marker = f"/.well-known/{name}"
+        if url_path.startswith(marker):
+            return origin(metadata_url) + url_path[len(marker):].rstrip("/")
+        if url_path.endswith(marker):
+            return origin(metadata_url) + url_path[: -len(marker)]
+    return None
+
+
+def _metadata_hops(exchange: Exchange, ctx: Context) -> list[Hop]:
+    """Metadata hops this exchange reports, so each document is reported once: those it is the first exchange
+    to list, plus (for the first exchange) the trace's metadata hops no exchange listed."""
+    owners = memo(ctx, "issuer.metadata-owners", lambda: first_owners(ctx, lambda ex: ex.metadata, ("metadata",)))
+    return owners.get(exchange.index, [])
+
+
+def first_owners(ctx: Context, hops_of, orphan_roles: tuple[str, ...]) -> dict[int, list[Hop]]:
+    """exchange index -> the hops (of `hops_of`) it is the first to list; the trace's hops with one of
+    `orphan_roles` that no exchange lists go to the first exchange. One pass over the trace."""
+    owners: dict[int, list[Hop]] = {}
+    claimed: set[int] = set()
+    ordered = sorted(ctx.exchanges, key=lambda ex: ex.index)
+    for exchange in ordered:
+        for hop in hops_of(exchange):
+            if hop.seq not in claimed:
+                claimed.add(hop.seq)
+                owners.setdefault(exchange.index, []).append(hop)
+    if ordered:
+        orphans = [hop for hop in ctx.hops if ctx.roles.get(hop.seq) in orphan_roles and hop.seq not in claimed]
+        owners.setdefault(ordered[0].index, []).extend(orphans)
+    return owners
+
+
+@rule(
+    "metadata-issuer-mismatch",
+    family="I",
+    severity="error",
+    blame="AS",
+    needs="M",
+    spec="RFC 8414 §3.3; OIDC Discovery §4.3",
+    quote="The issuer value returned MUST be identical to the authorization server's issuer identifier value "
+    "into which the well-known URI string was inserted. If these values are not identical, the data contained "
+    "in the response MUST NOT be used",
+    fix="Provider: publish issuer equal to the URL the metadata is served under (scheme, host, port and path, "
+    "no trailing slash added or removed), or serve the document under the issuer's own well-known URL.",
+)
+def metadata_issuer_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """The discovery document's issuer is not the issuer its well-known URL was built from."""
+    for hop in _metadata_hops(exchange, ctx):
+        doc = as_metadata_document(hop)
+        if not doc or not isinstance(doc.get("issuer"), str):
+            continue
+        # Behind the reverse proxy the client used the proxy's address; the provider's own URL counts too.
+        expected = [issuer for url in (hop.url, hop.upstream_url) if url and (issuer := expected_issuer(url))]
+        if not expected or doc["issuer"] in expected:
+            continue
+        yield Hit(
+            hop=hop,
+            message=f"metadata.issuer = {doc['issuer']} ≠ {expected[0]} (from {base_url(hop.url)}; "
+            f"{describe_difference(expected[0], doc['issuer'])})",
+            evidence={"param": "issuer", "returned": doc["issuer"], "expected": expected[0],
+                      "metadata_url": base_url(hop.url),
+                      "difference": describe_difference(expected[0], doc["issuer"])},
+        )
+
+
+def id_tokens(exchange: Exchange) -> Iterator[tuple[Hop, str]]:
+    """Every id_token the exchange received: token and refresh responses, and a front-channel response."""
+    for hop in exchange.tokens + exchange.refreshes:
+        body = token_response(hop)
+        if body and isinstance(body.get("id_token"), str) and body["id_token"]:
+            yield hop, body["id_token"]
+    hop, pairs = authorization_response(exchange)
+    if hop is not None and param(pairs, "id_token"):
+        yield hop, param(pairs, "id_token")
+
+
+@rule(
+    "id-token-iss-mismatch",
+    family="I",
+    severity="error",
+    blame="AS",
+    needs="B",
+    spec="OIDC Core §3.1.3.7 step 2",
+    quote="The Issuer Identifier for the OpenID Provider MUST exactly match the value of the iss (issuer) Claim",
+    fix="Provider: issue id_tokens whose iss is exactly your metadata issuer. Client: configure that issuer "
+    "(no trailing slash added or removed).",
+)
+def id_token_iss_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """The id_token's iss differs from the provider's issuer (metadata, else the callback's iss)."""
+    metadata = provider_metadata(exchange, ctx) or {}
+    expected, source = metadata.get("issuer"), "metadata.issuer"
+    if not isinstance(expected, str):
+        _, pairs = authorization_response(exchange)
+        expected, source = param(pairs, "iss"), "callback.iss"
+    if not expected:
+        return
+    for hop, token in id_tokens(exchange):
+        decoded = decode_jwt(token)
+        claims = decoded.claims if decoded else None
+        if not isinstance(claims, dict) or "iss" not in claims:
+            continue  # id-token-invalid reports tokens that do not decode or lack iss
+        got = claims["iss"]
+        if got == expected:
+            continue
+        yield Hit(
+            hop=hop,
+            message=f"id_token.iss = {_show(str(got))} ≠ {source} = {expected} "
+            f"({describe_difference(expected, str(got))})",
+            evidence={"param": "iss", "returned": got, "expected": expected, "expected_from": source},
+        )
+
+
+@rule(
+    "mixup-shared-redirect",
+    family="I",
+    severity="warning",
+    blame="C",
+    needs="F",
+    spec="RFC 9700 §2.1, §4.4.2",
+    quote="Clients that interact with more than one authorization server MUST use a defense against mix-up "
+    "attacks: the iss parameter (RFC 9207) or distinct redirect URIs per issuer",
+    fix="Client: give each authorization server its own redirect_uri, or validate iss on every response "
+    "(and use providers that send it).",
+)
+def mixup_shared_redirect(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """One redirect_uri serves several authorization servers whose responses carry no iss.
+
+    Reported once per redirect_uri, on the first exchange whose response lacks iss.
+    """
+    target = redirect_target(exchange)
+    if target is None or exchange.authorize is None:
+        return
+    shared = memo(ctx, "issuer.redirect-sharing", lambda: _redirect_sharing(ctx)).get(target)
+    if shared is None:
+        return
+    providers, first_without_iss = shared
+    if len(providers) < 2 or first_without_iss != exchange.index:
+        return
+    yield Hit(
+        hop=exchange.authorize,
+        message=f"redirect_uri = {target} shared by {len(providers)} authorization servers "
+        f"({', '.join(sorted(providers))}); callback.iss = ∅",
+        evidence={"redirect_uri": target, "providers": sorted(providers), "iss": None},
+    )
+
+
+def _redirect_sharing(ctx: Context) -> dict[str, tuple[set[str], int | None]]:
+    """redirect target -> (the authorization servers using it, the first exchange whose response lacked iss)."""
+    sharing: dict[str, tuple[set[str], int | None]] = {}
+    for exchange in sorted(ctx.exchanges, key=lambda ex: ex.index):
+        target, provider = redirect_target(exchange), provider_key(exchange)
+        if target is None or exchange.authorize is None or provider is None:
+            continue
+        providers, first = sharing.setdefault(target, (set(), None))
+        providers.add(provider)
+        if first is None and _lacks_iss(exchange):
+            sharing[target] = (providers, exchange.index)
+    return sharing
+
+
+def _authorize_handoff(hop: Hop) -> Pairs | None:
+    """The authorization request a provider's response redirected to, when it redirected to one."""
+    if not hop.location:
+        return None
+    pairs = query_pairs(hop.location)
+    if param(pairs, "response_type") and param(pairs, "client_id"):
+        return pairs
+    return None
+
+
+@rule(
+    "mixup-cross-as",
+    family="I",
+    severity="error",
+    blame="AS",
+    needs="F+B",
+    spec="RFC 9700 §4.4.1",
+    quote="an attacker's authorization server redirects the user to an honest one; the code issued there is "
+    "then sent to the attacker's token endpoint",
+    fix="Client: bind each flow to the authorization server it started with (distinct redirect URIs or iss "
+    "checking) and send codes only to that server's token endpoint.",
+)
+def mixup_cross_as(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """An authorization server handed the flow to another one with the client's own redirect_uri.
+
+    Brokered logins (an AS federating to another with its own callback) are not reported: the hand-off is
+    suspicious only when the second request sends the response straight back to the client's redirect_uri.
+    """
+    start = exchange.authorize
+    if start is None:
+        return
+    handoff = _authorize_handoff(start)
+    if handoff is None or origin(start.location or "") == origin(start.url):
+        return
+    first = request_params(start)
+    client_redirect = param(first, "redirect_uri")
+    second_redirect = param(handoff, "redirect_uri")
+    if not client_redirect or not second_redirect or origin(second_redirect) != origin(client_redirect):
+        return
+    if param(handoff, "client_id") == param(first, "client_id"):
+        return
+    first_as, second_as = base_url(start.url), base_url(start.location or "")
+    yield Hit(
+        hop=start,
+        message=f"authorize at {first_as} (client_id = {_show(param(first, 'client_id'))}) → redirected to "
+        f"{second_as} (client_id = {_show(param(handoff, 'client_id'))}) with the client's redirect_uri",
+        evidence={"first_as": first_as, "second_as": second_as, "client_id": param(first, "client_id"),
+                  "swapped_client_id": param(handoff, "client_id"), "redirect_uri": second_redirect},
+    )
+    first_origin = origin(start.url)
+    for token in exchange.tokens:
+        if any(origin(url) == first_origin for url in request_urls(token)):
+            yield Hit(
+                hop=token,
+                message=f"code issued by {second_as} → redeemed at {base_url(token.upstream_url or token.url)}",
+                evidence={"issued_by": second_as, "redeemed_at": base_url(token.upstream_url or token.url)},
+            )
+

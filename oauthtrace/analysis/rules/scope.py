@@ -1,0 +1,159 @@
+"""Family L: the scope parameter (RFC 6749 §3.1, §3.3, Appendix A.4)."""
+
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from oauthtrace.analysis.jwt import decode as decode_jwt
+from oauthtrace.analysis.oauth import body_params, param, request_params
+from oauthtrace.analysis.registry import Context, memo, rule
+from oauthtrace.analysis.rules.issuer import authorization_response, provider_key
+from oauthtrace.model import Exchange, Hit, Hop, Pairs
+
+# scope-omitted is information by default (omitting scope is allowed); it is a warning only when the
+# provider then failed with invalid_scope, which no profile should soften. No overrides needed.
+PROFILE_SEVERITIES: dict[str, dict[str, str]] = {}
+
+SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5B\x5D-\x7E]+")  # NQCHAR, RFC 6749 Appendix A.4
+
+
+def requested_scope(hop: Hop) -> str | None:
+    """The authorize request's scope (empty counts as omitted), also when it sits in a request object."""
+    pairs = request_params(hop)
+    value = param(pairs, "scope")
+    if value is None and param(pairs, "request"):
+        decoded = decode_jwt(param(pairs, "request") or "")
+        claimed = decoded.claims.get("scope") if decoded and isinstance(decoded.claims, dict) else None
+        value = claimed if isinstance(claimed, str) and claimed else None
+    return value
+
+
+def _authorize_pairs(exchange: Exchange) -> Pairs:
+    return request_params(exchange.authorize) if exchange.authorize is not None else []
+
+
+@rule(
+    "scope-omitted",
+    family="L",
+    severity="info",
+    blame="C",
+    needs="F",
+    spec="RFC 6749 §3.1, §3.3",
+    quote="If the client omits the scope parameter when requesting authorization, the authorization server MUST "
+    "either process the request using a pre-defined default value or fail the request indicating an invalid scope",
+    fix="Provider: define a default scope for requests without one (ChatGPT omits scope on reconnect and sends "
+    "scope= when none is configured). Client: send the scopes you need.",
+)
+def scope_omitted(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """The authorize request has no scope (or scope=, which counts as none).
+
+    Information, blamed on the client; a warning blamed on the provider when it then failed with invalid_scope
+    instead of applying a default.
+    """
+    start = exchange.authorize
+    pairs = _authorize_pairs(exchange)
+    if start is None or param(pairs, "request_uri") or requested_scope(start) is not None:
+        return
+    sent = "scope= (empty, counts as omitted)" if any(k == "scope" for k, _ in pairs) else "scope = ∅"
+    hop, response = authorization_response(exchange)
+    if hop is not None and param(response, "error") == "invalid_scope":
+        yield Hit(
+            hop=hop,
+            message=f"authorize.{sent} → callback.error = invalid_scope (no default scope applied)",
+            evidence={"param": "scope", "sent": None, "error": "invalid_scope"},
+            severity="warning",
+            blame="AS",
+        )
+        return
+    yield Hit(hop=start, message=f"authorize.{sent}", evidence={"param": "scope", "sent": None})
+
+
+def format_problems(scope: str) -> list[str]:
+    """What is wrong with a scope string's syntax; empty when it is a valid space-delimited list."""
+    problems = []
+    tokens = scope.split(" ")
+    if any(token == "" for token in tokens):
+        problems.append("empty scope token (leading, trailing or double space)")
+    words = [token for token in tokens if token]
+    if any(len([part for part in token.split(",") if part]) > 1 for token in words):
+        problems.append("comma-separated (scopes are space-delimited)")
+    bad = sorted({char for token in words for char in token if not SCOPE_TOKEN.fullmatch(char)})
+    if bad:
+        problems.append(f"characters outside NQCHAR: {' '.join(repr(c) for c in bad)}")
+    duplicates = sorted({token for token in words if words.count(token) > 1})
+    if duplicates:
+        problems.append(f"duplicated: {' '.join(duplicates)}")
+    return problems
+
+
+def _scoped_requests(exchange: Exchange) -> Iterator[tuple[str, Hop, str]]:
+    if exchange.authorize is not None:
+        value = requested_scope(exchange.authorize)
+        if value is not None:
+            yield "authorize", exchange.authorize, value
+    for kind, hops in (("token", exchange.tokens), ("refresh", exchange.refreshes)):
+        for hop in hops:
+            value = param(body_params(hop), "scope")
+            if value is not None:
+                yield kind, hop, value
+
+
+@rule(
+    "scope-format",
+    family="L",
+    severity="warning",
+    blame="C",
+    needs="F",
+    spec="RFC 6749 §3.3, Appendix A.4",
+    quote="The value of the scope parameter is expressed as a list of space-delimited, case-sensitive strings",
+    fix="Client: send scopes separated by single spaces, each once, using only printable ASCII without '\"' "
+    "and '\\'. Keep the same scope set when reconnecting.",
+)
+def scope_format(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """The scope string is not a clean space-delimited list, or the scope set changed since the last connect."""
+    for kind, hop, value in _scoped_requests(exchange):
+        problems = format_problems(value)
+        if problems:
+            yield Hit(
+                hop=hop,
+                message=f"{kind}.scope = {value!r}: {'; '.join(problems)}",
+                evidence={"param": "scope", "sent": value, "problems": problems},
+            )
+    yield from _scope_set_changed(exchange, ctx)
+
+
+def _scope_set_changed(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """Info when this connect asks for another scope set than the previous one of the same client and provider."""
+    if exchange.authorize is None or (scope := requested_scope(exchange.authorize)) is None:
+        return
+    previous = memo(ctx, "scope.previous", lambda: _previous_scopes(ctx)).get(exchange.index)
+    if previous is None:
+        return
+    before, now = set(previous.split()), set(scope.split())
+    if before == now:
+        return
+    added, removed = sorted(now - before), sorted(before - now)
+    yield Hit(
+        hop=exchange.authorize,
+        message=f"earlier authorize.scope = {previous} → this authorize.scope = {scope}",
+        evidence={"param": "scope", "earlier": previous, "sent": scope, "added": added, "removed": removed},
+        severity="info",
+    )
+
+
+def _previous_scopes(ctx: Context) -> dict[int, str]:
+    """exchange index -> the scope the previous connect of the same client to the same provider asked for."""
+    last: dict[tuple, tuple[int, str]] = {}
+    previous: dict[int, str] = {}
+    for exchange in sorted(ctx.exchanges, key=lambda ex: ex.index):
+        if exchange.authorize is None:
+            continue
+        key = (provider_key(exchange), param(_authorize_pairs(exchange), "client_id"))
+        earlier = last.get(key)
+        if earlier is not None and earlier[0] != exchange.authorize.seq:
+            previous[exchange.index] = earlier[1]
+        scope = requested_scope(exchange.authorize)
+        if scope is not None:
+            last[key] = (exchange.authorize.seq, scope)
+    return previous
