@@ -12,7 +12,7 @@ import sqlite3
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from oauthtrace.errors import UserError
 from oauthtrace.model import Finding, Hop, Trace
@@ -91,6 +91,9 @@ _HOP_COLUMNS = (
     "trace_id seq name started ended listener client_addr method url upstream_url http_version query "
     "req_headers req_body req_truncated form status resp_headers resp_body resp_truncated location error"
 ).split()
+
+
+_INSERT_HOP = f"INSERT INTO hops ({', '.join(_HOP_COLUMNS)}) VALUES ({', '.join('?' * len(_HOP_COLUMNS))})"
 
 
 def default_path() -> str:
@@ -210,16 +213,41 @@ class Store:
 
     # -- hops ----------------------------------------------------------------------------------
 
-    def insert_hops(self, hops: Iterable[Hop]) -> int:
-        """Insert hops in one transaction; sets each hop's id. Returns how many were written."""
+    def insert_hops(self, hops: Iterable[Hop], *, set_ids: bool = True) -> int:
+        """Insert hops in one transaction. Returns how many were written.
+
+        `set_ids=False` skips reading back each row id, which the recorder's writer does not need.
+        """
         hops = list(hops)
         if not hops:
             return 0
-        sql = f"INSERT INTO hops ({', '.join(_HOP_COLUMNS)}) VALUES ({', '.join('?' * len(_HOP_COLUMNS))})"
         with self.transaction() as conn:
-            for hop in hops:
-                hop.id = conn.execute(sql, _hop_row(hop)).lastrowid
+            if set_ids:
+                for hop in hops:
+                    hop.id = conn.execute(_INSERT_HOP, _hop_row(hop)).lastrowid
+            else:
+                conn.executemany(_INSERT_HOP, [_hop_row(hop) for hop in hops])
         return len(hops)
+
+    def import_trace(
+        self, name: str, source: str, hops: list[Hop], *, on_progress: Callable[[int], None] | None = None
+    ) -> int:
+        """Create a trace and insert its hops in ONE transaction (an import is all or nothing); returns its id.
+
+        Each hop's trace_id is set to the new trace; `on_progress(n)` is told how many hops each batch wrote.
+        """
+        sql = f"INSERT INTO hops ({', '.join(_HOP_COLUMNS)}) VALUES ({', '.join('?' * len(_HOP_COLUMNS))})"
+        batch = 2000
+        with self.transaction() as conn:
+            trace_id = self.create_trace(name, source)
+            for start in range(0, len(hops), batch):
+                chunk = hops[start:start + batch]
+                for hop in chunk:
+                    hop.trace_id = trace_id
+                conn.executemany(sql, [_hop_row(hop) for hop in chunk])
+                if on_progress:
+                    on_progress(len(chunk))
+        return trace_id
 
     def hops(self, trace_id: int, *, after_seq: int | None = None, limit: int | None = None) -> list[Hop]:
         sql = f"SELECT id, {', '.join(_HOP_COLUMNS)} FROM hops WHERE trace_id = ?"

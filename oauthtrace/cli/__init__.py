@@ -15,6 +15,8 @@ COMMANDS = {
     "list": "oauthtrace.cli.browse:list_traces",
     "show": "oauthtrace.cli.browse:show",
     "demo": "oauthtrace.cli.demo:demo",
+    "import": "oauthtrace.cli.interchange:import_files",
+    "export": "oauthtrace.cli.interchange:export",
 }
 
 

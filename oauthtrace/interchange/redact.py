@@ -1,0 +1,469 @@
+"""Redaction of secrets in hops: one pure module shared by every export (HAR, JSON, the Markdown report).
+
+Each secret value becomes a fingerprint `‹redacted:3f9a1c›`: an HMAC of the value under a key made fresh for each
+export, so equal values stay equal within one export (the same code in the provider's `Location`, the callback
+query and the token body) and cannot be linked across exports. JWTs keep their header and claims readable and lose
+the signature. `state`, `nonce`, `client_id` and the parameter names are not secrets and stay as they are, so
+linting an export finds what linting the original finds.
+
+How it works: a first pass collects the secret values from the places that name them (parameters, JSON fields,
+hidden form inputs, Authorization, cookies); the second pass rewrites those places and then sweeps every other
+text — URLs, headers, bodies, error messages — for the collected values in their raw, URL-encoded, HTML-escaped,
+JSON-escaped and base64 forms, so a code echoed in a page or a `Referer` does not slip through.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import hashlib
+import hmac
+import html
+import json
+import re
+import secrets
+from html.parser import HTMLParser
+from typing import Iterable
+from urllib.parse import quote, quote_plus, unquote_plus
+
+from oauthtrace.model import Hop, Pairs
+
+MARK = "‹redacted:"
+MARK_END = "›"
+
+# Parameters (query, form, JSON field, hidden input) whose values are secrets. Compared lower-cased.
+SECRET_PARAMS = frozenset(
+    {
+        "password", "passwd", "pwd", "client_secret", "code", "code_verifier", "access_token", "refresh_token",
+        "id_token", "token", "client_assertion", "assertion", "subject_token", "actor_token", "device_code",
+        "registration_access_token", "logout_token", "api_key", "apikey",
+    }
+)
+# Headers whose whole value (or, for these, its credential part) is a secret.
+CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization"})
+COOKIE_HEADERS = frozenset({"cookie", "set-cookie"})
+SECRET_HEADERS = frozenset({"x-api-key", "api-key", "x-auth-token", "dpop"})
+
+FINGERPRINT_HEX = 6
+# Values at least this long are swept anywhere; shorter ones only where they stand alone as a word, and values
+# shorter than MIN_SWEEP only in the places that name them, so a 3-letter password does not eat the page.
+LONG_VALUE = 16
+MIN_SWEEP = 4
+
+_JWT = re.compile(r"^[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*$")
+_FORM_TYPE = "application/x-www-form-urlencoded"
+
+
+def is_redacted(value: str | None) -> bool:
+    """True when `value` is (or contains, as a redacted JWT does) a fingerprint: rules treat it as opaque."""
+    return bool(value) and MARK in value
+
+
+def new_key() -> bytes:
+    return secrets.token_bytes(32)
+
+
+class Redactor:
+    """Knows the secrets of one set of hops and rewrites hops, URLs and text without them.
+
+    Build one per export from all the hops being exported, so a value seen as a secret in one hop is also hidden
+    where it appears unnamed in another.
+    """
+
+    def __init__(self, hops: Iterable[Hop] = (), *, key: bytes | None = None, extra: Iterable[str] = ()):
+        self._key = key if key is not None else new_key()
+        self._extra = frozenset(name.lower() for name in extra)
+        self._secrets: set[str] = set()
+        for hop in hops:
+            _collect_hop(self, hop)
+        self._build_sweep()
+
+    # -- what is secret --------------------------------------------------------------------------
+
+    def is_secret_param(self, name: str) -> bool:
+        lowered = name.lower()
+        return lowered in SECRET_PARAMS or lowered in self._extra
+
+    def is_secret_header(self, name: str) -> bool:
+        lowered = name.lower()
+        return lowered in SECRET_HEADERS or lowered in self._extra
+
+    def add_secret(self, value: str | None) -> None:
+        if value and not is_redacted(value):
+            self._secrets.add(value)
+
+    # -- fingerprints ----------------------------------------------------------------------------
+
+    def fingerprint(self, value: str) -> str:
+        digest = hmac.new(self._key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+        return f"{MARK}{digest[:FINGERPRINT_HEX]}{MARK_END}"
+
+    def value(self, value: str) -> str:
+        """The redacted form of one secret value; a JWT keeps header and claims, its signature becomes the mark."""
+        if not value or is_redacted(value):
+            return value
+        if _is_jwt(value):
+            header, claims, _signature = value.split(".")
+            return f"{header}.{claims}.{self.fingerprint(value)}"
+        return self.fingerprint(value)
+
+    def param(self, name: str, value: str) -> str:
+        """A parameter's value as an export shows it (for tables of parameters, e.g. in the report)."""
+        if value and self.is_secret_param(name):
+            return self.value(value)
+        return self.text(value)
+
+    # -- rewriting -------------------------------------------------------------------------------
+
+    def hop(self, hop: Hop) -> Hop:
+        """A copy of `hop` with every secret replaced by its fingerprint."""
+        return dataclasses.replace(
+            hop,
+            url=self.url(hop.url),
+            upstream_url=self.url(hop.upstream_url) if hop.upstream_url is not None else None,
+            location=self.url(hop.location) if hop.location is not None else None,
+            query=self.pairs(hop.query),
+            form=self.pairs(hop.form),
+            req_headers=self.headers(hop.req_headers),
+            resp_headers=self.headers(hop.resp_headers),
+            req_body=self.body(hop.req_body, hop.req_content_type),
+            resp_body=self.body(hop.resp_body, hop.resp_content_type),
+            error=self.text(hop.error) if hop.error is not None else None,
+        )
+
+    def hops(self, hops: Iterable[Hop]) -> list[Hop]:
+        return [self.hop(hop) for hop in hops]
+
+    def pairs(self, pairs: Pairs) -> Pairs:
+        return [(name, self.param(name, value)) for name, value in pairs]
+
+    def url(self, url: str) -> str:
+        head, hash_mark, fragment = url.partition("#")
+        base, question, query = head.partition("?")
+        base = self._userinfo(base)
+        if question:
+            query = self.encoded_pairs(query)
+        if hash_mark:
+            fragment = self.encoded_pairs(fragment)
+        return self.text(base + question + query + hash_mark + fragment)
+
+    def encoded_pairs(self, text: str) -> str:
+        """`a=1&code=xyz` with the secret values replaced; every other byte stays as it was (so `+` vs `%20`
+        in state stays visible)."""
+        parts = []
+        for part in text.split("&"):
+            raw_name, equals, raw_value = part.partition("=")
+            if equals and raw_value and self.is_secret_param(unquote_plus(raw_name)):
+                part = f"{raw_name}={quote(self.value(unquote_plus(raw_value)), safe='')}"
+            parts.append(part)
+        return "&".join(parts)
+
+    def headers(self, headers: Pairs) -> Pairs:
+        return [(name, self.header(name, value)) for name, value in headers]
+
+    def header(self, name: str, value: str) -> str:
+        lowered = name.lower()
+        if lowered in CREDENTIAL_HEADERS:
+            return self._credentials(value)
+        if lowered == "cookie":
+            return "; ".join(self._cookie(part.strip()) for part in value.split(";"))
+        if lowered == "set-cookie":
+            cookie, semicolon, attributes = value.partition(";")
+            return self._cookie(cookie) + semicolon + self.text(attributes)
+        if self.is_secret_header(name):
+            return self.value(value)
+        if value.startswith(("http://", "https://", "/")):
+            return self.url(value)
+        return self.text(value)
+
+    def body(self, body: bytes | None, content_type: str = "") -> bytes | None:
+        if not body:
+            return body
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return self._sweep_bytes(body)
+        if content_type.startswith(_FORM_TYPE):
+            return self.text(self.encoded_pairs(text)).encode("utf-8")
+        swept = self.text(text)
+        if "json" in content_type or text.lstrip()[:1] in ("{", "["):
+            swept = self._json_body(text, swept)
+        return swept.encode("utf-8")
+
+    def text(self, text: str) -> str:
+        """Free text with every known secret (in any of its encodings) replaced."""
+        if not text or self._sweep is None:
+            return text
+        return self._sweep.sub(lambda match: self._replacements[match.group(0)], text)
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _credentials(self, value: str) -> str:
+        scheme, space, credentials = value.partition(" ")
+        if not space:
+            return self.value(value)
+        credentials = credentials.strip()
+        if scheme.lower() == "basic":
+            user, password = _basic_parts(credentials)
+            if password is None:
+                return f"{scheme} {self.value(credentials)}"
+            # The password is form-encoded inside Basic (RFC 6749 §2.3.1): fingerprint the decoded value, so it
+            # matches a client_secret sent in a body, and encode the fingerprint the same way.
+            redacted = quote_plus(self.value(unquote_plus(password)))
+            return f"{scheme} {base64.b64encode(f'{user}:{redacted}'.encode()).decode()}"
+        return f"{scheme} {self.value(credentials)}"
+
+    def _cookie(self, cookie: str) -> str:
+        name, equals, value = cookie.partition("=")
+        if not equals or not value.strip():
+            return cookie
+        return f"{name}={self.value(value.strip())}"
+
+    def _userinfo(self, base: str) -> str:
+        scheme, sep, rest = base.partition("://")
+        authority, slash, path = rest.partition("/")
+        userinfo, at, hostport = authority.rpartition("@")
+        if not sep or not at or ":" not in userinfo:
+            return base
+        user, _, password = userinfo.partition(":")
+        redacted = quote(self.value(unquote_plus(password)), safe="")
+        return f"{scheme}://{user}:{redacted}@{hostport}{slash}{path}"
+
+    def _json_body(self, text: str, swept: str) -> str:
+        """Keep the document's own formatting when the sweep left valid JSON with every secret field redacted;
+        otherwise (a number swept as text, a value too short to sweep) rewrite the parsed document."""
+        try:
+            original = json.loads(text)
+        except (ValueError, RecursionError):
+            return swept  # not JSON after all (or truncated): text rules apply
+        try:
+            if not self._json_secrets_left(json.loads(swept)):
+                return swept
+        except (ValueError, RecursionError):
+            pass
+        return json.dumps(self._json_node(original), ensure_ascii=False)
+
+    def _json_secrets_left(self, node) -> bool:
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, dict):
+                for name, value in current.items():
+                    if self.is_secret_param(str(name)) and _scalar(value) and not is_redacted(str(value)):
+                        return True
+                    stack.append(value)
+            elif isinstance(current, list):
+                stack.extend(current)
+        return False
+
+    def _json_node(self, node):
+        if isinstance(node, dict):
+            return {
+                name: self.value(str(value)) if self.is_secret_param(str(name)) and _scalar(value) and value != ""
+                else self._json_node(value)
+                for name, value in node.items()
+            }
+        if isinstance(node, list):
+            return [self._json_node(item) for item in node]
+        if isinstance(node, str):
+            return self.text(node)
+        return node
+
+    def _sweep_bytes(self, body: bytes) -> bytes:
+        if self._sweep_b is None:
+            return body
+        return self._sweep_b.sub(lambda match: self._replacements_b[match.group(0)], body)
+
+    def _build_sweep(self) -> None:
+        long_forms: dict[str, str] = {}
+        short_forms: dict[str, str] = {}
+        for secret in self._secrets:
+            redacted = self.value(secret)
+            quoted = json.dumps(secret, ensure_ascii=False)
+            short_forms.setdefault(quoted, json.dumps(redacted, ensure_ascii=False))
+            if len(secret) < MIN_SWEEP:
+                continue
+            target = long_forms if len(secret) >= LONG_VALUE else short_forms
+            for variant, replacement in _variants(secret, redacted):
+                target.setdefault(variant, replacement)
+            if len(secret) >= LONG_VALUE:
+                # A PKCE challenge derived from a redacted verifier is derived again, so
+                # BASE64URL(SHA256(verifier)) == challenge holds in the export exactly when it held in the original.
+                long_forms.setdefault(_s256(secret), _s256(redacted))
+        self._replacements = {**short_forms, **long_forms}
+        self._replacements_b = {k.encode("utf-8", "surrogatepass"): v.encode("utf-8", "surrogatepass") for k, v in self._replacements.items()}
+        pattern = _alternation(long_forms, short_forms)
+        # re.escape only adds backslashes before ASCII, so the same pattern in UTF-8 matches binary bodies.
+        self._sweep = re.compile(pattern) if pattern else None
+        self._sweep_b = re.compile(pattern.encode("utf-8", "surrogatepass")) if pattern else None
+
+
+# -- collecting ---------------------------------------------------------------------------------
+
+
+def _collect_hop(redactor: Redactor, hop: Hop) -> None:
+    for url in (hop.url, hop.upstream_url, hop.location):
+        if url:
+            _collect_url(redactor, url)
+    _collect_pairs(redactor, hop.query)
+    _collect_pairs(redactor, hop.form)
+    for headers in (hop.req_headers, hop.resp_headers):
+        for name, value in headers:
+            _collect_header(redactor, name, value)
+    _collect_body(redactor, hop.req_body, hop.req_content_type)
+    _collect_body(redactor, hop.resp_body, hop.resp_content_type)
+
+
+def _collect_pairs(redactor: Redactor, pairs: Pairs) -> None:
+    for name, value in pairs:
+        if redactor.is_secret_param(name):
+            redactor.add_secret(value)
+
+
+def _collect_encoded(redactor: Redactor, text: str) -> None:
+    for part in text.split("&"):
+        raw_name, equals, raw_value = part.partition("=")
+        if equals and redactor.is_secret_param(unquote_plus(raw_name)):
+            redactor.add_secret(unquote_plus(raw_value))
+
+
+def _collect_url(redactor: Redactor, url: str) -> None:
+    head, _, fragment = url.partition("#")
+    base, _, query = head.partition("?")
+    _collect_encoded(redactor, query)
+    _collect_encoded(redactor, fragment)
+    authority = base.partition("://")[2].partition("/")[0]
+    userinfo, at, _ = authority.rpartition("@")
+    if at and ":" in userinfo:
+        redactor.add_secret(unquote_plus(userinfo.partition(":")[2]))
+
+
+def _collect_header(redactor: Redactor, name: str, value: str) -> None:
+    lowered = name.lower()
+    if lowered in CREDENTIAL_HEADERS:
+        scheme, space, credentials = value.partition(" ")
+        credentials = credentials.strip() if space else value
+        redactor.add_secret(credentials)
+        if scheme.lower() == "basic":
+            _user, password = _basic_parts(credentials)
+            redactor.add_secret(password)
+            redactor.add_secret(unquote_plus(password) if password else None)
+    elif lowered in COOKIE_HEADERS:
+        cookies = value.split(";") if lowered == "cookie" else value.split(";")[:1]
+        for cookie in cookies:
+            _, equals, cookie_value = cookie.partition("=")
+            if equals:
+                redactor.add_secret(cookie_value.strip())
+    elif redactor.is_secret_header(name):
+        redactor.add_secret(value)
+    elif value.startswith(("http://", "https://", "/")):
+        _collect_url(redactor, value)
+
+
+def _collect_body(redactor: Redactor, body: bytes | None, content_type: str) -> None:
+    if not body:
+        return
+    text = body.decode("utf-8", errors="replace")
+    if content_type.startswith(_FORM_TYPE):
+        _collect_encoded(redactor, text)
+    stripped = text.lstrip()[:1]
+    if "json" in content_type or stripped in ("{", "["):
+        try:
+            _collect_json(redactor, json.loads(text))
+        except (ValueError, RecursionError):
+            pass
+    if "<input" in text.lower():
+        _collect_inputs(redactor, text)
+
+
+def _collect_json(redactor: Redactor, node) -> None:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, dict):
+            for name, value in current.items():
+                if redactor.is_secret_param(str(name)) and _scalar(value):
+                    redactor.add_secret(str(value))
+                elif isinstance(value, (dict, list)):
+                    stack.append(value)
+        elif isinstance(current, list):
+            stack.extend(item for item in current if isinstance(item, (dict, list)))
+
+
+def _collect_inputs(redactor: Redactor, page: str) -> None:
+    """Hidden inputs of an auto-submitting form (form_post response mode) carry code and tokens."""
+
+    class Inputs(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            if tag == "input":
+                attributes = dict(attrs)
+                if redactor.is_secret_param(attributes.get("name") or ""):
+                    redactor.add_secret(attributes.get("value"))
+
+    try:
+        Inputs().feed(page)
+    except Exception:  # noqa: BLE001 - a page the parser chokes on only loses the hidden-input pass
+        pass
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def _scalar(value) -> bool:
+    return isinstance(value, (str, int, float)) and not isinstance(value, bool)
+
+
+def _is_jwt(value: str) -> bool:
+    if not _JWT.match(value):
+        return False
+    header = value.split(".", 1)[0]
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))
+    except (ValueError, binascii.Error):
+        return False
+    return isinstance(decoded, dict) and "alg" in decoded
+
+
+def _basic_parts(credentials: str) -> tuple[str, str | None]:
+    try:
+        decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
+    except (ValueError, binascii.Error):
+        return "", None
+    user, colon, password = decoded.partition(":")
+    return (user, password) if colon else (user, None)
+
+
+def _s256(value: str) -> str:
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def _variants(secret: str, redacted: str) -> Iterable[tuple[str, str]]:
+    """The forms a value takes in URLs, forms, HTML and JSON, each with the same form of its replacement."""
+    yield secret, redacted
+    yield quote(secret, safe=""), quote(redacted, safe="")
+    yield quote(secret), quote(redacted, safe="")
+    yield quote_plus(secret), quote_plus(redacted)
+    yield html.escape(secret), html.escape(redacted)
+    escaped = json.dumps(secret)[1:-1]
+    yield escaped, redacted
+    yield escaped.replace("/", "\\/"), redacted
+    encoded = secret.encode("utf-8", "surrogatepass")
+    yield base64.b64encode(encoded).decode(), redacted
+    yield base64.urlsafe_b64encode(encoded).decode().rstrip("="), redacted
+
+
+def _alternation(long_forms: dict, short_forms: dict) -> str | None:
+    """One pattern for all variants, longest first so a JWT wins over a value inside it; short values only as
+    whole words (not inside a longer run of letters and digits)."""
+
+    def join(forms) -> str:
+        return "|".join(re.escape(form) for form in sorted(filter(None, forms), key=len, reverse=True))
+
+    parts = []
+    if long_forms:
+        parts.append(f"(?:{join(long_forms)})")
+    if short_forms:
+        parts.append(f"(?<![A-Za-z0-9])(?:{join(short_forms)})(?![A-Za-z0-9])")
+    return "|".join(parts) or None
