@@ -1,0 +1,298 @@
+"""Family F: error responses — what the provider said, whether it said it in the form the RFCs require."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from oauthtrace.analysis.oauth import (
+    authz_response_params, callback_params, param, request_params, shown, token_fields,
+)
+from oauthtrace.analysis.registry import Context, memo, rule
+from oauthtrace.model import Exchange, Hit, Hop, first
+
+PROFILE_SEVERITIES: dict[str, dict[str, str]] = {}
+
+AUTHORIZATION_ERRORS = {  # RFC 6749 §4.1.2.1, §4.2.2.1
+    "invalid_request", "unauthorized_client", "access_denied", "unsupported_response_type", "invalid_scope",
+    "server_error", "temporarily_unavailable",
+}
+TOKEN_ERRORS = {  # RFC 6749 §5.2
+    "invalid_request", "invalid_client", "invalid_grant", "unauthorized_client", "unsupported_grant_type",
+    "invalid_scope",
+}
+OIDC_ERRORS = {  # OpenID Connect Core §3.1.2.6
+    "interaction_required", "login_required", "account_selection_required", "consent_required",
+    "invalid_request_uri", "invalid_request_object", "request_not_supported", "request_uri_not_supported",
+    "registration_not_supported",
+}
+REGISTERED_EXTENSIONS = {  # IANA "OAuth Extensions Error Registry" (RFC 6749 §8.5)
+    "invalid_token", "insufficient_scope",  # RFC 6750
+    "unsupported_token_type",  # RFC 7009
+    "invalid_redirect_uri", "invalid_client_metadata", "invalid_software_statement",
+    "unapproved_software_statement",  # RFC 7591
+    "authorization_pending", "slow_down", "expired_token",  # RFC 8628
+    "invalid_target",  # RFC 8707
+    "invalid_authorization_details",  # RFC 9396
+    "invalid_dpop_proof", "use_dpop_nonce",  # RFC 9449
+    "insufficient_user_authentication",  # RFC 9470
+    "unmet_authentication_requirements",  # OpenID Connect Core errata / IANA
+    "invalid_binding_message", "transaction_failed", "expired_login_hint_token", "unknown_user_id",
+    "missing_user_code", "invalid_user_code",  # OpenID CIBA
+}
+KNOWN_ERRORS = AUTHORIZATION_ERRORS | TOKEN_ERRORS | OIDC_ERRORS | REGISTERED_EXTENSIONS
+
+
+def _nqschar(ch: str) -> bool:
+    """RFC 6749 Appendix A: NQSCHAR = %x20-21 / %x23-5B / %x5D-7E (printable ASCII but '"' and '\\')."""
+    return ch in (" ", "!") or "\x23" <= ch <= "\x5b" or "\x5d" <= ch <= "\x7e"
+
+
+def _uri_char(ch: str) -> bool:
+    """RFC 6749 §4.1.2.1: error_uri values are limited to %x21 / %x23-5B / %x5D-7E."""
+    return ch != " " and _nqschar(ch)
+
+
+class ErrorResponse:
+    """One error the provider returned: where, in which hop, with which fields (values as sent, decoded once)."""
+
+    def __init__(self, hop: Hop, where: str, fields: dict):
+        self.hop, self.where, self.fields = hop, where, fields
+
+    @property
+    def error(self):
+        return self.fields.get("error")
+
+
+def authorization_error(exchange: Exchange) -> ErrorResponse | None:
+    """The error of the authorization response: from the provider's redirect, else from the callback request."""
+    for hop, pairs in _authorization_responses(exchange):
+        if param(pairs, "error"):
+            return ErrorResponse(hop, "callback", {name: first(pairs, name) for name in
+                                                    ("error", "error_description", "error_uri", "state")})
+    return None
+
+
+def _authorization_responses(exchange: Exchange):
+    if exchange.authz_response is not None:
+        pairs, mode = authz_response_params(exchange.authz_response)
+        if mode != "none":
+            yield exchange.authz_response, pairs
+    if exchange.callback is not None:
+        yield exchange.callback, callback_params(exchange.callback)
+
+
+def back_channel_errors(exchange: Exchange) -> list[ErrorResponse]:
+    """Error bodies from the token endpoint (code exchange and refresh) and from registration."""
+    found = []
+    for where, hops in (("token", exchange.tokens), ("refresh", exchange.refreshes),
+                        ("registration", exchange.registrations)):
+        for hop in hops:
+            fields = token_fields(hop)
+            if fields is not None and fields.get("error") not in (None, ""):
+                found.append(ErrorResponse(hop, where, fields))
+    return found
+
+
+def _all_errors(exchange: Exchange) -> list[ErrorResponse]:
+    front = authorization_error(exchange)
+    return ([front] if front else []) + back_channel_errors(exchange)
+
+
+@rule(
+    "authz-error",
+    family="F",
+    severity="info",
+    blame="AS",
+    needs="F",
+    spec="RFC 6749 §4.1.2.1; OpenID Connect Core §3.1.2.6",
+    quote="If the resource owner denies the access request or if the request fails for reasons other than a "
+    "missing or invalid redirection URI, the authorization server informs the client",
+    fix="Read the likely cause in the finding; fix the request (client) or the provider's client configuration "
+    "(provider) it points at.",
+)
+def authz_error(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """The authorization response is an error: what it says and its likely cause."""
+    error = authorization_error(exchange)
+    if error is None:
+        return
+    code = error.error
+    description = error.fields.get("error_description")
+    cause = likely_cause(code, request_params(exchange.authorize) if exchange.authorize else [])
+    recovered = _recovered_later(exchange, ctx)
+    message = f"callback.error = {shown(code)}"
+    if description:
+        message += f" — {shown(description, limit=120)}"
+    message += f" (likely cause: {cause})" if cause else ""
+    if not recovered:
+        message += "; the flow ended here"
+    yield Hit(hop=error.hop, message=message,
+              evidence={"error": code, "error_description": description, "error_uri": error.fields.get("error_uri"),
+                        "cause": cause, "recovered": recovered},
+              severity=None if recovered else "error")
+
+
+def likely_cause(code: str, request) -> str:
+    """The usual reason for an authorization error, read against the request that caused it."""
+    scope = param(request, "scope")
+    prompt = param(request, "prompt")
+    if code == "invalid_scope":
+        if scope is None:
+            return ("the request had no scope (omitted or `scope=`); the provider must then use a default scope "
+                    "or fail (RFC 6749 §3.3) — configure a default scope")
+        return f"scope {shown(scope)} is not allowed for this client"
+    if code in ("login_required", "interaction_required", "consent_required", "account_selection_required"):
+        if prompt == "none":
+            return "prompt=none was sent and the user has to interact; retry without prompt=none"
+        return "the provider needs the user to interact although the client did not ask for a silent login"
+    if code == "invalid_request":
+        if not param(request, "code_challenge"):
+            return "possibly PKCE: the request has no code_challenge and the provider may require one"
+        if not param(request, "state"):
+            return "possibly the missing state (some providers reject requests without one)"
+        return "a missing, repeated or malformed parameter; see error_description"
+    return _CAUSES.get(code, "")
+
+
+_CAUSES = {
+    "access_denied": "the user declined consent, or a provider policy denied this client or user",
+    "unauthorized_client": "the client is not allowed this response_type or grant; enable it for the client",
+    "unsupported_response_type": "the provider does not support this response_type for this client",
+    "server_error": "the provider failed internally; look at its logs for this request",
+    "temporarily_unavailable": "the provider is overloaded or in maintenance; retry later",
+    "invalid_request_uri": "the request_uri is unknown, expired or already used (PAR request_uri is one-time)",
+    "invalid_request_object": "the signed request object did not validate",
+    "invalid_target": "the resource parameter names a resource the provider does not know (RFC 8707)",
+}
+
+
+def _recovered_later(exchange: Exchange, ctx: Context) -> bool:
+    """Whether a later flow of the same client got a code — then this error was a step, not the end."""
+    successes = memo(ctx, "errors.successful-authorizations", lambda: _successful_authorizations(ctx))
+    client_id = _client_id(exchange)
+    started = exchange.authorize.started if exchange.authorize else 0.0
+    return any(when > started for when in successes.get(client_id, ()))
+
+
+def _client_id(exchange: Exchange) -> str | None:
+    return param(request_params(exchange.authorize), "client_id") if exchange.authorize else None
+
+
+def _successful_authorizations(ctx: Context) -> dict[str | None, list[float]]:
+    by_client: dict[str | None, list[float]] = {}
+    for exchange in ctx.exchanges:
+        if exchange.authorize is None:
+            continue
+        if any(param(pairs, "code") for _, pairs in _authorization_responses(exchange)):
+            by_client.setdefault(_client_id(exchange), []).append(exchange.authorize.started)
+    return by_client
+
+
+@rule(
+    "error-code-unknown",
+    family="F",
+    severity="warning",
+    blame="AS",
+    needs="F/B",
+    spec="RFC 6749 §4.1.2.1, §5.2, §8.5",
+    quote="error REQUIRED. A single ASCII error code from the following: … (or a value registered in the OAuth "
+    "Extensions Error Registry)",
+    fix="Provider: return one of the standard error codes (e.g. invalid_grant, invalid_client, invalid_request) "
+    "and put the detail in error_description; clients branch on the code.",
+)
+def error_code_unknown(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """The error code is not one the RFCs or the IANA registry define."""
+    for response in _all_errors(exchange):
+        code = response.error
+        if isinstance(code, str) and code in KNOWN_ERRORS:
+            continue
+        if isinstance(code, str):
+            near = next((known for known in sorted(KNOWN_ERRORS) if known.lower() == code.lower()), None)
+            what = f"{shown(code)} (case differs from {near})" if near else f"{shown(code)} (not a registered code)"
+        else:
+            what = f"{shown(code)} (a JSON {type(code).__name__}, not an error code string)"
+        yield Hit(hop=response.hop, message=f"{response.where}.error = {what}",
+                  evidence={"where": response.where, "error": code})
+
+
+@rule(
+    "error-charset",
+    family="F",
+    severity="warning",
+    blame="AS",
+    needs="F/B",
+    spec="RFC 6749 §4.1.2.1, §5.2, Appendix A.7–A.9",
+    quote="Values for the \"error\" and \"error_description\" parameters MUST NOT include characters outside "
+    "the set %x20-21 / %x23-5B / %x5D-7E",
+    fix="Provider: keep error and error_description to printable ASCII without '\"' and '\\' (transliterate or "
+    "drop localised text), and make error_uri a plain URI.",
+)
+def error_charset(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """error or error_description has characters outside the allowed set, or error_uri is not a URI."""
+    for response in _all_errors(exchange):
+        for name, allowed in (("error", _nqschar), ("error_description", _nqschar), ("error_uri", _uri_char)):
+            value = response.fields.get(name)
+            if not isinstance(value, str) or not value:
+                continue
+            bad = list(dict.fromkeys(ch for ch in value if not allowed(ch)))
+            if bad:
+                yield Hit(hop=response.hop,
+                          message=f"{response.where}.{name} = {shown(value, limit=80)} has "
+                          f"{' '.join(repr(ch) for ch in bad[:8])} outside the allowed characters",
+                          evidence={"where": response.where, "param": name, "value": value[:500],
+                                    "bad_characters": bad[:16]})
+
+
+@rule(
+    "token-error-status",
+    family="F",
+    severity="error",
+    blame="AS",
+    needs="B",
+    spec="RFC 6749 §5.2",
+    quote="The authorization server responds with an HTTP 400 (Bad Request) status code (unless specified "
+    "otherwise)",
+    fix="Provider: answer token errors with HTTP 400 (401 for invalid_client with Authorization header); "
+    "never 200 — clients read a 200 as success and then fail on the missing access_token.",
+)
+def token_error_status(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """A token error came with a status other than 400 (or 401 for invalid_client); 200 is the worst case."""
+    for response in back_channel_errors(exchange):
+        if response.where == "registration":
+            continue  # RFC 7591 §3.2.2 has its own rules (400)
+        status = response.hop.status
+        if status == 400 or (status == 401 and response.error == "invalid_client"):
+            continue
+        expected = "400 or 401" if response.error == "invalid_client" else "400"
+        yield Hit(hop=response.hop,
+                  message=f"{response.where}: HTTP {status} with error = {shown(response.error)} ≠ {expected}",
+                  evidence={"status": status, "error": response.error, "expected": expected},
+                  severity=None if status == 200 else "warning")
+
+
+@rule(
+    "invalid-client-challenge",
+    family="F",
+    severity="warning",
+    blame="AS",
+    needs="B",
+    spec="RFC 6749 §5.2",
+    quote="If the client attempted to authenticate via the \"Authorization\" request header field, the "
+    "authorization server MUST respond with an HTTP 401 (Unauthorized) status code and include the "
+    "WWW-Authenticate response header field",
+    fix="Provider: answer invalid_client for a request with an Authorization header with 401 and "
+    "`WWW-Authenticate: Basic realm=\"…\"` (matching the scheme the client used).",
+)
+def invalid_client_challenge(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """invalid_client after header authentication without 401 and WWW-Authenticate."""
+    for response in back_channel_errors(exchange):
+        hop = response.hop
+        authorization = hop.req_header("authorization")
+        if response.error != "invalid_client" or not authorization:
+            continue
+        challenge = hop.resp_header("www-authenticate")
+        if hop.status == 401 and challenge:
+            continue
+        scheme = authorization.split(" ", 1)[0]
+        yield Hit(hop=hop, message=f"{response.where}: invalid_client after {scheme} authentication → HTTP "
+                  f"{hop.status}, WWW-Authenticate = {shown(challenge)} (expected 401 with WWW-Authenticate)",
+                  evidence={"status": hop.status, "www_authenticate": challenge, "scheme": scheme})
