@@ -369,9 +369,9 @@ def _body_value(body: bytes | None):
 
 
 def _hop_name(hop: Hop) -> str:
-    from oauthtrace.params import host, path
-
-    return f"#{hop.seq} {hop.method} {host(hop.url)}{path(hop.url)}"
+    """Datasette's label for a hop: `#3 POST as.example/token`."""
+    rest = hop.url.split("://", 1)[-1]
+    return f"#{hop.seq} {hop.method} {rest.split('?', 1)[0].split('#', 1)[0]}"
 
 
 def _hop_row(hop: Hop) -> tuple:

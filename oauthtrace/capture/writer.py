@@ -90,7 +90,7 @@ class HopWriter:
         try:
             trace_id = self._trace_id()
             hops = [hop_from_flow(flow, trace_id=trace_id, seq=seq, body_cap=self.body_cap) for flow, seq in batch]
-            self._store.insert_hops(hops)
+            self._store.insert_hops(hops, set_ids=False)
         except Exception as exc:  # disk full, database gone: keep the proxy forwarding, say what happened
             self.stats.failed += len(batch)
             message = f"could not store {len(batch)} flow(s) in {self.db_path}: {exc}"

@@ -1,0 +1,152 @@
+"""Throughput of `oauthtrace record` against plain `mitmdump -q` on the same load, in the same run.
+
+    python benchmarks/proxy_overhead.py [--requests 3000] [--connections 8] [--rounds 3]
+
+A local HTTP server answers a small JSON body; clients send requests over keep-alive connections through the
+proxy. Rounds alternate between the two proxies so drift on the machine hits both; the median round counts.
+Target: ratio ≥ 0.95.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import http.client
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+TARGET_RATIO = 0.95
+BODY = json.dumps({"access_token": "x" * 40, "token_type": "Bearer", "expires_in": 3600}).encode()
+
+
+def start_server() -> int:
+    """A minimal asyncio HTTP/1.1 keep-alive server, fast enough not to be the bottleneck."""
+    ready = threading.Event()
+    port_box: list[int] = []
+
+    async def handle(reader, writer):
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":", 1)[1])
+                if length:
+                    await reader.readexactly(length)
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                             + str(len(BODY)).encode() + b"\r\n\r\n" + BODY)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    async def main():
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port_box.append(server.sockets[0].getsockname()[1])
+        ready.set()
+        await server.serve_forever()
+
+    threading.Thread(target=lambda: asyncio.run(main()), daemon=True).start()
+    ready.wait(10)
+    return port_box[0]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"proxy on port {port} did not start")
+
+
+def load(proxy_port: int, server_port: int, requests: int, connections: int) -> float:
+    """Requests per second through the proxy."""
+    per_connection = requests // connections
+    url = f"http://127.0.0.1:{server_port}/token"
+
+    def worker(_):
+        conn = http.client.HTTPConnection("127.0.0.1", proxy_port, timeout=30)
+        for _ in range(per_connection):
+            conn.request("POST", url, body=b"grant_type=authorization_code&code=abc",
+                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+            reply = conn.getresponse()
+            reply.read()
+            assert reply.status == 200
+        conn.close()
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(connections) as pool:
+        list(pool.map(worker, range(connections)))
+    return per_connection * connections / (time.perf_counter() - started)
+
+
+def run_proxy(kind: str, workdir: str) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    confdir = os.path.join(workdir, "conf")
+    if kind == "mitmdump":
+        mitmdump = shutil.which("mitmdump") or os.path.join(os.path.dirname(sys.executable), "mitmdump")
+        cmd = [mitmdump, "-q", "--listen-host", "127.0.0.1", "--listen-port", str(port),
+               "--set", f"confdir={confdir}", "--set", "connection_strategy=lazy"]
+    else:
+        cmd = [sys.executable, "-m", "oauthtrace", "record", "--db", os.path.join(workdir, f"bench-{port}.db"),
+               "--port", str(port), "--confdir", confdir]
+    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port)
+    return process, port
+
+
+def measure(kind: str, server_port: int, args, workdir: str) -> float:
+    process, port = run_proxy(kind, workdir)
+    try:
+        load(port, server_port, max(args.connections * 10, args.requests // 10), args.connections)  # warm up
+        return load(port, server_port, args.requests, args.connections)
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args(argv)
+    server_port = start_server()
+    baseline, ours = [], []
+    with tempfile.TemporaryDirectory(prefix="oauthtrace-bench-") as workdir:
+        for _ in range(args.rounds):
+            baseline.append(measure("mitmdump", server_port, args, workdir))
+            ours.append(measure("oauthtrace", server_port, args, workdir))
+    result = {
+        "figure": "proxy throughput (req/s)",
+        "value": statistics.median(ours),
+        "baseline": statistics.median(baseline),
+        "target": f"ratio ≥ {TARGET_RATIO}",
+    }
+    result["ratio"] = result["value"] / result["baseline"]
+    print(f"mitmdump -q        {result['baseline']:8.0f} req/s   rounds: {', '.join(f'{x:.0f}' for x in baseline)}")
+    print(f"oauthtrace record  {result['value']:8.0f} req/s   rounds: {', '.join(f'{x:.0f}' for x in ours)}")
+    print(f"ratio              {result['ratio']:8.3f}         target ≥ {TARGET_RATIO}")
+    return result
+
+
+if __name__ == "__main__":
+    main()
