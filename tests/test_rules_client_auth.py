@@ -235,3 +235,13 @@ def test_non_utf8_and_non_json_token_bodies_do_not_raise():
     for rule_id in ("basic-auth-encoding", "client-auth-multiple", "client-auth-method-mismatch",
                     "public-client-secret", "client-secret-in-url"):
         list(hits(rule_id, exchange_of(f, metadata=[metadata_hop(40)])))
+
+
+def test_chatgpt_profile_softens_a_working_mismatch_but_not_a_rejected_one():
+    meta = metadata_hop(40, token_endpoint_auth_methods_supported=["client_secret_basic"])
+    working = flow(client_auth="post")
+    [hit] = hits("client-auth-method-mismatch", exchange_of(working, metadata=[meta]), profile="chatgpt")
+    assert hit.severity == "info"
+    rejected = flow(client_auth="post", token_status=401, token_json={"error": "invalid_client"})
+    [hit] = hits("client-auth-method-mismatch", exchange_of(rejected, metadata=[meta]), profile="chatgpt")
+    assert (hit.severity, hit.blame) == ("error", "AS")

@@ -397,6 +397,11 @@ def _redirect_sharing(ctx: Context) -> dict[str, tuple[set[str], int | None]]:
     return sharing
 
 
+def _lacks_iss(exchange: Exchange) -> bool:
+    _, pairs = authorization_response(exchange)
+    return has_outcome(pairs) and not param(pairs, "iss")
+
+
 def _authorize_handoff(hop: Hop) -> Pairs | None:
     """The authorization request a provider's response redirected to, when it redirected to one."""
     if not hop.location:
