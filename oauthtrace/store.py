@@ -295,6 +295,65 @@ class Store:
         row = self.conn.execute("SELECT max(seq) FROM hops WHERE trace_id = ?", (trace_id,)).fetchone()
         return row[0] or 0
 
+    # -- reads for long, virtual lists (the terminal UI) -------------------------------------------
+
+    _SUMMARY = "SELECT id, seq, started, listener, method, url, status, location, error FROM hops"
+
+    def seq_span(self, trace_id: int) -> tuple[int, int, int]:
+        """(lowest seq, highest seq, hop count) of a trace; (0, 0, 0) when it has no hops."""
+        row = self.conn.execute(
+            "SELECT min(seq), max(seq), count(*) FROM hops WHERE trace_id = ?", (trace_id,)
+        ).fetchone()
+        return (row[0] or 0, row[1] or 0, row[2] or 0)
+
+    def hop_summaries_between(self, trace_id: int, first_seq: int, last_seq: int) -> list[tuple]:
+        """hop_summaries rows with first_seq <= seq <= last_seq: an index range, fast at any depth (no OFFSET)."""
+        return self.conn.execute(
+            f"{self._SUMMARY} WHERE trace_id = ? AND seq BETWEEN ? AND ? ORDER BY seq",
+            (trace_id, first_seq, last_seq),
+        ).fetchall()
+
+    def hop_summaries_for(self, trace_id: int, seqs: list[int]) -> list[tuple]:
+        """hop_summaries rows for the given sequence numbers, in seq order."""
+        rows: list[tuple] = []
+        for start in range(0, len(seqs), 500):  # stay under SQLite's bound-parameter limit
+            chunk = seqs[start:start + 500]
+            rows += self.conn.execute(
+                f"{self._SUMMARY} WHERE trace_id = ? AND seq IN ({', '.join('?' * len(chunk))})",
+                (trace_id, *chunk),
+            ).fetchall()
+        return sorted(rows, key=lambda row: row[1])
+
+    def hop_by_seq(self, trace_id: int, seq: int) -> Hop | None:
+        row = self.conn.execute(
+            f"SELECT id, {', '.join(_HOP_COLUMNS)} FROM hops WHERE trace_id = ? AND seq = ?", (trace_id, seq)
+        ).fetchone()
+        return _hop_from_row(row) if row else None
+
+    def filter_hop_seqs(
+        self, trace_id: int, *, host: str | None = None, status: tuple[int, int] | None = None,
+        limit: int = 1_000_000,
+    ) -> list[int]:
+        """Sequence numbers of hops whose URL host contains `host` and whose status is within `status`."""
+        sql = "SELECT seq FROM hops WHERE trace_id = ?"
+        args: list = [trace_id]
+        if host:
+            # the authority sits between '://' and the next '/': match it there, not anywhere in the URL
+            sql += (" AND instr(lower(substr(url, instr(url, '://') + 3,"
+                    " CASE WHEN instr(substr(url, instr(url, '://') + 3), '/') > 0"
+                    " THEN instr(substr(url, instr(url, '://') + 3), '/') - 1 ELSE length(url) END)), lower(?)) > 0")
+            args.append(host)
+        if status:
+            sql += " AND status BETWEEN ? AND ?"
+            args += list(status)
+        sql += " ORDER BY seq LIMIT ?"
+        args.append(limit)
+        return [row[0] for row in self.conn.execute(sql, args)]
+
+    def latest_trace_id(self) -> int:
+        """The highest trace id, 0 when there is none."""
+        return self.conn.execute("SELECT max(id) FROM traces").fetchone()[0] or 0
+
     # -- findings ------------------------------------------------------------------------------
 
     def replace_findings(self, trace_id: int, findings: Iterable[Finding]) -> None:
