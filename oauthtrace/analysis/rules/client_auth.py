@@ -312,10 +312,14 @@ def _encoding_hit(hop: Hop, field: str, shown: str | None, chars: list[str]) -> 
     value = f" = {shown}" if shown is not None else ""
     return Hit(
         hop=hop,
-        message=f"Basic {field}{value} sent with {' '.join(repr(c) for c in chars)} unescaped "
+        message=f"Basic {field}{value} sent with {' '.join(_char_name(c) for c in chars)} unescaped "
         "(expected form-urlencoded)",
         evidence={"field": field, "unescaped": chars},
     )
+
+
+def _char_name(char: str) -> str:
+    return repr(char) if " " <= char <= "~" else f"U+{ord(char):04X}"
 
 
 def _known_client_id(hop: Hop, exchange: Exchange) -> str | None:

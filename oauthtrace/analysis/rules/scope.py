@@ -80,11 +80,16 @@ def format_problems(scope: str) -> list[str]:
         problems.append("comma-separated (scopes are space-delimited)")
     bad = sorted({char for token in words for char in token if not SCOPE_TOKEN.fullmatch(char)})
     if bad:
-        problems.append(f"characters outside NQCHAR: {' '.join(repr(c) for c in bad)}")
+        problems.append(f"characters outside NQCHAR: {' '.join(char_name(c) for c in bad)}")
     duplicates = sorted({token for token in words if words.count(token) > 1})
     if duplicates:
         problems.append(f"duplicated: {' '.join(duplicates)}")
     return problems
+
+
+def char_name(char: str) -> str:
+    """A character as a message shows it: quoted when printable ASCII, else its code point."""
+    return repr(char) if " " <= char <= "~" else f"U+{ord(char):04X}"
 
 
 def _scoped_requests(exchange: Exchange) -> Iterator[tuple[str, Hop, str]]:

@@ -1,0 +1,85 @@
+"""Family K (transport): OAuth endpoints over plain http are errors, loopback never is."""
+
+from __future__ import annotations
+
+from hops import CLIENT_SECRET, flow, make_hop
+from oauthtrace.analysis.registry import RULES, Context
+from oauthtrace.analysis.rules import transport  # noqa: F401  registers family K
+from oauthtrace.model import Exchange
+
+
+def exchange_of(f, index=0, **fields) -> Exchange:
+    base = dict(hops=list(f), authorize=f.authorize, authz_response=f.authz_response, callback=f.callback,
+                tokens=[f.token] if f.token else [])
+    base.update(fields)
+    return Exchange(index=index, **base)
+
+
+def run(*exchanges, extra_hops=(), roles=None):
+    hops = [hop for ex in exchanges for hop in ex.hops] + list(extra_hops)
+    ctx = Context(trace_id=1, hops=hops, exchanges=list(exchanges), roles=roles or {}, sides={"F", "B", "M"})
+    return [(ex.index, hit) for ex in exchanges for hit in RULES["insecure-endpoint"].check(ex, ctx)]
+
+
+def hits(*exchanges, **kwargs):
+    return [hit for _, hit in run(*exchanges, **kwargs)]
+
+
+def test_rule_is_registered_with_catalogue_metadata():
+    registered = RULES["insecure-endpoint"]
+    assert (registered.family, registered.severity, registered.blame, registered.needs) == ("K", "error", "AS",
+                                                                                           "F/B/M")
+    assert registered.spec.startswith("RFC 6749") and registered.quote and registered.fix
+
+
+def test_http_provider_reports_authorize_and_token_with_the_secret_sent_in_clear():
+    f = flow(provider="http://auth.example.com")
+    found = hits(exchange_of(f))
+    assert [hit.hop for hit in found] == [f.authorize, f.token]
+    assert found[0].evidence == {"url": "http://auth.example.com/authorize", "role": "authorize", "credentials": []}
+    assert found[1].evidence["credentials"] == ["client_secret", "code"]
+    assert found[1].message == ("token endpoint = http://auth.example.com/token (http, not loopback); "
+                                "sent in clear: client_secret, code")
+    assert CLIENT_SECRET not in found[1].message
+
+
+def test_https_and_loopback_providers_are_quiet():
+    assert hits(exchange_of(flow())) == []
+    for provider in ("http://localhost:3000", "http://127.0.0.1:8080", "http://[::1]:9000", "http://127.1.2.3"):
+        assert hits(exchange_of(flow(provider=provider))) == [], provider
+
+
+def test_reverse_proxy_hop_is_judged_by_the_providers_upstream_url():
+    f = flow()
+    f.token.url = "http://127.0.0.1:8081/token"
+    f.token.upstream_url = "http://auth.example.com/token"
+    [hit] = hits(exchange_of(f))
+    assert hit.hop is f.token and hit.evidence["url"] == "http://auth.example.com/token"
+    f.token.upstream_url = "https://auth.example.com/token"
+    assert hits(exchange_of(f)) == []
+
+
+def test_http_mcp_resource_is_blamed_on_the_resource_server():
+    f = flow()
+    call = make_hop(30, "POST", "http://mcp.example.com/mcp", req_headers=[("Authorization", "Bearer at-1")])
+    [hit] = hits(exchange_of(f, resources=[call]))
+    assert hit.hop is call and hit.blame == "RS"
+    assert hit.evidence["credentials"] == ["Authorization: Bearer"]
+
+
+def test_a_metadata_hop_shared_or_unclaimed_is_reported_once():
+    meta = make_hop(40, "GET", "http://auth.example.com/.well-known/oauth-authorization-server",
+                    resp_json={"issuer": "http://auth.example.com"})
+    first, second = exchange_of(flow(), 0, metadata=[meta]), exchange_of(flow(seq=20, t0=2000.0), 1, metadata=[meta])
+    assert [(index, hit.hop.seq) for index, hit in run(first, second)] == [(0, 40)]
+    orphan = make_hop(90, "POST", "http://auth.example.com/register", json_body={"redirect_uris": []})
+    found = run(exchange_of(flow(), 0), exchange_of(flow(seq=20, t0=2000.0), 1), extra_hops=[orphan],
+                roles={90: "registration"})
+    assert [(index, hit.hop.seq, hit.evidence["role"]) for index, hit in found] == [(0, 90, "registration")]
+
+
+def test_unparsable_urls_do_not_raise():
+    f = flow()
+    f.authorize.url = "http://[::1"
+    f.token.url = "\udcff://x"
+    assert isinstance(hits(exchange_of(f)), list)
