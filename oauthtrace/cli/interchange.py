@@ -56,11 +56,12 @@ def import_files(files, db_path, name):
     """
     from oauthtrace.interchange.importer import import_files as run
 
-    done = run(list(files), open_store=lambda: open_store(db_path, create=True), name=name,
-               progress=TerminalProgress())
-    for item in done:
+    def report(item):
         note = f" ({item.skipped} non-HTTP flows skipped)" if item.skipped else ""
         click.echo(f"Imported {item.path} as trace {item.trace_id} {item.name!r}: {item.hop_count} hops{note}")
+
+    run(list(files), open_store=lambda: open_store(db_path, create=True), name=name, progress=TerminalProgress(),
+        on_imported=report)
 
 
 @click.command("export")

@@ -72,8 +72,10 @@ def import_files(
     open_store: Callable[[], Store],
     name: str | None = None,
     progress: Progress | None = None,
+    on_imported: Callable[[Imported], None] | None = None,
 ) -> list[Imported]:
-    """Import each file as one trace. Raises UserError at the first bad file, saying which were imported before."""
+    """Import each file as one trace. Raises UserError at the first bad file, saying which were imported before;
+    `on_imported` hears of each file as soon as it is stored."""
     progress = progress or NoProgress()
     done: list[Imported] = []
     store: Store | None = None
@@ -94,6 +96,8 @@ def import_files(
             finally:
                 progress.end()
             done.append(Imported(path, parsed.kind, trace_id, trace_name, len(parsed.hops), parsed.skipped))
+            if on_imported:
+                on_imported(done[-1])
     finally:
         if store is not None:
             store.close()
@@ -159,8 +163,6 @@ def _expand(data: bytes) -> bytes:
 
 def _load_json(data: bytes):
     text = _decode(data)
-    if text.lstrip()[:1] not in ("{", "["):
-        raise BadInput("not a HAR file, an oauthtrace JSON export or a mitmproxy flow file")
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -172,13 +174,20 @@ def _load_json(data: bytes):
 
 
 def _decode(data: bytes) -> str:
-    """UTF-8, with or without the BOM Fiddler writes; UTF-16 when a BOM says so."""
-    try:
-        if data[:2] in _UTF16_BOMS:
+    """UTF-8, with or without the BOM Fiddler writes; UTF-16 when a BOM says so. Anything that does not start
+    like JSON is refused before decoding, so garbage gets the same clear message whatever its bytes."""
+    if data[:2] in _UTF16_BOMS:
+        try:
             return data.decode("utf-16")
-        return data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise BadInput("not valid UTF-16 text") from None
+    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    if body.lstrip()[:1] not in (b"{", b"["):
+        raise BadInput("not a HAR file, an oauthtrace JSON export or a mitmproxy flow file")
+    try:
+        return body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise BadInput(f"not UTF-8 text (byte {exc.start}) and not a mitmproxy flow file") from None
+        raise BadInput(f"not UTF-8 text (byte {exc.start})") from None
 
 
 def _trace_name(name: str | None, path: str, *, several: bool) -> str:
