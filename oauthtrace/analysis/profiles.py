@@ -79,8 +79,15 @@ KNOWN_CALLBACKS = (
 )
 
 
+# A ChatGPT-shaped callback on a loopback host: a local stand-in for ChatGPT (the demo's client, a developer's
+# imitation of the plugin backend) gets the profile of the client it imitates.
+_LOCAL_CHATGPT_CALLBACK = re.compile(
+    r"^http://(127\.\d+\.\d+\.\d+|localhost)(:\d+)?/aip/[^/?#]+/oauth/callback/?(?:[?#].*)?$", re.IGNORECASE
+)
+
+
 def is_chatgpt_callback(url: str | None) -> bool:
-    return bool(url) and _CHATGPT_CALLBACK.match(url) is not None
+    return bool(url) and (_CHATGPT_CALLBACK.match(url) is not None or _LOCAL_CHATGPT_CALLBACK.match(url) is not None)
 
 
 def known_client(redirect_uri: str | None) -> str | None:

@@ -42,8 +42,8 @@ def record(db_path, port, listen_host, reverse_specs, name, browser, confdir, on
     """
     _check_listen_host(listen_host)
     db_path = db_path or default_path()
-    Store.open(db_path).close()  # fail on an unwritable path before binding any port
     reverse = [parse_reverse(spec, port + 1 + i if port else 0) for i, spec in enumerate(reverse_specs)]
+    Store.open(db_path).close()  # fail on an unwritable path before binding any port
     config = ProxyConfig(db_path=db_path, listen_host=listen_host, port=port, reverse=reverse, name=name,
                          confdir=confdir, only_hosts=list(only_hosts), ignore_hosts=list(ignore_hosts))
     runner = ProxyRunner(config)
