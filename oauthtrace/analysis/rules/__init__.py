@@ -3,6 +3,7 @@
 from oauthtrace.analysis.rules import pkce  # noqa: F401  D
 from oauthtrace.analysis.rules import leakage  # noqa: F401  E
 from oauthtrace.analysis.rules import errors  # noqa: F401  F
+from oauthtrace.analysis.rules import token_response  # noqa: F401  G
 from oauthtrace.analysis.rules import client_auth  # noqa: F401  H
 from oauthtrace.analysis.rules import issuer  # noqa: F401  I
 from oauthtrace.analysis.rules import oidc  # noqa: F401  J

@@ -1,0 +1,340 @@
+"""Family G: the token endpoint's answer — JSON, the required fields, numbers as numbers, no caching, scope,
+and how refresh tokens are used and rotated."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Iterator
+
+from oauthtrace.analysis import jwt
+from oauthtrace.analysis.oauth import (
+    body_params, client_auth_used, param, request_params, shown, token_fields, token_response,
+)
+from oauthtrace.analysis.registry import Context, rule
+from oauthtrace.model import Exchange, Hit, Hop, every
+
+PROFILE_SEVERITIES: dict[str, dict[str, str]] = {}
+# token-cache-headers has two cases with different severities; only its Pragma case changes with the profile
+# (info under oauth21), so the rule reads ctx.profile for that case instead of a rule-wide override here.
+
+TOKEN_TYPES = {"bearer": "Bearer", "dpop": "DPoP", "n_a": "N_A", "mac": "mac"}  # IANA OAuth Access Token Types
+# Numeric members providers put in token responses (expires_in is RFC 6749's; the others are common extensions).
+NUMERIC_FIELDS = ("expires_in", "refresh_expires_in", "refresh_token_expires_in", "ext_expires_in")
+TOKEN_FIELDS = ("access_token", "refresh_token", "id_token")
+
+
+def _responses(exchange: Exchange) -> list[tuple[str, Hop]]:
+    """Token-endpoint hops of the exchange that got an HTTP answer, named for messages."""
+    named = [("token", hop) for hop in exchange.tokens] + [("refresh", hop) for hop in exchange.refreshes]
+    return [(name, hop) for name, hop in named if hop.status is not None]
+
+
+def _successful(exchange: Exchange) -> Iterator[tuple[str, Hop, dict]]:
+    """(name, hop, JSON object) for 200 answers that are not errors in disguise."""
+    for name, hop in _responses(exchange):
+        data = token_response(hop)
+        if hop.status == 200 and data is not None and "error" not in data:
+            yield name, hop, data
+
+
+@rule(
+    "token-response-not-json",
+    family="G",
+    severity="error",
+    blame="AS",
+    needs="B",
+    spec="RFC 6749 §5.1, §5.2",
+    quote="The parameters are included in the entity-body of the HTTP response using the \"application/json\" "
+    "media type",
+    fix="Provider: answer the token endpoint — successes and errors — with a JSON object and "
+    "Content-Type: application/json, whatever the request's Accept header says.",
+)
+def token_response_not_json(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """The token response is not a JSON object served as application/json."""
+    for name, hop in _responses(exchange):
+        media = hop.resp_content_type
+        data = hop.resp_json()
+        if media == "application/json" and isinstance(data, dict):
+            continue
+        body = _body_kind(hop, data)
+        if media == "application/json":
+            message = f"{name}.Content-Type = application/json but the body is {body}"
+        else:
+            message = f"{name}.Content-Type = {shown(media or None)} ≠ application/json (body: {body})"
+        yield Hit(hop=hop, message=f"HTTP {hop.status}: {message}",
+                  evidence={"status": hop.status, "content_type": media or None, "body": body})
+
+
+def _body_kind(hop: Hop, data) -> str:
+    """What the body is, in a few words, without quoting it (it may hold a token)."""
+    raw = hop.resp_body or b""
+    if not raw.strip():
+        return "empty"
+    if isinstance(data, dict):
+        return "a JSON object"
+    if data is not None:
+        return f"JSON but a {type(data).__name__}, not an object"
+    head = raw[:512].lstrip().lower()
+    if head.startswith((b"<!doctype", b"<html", b"<")):
+        return "HTML"
+    text = hop.resp_text
+    if "=" in text and ("access_token=" in text or "error=" in text):
+        return "form-encoded fields"
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "binary, not UTF-8"
+    return "text that does not parse as JSON"
+
+
+@rule(
+    "token-fields-missing",
+    family="G",
+    severity="error",
+    blame="AS",
+    needs="B",
+    spec="RFC 6749 §5.1, §7.1",
+    quote="access_token REQUIRED … token_type REQUIRED … The client MUST NOT use an access token if it does not "
+    "understand the token type",
+    fix="Provider: include \"access_token\" and \"token_type\": \"Bearer\" in every successful token response "
+    "(code exchange and refresh).",
+)
+def token_fields_missing(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """A successful token response lacks access_token or token_type, or has a token_type clients do not know."""
+    for name, hop, data in _successful(exchange):
+        missing = [field for field in ("access_token", "token_type")
+                   if not isinstance(data.get(field), str) or not data.get(field)]
+        if missing:
+            yield Hit(hop=hop, message=f"{name}: HTTP 200 without {', '.join(missing)} "
+                      f"({', '.join(f'{f} = ∅' for f in missing)})",
+                      evidence={"missing": missing, "fields": sorted(map(str, data))[:30]})
+        token_type = data.get("token_type")
+        if "token_type" in missing or not isinstance(token_type, str):
+            continue
+        canonical = TOKEN_TYPES.get(token_type.lower())
+        if canonical is None:
+            yield Hit(hop=hop, message=f"{name}.token_type = {shown(token_type)} (not a registered type; "
+                      "expected Bearer)", evidence={"token_type": token_type}, severity="warning")
+        elif token_type != canonical:
+            yield Hit(hop=hop, message=f"{name}.token_type = {shown(token_type)} ≈ {canonical} (case-insensitive "
+                      "by RFC 6749 §5.1, but some clients compare exactly)",
+                      evidence={"token_type": token_type, "canonical": canonical}, severity="info")
+
+
+@rule(
+    "expires-in-not-number",
+    family="G",
+    severity="error",
+    blame="AS",
+    needs="B",
+    spec="RFC 6749 §5.1, Appendix A.14",
+    quote="Numerical values are included as JSON numbers",
+    fix="Provider: serialise expires_in (and other numeric members) as JSON numbers: \"expires_in\": 3600, "
+    "not \"3600\".",
+)
+def expires_in_not_number(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """expires_in (or another numeric member) is a JSON string."""
+    for name, hop, data in _successful(exchange):
+        for field in NUMERIC_FIELDS:
+            value = data.get(field)
+            if not isinstance(value, str):
+                continue
+            numeric = value.strip().isdigit()
+            as_number = value.strip() if numeric else "a number of seconds"
+            note = "" if numeric else ", not even numeric"
+            quoted = shown(json.dumps(value, ensure_ascii=False))
+            yield Hit(hop=hop, message=f"{name}.{field} = {quoted} (a JSON string{note}) ≠ {as_number} (a JSON number)",
+                      evidence={"field": field, "value": value[:100]})
+
+
+@rule(
+    "token-cache-headers",
+    family="G",
+    severity="error",
+    blame="AS",
+    needs="B",
+    spec="RFC 6749 §5.1; OAuth 2.1 §3.2.3",
+    quote="The authorization server MUST include the HTTP \"Cache-Control\" response header field with a value "
+    "of \"no-store\" in any response containing tokens, credentials, or other sensitive information, as well "
+    "as the \"Pragma\" response header field with a value of \"no-cache\"",
+    fix="Provider: send Cache-Control: no-store (and Pragma: no-cache for HTTP/1.0 caches) on every token "
+    "response.",
+)
+def token_cache_headers(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """A response carrying tokens may be cached: no Cache-Control: no-store, or no Pragma: no-cache."""
+    for name, hop in _responses(exchange):
+        fields = token_fields(hop) or {}
+        if hop.status != 200 or not any(isinstance(fields.get(f), str) and fields[f] for f in TOKEN_FIELDS):
+            continue
+        cache_control = ", ".join(every(hop.resp_headers, "cache-control", case=False)) or None
+        directives = {d.strip().split("=", 1)[0].lower() for d in (cache_control or "").split(",")}
+        if "no-store" not in directives:
+            yield Hit(hop=hop, message=f"{name}.Cache-Control = {shown(cache_control)} ≠ no-store",
+                      evidence={"header": "Cache-Control", "value": cache_control})
+        pragma = ", ".join(every(hop.resp_headers, "pragma", case=False)) or None
+        if "no-cache" not in (pragma or "").lower():
+            yield Hit(hop=hop, message=f"{name}.Pragma = {shown(pragma)} ≠ no-cache",
+                      evidence={"header": "Pragma", "value": pragma},
+                      severity="info" if ctx.profile == "oauth21" else "warning")
+
+
+@rule(
+    "scope-changed-unreported",
+    family="G",
+    severity="warning",
+    blame="AS",
+    needs="B",
+    spec="RFC 6749 §3.3, §5.1",
+    quote="If the issued access token scope is different from the one requested by the client, the "
+    "authorization server MUST include the \"scope\" response parameter to inform the client of the actual "
+    "scope granted",
+    fix="Provider: when the granted scope differs from the requested one, return it in the token response's "
+    "\"scope\" member.",
+)
+def scope_changed_unreported(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """The granted scope differs from the requested one and the token response does not say so (or says so)."""
+    original = _authorize_scope(exchange)
+    for name, hop, data in _successful(exchange):
+        requested = param(body_params(hop), "scope") or original
+        if not requested:
+            continue  # the provider used its default scope; nothing was asked to compare with
+        asked = requested.split()
+        reported = data.get("scope")
+        if isinstance(reported, str) and reported.strip():
+            if set(reported.split()) != set(asked):
+                yield Hit(hop=hop, message=f"{name}.scope = {shown(reported)} ≠ requested {shown(requested)} "
+                          f"({_scope_diff(asked, reported.split())})",
+                          evidence={"requested": requested, "granted": reported, "source": "token response"},
+                          severity="info")
+            continue
+        granted, source = _granted_elsewhere(data, asked, exchange)
+        if granted is not None and set(granted) != set(asked):
+            yield Hit(hop=hop, message=f"{name}.scope = ∅ but {source} shows {shown(' '.join(granted))} ≠ "
+                      f"requested {shown(requested)} ({_scope_diff(asked, granted)})",
+                      evidence={"requested": requested, "granted": " ".join(granted), "source": source})
+
+
+def _authorize_scope(exchange: Exchange) -> str | None:
+    return param(request_params(exchange.authorize), "scope") if exchange.authorize is not None else None
+
+
+def _scope_diff(asked: list[str], granted: list[str]) -> str:
+    parts = []
+    dropped = [s for s in asked if s not in granted]
+    added = [s for s in granted if s not in asked]
+    if dropped:
+        parts.append("not granted: " + " ".join(dropped))
+    if added:
+        parts.append("added: " + " ".join(added))
+    return "; ".join(parts) or "same set"
+
+
+def _granted_elsewhere(data: dict, asked: list[str], exchange: Exchange) -> tuple[list[str] | None, str]:
+    """The granted scope as other traffic shows it: the access token's own claims, or a later insufficient_scope
+    for a scope that was requested."""
+    claims = jwt.claims(data.get("access_token")) or {}
+    for claim in ("scope", "scp"):
+        value = claims.get(claim)
+        if isinstance(value, str):
+            return value.split(), f"access_token.{claim}"
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return list(value), f"access_token.{claim}"
+    for hop in exchange.resources:
+        params = _challenge_params(hop.resp_header("www-authenticate") or "")
+        needed = (params.get("scope") or "").split()
+        if params.get("error") == "insufficient_scope" and needed and set(needed) <= set(asked):
+            return [s for s in asked if s not in needed], f"a resource's insufficient_scope for {' '.join(needed)}"
+    return None, ""
+
+
+_AUTH_PARAM = re.compile(r'([A-Za-z_][\w-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
+
+
+def _challenge_params(header: str) -> dict[str, str]:
+    """auth-params of a WWW-Authenticate challenge: error="insufficient_scope", scope="a b" …"""
+    return {m.group(1).lower(): m.group(2) if m.group(2) is not None else m.group(3)
+            for m in _AUTH_PARAM.finditer(header[:4096])}
+
+
+@rule(
+    "refresh-misuse",
+    family="G",
+    severity="error",
+    blame="C",
+    needs="B",
+    spec="RFC 6749 §6; RFC 9700 §2.2.2, §4.14.2; OAuth 2.1 §4.3.1; MCP authorization",
+    quote="The requested scope MUST NOT include any scope not originally granted (RFC 6749 §6); for public "
+    "clients, authorization servers MUST rotate refresh tokens (MCP)",
+    fix="Client: refresh with at most the originally granted scope and always with the newest refresh token. "
+    "Provider: refuse scope beyond the grant, revoke on reuse of a rotated-out refresh token, and rotate "
+    "refresh tokens for public clients.",
+)
+def refresh_misuse(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """Refresh beyond the original scope, reuse of a rotated-out refresh token, or no rotation for public clients."""
+    refreshes = sorted((hop for hop in exchange.refreshes if hop.status is not None), key=lambda hop: hop.seq)
+    if not refreshes:
+        return
+    yield from _scope_escalation(exchange, refreshes)
+    yield from _rotated_out_reuse(refreshes)
+    yield from _never_rotated(refreshes)
+
+
+def _original_grant(exchange: Exchange) -> str | None:
+    for hop in exchange.tokens:
+        data = token_response(hop) or {}
+        if hop.status == 200 and isinstance(data.get("scope"), str) and data["scope"].strip():
+            return data["scope"]
+    return _authorize_scope(exchange)
+
+
+def _scope_escalation(exchange: Exchange, refreshes: list[Hop]) -> Iterator[Hit]:
+    original = _original_grant(exchange)
+    if not original:
+        return
+    for hop in refreshes:
+        requested = param(body_params(hop), "scope")
+        extra = [s for s in (requested or "").split() if s not in original.split()]
+        if not extra:
+            continue
+        data = token_response(hop) or {}
+        granted_scope = data.get("scope") if isinstance(data.get("scope"), str) else requested
+        granted = hop.status == 200 and bool(data.get("access_token")) and any(
+            s in granted_scope.split() for s in extra)
+        message = f"refresh.scope = {shown(requested)} ⊄ original grant {shown(original)} (beyond: {' '.join(extra)})"
+        if granted:
+            message += "; the provider granted it"
+        yield Hit(hop=hop, message=message, blame="AS" if granted else None,
+                  evidence={"case": "scope-escalation", "requested": requested, "original": original,
+                            "beyond": extra, "granted": granted})
+
+
+def _rotated_out_reuse(refreshes: list[Hop]) -> Iterator[Hit]:
+    retired: dict[str, int] = {}  # refresh token -> seq of the refresh that replaced it
+    for hop in refreshes:
+        used = param(body_params(hop), "refresh_token")
+        if used and used in retired:
+            accepted = hop.status == 200
+            message = (f"refresh.refresh_token = {shown(used, secret=True)} was rotated out by hop {retired[used]}"
+                       + ("; the provider still accepted it (it should revoke the grant on reuse)" if accepted
+                          else ""))
+            yield Hit(hop=hop, message=message,
+                      evidence={"case": "rotated-out-reuse", "replaced_by_hop": retired[used],
+                                "provider_accepted": accepted})
+        issued = (token_response(hop) or {}).get("refresh_token")
+        if used and hop.status == 200 and isinstance(issued, str) and issued and issued != used:
+            retired.setdefault(used, hop.seq)
+
+
+def _never_rotated(refreshes: list[Hop]) -> Iterator[Hit]:
+    public = [hop for hop in refreshes if client_auth_used(hop) == "none" and hop.status == 200]
+    if not public:
+        return
+    for hop in public:
+        issued = (token_response(hop) or {}).get("refresh_token")
+        if issued and issued != param(body_params(hop), "refresh_token"):
+            return  # the provider does rotate
+    hop = public[0]
+    yield Hit(hop=hop, message=f"refresh: public client, {len(public)} refresh(es) answered without a new "
+              "refresh_token (no rotation; MCP requires it for public clients)",
+              evidence={"case": "not-rotated", "refreshes": len(public)}, severity="info", blame="AS")

@@ -1,0 +1,278 @@
+"""Family G (token response format, scope, refresh): fires at the token hop with evidence, quiet when correct."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from hops import flow, make_hop
+from oauthtrace.analysis.registry import RULES, Context
+from oauthtrace.analysis.rules import token_response  # noqa: F401  registers family G
+from oauthtrace.model import Exchange
+
+GOOD = {"access_token": "at-1f2e3d4c5b6a79880", "token_type": "Bearer", "expires_in": 3600,
+        "refresh_token": "rt-0a9b8c7d6e5f4"}
+NO_STORE = [("Cache-Control", "no-store"), ("Pragma", "no-cache")]
+
+
+def exchange_of(f, index=0, **fields) -> Exchange:
+    base = dict(hops=list(f), authorize=f.authorize, authz_response=f.authz_response, callback=f.callback,
+                tokens=[f.token] if f.token else [])
+    base.update(fields)
+    return Exchange(index=index, **base)
+
+
+def hits(rule_id, exchange, profile="oauth2"):
+    ctx = Context(trace_id=1, hops=list(exchange.hops), exchanges=[exchange], roles={}, sides={"F", "B", "M"},
+                  profile=profile)
+    return list(RULES[rule_id].check(exchange, ctx))
+
+
+def token_flow(body=GOOD, *, headers=NO_STORE, **kwargs):
+    f = flow(token_json=body, **kwargs)
+    f.token.resp_headers += list(headers)
+    return f
+
+
+def fake_jwt(claims: dict) -> str:
+    def part(data):
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+    return f"{part({'alg': 'RS256', 'typ': 'at+jwt'})}.{part(claims)}.c2lnbmF0dXJl"
+
+
+def refresh_hop(seq, refresh_token, *, response=None, status=200, scope=None, auth="none", started=None):
+    form = [("grant_type", "refresh_token"), ("refresh_token", refresh_token), ("client_id", "plugin-client")]
+    if scope:
+        form.append(("scope", scope))
+    headers = [("Authorization", "Basic cGx1Z2luLWNsaWVudDpzM2NyZXQ=")] if auth == "basic" else []
+    return make_hop(seq, "POST", "https://auth.example.com/token", started=started or 2000.0 + seq,
+                    listener="reverse:https://auth.example.com@8081", form=form, req_headers=headers,
+                    status=status, resp_json=response if response is not None else {"error": "invalid_grant"},
+                    resp_headers=list(NO_STORE))
+
+
+def test_family_g_metadata():
+    expected = {"token-response-not-json": "error", "token-fields-missing": "error",
+                "expires-in-not-number": "error", "token-cache-headers": "error",
+                "scope-changed-unreported": "warning", "refresh-misuse": "error"}
+    for rule_id, severity in expected.items():
+        registered = RULES[rule_id]
+        assert (registered.family, registered.severity, registered.needs) == ("G", severity, "B")
+        assert registered.spec and registered.quote and registered.fix
+    assert RULES["refresh-misuse"].blame == "C" and RULES["token-fields-missing"].blame == "AS"
+
+
+# token-response-not-json
+
+def test_form_encoded_token_response_github_style():
+    f = flow(token_resp_body=b"access_token=gho_abc&scope=repo&token_type=bearer",
+             token_content_type="application/x-www-form-urlencoded")
+    [hit] = hits("token-response-not-json", exchange_of(f))
+    assert hit.hop is f.token
+    assert hit.evidence == {"status": 200, "content_type": "application/x-www-form-urlencoded",
+                            "body": "form-encoded fields"}
+    assert "gho_abc" not in hit.message
+
+
+@pytest.mark.parametrize("body, content_type, kind", [
+    (b"", "application/json", "empty"),
+    (b"<html><body>Bad gateway</body></html>", "text/html", "HTML"),
+    (b"[1]", "application/json", "JSON but a list, not an object"),
+    (b"\xff\xfe\xfd", "application/octet-stream", "binary, not UTF-8"),
+    (json.dumps(GOOD).encode(), "text/plain", "a JSON object"),
+])
+def test_not_json_describes_the_body(body, content_type, kind):
+    f = flow(token_resp_body=body, token_content_type=content_type)
+    [hit] = hits("token-response-not-json", exchange_of(f))
+    assert hit.evidence["body"] == kind
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8",
+                                          "Application/JSON"])
+def test_not_json_quiet_for_json(content_type):
+    f = flow(token_json=GOOD, token_content_type=content_type)
+    assert hits("token-response-not-json", exchange_of(f)) == []
+    error = flow(token_status=400, token_json={"error": "invalid_grant"}, token_content_type=content_type)
+    assert hits("token-response-not-json", exchange_of(error)) == []
+
+
+# token-fields-missing
+
+def test_missing_token_type_is_an_error():
+    body = {k: v for k, v in GOOD.items() if k != "token_type"}
+    f = token_flow(body)
+    [hit] = hits("token-fields-missing", exchange_of(f))
+    assert hit.hop is f.token and hit.severity is None
+    assert hit.evidence["missing"] == ["token_type"]
+    assert "token_type = ∅" in hit.message
+
+
+def test_missing_and_empty_access_token():
+    f = token_flow({"access_token": "", "token_type": "Bearer"})
+    [hit] = hits("token-fields-missing", exchange_of(f))
+    assert hit.evidence["missing"] == ["access_token"]
+
+
+def test_unknown_token_type_is_a_warning_and_case_variant_is_info():
+    [hit] = hits("token-fields-missing", exchange_of(token_flow({**GOOD, "token_type": "jwt"})))
+    assert hit.severity == "warning" and hit.evidence == {"token_type": "jwt"}
+    [hit] = hits("token-fields-missing", exchange_of(token_flow({**GOOD, "token_type": "bearer"})))
+    assert hit.severity == "info" and hit.evidence["canonical"] == "Bearer"
+
+
+def test_fields_quiet_for_good_response_dpop_and_errors():
+    assert hits("token-fields-missing", exchange_of(token_flow())) == []
+    assert hits("token-fields-missing", exchange_of(token_flow({**GOOD, "token_type": "DPoP"}))) == []
+    # a 200 error body is token-error-status's finding, not a missing access_token
+    assert hits("token-fields-missing", exchange_of(token_flow({"error": "invalid_grant"}))) == []
+
+
+# expires-in-not-number
+
+def test_expires_in_as_string():
+    f = token_flow({**GOOD, "expires_in": "3600"})
+    [hit] = hits("expires-in-not-number", exchange_of(f))
+    assert hit.hop is f.token
+    assert hit.evidence == {"field": "expires_in", "value": "3600"}
+    assert 'expires_in = "3600" (a JSON string) ≠ 3600 (a JSON number)' in hit.message
+
+
+def test_other_numeric_members_and_non_numeric_strings():
+    f = token_flow({**GOOD, "refresh_expires_in": "1h"})
+    [hit] = hits("expires-in-not-number", exchange_of(f))
+    assert hit.evidence["field"] == "refresh_expires_in" and "not even numeric" in hit.message
+
+
+def test_expires_in_quiet_for_numbers_and_absence():
+    assert hits("expires-in-not-number", exchange_of(token_flow())) == []
+    assert hits("expires-in-not-number", exchange_of(token_flow({**GOOD, "expires_in": 3599.5}))) == []
+    no_expiry = {k: v for k, v in GOOD.items() if k != "expires_in"}
+    assert hits("expires-in-not-number", exchange_of(token_flow(no_expiry))) == []
+
+
+# token-cache-headers
+
+def test_missing_cache_headers_error_and_warning():
+    f = token_flow(headers=[("Cache-Control", "private, max-age=0")])
+    found = {hit.evidence["header"]: hit for hit in hits("token-cache-headers", exchange_of(f))}
+    assert found["Cache-Control"].hop is f.token and found["Cache-Control"].severity is None
+    assert found["Cache-Control"].evidence["value"] == "private, max-age=0"
+    assert found["Pragma"].severity == "warning"
+
+
+def test_missing_pragma_is_info_under_oauth21():
+    f = token_flow(headers=[("Cache-Control", "no-store")])
+    [hit] = hits("token-cache-headers", exchange_of(f), profile="oauth21")
+    assert hit.evidence["header"] == "Pragma" and hit.severity == "info"
+
+
+def test_cache_headers_quiet_when_present_or_no_tokens():
+    assert hits("token-cache-headers", exchange_of(token_flow(headers=[("cache-control", "No-Store"),
+                                                                       ("pragma", "no-cache")]))) == []
+    error = flow(token_status=400, token_json={"error": "invalid_grant"})
+    assert hits("token-cache-headers", exchange_of(error)) == []
+
+
+# scope-changed-unreported
+
+def test_scope_narrowed_without_scope_member_seen_in_jwt_access_token():
+    body = {**GOOD, "access_token": fake_jwt({"sub": "alice", "scope": "read"})}
+    f = token_flow(body, scope="read write")
+    [hit] = hits("scope-changed-unreported", exchange_of(f))
+    assert hit.hop is f.token and hit.severity is None
+    assert hit.evidence == {"requested": "read write", "granted": "read", "source": "access_token.scope"}
+    assert "not granted: write" in hit.message
+
+
+def test_scope_narrowed_seen_through_later_insufficient_scope():
+    f = token_flow(scope="read write")
+    api = make_hop(30, "POST", "https://api.example.com/notes", status=403,
+                   resp_headers=[("WWW-Authenticate", 'Bearer error="insufficient_scope", scope="write"')])
+    [hit] = hits("scope-changed-unreported", exchange_of(f, resources=[api]))
+    assert hit.evidence["granted"] == "read" and "insufficient_scope" in hit.evidence["source"]
+
+
+def test_scope_reported_and_different_is_info():
+    f = token_flow({**GOOD, "scope": "read"}, scope="read write")
+    [hit] = hits("scope-changed-unreported", exchange_of(f))
+    assert hit.severity == "info" and hit.evidence["source"] == "token response"
+
+
+@pytest.mark.parametrize("body, scope", [
+    ({**GOOD, "scope": "write read"}, "read write"),  # same set, other order
+    ({**GOOD, "access_token": fake_jwt({"scp": ["read", "write"]})}, "read write"),
+    (GOOD, "read write"),  # nothing shows a difference
+    ({**GOOD, "access_token": fake_jwt({"scope": "openid"})}, None),  # default scope, nothing requested
+])
+def test_scope_quiet(body, scope):
+    assert hits("scope-changed-unreported", exchange_of(token_flow(body, scope=scope))) == []
+
+
+# refresh-misuse
+
+def test_refresh_beyond_original_scope_granted_blames_provider():
+    f = token_flow({**GOOD, "scope": "read"}, scope="read")
+    refresh = refresh_hop(20, GOOD["refresh_token"], scope="read admin",
+                          response={**GOOD, "access_token": "at-2", "refresh_token": "rt-2"})
+    [hit] = hits("refresh-misuse", exchange_of(f, refreshes=[refresh]))
+    assert hit.hop is refresh and hit.blame == "AS"
+    assert hit.evidence["beyond"] == ["admin"] and hit.evidence["granted"] is True
+
+
+def test_refresh_beyond_scope_refused_blames_client():
+    f = token_flow(scope="read")
+    refresh = refresh_hop(20, GOOD["refresh_token"], scope="read admin", status=400,
+                          response={"error": "invalid_scope"})
+    [hit] = hits("refresh-misuse", exchange_of(f, refreshes=[refresh]))
+    assert hit.blame is None and hit.evidence["granted"] is False
+
+
+def test_reuse_of_rotated_out_refresh_token():
+    f = token_flow()
+    first = refresh_hop(20, GOOD["refresh_token"], response={**GOOD, "access_token": "at-2", "refresh_token": "rt-2"})
+    again = refresh_hop(21, GOOD["refresh_token"], status=400, response={"error": "invalid_grant"})
+    [hit] = hits("refresh-misuse", exchange_of(f, refreshes=[first, again]))
+    assert hit.hop is again
+    assert hit.evidence == {"case": "rotated-out-reuse", "replaced_by_hop": 20, "provider_accepted": False}
+
+
+def test_public_client_never_rotated_is_info_for_the_provider():
+    f = token_flow(client_auth="none")
+    first = refresh_hop(20, GOOD["refresh_token"], response={"access_token": "at-2", "token_type": "Bearer"})
+    second = refresh_hop(21, GOOD["refresh_token"], response={"access_token": "at-3", "token_type": "Bearer"})
+    [hit] = hits("refresh-misuse", exchange_of(f, refreshes=[first, second]))
+    assert hit.severity == "info" and hit.blame == "AS" and hit.hop is first
+    assert hit.evidence == {"case": "not-rotated", "refreshes": 2}
+
+
+def test_refresh_quiet_when_rotated_and_used_in_order_or_confidential():
+    f = token_flow(client_auth="none")
+    first = refresh_hop(20, GOOD["refresh_token"], response={**GOOD, "access_token": "at-2", "refresh_token": "rt-2"})
+    second = refresh_hop(21, "rt-2", response={**GOOD, "access_token": "at-3", "refresh_token": "rt-3"})
+    assert hits("refresh-misuse", exchange_of(f, refreshes=[first, second])) == []
+    confidential = refresh_hop(20, GOOD["refresh_token"], auth="basic",
+                               response={"access_token": "at-2", "token_type": "Bearer"})
+    assert hits("refresh-misuse", exchange_of(token_flow(), refreshes=[confidential])) == []
+    narrower = refresh_hop(22, GOOD["refresh_token"], scope="read", response={**GOOD, "refresh_token": "rt-9"})
+    assert hits("refresh-misuse", exchange_of(token_flow(scope="read write"), refreshes=[narrower])) == []
+
+
+# malformed input
+
+@pytest.mark.parametrize("body, content_type", [
+    (b"", "application/json"), (b"\xff\xfe", "application/json"), (b"null", "application/json"),
+    (b'{"access_token": 5, "token_type": ["x"], "expires_in": {"a": 1}, "scope": 7}', "application/json"),
+    (b'{"access_token": "a.b.c", "token_type": "Bearer"}', "application/json"),
+    (b'{"access_token": "' + b"A" * 2_000_000 + b'", "token_type": "Bearer"}', "application/json"),
+    (b"access_token=%ff&token_type=", "application/x-www-form-urlencoded"),
+])
+def test_malformed_token_responses_do_not_raise(body, content_type):
+    f = flow(token_resp_body=body, token_content_type=content_type)
+    f.token.resp_headers.append(("WWW-Authenticate", 'Bearer error="x", scope="\\"unterminated'))
+    refresh = make_hop(20, "POST", "https://auth.example.com/token", form=[("grant_type", "refresh_token")],
+                       status=200, resp_body=body, content_type=content_type)
+    ex = exchange_of(f, refreshes=[refresh], resources=[f.token])
+    for rule_id in [r for r in RULES if RULES[r].family == "G"]:
+        hits(rule_id, ex)
