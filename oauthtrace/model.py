@@ -18,6 +18,15 @@ BLAME_WORDS = {"AS": "provider", "C": "client", "RS": "resource server", "either
 
 BROWSER_LISTENER = "browser"
 
+# Exports replace secrets by `‹redacted:3f9a1c›` (oauthtrace.interchange.redact); a JWT keeps header and claims and
+# carries the mark where its signature was. Rules that check a value's format treat such values as opaque.
+REDACTED_MARK = "‹redacted:"
+
+
+def is_redacted(value: str | None) -> bool:
+    """True when `value` is, or contains, an export's fingerprint of a secret."""
+    return bool(value) and REDACTED_MARK in value
+
 
 def first(pairs: Pairs, name: str, *, case: bool = True) -> str | None:
     """The first value of `name` in `pairs`, or None."""

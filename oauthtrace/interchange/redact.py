@@ -27,9 +27,9 @@ from html.parser import HTMLParser
 from typing import Iterable
 from urllib.parse import quote, quote_plus, unquote_plus
 
-from oauthtrace.model import Hop, Pairs
+from oauthtrace.model import REDACTED_MARK as MARK
+from oauthtrace.model import Hop, Pairs, is_redacted
 
-MARK = "‹redacted:"
 MARK_END = "›"
 
 # Parameters (query, form, JSON field, hidden input) whose values are secrets. Compared lower-cased.
@@ -53,11 +53,6 @@ MIN_SWEEP = 4
 
 _JWT = re.compile(r"^[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*$")
 _FORM_TYPE = "application/x-www-form-urlencoded"
-
-
-def is_redacted(value: str | None) -> bool:
-    """True when `value` is (or contains, as a redacted JWT does) a fingerprint: rules treat it as opaque."""
-    return bool(value) and MARK in value
 
 
 def new_key() -> bytes:
