@@ -267,8 +267,9 @@ def _token_hop(hop, url, started, listener, fmt, client_auth, *, client_id, clie
         resp = {"resp_body": b"", "content_type": content_type}
     else:
         resp = {"resp_body": json.dumps(json_body), "content_type": content_type}
+    no_store = [("Cache-Control", "no-store"), ("Pragma", "no-cache")]  # RFC 6749 §5.1
     return hop("POST", url, started=started, ended=started + 0.2, listener=listener, req_headers=headers,
-               status=status, **body_kwargs, **resp)
+               status=status, resp_headers=no_store, **body_kwargs, **resp)
 
 
 _LOGIN_PAGE = (

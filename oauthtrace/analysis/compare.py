@@ -6,6 +6,7 @@ Both values are taken after exactly one URL-decode (RULES.md conventions).
 
 from __future__ import annotations
 
+from collections.abc import Container
 from typing import Iterable
 from urllib.parse import quote, unquote, unquote_plus, urlsplit
 
@@ -27,10 +28,13 @@ PERCENT_ENCODING = "percent-encoding"
 
 
 def describe_difference(sent: str, got: str, *, others: Iterable[str] = ()) -> str:
-    """One of the words above; `others` are the values other flows sent, to recognise a swapped value."""
+    """One of the words above; `others` are the values other flows sent, to recognise a swapped value.
+
+    Pass `others` as a set (or any container) when there are many: membership is all that is asked of it.
+    """
     if sent == got:
         return IDENTICAL
-    if got in set(others):
+    if got in (others if isinstance(others, Container) and not isinstance(others, str) else set(others)):
         return OTHER_FLOW
     if _encoded_once_more(sent, got):
         return DOUBLE_ENCODED

@@ -1,5 +1,8 @@
 """Every rule family; importing this package registers all rules."""
 
+from oauthtrace.analysis.rules import state  # noqa: F401  A
+from oauthtrace.analysis.rules import redirect  # noqa: F401  B
+from oauthtrace.analysis.rules import code  # noqa: F401  C
 from oauthtrace.analysis.rules import pkce  # noqa: F401  D
 from oauthtrace.analysis.rules import leakage  # noqa: F401  E
 from oauthtrace.analysis.rules import errors  # noqa: F401  F

@@ -1,0 +1,102 @@
+"""Small readers shared by families A–C: what the client asked for and what the provider answered."""
+
+from __future__ import annotations
+
+import math
+import string
+from dataclasses import dataclass
+from urllib.parse import urldefrag, urljoin
+
+from oauthtrace.analysis import jwt
+from oauthtrace.analysis.classify import form_post_action
+from oauthtrace.analysis.oauth import authz_response_params, body_params, callback_params, param, request_params
+from oauthtrace.analysis.registry import Context, memo
+from oauthtrace.model import Exchange, Hop, Pairs
+
+# Parameters whose values are credentials: messages and evidence show a prefix only.
+SECRET_PARAMS = frozenset({
+    "code", "code_verifier", "client_secret", "access_token", "refresh_token", "id_token", "client_assertion",
+    "password", "assertion",
+})
+
+
+@dataclass
+class AuthzResponse:
+    """The authorization response as the provider sent it (or, failing that, as the callback received it)."""
+
+    hop: Hop
+    pairs: Pairs
+    mode: str  # query, fragment, form_post, callback
+    target: str | None  # where it sent the browser: Location or form action, fragment removed
+
+
+def sent_params(exchange: Exchange, ctx: Context) -> Pairs | None:
+    """The authorization request's parameters: from the URL/form, the pushed request (RFC 9126) or the
+    unsigned-readable request object (RFC 9101). None when there is no authorization request to read."""
+    if exchange.authorize is None:
+        return None
+    pairs = request_params(exchange.authorize)
+    request_uri = param(pairs, "request_uri")
+    if request_uri:
+        pushed = memo(ctx, "shared.pushed", lambda: _pushed_requests(ctx.hops)).get(request_uri)
+        return pairs + pushed if pushed is not None else None
+    request_object = jwt.claims(param(pairs, "request"))
+    if request_object:
+        pairs = pairs + [(str(k), v) for k, v in request_object.items() if isinstance(v, str)]
+    return pairs
+
+
+def _pushed_requests(hops: list[Hop]) -> dict[str, Pairs]:
+    pushed: dict[str, Pairs] = {}
+    for hop in hops:
+        if hop.method != "POST" or not hop.resp_body or b"request_uri" not in hop.resp_body:
+            continue
+        data = hop.resp_json()
+        if isinstance(data, dict) and isinstance(data.get("request_uri"), str):
+            pushed[data["request_uri"]] = body_params(hop)
+    return pushed
+
+
+def authz_response(exchange: Exchange) -> AuthzResponse | None:
+    """The provider's authorization response, or the callback's parameters when the redirect was not seen."""
+    hop = exchange.authz_response
+    if hop is not None:
+        pairs, mode = authz_response_params(hop)
+        return AuthzResponse(hop, pairs, mode, redirect_target(hop))
+    if exchange.callback is not None:
+        return AuthzResponse(exchange.callback, callback_params(exchange.callback), "callback",
+                             urldefrag(exchange.callback.url)[0])
+    return None
+
+
+def redirect_target(hop: Hop) -> str | None:
+    """Where the hop's response sends the browser (absolute, fragment removed): Location or form_post action."""
+    if hop.location:
+        return urldefrag(urljoin(hop.url, hop.location))[0]
+    action = form_post_action(hop)
+    return urldefrag(urljoin(hop.url, action))[0] if action else None
+
+
+def estimated_bits(value: str) -> float:
+    """An upper bound of a random-looking value's entropy: length × log2(size of the alphabet it draws from)."""
+    if not value:
+        return 0.0
+    chars = set(value)
+    if chars <= set(string.hexdigits.lower()) or chars <= set(string.digits + "ABCDEF"):
+        alphabet = 16 if not chars <= set(string.digits) else 10
+    else:
+        alphabet = 0
+        for group, size in ((string.digits, 10), (string.ascii_lowercase, 26), (string.ascii_uppercase, 26)):
+            if chars & set(group):
+                alphabet += size
+        others = chars - set(string.ascii_letters + string.digits)
+        alphabet += len(others)
+    return len(value) * math.log2(max(alphabet, 2))
+
+
+def hops_with_role(exchange: Exchange, *roles: str) -> list[Hop]:
+    return [hop for hop in exchange.hops if exchange.roles.get(hop.seq) in roles]
+
+
+def token_param(hop: Hop, name: str) -> str | None:
+    return param(body_params(hop), name)

@@ -1,0 +1,366 @@
+"""Family B: redirect_uri — the same at both endpoints, honoured exactly, safe, and no open redirect."""
+
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from oauthtrace.analysis.compare import describe_difference
+from oauthtrace.analysis.oauth import body_params, param, shown, token_fields
+from oauthtrace.analysis.profiles import known_client
+from oauthtrace.analysis.registry import Context, rule
+from oauthtrace.analysis.rules._shared import authz_response, hops_with_role, redirect_target, sent_params
+from oauthtrace.model import Exchange, Hit, Hop
+from oauthtrace.params import base_url, is_loopback, origin, query_pairs
+
+PROFILE_SEVERITIES = {
+    "oauth21": {"redirect-uri-omitted-at-token": "info"},  # OAuth 2.1 clients do not send it (O21 §10.2)
+    "mcp": {"redirect-uri-insecure": "error"},
+}
+
+_MENTIONS_REDIRECT = re.compile(r"redirect[\s_-]?ur[il]", re.IGNORECASE)
+_MENTIONS_CLIENT = re.compile(r"client[\s_-]?id|unknown client|invalid client", re.IGNORECASE)
+_REJECTED = re.compile(
+    r"invalid|not allowed|not registered|not permitted|mismatch|does not match|doesn't match|unknown|not valid|"
+    r"unauthori[sz]ed|not whitelisted|not in the allow", re.IGNORECASE)
+_BODY_SCAN = 100_000  # enough of an error page to find its sentence
+
+
+def _requested(exchange: Exchange, ctx: Context) -> str | None:
+    pairs = sent_params(exchange, ctx)
+    return param(pairs, "redirect_uri") if pairs is not None else None
+
+
+def _registered(exchange: Exchange) -> list[str]:
+    """Redirect URIs registered through dynamic registration (RFC 7591) in this exchange: the answer's, else
+    the request's."""
+    found: list[str] = []
+    for hop in exchange.registrations:
+        for document in (hop.resp_json(), hop.req_json()):
+            uris = document.get("redirect_uris") if isinstance(document, dict) else None
+            if isinstance(uris, list) and (hop.status or 0) < 400:
+                found += [u for u in uris if isinstance(u, str)]
+                break
+    return found
+
+
+@rule(
+    "redirect-uri-mismatch",
+    family="B",
+    severity="error",
+    blame="C",
+    needs="F+B",
+    spec="RFC 6749 §4.1.3",
+    quote="redirect_uri: REQUIRED, if the \"redirect_uri\" parameter was included in the authorization request "
+          "as described in Section 4.1.1, and their values MUST be identical.",
+    fix="Client: send the token request's redirect_uri as the exact string sent to /authorize (same scheme, "
+        "host case, port, path, trailing slash and encoding). Provider: compare the two as plain strings.",
+)
+def redirect_uri_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """The token request's redirect_uri differs from the authorization request's."""
+    sent = _requested(exchange, ctx)
+    if not sent:
+        return
+    for hop in exchange.tokens:
+        used = param(body_params(hop), "redirect_uri")
+        if not used:
+            continue
+        if used != sent:
+            how = describe_difference(sent, used)
+            yield Hit(
+                hop=hop,
+                message=f"authorize.redirect_uri = {shown(sent)} → token.redirect_uri = {shown(used)} ({how})",
+                evidence={"param": "redirect_uri", "sent": sent, "returned": used, "difference": how},
+            )
+        elif _rejected_redirect(hop):
+            yield Hit(
+                hop=hop,
+                message=f"authorize.redirect_uri = token.redirect_uri = {shown(sent)}, yet the provider answered "
+                        f"{_error_text(hop)}",
+                evidence={"param": "redirect_uri", "sent": sent, "returned": used, "difference": "identical"},
+                blame="AS",
+            )
+
+
+def _rejected_redirect(hop: Hop) -> bool:
+    fields = token_fields(hop) or {}
+    text = f"{fields.get('error', '')} {fields.get('error_description', '')}"
+    return fields.get("error") == "invalid_grant" and bool(_MENTIONS_REDIRECT.search(text))
+
+
+def _error_text(hop: Hop) -> str:
+    fields = token_fields(hop) or {}
+    return f"{hop.status} error={fields.get('error')} {shown(fields.get('error_description') or '', limit=80)}"
+
+
+@rule(
+    "redirect-uri-omitted-at-token",
+    family="B",
+    severity="error",
+    blame="C",
+    needs="F+B",
+    spec="RFC 6749 §4.1.3; OAuth 2.1 §10.2",
+    quote="redirect_uri: REQUIRED, if the \"redirect_uri\" parameter was included in the authorization request",
+    fix="Client: repeat the authorization request's redirect_uri in the token request (an OAuth 2.0 provider "
+        "rejects the exchange with invalid_grant without it).",
+)
+def redirect_uri_omitted_at_token(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """The authorization request had a redirect_uri, the token request has none."""
+    sent = _requested(exchange, ctx)
+    if not sent:
+        return
+    for hop in exchange.tokens:
+        if not param(body_params(hop), "redirect_uri"):
+            yield Hit(
+                hop=hop,
+                message=f"authorize.redirect_uri = {shown(sent)} → token.redirect_uri = ∅",
+                evidence={"param": "redirect_uri", "sent": sent, "returned": None},
+            )
+
+
+@rule(
+    "callback-target-mismatch",
+    family="B",
+    severity="error",
+    blame="AS",
+    needs="F",
+    spec="RFC 6749 §3.1.2.3; RFC 9700 §2.1",
+    quote="the authorization server MUST compare the two URIs using simple string comparison (§3.1.2.3); "
+          "exact string matching MUST be used (RFC 9700 §2.1)",
+    fix="Provider: redirect to the redirect_uri exactly as requested (after checking it against the registered "
+        "ones); never rewrite its scheme, host, port or path, or substitute a default.",
+)
+def callback_target_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """The provider sent the authorization response somewhere else than the requested redirect_uri."""
+    response = authz_response(exchange)
+    if response is None or response.mode == "callback" or not response.target:
+        return
+    target = base_url(response.target)
+    requested = _requested(exchange, ctx)
+    if requested:
+        if target == base_url(requested):
+            return
+        how = describe_difference(base_url(requested), target)
+        yield Hit(
+            hop=response.hop,
+            message=f"authorize.redirect_uri = {shown(base_url(requested))} → redirect target = {shown(target)} "
+                    f"({how})",
+            evidence={"param": "redirect_uri", "sent": requested, "returned": response.target, "difference": how},
+        )
+        return
+    registered = _registered(exchange)
+    if registered and target not in {base_url(uri) for uri in registered}:
+        yield Hit(
+            hop=response.hop,
+            message=f"registered redirect_uris = {shown(', '.join(registered))} → redirect target = {shown(target)}",
+            evidence={"param": "redirect_uri", "sent": registered, "returned": response.target,
+                      "difference": "not registered"},
+        )
+
+
+@rule(
+    "redirect-on-invalid-client",
+    family="B",
+    severity="error",
+    blame="AS",
+    needs="F",
+    spec="RFC 6749 §3.1.2.4, §4.1.2.1; RFC 9700 §4.11.2",
+    quote="If the request fails due to a missing, invalid, or mismatching redirection URI, or if the client "
+          "identifier is missing or invalid, the authorization server … MUST NOT automatically redirect the "
+          "user-agent to the invalid redirection URI.",
+    fix="Provider: when client_id or redirect_uri is invalid, show an error page on your own origin; only "
+        "redirect errors once both are verified.",
+)
+def redirect_on_invalid_client(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """The provider redirected an error about the client or its redirect_uri to that redirect_uri."""
+    response = authz_response(exchange)
+    if response is None:
+        return
+    requested = _requested(exchange, ctx)
+    registered = _registered(exchange)
+    if requested and registered and requested not in registered:
+        yield Hit(
+            hop=response.hop,
+            message=f"authorize.redirect_uri = {shown(requested)} ∉ registered redirect_uris → provider "
+                    f"redirected to it anyway",
+            evidence={"param": "redirect_uri", "sent": requested, "registered": registered},
+        )
+        return
+    error = param(response.pairs, "error")
+    if not error:
+        return
+    description = param(response.pairs, "error_description") or ""
+    about_client = error == "invalid_client" or _MENTIONS_CLIENT.search(description) is not None
+    about_redirect = "redirect" in error or _MENTIONS_REDIRECT.search(description) is not None
+    if not (about_client or about_redirect):
+        return
+    what = "redirect_uri" if about_redirect else "client_id"
+    yield Hit(
+        hop=response.hop,
+        message=f"error={error} ({shown(description, limit=60)}) about the {what} → redirected to "
+                f"{shown(response.target or '', limit=60)}",
+        evidence={"error": error, "error_description": description, "about": what, "target": response.target},
+    )
+
+
+@rule(
+    "redirect-uri-query-dropped",
+    family="B",
+    severity="error",
+    blame="AS",
+    needs="F",
+    spec="RFC 6749 §3.1.2",
+    quote="The endpoint URI MAY include an \"application/x-www-form-urlencoded\" formatted query component, "
+          "which MUST be retained when adding additional query parameters.",
+    fix="Provider: append code/state to the redirect_uri's existing query (with & ), keeping its parameters.",
+)
+def redirect_uri_query_dropped(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """The redirect_uri's own query parameters are missing from the redirect."""
+    requested = _requested(exchange, ctx)
+    response = authz_response(exchange)
+    if not requested or response is None or not response.target:
+        return
+    wanted = query_pairs(requested)
+    if not wanted or base_url(response.target) != base_url(requested):
+        return
+    arrived = query_pairs(response.target)
+    missing = [(k, v) for k, v in wanted if (k, v) not in arrived]
+    if missing:
+        yield Hit(
+            hop=response.hop,
+            message=f"authorize.redirect_uri query = {shown('&'.join(f'{k}={v}' for k, v in wanted))} → redirect "
+                    f"lost {', '.join(k for k, _ in missing)}",
+            evidence={"param": "redirect_uri", "sent": requested, "returned": response.target,
+                      "missing": [k for k, _ in missing]},
+        )
+
+
+@rule(
+    "redirect-uri-insecure",
+    family="B",
+    severity="error",
+    blame="C",
+    needs="F/M",
+    spec="RFC 6749 §3.1.2, §3.1.2.1; RFC 9700 §2.6; MCP authorization",
+    quote="The endpoint URI MUST NOT include a fragment component (§3.1.2); authorization servers MUST NOT allow "
+          "redirect URIs that use the \"http\" scheme except for native clients that use loopback (RFC 9700)",
+    fix="Client: register and use an https redirect_uri (http only on 127.0.0.1/localhost) without a #fragment. "
+        "Provider: refuse such redirect URIs at registration and at /authorize.",
+)
+def redirect_uri_insecure(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """A redirect_uri over plain http (not loopback) or with a fragment."""
+    requested = _requested(exchange, ctx)
+    if requested and _insecure(requested):
+        response = authz_response(exchange)
+        accepted = response is not None and response.mode != "callback"
+        yield Hit(
+            hop=exchange.authorize,
+            message=f"authorize.redirect_uri = {shown(requested)} ({_insecure(requested)})"
+                    + (" — and the provider redirected to it" if accepted else ""),
+            evidence={"param": "redirect_uri", "sent": requested, "problem": _insecure(requested),
+                      "accepted": accepted},
+        )
+    for hop in exchange.registrations:
+        document = hop.req_json()
+        uris = document.get("redirect_uris") if isinstance(document, dict) else None
+        answer = hop.resp_json()
+        accepted = (hop.status or 0) < 400 and isinstance(answer, dict) and "client_id" in answer
+        for uri in uris if isinstance(uris, list) else []:
+            if isinstance(uri, str) and _insecure(uri) and accepted:
+                yield Hit(
+                    hop=hop,
+                    message=f"registration.redirect_uris ∋ {shown(uri)} ({_insecure(uri)}) → registered",
+                    evidence={"param": "redirect_uris", "sent": uri, "problem": _insecure(uri), "accepted": True},
+                    blame="AS",
+                )
+
+
+def _insecure(uri: str) -> str | None:
+    if "#" in uri:
+        return "fragment"
+    if uri.lower().startswith("http://") and not is_loopback(uri):
+        return "plain http"
+    return None
+
+
+@rule(
+    "redirect-uri-rejected",
+    family="B",
+    severity="error",
+    blame="AS",
+    needs="M/F",
+    spec="RFC 7591 §3.2.2; RFC 9700 §2.1",
+    quote="invalid_redirect_uri: The value of one or more redirection URIs is invalid (RFC 7591 §3.2.2) — here "
+          "for a client whose callback is fixed and public",
+    fix="Provider: allowlist the client's callback exactly (ChatGPT: https://chat.openai.com/aip/<id>/oauth/callback "
+        "and https://chatgpt.com/aip/<id>/oauth/callback, connectors https://chatgpt.com/connector/oauth/<id>; "
+        "Claude: https://claude.ai/api/mcp/auth_callback).",
+)
+def redirect_uri_rejected(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """The provider refused a well-known client's callback URL."""
+    for hop in exchange.registrations:
+        document = hop.req_json()
+        uris = document.get("redirect_uris") if isinstance(document, dict) else None
+        known = [(u, known_client(u)) for u in uris or [] if isinstance(u, str) and known_client(u)]
+        answer = hop.resp_json()
+        error = answer.get("error") if isinstance(answer, dict) else None
+        if known and ((hop.status or 0) >= 400 or error) and (
+                error == "invalid_redirect_uri" or _MENTIONS_REDIRECT.search(_text(hop))):
+            uri, client = known[0]
+            yield Hit(
+                hop=hop,
+                message=f"registration.redirect_uris ∋ {shown(uri)} ({client}) → {hop.status} "
+                        f"error={error or '∅'}",
+                evidence={"param": "redirect_uris", "sent": uri, "client": client, "status": hop.status,
+                          "error": error},
+            )
+    requested = _requested(exchange, ctx)
+    client = known_client(requested)
+    if not client or authz_response(exchange) is not None:
+        return
+    for hop in hops_with_role(exchange, "authorize", "login", "consent"):
+        text = _text(hop)
+        mention = _MENTIONS_REDIRECT.search(text)
+        if mention and _REJECTED.search(text[max(0, mention.start() - 200):mention.end() + 200]):
+            yield Hit(
+                hop=hop,
+                message=f"authorize.redirect_uri = {shown(requested)} ({client}) → {hop.status} page rejecting it",
+                evidence={"param": "redirect_uri", "sent": requested, "client": client, "status": hop.status},
+            )
+            return
+
+
+def _text(hop: Hop) -> str:
+    return (hop.resp_body or b"")[:_BODY_SCAN].decode("utf-8", errors="replace")
+
+
+@rule(
+    "redirect-307",
+    family="B",
+    severity="error",
+    blame="AS",
+    needs="F",
+    spec="RFC 9700 §4.12; OAuth 2.1 §7.5.3",
+    quote="The authorization server MUST NOT use HTTP 307 … to redirect after the user has submitted "
+          "credentials; it SHOULD use 303 See Other.",
+    fix="Provider: answer the login/consent form POST with 303 See Other (or 302), never 307/308, so the "
+        "browser does not re-POST the user's credentials to the client.",
+)
+def redirect_307(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """A form POST at the provider answered with 307/308 towards the client, re-posting the credentials."""
+    requested = _requested(exchange, ctx)
+    for hop in hops_with_role(exchange, "authorize", "login", "consent"):
+        if hop.method != "POST" or hop.status not in (307, 308):
+            continue
+        target = redirect_target(hop)
+        if not target:
+            continue
+        to_client = (requested and base_url(target) == base_url(requested)) or origin(target) != origin(hop.url)
+        if to_client:
+            fields = sorted({name for name, _ in hop.form})
+            yield Hit(
+                hop=hop,
+                message=f"POST {shown(base_url(hop.url))} → {hop.status} to {shown(base_url(target))} "
+                        f"(the browser re-posts {', '.join(fields) or 'the form'})",
+                evidence={"status": hop.status, "target": target, "form_fields": fields},
+            )

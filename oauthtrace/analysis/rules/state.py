@@ -1,0 +1,411 @@
+"""Family A: state / CSRF — sent, echoed exactly, unguessable, used once, not carrying readable data."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from typing import Iterator
+
+from oauthtrace.analysis import jwt
+from oauthtrace.analysis.compare import describe_difference
+from oauthtrace.analysis.oauth import body_params, callback_params, param, request_params, shown
+from oauthtrace.analysis.registry import Context, memo, rule
+from oauthtrace.analysis.rules._shared import SECRET_PARAMS, authz_response, estimated_bits, sent_params
+from oauthtrace.model import Exchange, Hit, Hop, Pairs
+
+MIN_STATE_LENGTH = 8  # ORY Hydra/fosite and Authelia reject shorter values with error=invalid_state
+MIN_STATE_BITS = 128  # RFC 6749 §10.10: probability of guessing ≤ 2^-128
+
+# Parameters RFC 6749 §3.1/§3.2 forbid repeating (resource, audience may legitimately repeat).
+OAUTH_PARAMS = frozenset({
+    "response_type", "client_id", "redirect_uri", "scope", "state", "code", "code_challenge",
+    "code_challenge_method", "code_verifier", "grant_type", "refresh_token", "nonce", "response_mode", "prompt",
+    "error", "error_description", "error_uri", "iss", "access_token", "token_type", "expires_in", "id_token",
+    "client_secret", "request_uri", "request", "max_age", "login_hint", "client_assertion",
+    "client_assertion_type", "session_state",
+})
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+_BASE64 = re.compile(r"[A-Za-z0-9+/_-]{8,}={0,2}")
+
+
+def _state(pairs: Pairs | None) -> str | None:
+    return param(pairs, "state") if pairs is not None else None
+
+
+def _sent_states(ctx: Context) -> dict[str, list[int]]:
+    """state -> indexes of the exchanges whose authorization request sent it, in order."""
+    index: dict[str, list[int]] = {}
+    for exchange in ctx.exchanges:
+        state = _state(sent_params(exchange, ctx))
+        if state:
+            index.setdefault(state, []).append(exchange.index)
+    return index
+
+
+@rule(
+    "state-dropped",
+    family="A",
+    severity="error",
+    blame="AS",
+    needs="F",
+    spec="RFC 6749 §4.1.2",
+    quote="state: REQUIRED if the \"state\" parameter was present in the client authorization request. The exact "
+          "value received from the client. (§4.1.2.1: the same for error responses)",
+    fix="Provider: copy the state parameter of the authorization request unchanged into every redirect to the "
+        "redirect_uri — success (code) and error responses alike.",
+)
+def state_dropped(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """The authorization response lost the state the client sent."""
+    sent = _state(sent_params(exchange, ctx))
+    response = authz_response(exchange)
+    if not sent or response is None:
+        return
+    kind = "error" if param(response.pairs, "error") else "code" if param(response.pairs, "code") else None
+    if kind is None or _state(response.pairs):
+        return
+    yield Hit(
+        hop=response.hop,
+        message=f"authorize.state = {shown(sent, secret=True)} → callback.state = ∅",
+        evidence={"param": "state", "sent": sent, "returned": None, "response": kind, "mode": response.mode},
+    )
+
+
+@rule(
+    "state-altered",
+    family="A",
+    severity="error",
+    blame="AS",
+    needs="F",
+    spec="RFC 6749 §4.1.2",
+    quote="state: REQUIRED if the \"state\" parameter was present in the client authorization request. The exact "
+          "value received from the client.",
+    fix="Provider: return state byte for byte as received — do not decode, re-encode, trim, lower-case or "
+        "replace it; store it exactly as the request's query parameter decoded once.",
+)
+def state_altered(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """The state that came back differs from the one sent."""
+    sent = _state(sent_params(exchange, ctx))
+    response = authz_response(exchange)
+    returned = _state(response.pairs) if response else None
+    if not sent or not returned:
+        return
+    others = memo(ctx, "state.sent", lambda: _sent_states(ctx))
+    if returned != sent:
+        how = describe_difference(sent, returned, others=_OtherStates(others, sent))
+        yield Hit(
+            hop=response.hop,
+            message=f"authorize.state = {shown(sent, limit=24)} → callback.state = {shown(returned, limit=24)} "
+                    f"({how})",
+            evidence={"param": "state", "sent": sent, "returned": returned, "difference": how},
+        )
+        return
+    # The provider's redirect was right; the request that reached the client was not: something in between.
+    callback = exchange.callback
+    if callback is not None and callback is not response.hop:
+        arrived = _state(callback_params(callback))
+        if arrived and arrived != sent:
+            how = describe_difference(sent, arrived, others=_OtherStates(others, sent))
+            yield Hit(
+                hop=callback,
+                message=f"provider redirect.state = {shown(sent, limit=24)} → callback.state = "
+                        f"{shown(arrived, limit=24)} ({how}, changed between the provider and the client)",
+                evidence={"param": "state", "sent": sent, "returned": arrived, "difference": how},
+                blame="either",
+            )
+
+
+class _OtherStates:
+    """States other exchanges sent, as a container, without copying the trace-wide index."""
+
+    def __init__(self, index: dict[str, list[int]], own: str):
+        self.index, self.own = index, own
+
+    def __contains__(self, value) -> bool:
+        return value != self.own and value in self.index
+
+
+@rule(
+    "state-unsolicited",
+    family="A",
+    severity="warning",
+    blame="AS",
+    needs="F",
+    spec="RFC 6749 §10.12",
+    quote="The client MUST implement CSRF protection for its redirection URI … (a state that no pending request "
+          "sent cannot be bound to the user-agent)",
+    fix="Provider: return state only when the authorization request carried one. Client: reject callbacks whose "
+        "state matches no request you sent from this browser.",
+)
+def state_unsolicited(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """A state came back that no authorization request sent."""
+    response = authz_response(exchange)
+    returned = _state(response.pairs) if response else None
+    if not returned:
+        return
+    sent_pairs = sent_params(exchange, ctx)
+    if sent_pairs is not None:
+        if not _state(sent_pairs):
+            yield Hit(
+                hop=response.hop,
+                message=f"authorize.state = ∅ → callback.state = {shown(returned, limit=24)}",
+                evidence={"param": "state", "sent": None, "returned": returned},
+            )
+        return
+    # No authorization request in this exchange: unsolicited only if the trace saw authorization requests at all
+    # (a recording started mid-flow would otherwise be blamed on the provider).
+    sent = memo(ctx, "state.sent", lambda: _sent_states(ctx))
+    if sent and returned not in sent:
+        yield Hit(
+            hop=response.hop,
+            message=f"callback.state = {shown(returned, limit=24)} matches no authorization request in the trace",
+            evidence={"param": "state", "sent": None, "returned": returned},
+            blame="either",
+        )
+
+
+@rule(
+    "state-missing",
+    family="A",
+    severity="error",
+    blame="C",
+    needs="F",
+    spec="RFC 6749 §4.1.1, §10.12; RFC 9700 §2.1",
+    quote="The client MUST implement CSRF protection for its redirection URI (§10.12); clients MAY rely on PKCE "
+          "for CSRF protection only if the authorization server supports PKCE (RFC 9700 §2.1)",
+    fix="Client: send a fresh, unguessable state bound to the browser session with every authorization request "
+        "and check it on the callback (or use PKCE S256 with a provider that advertises it).",
+)
+def state_missing(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """The authorization request carries no state."""
+    pairs = sent_params(exchange, ctx)
+    if pairs is None or _state(pairs):
+        return
+    pkce = bool(param(pairs, "code_challenge"))
+    nonce = bool(param(pairs, "nonce"))
+    advertised = "S256" in ((ctx.as_metadata() or {}).get("code_challenge_methods_supported") or [])
+    if pkce and advertised:
+        severity, why = "info", "PKCE S256 advertised by the provider protects the callback"
+    elif pkce or nonce:
+        severity, why = "warning", ("PKCE, but the provider does not advertise it" if pkce else "nonce only")
+    else:
+        severity, why = "error", "no code_challenge and no nonce either: the callback has no CSRF protection"
+    yield Hit(
+        hop=exchange.authorize,
+        message=f"authorize.state = ∅ ({why})",
+        evidence={"param": "state", "sent": None, "code_challenge": pkce, "nonce": nonce,
+                  "pkce_advertised": advertised},
+        severity=severity,
+    )
+
+
+@rule(
+    "state-low-entropy",
+    family="A",
+    severity="warning",
+    blame="C",
+    needs="F",
+    spec="RFC 6749 §10.10, §10.12",
+    quote="The probability of an attacker guessing generated tokens … MUST be less than or equal to 2^(-128) "
+          "(§10.10); the state value MUST contain a non-guessable value (§10.12)",
+    fix="Client: generate state from a CSPRNG, at least 128 bits (e.g. 32 bytes base64url-encoded = 43 "
+        "characters); some providers (ORY Hydra, Authelia) reject states shorter than 8 characters.",
+)
+def state_low_entropy(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """The state is short or drawn from a small alphabet."""
+    state = _state(sent_params(exchange, ctx))
+    if not state:
+        return
+    bits = estimated_bits(state)
+    if len(state) >= MIN_STATE_LENGTH and bits >= MIN_STATE_BITS:
+        return
+    short = len(state) < MIN_STATE_LENGTH
+    yield Hit(
+        hop=exchange.authorize,
+        message=f"authorize.state = {shown(state, limit=24)} — {len(state)} characters, at most ~{bits:.0f} bits"
+                + (f" (providers such as Hydra reject < {MIN_STATE_LENGTH} characters)" if short else
+                   f" (< {MIN_STATE_BITS})"),
+        evidence={"param": "state", "sent": state, "length": len(state), "estimated_bits": round(bits)},
+        severity="error" if short else "warning",
+    )
+
+
+@rule(
+    "state-reused",
+    family="A",
+    severity="error",
+    blame="C",
+    needs="F",
+    spec="RFC 9700 §2.1, §4.2.4",
+    quote="one-time use CSRF tokens carried in the state parameter that are securely bound to the user agent "
+          "MUST be used (§2.1); the state value SHOULD be invalidated by the client after its first use (§4.2.4)",
+    fix="Client: generate a new random state for every authorization request and invalidate it once its "
+        "callback has been processed.",
+)
+def state_reused(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """The same state was sent twice, or a callback with an already consumed state arrived."""
+    state = _state(sent_params(exchange, ctx))
+    if state:
+        users = memo(ctx, "state.sent", lambda: _sent_states(ctx)).get(state, [])
+        if users and users[0] != exchange.index:
+            yield Hit(
+                hop=exchange.authorize,
+                message=f"authorize.state = {shown(state, limit=24)} already sent by exchange {users[0]}",
+                evidence={"param": "state", "sent": state, "first_exchange": users[0]},
+            )
+    seen: dict[str, Hop] = {}
+    for hop in exchange.hops:
+        if exchange.roles.get(hop.seq) != "callback":
+            continue
+        returned = _state(callback_params(hop))
+        if not returned:
+            continue
+        if returned in seen:
+            yield Hit(
+                hop=hop,
+                message=f"callback.state = {shown(returned, limit=24)} already consumed by hop #{seen[returned].seq}",
+                evidence={"param": "state", "returned": returned, "first_callback": seen[returned].seq},
+                severity="warning",
+            )
+        else:
+            seen[returned] = hop
+
+
+@rule(
+    "param-duplicated",
+    family="A",
+    severity="error",
+    blame="either",
+    needs="F/B",
+    spec="RFC 6749 §3.1, §3.2",
+    quote="Request and response parameters MUST NOT be included more than once.",
+    fix="Send each OAuth parameter once. Provider: reject repeated parameters with invalid_request instead of "
+        "picking one; client: build the query from a map, not by appending to a redirect_uri that already has it.",
+)
+def param_duplicated(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """An OAuth parameter appears more than once in one request or response."""
+    response = authz_response(exchange)
+    checked: list[tuple[Hop, Pairs, str, str]] = []
+    if exchange.authorize is not None:
+        checked.append((exchange.authorize, request_params(exchange.authorize), "authorize", "C"))
+    if response is not None:
+        checked.append((response.hop, response.pairs, "authorization response", "AS"))
+    for hop in exchange.tokens + exchange.refreshes:
+        checked.append((hop, body_params(hop), "token request", "C"))
+        checked.append((hop, _json_pairs(hop.resp_body), "token response", "AS"))
+    for hop, pairs, where, blame in checked:
+        for name, values in _repeated(pairs).items():
+            secret = name in SECRET_PARAMS
+            yield Hit(
+                hop=hop,
+                message=f"{where}: {name} × {len(values)} = "
+                        + ", ".join(shown(v, secret=secret, limit=24) for v in values),
+                evidence={"param": name, "where": where,
+                          "values": [shown(v, secret=True) if secret else v for v in values]},
+                blame=blame,
+            )
+
+
+def _repeated(pairs: Pairs) -> dict[str, list[str]]:
+    values: dict[str, list[str]] = {}
+    for name, value in pairs:
+        if name in OAUTH_PARAMS:
+            values.setdefault(name, []).append(value)
+    return {name: found for name, found in values.items() if len(found) > 1}
+
+
+def _json_pairs(body: bytes | None) -> Pairs:
+    """Top-level members of a JSON object body, duplicates kept (json.loads would keep only the last)."""
+    if not body or not body.lstrip().startswith(b"{"):
+        return []
+    objects: list[list] = []
+
+    def keep(members):
+        objects.append(members)
+        return dict(members)
+
+    try:
+        json.loads(body, object_pairs_hook=keep)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return []
+    top = objects[-1] if objects else []  # inner objects are decoded first, the top-level one last
+    return [(str(k), v if isinstance(v, str) else json.dumps(v, default=str)) for k, v in top]
+
+
+@rule(
+    "state-unprotected-data",
+    family="A",
+    severity="warning",
+    blame="C",
+    needs="F",
+    spec="RFC 9700 §4.7.1; RFC 6749 §10.8",
+    quote="If state is used for carrying application state, … it MUST be protected against tampering and "
+          "swapping (RFC 9700 §4.7.1)",
+    fix="Client: keep application data (return path, user) in the session and send only a random reference as "
+        "state; if the data must travel, sign it (MAC/JWS) and bind it to the browser session.",
+)
+def state_unprotected_data(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """The state carries readable application data (URL, JSON, e-mail) with no signature."""
+    state = _state(sent_params(exchange, ctx))
+    if not state:
+        return
+    found = readable_data(state)
+    if found is None:
+        return
+    kind, decoded = found
+    yield Hit(
+        hop=exchange.authorize,
+        message=f"authorize.state = {shown(state, limit=24)} is {kind}: {shown(decoded, limit=60)}",
+        evidence={"param": "state", "sent": state, "kind": kind, "decoded": decoded[:200]},
+    )
+
+
+def readable_data(state: str) -> tuple[str, str] | None:
+    """(what it is, the readable text) when state carries unsigned data; None for an opaque or signed value."""
+    email = _EMAIL.search(state)
+    if email:
+        return "an e-mail address", email.group(0)
+    if state.startswith("/") or re.match(r"https?://", state, re.IGNORECASE):
+        return "a URL", state
+    if _json_object(state) is not None:
+        return "JSON", state
+    token = jwt.decode(state)
+    if token is not None:
+        if token.alg in (None, "none") or not token.signature:
+            return "an unsigned JWT", json.dumps(token.claims)[:200]
+        return None
+    payload, dot, signature = state.partition(".")
+    if dot and signature and _b64_text(payload) is not None:
+        return None  # `data.signature`: protected, as RFC 9700 asks
+    text = _b64_text(state)
+    if text is None:
+        return None
+    if _json_object(text) is not None:
+        return "base64-encoded JSON", text
+    if text.startswith("/") or re.match(r"https?://", text, re.IGNORECASE):
+        return "a base64-encoded URL", text
+    return None
+
+
+def _json_object(text: str):
+    if not text.lstrip().startswith(("{", "[")):
+        return None
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, (dict, list)) else None
+
+
+def _b64_text(value: str) -> str | None:
+    """The UTF-8 text a base64/base64url value decodes to, or None."""
+    if not _BASE64.fullmatch(value):
+        return None
+    padded = value + "=" * (-len(value) % 4)
+    for decoder in (base64.urlsafe_b64decode, base64.b64decode):
+        try:
+            return decoder(padded).decode("utf-8")
+        except (binascii.Error, ValueError, UnicodeDecodeError):
+            continue
+    return None
