@@ -267,3 +267,24 @@ def test_malformed_front_channel_does_not_raise():
     for rule_id in ("iss-mismatch", "iss-missing", "iss-appeared", "metadata-issuer-mismatch",
                     "id-token-iss-mismatch", "mixup-shared-redirect", "mixup-cross-as"):
         list(hits(rule_id, ex))
+
+
+# through the engine: classify, correlate, profiles
+
+def test_engine_reports_iss_mismatch_at_the_providers_redirect():
+    from hops import findings, renumber
+
+    f = flow(extra_response=[("iss", GITHUB_ISS)])
+    hops = renumber([metadata_hop(99)] + list(f))
+    [finding] = findings(hops, "iss-mismatch")
+    assert finding.hop == f.authz_response.seq
+    assert (finding.severity, finding.blame) == ("error", "AS")
+    assert finding.evidence["returned"] == GITHUB_ISS
+
+
+def test_engine_says_not_evaluated_without_metadata():
+    from hops import analyze
+
+    report = analyze(list(flow(extra_response=[("iss", GITHUB_ISS)])), only=["iss-mismatch", "iss-appeared"])
+    assert [f.rule for f in report.findings] == []
+    assert [(n.rule, n.reason) for n in report.not_evaluated] == [("iss-mismatch", "no metadata capture")]

@@ -111,3 +111,10 @@ def test_same_scope_set_in_another_order_is_quiet():
     first = flow(scope="read write")
     again = flow(scope="write read", seq=20, t0=3000.0, state="another-state-value-0123456789")
     assert run("scope-format", exchange_of(first, 0), exchange_of(again, 1)) == []
+
+
+def test_engine_reports_chatgpt_empty_scope_as_info():
+    from hops import findings
+
+    [finding] = findings(list(flow(scope="")), "scope-omitted")
+    assert (finding.severity, finding.blame, finding.hop) == ("info", "C", 1)

@@ -6,6 +6,7 @@ the client-authentication rules.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Iterator
 
 from oauthtrace.analysis.compare import describe_difference
@@ -43,12 +44,26 @@ def as_metadata_document(hop: Hop) -> dict | None:
     return doc
 
 
+@lru_cache(maxsize=4096)
+def endpoint(url: str) -> str:
+    """base_url, remembered: the same few endpoint URLs recur in every exchange of a trace."""
+    return base_url(url)
+
+
 def request_urls(hop: Hop) -> set[str]:
     """The hop's URL as the client used it and, behind the reverse proxy, the provider's real URL."""
-    urls = {base_url(hop.url)}
+    urls = {endpoint(hop.url)}
     if hop.upstream_url:
-        urls.add(base_url(hop.upstream_url))
+        urls.add(endpoint(hop.upstream_url))
     return urls
+
+
+def per_exchange(ctx: Context, name: str, exchange: Exchange, build):
+    """`build()` computed once per exchange and analysed trace: several rules read the same things."""
+    cache = memo(ctx, name, dict)
+    if exchange.index not in cache:
+        cache[exchange.index] = build()
+    return cache[exchange.index]
 
 
 def provider_metadata(exchange: Exchange, ctx: Context) -> dict | None:
@@ -57,6 +72,12 @@ def provider_metadata(exchange: Exchange, ctx: Context) -> dict | None:
     Matched by endpoint (authorize or token URL); failing that, the only document seen, so that a trace with
     several providers never borrows another provider's metadata.
     """
+    if not exchange.metadata and not ctx.metadata:
+        return None
+    return per_exchange(ctx, "issuer.provider-metadata", exchange, lambda: _provider_metadata(exchange, ctx))
+
+
+def _provider_metadata(exchange: Exchange, ctx: Context) -> dict | None:
     own = [doc for hop in exchange.metadata if (doc := as_metadata_document(hop))]
     candidates = own + [doc for doc in ctx.metadata.values() if isinstance(doc, dict)]
     endpoints: set[str] = set()
@@ -81,12 +102,26 @@ def authorization_response(exchange: Exchange) -> tuple[Hop | None, Pairs]:
     the client's callback request.
     """
     if exchange.authz_response is not None:
-        pairs, mode = authz_response_params(exchange.authz_response)
+        pairs, mode = _response_params(exchange.authz_response)
         if mode != "none":
             return exchange.authz_response, pairs
     if exchange.callback is not None:
         return exchange.callback, callback_params(exchange.callback)
     return None, []
+
+
+def _response_params(hop: Hop) -> tuple[Pairs, str]:
+    if hop.location:
+        pairs, mode = _location_params(hop.location)
+        return list(pairs), mode
+    return authz_response_params(hop)
+
+
+@lru_cache(maxsize=4096)
+def _location_params(location: str) -> tuple[tuple[tuple[str, str], ...], str]:
+    """Parsed once per Location: a dozen rules read the same authorization response."""
+    pairs, mode = authz_response_params(Hop(trace_id=0, seq=0, method="GET", url="", location=location))
+    return tuple(pairs), mode
 
 
 def has_outcome(pairs: Pairs) -> bool:
@@ -97,7 +132,7 @@ def has_outcome(pairs: Pairs) -> bool:
 def provider_key(exchange: Exchange) -> str | None:
     """Which authorization server an exchange went to: its authorization endpoint."""
     if exchange.authorize is not None:
-        return base_url(exchange.authorize.url)
+        return endpoint(exchange.authorize.url)
     if exchange.authz_response is not None:
         return origin(exchange.authz_response.url)
     return None
@@ -165,11 +200,11 @@ def iss_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
 )
 def iss_missing(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """The metadata promises iss in authorization responses but this one lacks it."""
-    hop, pairs = authorization_response(exchange)
-    if hop is None or not has_outcome(pairs) or param(pairs, "iss") is not None:
-        return
     metadata = provider_metadata(exchange, ctx)
     if not metadata or metadata.get("authorization_response_iss_parameter_supported") is not True:
+        return
+    hop, pairs = authorization_response(exchange)
+    if hop is None or not has_outcome(pairs) or param(pairs, "iss") is not None:
         return
     kind = "error response" if param(pairs, "error") else "response"
     yield Hit(
