@@ -16,6 +16,8 @@ COMMANDS = {
     "demo": "oauthtrace.cli.demo:demo",
     "import": "oauthtrace.cli.interchange:import_files",
     "export": "oauthtrace.cli.interchange:export",
+    "check": "oauthtrace.cli.check:check",
+    "rules": "oauthtrace.cli.rules:rules",
 }
 
 

@@ -1,0 +1,42 @@
+"""`oauthtrace check`: lint traces and print the findings; the exit status says whether any is serious enough."""
+
+from __future__ import annotations
+
+import click
+
+from oauthtrace.analysis.profiles import PROFILES
+from oauthtrace.cli.options import db_option, format_option, open_store
+
+
+@click.command("check")
+@click.argument("traces", nargs=-1, metavar="[TRACE]...")
+@db_option
+@format_option("text", "json", "junit", "sarif")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "never"]), default="error", show_default=True,
+              help="Exit 1 when a finding is at or above this severity.")
+@click.option("--profile", type=click.Choice(PROFILES), default=None,
+              help="Severities as this world expects them (default: chatgpt for ChatGPT callbacks, else oauth2).")
+@click.option("--rule", "rules", multiple=True, metavar="ID",
+              help="Run only this rule (repeatable, or comma-separated).")
+@click.pass_context
+def check(ctx, traces, db_path, fmt, fail_on, profile, rules):
+    """Lint traces (ids or names; the latest when none) and print their findings.
+
+    Exit status: 0 clean, 1 findings at or above --fail-on, 2 bad input.
+
+    \b
+    Examples:
+      oauthtrace check
+      oauthtrace check "demo drop-state" --format json
+      oauthtrace check 3 4 --format sarif --fail-on warning > oauthtrace.sarif
+      oauthtrace check --rule state-dropped --rule state-altered
+    """
+    from oauthtrace.analysis.engine import check_trace
+    from oauthtrace.analysis.report_formats import exit_code, render
+
+    only = [name.strip() for value in rules for name in value.split(",") if name.strip()] or None
+    with open_store(db_path) as store:
+        found = [store.resolve_trace(ref) for ref in traces] or [store.resolve_trace(None)]
+        reports = [check_trace(store, trace, profile=profile, only=only) for trace in found]
+    click.echo(render(fmt, reports, found, fail_on), nl=False)
+    ctx.exit(exit_code(reports, fail_on))
