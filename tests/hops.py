@@ -155,6 +155,7 @@ def flow(
     token_resp_body: bytes | None = None,
     token_content_type: str = "application/json",
     token_delay: float = 0.1,
+    token_headers: list[tuple[str, str]] = (),
 ) -> Flow:
     """/authorize → login page → login POST → 302 to the callback → token POST from the client's server.
 
@@ -233,18 +234,20 @@ def flow(
             code=_pick(token_code, code), redirect_uri=_pick(token_redirect_uri, redirect_uri),
             verifier=_pick(token_verifier, verifier if pkce else None), extra=list(extra_token),
             status=token_status, json_body=_pick(token_json, _GOOD_TOKEN), raw_body=token_resp_body,
-            content_type=token_content_type,
+            content_type=token_content_type, resp_headers=token_headers,
         )
         hops.append(hops.token)
     return hops
 
+
+NO_STORE = [("Cache-Control", "no-store"), ("Pragma", "no-cache")]  # RFC 6749 §5.1, for token_headers=
 
 _GOOD_TOKEN = {"access_token": "at-1f2e3d4c5b6a79880", "token_type": "Bearer", "expires_in": 3600,
                "refresh_token": "rt-0a9b8c7d6e5f4"}
 
 
 def _token_hop(hop, url, started, listener, fmt, client_auth, *, client_id, client_secret, code, redirect_uri,
-               verifier, extra, status, json_body, raw_body, content_type) -> Hop:
+               verifier, extra, status, json_body, raw_body, content_type, resp_headers) -> Hop:
     fields = [("grant_type", "authorization_code"), ("code", code)]
     if redirect_uri is not None:
         fields.append(("redirect_uri", redirect_uri))
@@ -267,9 +270,8 @@ def _token_hop(hop, url, started, listener, fmt, client_auth, *, client_id, clie
         resp = {"resp_body": b"", "content_type": content_type}
     else:
         resp = {"resp_body": json.dumps(json_body), "content_type": content_type}
-    no_store = [("Cache-Control", "no-store"), ("Pragma", "no-cache")]  # RFC 6749 §5.1
     return hop("POST", url, started=started, ended=started + 0.2, listener=listener, req_headers=headers,
-               status=status, resp_headers=no_store, **body_kwargs, **resp)
+               status=status, resp_headers=list(resp_headers), **body_kwargs, **resp)
 
 
 _LOGIN_PAGE = (
