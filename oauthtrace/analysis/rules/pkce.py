@@ -85,6 +85,13 @@ def _client_type(exchange: Exchange) -> str:
     return "public" if methods == {"none"} else "confidential"
 
 
+_CLIENT_TYPE_WORDS = {
+    "public": "public client: no client authentication at the token endpoint",
+    "confidential": "confidential client",
+    "unknown": "client type unknown: no token request recorded",
+}
+
+
 @rule(
     "pkce-missing",
     family="D",
@@ -106,8 +113,7 @@ def pkce_missing(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     client_type = _client_type(exchange)
     yield Hit(
         hop=exchange.authorize,
-        message=f"authorize.code_challenge = ∅ ({client_type} client"
-        + (", no client authentication at the token endpoint)" if client_type == "public" else ")"),
+        message=f"authorize.code_challenge = ∅ ({_CLIENT_TYPE_WORDS[client_type]})",
         evidence={"param": "code_challenge", "sent": None, "client_type": client_type},
         severity="error" if client_type == "public" else None,
     )
