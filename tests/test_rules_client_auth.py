@@ -245,3 +245,32 @@ def test_chatgpt_profile_softens_a_working_mismatch_but_not_a_rejected_one():
     rejected = flow(client_auth="post", token_status=401, token_json={"error": "invalid_client"})
     [hit] = hits("client-auth-method-mismatch", exchange_of(rejected, metadata=[meta]), profile="chatgpt")
     assert (hit.severity, hit.blame) == ("error", "AS")
+
+
+def test_a_redacted_export_lints_like_the_original():
+    from oauthtrace.interchange.redact import Redactor
+
+    for f in (flow(client_auth="basic"), flow(client_auth="basic", extra_token=[("client_secret", CLIENT_SECRET)]),
+              flow(token_url=f"{PROVIDER}/token?client_secret={CLIENT_SECRET}")):
+        redacted = Redactor(f).hops(f)
+        ex = Exchange(index=0, hops=redacted, authorize=redacted[0], authz_response=redacted[2],
+                      callback=redacted[3], tokens=[redacted[4]])
+        for rule_id in ("basic-auth-encoding", "client-auth-multiple", "client-secret-in-url"):
+            original = [(hit.hop.seq, hit.message.split(" ")[0]) for hit in hits(rule_id, exchange_of(f))]
+            assert [(hit.hop.seq, hit.message.split(" ")[0]) for hit in hits(rule_id, ex)] == original
+            assert all(CLIENT_SECRET not in hit.message for hit in hits(rule_id, ex))
+
+
+def test_client_id_with_a_literal_percent_sent_raw_fires():
+    f = flow(client_id="app%41", client_auth="none")  # the client_id really contains "%41"
+    f.token.req_headers.append(basic("app%41", "s3cret"))
+    [hit] = hits("basic-auth-encoding", exchange_of(f))
+    assert hit.evidence == {"field": "client_id", "unescaped": ["%"]}
+
+
+def test_client_id_with_a_raw_slash_fires_when_nothing_else_names_it():
+    f = flow(client_id=None, client_auth="none")
+    f.token.req_headers.append(basic("apps/one", "s3cret"))
+    [hit] = hits("basic-auth-encoding", exchange_of(f))
+    assert hit.evidence == {"field": "client_id", "unescaped": ["/"]}
+    assert "client_id = apps/one" in hit.message

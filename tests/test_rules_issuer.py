@@ -288,3 +288,13 @@ def test_engine_says_not_evaluated_without_metadata():
     report = analyze(list(flow(extra_response=[("iss", GITHUB_ISS)])), only=["iss-mismatch", "iss-appeared"])
     assert [f.rule for f in report.findings] == []
     assert [(n.rule, n.reason) for n in report.not_evaluated] == [("iss-mismatch", "no metadata capture")]
+
+
+def test_iss_read_from_a_form_post_response_and_from_a_callback_alone():
+    f = flow(response_mode="form_post", extra_response=[("iss", GITHUB_ISS)])
+    [hit] = hits("iss-mismatch", exchange_of(f, metadata=[metadata_hop(40)]))
+    assert hit.hop is f.authz_response
+    f = flow(extra_response=[("iss", GITHUB_ISS)])
+    only_callback = exchange_of(f, authorize=None, authz_response=None, metadata=[metadata_hop(40)])
+    [hit] = hits("iss-mismatch", only_callback)
+    assert hit.hop is f.callback

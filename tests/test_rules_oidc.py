@@ -207,3 +207,15 @@ def test_undecodable_id_token_is_reported_not_raised():
     assert problems_of(oidc_flow(id_token=encrypted)) == {}
     for rule_id in ("nonce-mismatch", "nonce-missing", "nonce-reused"):
         list(hits(rule_id, exchange_of(oidc_flow(id_token="a.b.c"))))
+
+
+def test_a_redacted_export_lints_like_the_original():
+    from oauthtrace.interchange.redact import Redactor
+
+    for f in (oidc_flow(), oidc_flow(claims=good_claims(aud="someone-else", nonce="other"))):
+        redacted = Redactor(f).hops(f)
+        ex = Exchange(index=0, hops=redacted, authorize=redacted[0], authz_response=redacted[2],
+                      callback=redacted[3], tokens=[redacted[4]])
+        for rule_id in ("id-token-invalid", "nonce-mismatch", "nonce-missing"):
+            original = [(hit.hop.seq, hit.evidence.get("problem")) for hit in hits(rule_id, exchange_of(f))]
+            assert [(hit.hop.seq, hit.evidence.get("problem")) for hit in hits(rule_id, ex)] == original

@@ -83,3 +83,9 @@ def test_unparsable_urls_do_not_raise():
     f.authorize.url = "http://[::1"
     f.token.url = "\udcff://x"
     assert isinstance(hits(exchange_of(f)), list)
+
+
+def test_basic_credentials_over_http_are_named():
+    f = flow(provider="http://auth.example.com", client_auth="basic")
+    token_hit = [hit for hit in hits(exchange_of(f)) if hit.hop is f.token][0]
+    assert token_hit.evidence["credentials"] == ["Authorization: Basic", "code"]

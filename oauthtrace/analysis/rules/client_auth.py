@@ -21,7 +21,7 @@ from oauthtrace.analysis.oauth import (
 )
 from oauthtrace.analysis.registry import Context, memo, rule
 from oauthtrace.analysis.rules.issuer import provider_metadata
-from oauthtrace.model import Exchange, Hit, Hop
+from oauthtrace.model import Exchange, Hit, Hop, is_redacted
 
 # No table overrides: under chatgpt, client-auth-method-mismatch is information only while the flow worked (the
 # provider cannot change how ChatGPT authenticates and must accept both client_secret_post and
@@ -52,12 +52,6 @@ def auth_methods(hop: Hop) -> list[str]:
     if assertion:
         methods.append(_assertion_method(assertion))
     return methods
-
-
-def auth_method(hop: Hop) -> str:
-    """The single method a request used; `none` for an unauthenticated request."""
-    methods = auth_methods(hop)
-    return methods[0] if methods else "none"
 
 
 def _assertion_method(assertion: str) -> str:
@@ -111,7 +105,7 @@ def answered_invalid_client(hop: Hop) -> bool:
 
 
 def _secret_note(secret: str) -> str:
-    return f"‹secret, {len(secret)} chars›"
+    return "‹secret, redacted›" if is_redacted(secret) else f"‹secret, {len(secret)} chars›"
 
 
 @rule(
@@ -218,7 +212,8 @@ def client_secret_in_url(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
             yield Hit(
                 hop=hop,
                 message=f"{hop.method} {_without_query(hop.url)}?client_secret={_secret_note(secret)}",
-                evidence={"param": "client_secret", "in": "query", "length": len(secret)},
+                evidence={"param": "client_secret", "in": "query",
+                          "length": None if is_redacted(secret) else len(secret)},
             )
 
 

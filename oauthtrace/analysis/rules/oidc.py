@@ -14,8 +14,9 @@ from oauthtrace.analysis.compare import describe_difference
 from oauthtrace.analysis.jwt import decode as decode_jwt
 from oauthtrace.analysis.oauth import basic_credentials, body_params, param, request_params, shown, token_response
 from oauthtrace.analysis.registry import Context, memo, rule
+from oauthtrace.analysis.rules._shared import sent_params
 from oauthtrace.analysis.rules.issuer import authorization_response, id_tokens
-from oauthtrace.model import Exchange, Hit, Hop, Pairs
+from oauthtrace.model import Exchange, Hit, Hop, Pairs, is_redacted
 
 PROFILE_SEVERITIES: dict[str, dict[str, str]] = {}
 
@@ -24,22 +25,12 @@ CLOCK_LEEWAY = 60  # seconds: the recorder's clock and the provider's may differ
 HASHES = {"256": hashlib.sha256, "384": hashlib.sha384, "512": hashlib.sha512}
 
 
-def authorize_params(exchange: Exchange) -> Pairs | None:
-    """The authorization request's parameters, with a request object's claims added.
+def authorize_params(exchange: Exchange, ctx: Context) -> Pairs | None:
+    """The authorization request's parameters, with a pushed request's (RFC 9126) or a request object's added.
 
-    None when they cannot be known (no authorize hop, or only a request_uri pointing at a pushed request).
+    None when they cannot be known (no authorize hop, or a request_uri whose pushed request was not recorded).
     """
-    if exchange.authorize is None:
-        return None
-    pairs = request_params(exchange.authorize)
-    if param(pairs, "request_uri"):
-        return None
-    request_object = param(pairs, "request")
-    if request_object:
-        decoded = decode_jwt(request_object)
-        claims = decoded.claims if decoded and isinstance(decoded.claims, dict) else {}
-        pairs = pairs + [(str(k), v) for k, v in claims.items() if isinstance(v, str)]
-    return pairs
+    return sent_params(exchange, ctx)
 
 
 def is_openid(pairs: Pairs) -> bool:
@@ -61,7 +52,7 @@ def is_openid(pairs: Pairs) -> bool:
 def nonce_missing(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """An OpenID Connect request without nonce: error when an id_token comes from the front channel, warning for
     the code flow without PKCE."""
-    pairs = authorize_params(exchange)
+    pairs = authorize_params(exchange, ctx)
     if pairs is None or not is_openid(pairs) or param(pairs, "nonce"):
         return
     response_type = param(pairs, "response_type") or ""
@@ -102,7 +93,7 @@ def _code_flow_id_tokens(exchange: Exchange) -> Iterator[tuple[Hop, str]]:
 )
 def nonce_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """The id_token's nonce is absent although one was sent, or differs from it."""
-    pairs = authorize_params(exchange)
+    pairs = authorize_params(exchange, ctx)
     sent = param(pairs or [], "nonce")
     if not sent:
         return
@@ -138,7 +129,7 @@ def nonce_reused(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
 
     The very same request sent again (a reload: identical URL) is left to the state rules.
     """
-    pairs = authorize_params(exchange)
+    pairs = authorize_params(exchange, ctx)
     nonce = param(pairs or [], "nonce")
     if not nonce:
         return
@@ -160,7 +151,7 @@ def _nonce_index(ctx: Context) -> dict[str, list[tuple[int, int, str]]]:
     """nonce -> (exchange index, authorize seq, authorize URL) in exchange order, built once per trace."""
     index: dict[str, list[tuple[int, int, str]]] = {}
     for exchange in sorted(ctx.exchanges, key=lambda ex: ex.index):
-        nonce = param(authorize_params(exchange) or [], "nonce")
+        nonce = param(authorize_params(exchange, ctx) or [], "nonce")
         if nonce:
             index.setdefault(nonce, []).append((exchange.index, exchange.authorize.seq, exchange.authorize.url))
     return index
@@ -207,7 +198,9 @@ def id_token_problems(token: str, *, client_id: str | None, received: float, acc
     problems += _audience_problems(claims, client_id)
     problems += _time_problems(claims, received)
     for claim, value, name in (("at_hash", access_token, "access_token"), ("c_hash", code, "code")):
-        expected = token_hash(value, alg) if value and isinstance(claims.get(claim), str) else None
+        # A redacted export replaced the token or code by a fingerprint: its hash says nothing.
+        readable = value and not is_redacted(value)
+        expected = token_hash(value, alg) if readable and isinstance(claims.get(claim), str) else None
         if expected is not None and claims[claim] != expected:
             problems.append((f"id_token.{claim} = {claims[claim]} ≠ hash of the {name} = {expected}",
                              {"problem": claim, "returned": claims[claim], "expected": expected}))

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from oauthtrace.analysis.jwt import decode as decode_jwt
 from oauthtrace.analysis.oauth import body_params, param, request_params
 from oauthtrace.analysis.registry import Context, memo, rule
+from oauthtrace.analysis.rules._shared import sent_params
 from oauthtrace.analysis.rules.issuer import authorization_response, provider_key
-from oauthtrace.model import Exchange, Hit, Hop, Pairs
+from oauthtrace.model import Exchange, Hit, Hop
 
 # scope-omitted is information by default (omitting scope is allowed); it is a warning only when the
 # provider then failed with invalid_scope, which no profile should soften. No overrides needed.
@@ -18,19 +18,20 @@ PROFILE_SEVERITIES: dict[str, dict[str, str]] = {}
 SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5B\x5D-\x7E]+")  # NQCHAR, RFC 6749 Appendix A.4
 
 
-def requested_scope(hop: Hop) -> str | None:
-    """The authorize request's scope (empty counts as omitted), also when it sits in a request object."""
-    pairs = request_params(hop)
-    value = param(pairs, "scope")
-    if value is None and param(pairs, "request"):
-        decoded = decode_jwt(param(pairs, "request") or "")
-        claimed = decoded.claims.get("scope") if decoded and isinstance(decoded.claims, dict) else None
-        value = claimed if isinstance(claimed, str) and claimed else None
-    return value
+def requested_scope(exchange: Exchange, ctx: Context) -> tuple[bool, str | None]:
+    """(known, scope): the authorization request's scope, also from a pushed request or a request object.
+
+    An empty scope counts as omitted (None); `known` is False when the request's parameters cannot be read
+    (a request_uri whose pushed request was not recorded).
+    """
+    pairs = sent_params(exchange, ctx)
+    if pairs is None:
+        return False, None
+    return True, param(pairs, "scope")
 
 
-def _authorize_pairs(exchange: Exchange) -> Pairs:
-    return request_params(exchange.authorize) if exchange.authorize is not None else []
+def _sent_empty(exchange: Exchange) -> bool:
+    return any(name == "scope" for name, _ in request_params(exchange.authorize))
 
 
 @rule(
@@ -51,11 +52,11 @@ def scope_omitted(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     Information, blamed on the client; a warning blamed on the provider when it then failed with invalid_scope
     instead of applying a default.
     """
-    start = exchange.authorize
-    pairs = _authorize_pairs(exchange)
-    if start is None or param(pairs, "request_uri") or requested_scope(start) is not None:
+    known, value = requested_scope(exchange, ctx)
+    if not known or value is not None:
         return
-    sent = "scope= (empty, counts as omitted)" if any(k == "scope" for k, _ in pairs) else "scope = ∅"
+    start = exchange.authorize
+    sent = "scope= (empty, counts as omitted)" if _sent_empty(exchange) else "scope = ∅"
     hop, response = authorization_response(exchange)
     if hop is not None and param(response, "error") == "invalid_scope":
         yield Hit(
@@ -92,11 +93,10 @@ def char_name(char: str) -> str:
     return repr(char) if " " <= char <= "~" else f"U+{ord(char):04X}"
 
 
-def _scoped_requests(exchange: Exchange) -> Iterator[tuple[str, Hop, str]]:
-    if exchange.authorize is not None:
-        value = requested_scope(exchange.authorize)
-        if value is not None:
-            yield "authorize", exchange.authorize, value
+def _scoped_requests(exchange: Exchange, ctx: Context) -> Iterator[tuple[str, Hop, str]]:
+    _, value = requested_scope(exchange, ctx)
+    if value is not None:
+        yield "authorize", exchange.authorize, value
     for kind, hops in (("token", exchange.tokens), ("refresh", exchange.refreshes)):
         for hop in hops:
             value = param(body_params(hop), "scope")
@@ -117,7 +117,7 @@ def _scoped_requests(exchange: Exchange) -> Iterator[tuple[str, Hop, str]]:
 )
 def scope_format(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """The scope string is not a clean space-delimited list, or the scope set changed since the last connect."""
-    for kind, hop, value in _scoped_requests(exchange):
+    for kind, hop, value in _scoped_requests(exchange, ctx):
         problems = format_problems(value)
         if problems:
             yield Hit(
@@ -130,7 +130,8 @@ def scope_format(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
 
 def _scope_set_changed(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """Info when this connect asks for another scope set than the previous one of the same client and provider."""
-    if exchange.authorize is None or (scope := requested_scope(exchange.authorize)) is None:
+    _, scope = requested_scope(exchange, ctx)
+    if scope is None:
         return
     previous = memo(ctx, "scope.previous", lambda: _previous_scopes(ctx)).get(exchange.index)
     if previous is None:
@@ -154,11 +155,11 @@ def _previous_scopes(ctx: Context) -> dict[int, str]:
     for exchange in sorted(ctx.exchanges, key=lambda ex: ex.index):
         if exchange.authorize is None:
             continue
-        key = (provider_key(exchange), param(_authorize_pairs(exchange), "client_id"))
+        key = (provider_key(exchange), param(request_params(exchange.authorize), "client_id"))
         earlier = last.get(key)
         if earlier is not None and earlier[0] != exchange.authorize.seq:
             previous[exchange.index] = earlier[1]
-        scope = requested_scope(exchange.authorize)
+        _, scope = requested_scope(exchange, ctx)
         if scope is not None:
             last[key] = (exchange.authorize.seq, scope)
     return previous
