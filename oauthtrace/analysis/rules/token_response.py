@@ -17,6 +17,7 @@ from oauthtrace.model import Exchange, Hit, Hop, every
 PROFILE_SEVERITIES: dict[str, dict[str, str]] = {}
 # token-cache-headers has two cases with different severities; only its Pragma case changes with the profile
 # (info under oauth21), so the rule reads ctx.profile for that case instead of a rule-wide override here.
+# Its Pragma case is also info whenever Cache-Control: no-store is present (see _pragma_severity).
 
 TOKEN_TYPES = {"bearer": "Bearer", "dpop": "DPoP", "n_a": "N_A", "mac": "mac"}  # IANA OAuth Access Token Types
 # Numeric members providers put in token responses (expires_in is RFC 6749's; the others are common extensions).
@@ -174,9 +175,18 @@ def token_cache_headers(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
                       evidence={"header": "Cache-Control", "value": cache_control})
         pragma = ", ".join(every(hop.resp_headers, "pragma", case=False)) or None
         if "no-cache" not in (pragma or "").lower():
-            yield Hit(hop=hop, message=f"{name}.Pragma = {shown(pragma)} ≠ no-cache",
+            yield Hit(hop=hop, message=f"{name}.Pragma = {shown(pragma)} ≠ no-cache"
+                      + (" (no-store is there, so only HTTP/1.0 caches could keep it)" if "no-store" in directives
+                         else ""),
                       evidence={"header": "Pragma", "value": pragma},
-                      severity="info" if ctx.profile == "oauth21" else "warning")
+                      severity=_pragma_severity(ctx.profile, no_store="no-store" in directives))
+
+
+def _pragma_severity(profile: str, *, no_store: bool) -> str:
+    """RFC 6749 §5.1 asks for Pragma: no-cache, but RFC 9111 §5.4 deprecated Pragma and OAuth 2.1 no longer asks
+    for it: with Cache-Control: no-store present nothing is cached, so a missing Pragma is only worth showing.
+    Without no-store it adds to the error: a warning under OAuth 2.0, info under the oauth21 profile."""
+    return "info" if no_store or profile == "oauth21" else "warning"
 
 
 @rule(
