@@ -1,0 +1,172 @@
+"""Hop roles come from the traffic itself: parameters, methods, content types and redirects — never hosts."""
+
+from __future__ import annotations
+
+import pytest
+
+from hops import CHATGPT_CALLBACK, NO_STORE, flow, interleave, make_hop
+from oauthtrace.analysis.classify import classify
+
+
+def roles_by_path(hops):
+    roles = classify(hops)
+    return [(hop.method, hop.url.split("?")[0].split("#")[0], roles[hop.seq]) for hop in hops]
+
+
+def test_chatgpt_plugin_flow():
+    f = flow()
+    roles = classify(f)
+    assert roles[f.authorize.seq] == "authorize"
+    assert roles[f.login_page.seq] == "login"
+    assert roles[f.login_post.seq] == "login"
+    assert roles[f.callback.seq] == "callback"
+    assert roles[f.token.seq] == "token"
+
+
+@pytest.mark.parametrize("provider,callback", [
+    ("https://idp.other.test", "https://app.other.test/oauth2/cb"),
+    ("http://127.0.0.1:4455", "http://127.0.0.1:9000/auth/callback"),
+])
+def test_no_host_is_special(provider, callback):
+    f = flow(provider=provider, redirect_uri=callback)
+    roles = classify(f)
+    assert [roles[h.seq] for h in f] == ["authorize", "login", "login", "callback", "token"]
+
+
+def test_token_request_as_json_and_basic_auth():
+    f = flow(token_format="json", client_auth="basic")
+    assert classify(f)[f.token.seq] == "token"
+
+
+def test_refresh_registration_metadata_resource():
+    hops = [
+        make_hop(1, "GET", "https://mcp.example.com/mcp", status=401,
+                 resp_headers=[("WWW-Authenticate", 'Bearer resource_metadata="https://mcp.example.com/.well-known/'
+                                                     'oauth-protected-resource/mcp"')]),
+        make_hop(2, "GET", "https://mcp.example.com/.well-known/oauth-protected-resource/mcp",
+                 resp_json={"resource": "https://mcp.example.com/mcp", "authorization_servers": ["https://a.test"]}),
+        make_hop(3, "GET", "https://a.test/.well-known/oauth-authorization-server/tenant1", resp_json={}),
+        make_hop(4, "GET", "https://a.test/tenant1/.well-known/openid-configuration", resp_json={}),
+        make_hop(5, "POST", "https://a.test/register", json_body={"redirect_uris": ["https://c.test/cb"]},
+                 status=201, resp_json={"client_id": "dyn-1"}),
+        make_hop(6, "POST", "https://a.test/token", form=[("grant_type", "refresh_token"), ("refresh_token", "r")],
+                 resp_json={"access_token": "a", "token_type": "Bearer"}),
+        make_hop(7, "POST", "https://mcp.example.com/mcp", req_headers=[("Authorization", "Bearer a")],
+                 json_body={"jsonrpc": "2.0", "method": "tools/list", "id": 1}),
+    ]
+    roles = classify(hops)
+    assert [roles[h.seq] for h in hops] == [
+        "resource", "metadata", "metadata", "metadata", "registration", "refresh", "resource"]
+
+
+def test_rejected_registration_is_still_registration():
+    hop = make_hop(1, "POST", "https://a.test/reg", json_body={"redirect_uris": ["http://evil.test/cb"]},
+                   status=400, resp_json={"error": "invalid_redirect_uri"})
+    assert classify([hop])[1] == "registration"
+
+
+def test_pushed_authorization_request_is_not_an_authorization_request():
+    par = make_hop(1, "POST", "https://a.test/par",
+                   form=[("response_type", "code"), ("client_id", "c"), ("redirect_uri", "https://c.test/cb")],
+                   status=201, resp_json={"request_uri": "urn:example:1", "expires_in": 60})
+    authorize = make_hop(2, "GET", "https://a.test/authorize?client_id=c&request_uri=urn%3Aexample%3A1",
+                         started=1001, status=302, location="https://c.test/cb?code=abc&state=xyz")
+    roles = classify([par, authorize])
+    assert roles == {1: "other", 2: "authorize"}
+
+
+def test_form_post_callback():
+    f = flow(response_mode="form_post")
+    roles = classify(f)
+    assert f.callback.method == "POST"
+    assert roles[f.callback.seq] == "callback"
+    assert roles[f.login_post.seq] == "login"
+
+
+def test_fragment_response_reaches_callback_with_empty_query():
+    f = flow(response_mode="fragment", back_channel=False)
+    assert "?" not in f.callback.url
+    assert classify(f)[f.callback.seq] == "callback"
+
+
+def test_error_response_callback():
+    f = flow(error="access_denied")
+    assert classify(f)[f.callback.seq] == "callback"
+
+
+def test_callback_to_unexpected_target_is_still_a_callback():
+    """The provider redirected somewhere else than the redirect_uri: the code it carries still marks it."""
+    f = flow(redirect_to="https://chat.openai.com/aip/p-2/oauth/callback")
+    assert classify(f)[f.callback.seq] == "callback"
+
+
+def test_consent_after_login():
+    f = flow()
+    consent_page = make_hop(20, "GET", "https://auth.example.com/consent?ticket=1", started=1001.1,
+                            content_type="text/html", resp_body="<form method=post><button name=allow>Allow</button>")
+    consent_post = make_hop(21, "POST", "https://auth.example.com/consent", started=1001.2,
+                            form=[("ticket", "1"), ("allow", "yes")], status=302,
+                            location="https://auth.example.com/x")
+    roles = classify(list(f) + [consent_page, consent_post])
+    assert roles[20] == "consent" and roles[21] == "consent"
+
+
+def test_consent_form_reposting_the_authorization_request_is_consent():
+    """Django OAuth Toolkit style: the consent form posts the authorize parameters back to /authorize."""
+    get = make_hop(1, "GET", "https://a.test/o/authorize/?response_type=code&client_id=c&state=s1234567890abcdef"
+                             "&redirect_uri=https%3A%2F%2Fc.test%2Fcb", content_type="text/html",
+                   resp_body="<form method=post>")
+    post = make_hop(2, "POST", "https://a.test/o/authorize/", started=1001,
+                    form=[("response_type", "code"), ("client_id", "c"), ("state", "s1234567890abcdef"),
+                          ("redirect_uri", "https://c.test/cb"), ("allow", "Authorize")],
+                    status=302, location="https://c.test/cb?code=abc&state=s1234567890abcdef")
+    callback = make_hop(3, "GET", "https://c.test/cb?code=abc&state=s1234567890abcdef", started=1002)
+    assert classify([get, post, callback]) == {1: "authorize", 2: "consent", 3: "callback"}
+
+
+def test_assets_and_unrelated_pages_are_other():
+    f = flow()
+    noise = [
+        make_hop(30, "GET", "https://auth.example.com/static/app.css", started=1000.3, content_type="text/css"),
+        make_hop(31, "GET", "https://cdn.test/logo.png", started=1000.4, content_type="image/png"),
+        make_hop(32, "GET", "https://news.test/?code=42", started=1000.5, content_type="text/html"),
+        make_hop(33, "GET", "https://chat.openai.com/gpts", started=1003, content_type="text/html"),
+    ]
+    roles = classify(list(f) + noise)
+    assert [roles[n] for n in (30, 31, 32, 33)] == ["other"] * 4
+
+
+def test_interleaved_flows_are_classified_alike():
+    hops = interleave(flow(state="A" * 32, code="c" * 20), flow(state="B" * 32, code="d" * 20, t0=1000.3))
+    roles = classify(hops)
+    assert sorted(roles.values()) == sorted(["authorize", "login", "login", "callback", "token"] * 2)
+
+
+def test_malformed_bodies_do_not_raise():
+    hops = [
+        make_hop(1, "POST", "https://a.test/token", body=b"\xff\xfe{not json", status=200,
+                 req_headers=[("Content-Type", "application/json")], resp_body=b"\xff", content_type="application/json"),
+        make_hop(2, "POST", "https://a.test/token", body=b"", req_headers=[("Content-Type", "application/json")],
+                 resp_body=b"", content_type="application/json"),
+        make_hop(3, "GET", "https://a.test/authorize?client_id=c&client_id=d&response_type=code", status=200,
+                 content_type="text/html", resp_body=b"<form action='\xff"),
+    ]
+    roles = classify(hops)
+    assert roles == {1: "other", 2: "other", 3: "authorize"}
+
+
+def test_token_request_with_duplicate_grant_type_is_read_by_its_first_value():
+    hop = make_hop(1, "POST", "https://a.test/token",
+                   form=[("grant_type", "authorization_code"), ("grant_type", "refresh_token"), ("code", "x")],
+                   resp_json={"access_token": "a"}, resp_headers=NO_STORE)
+    assert classify([hop]) == {1: "token"}
+
+
+def test_callback_url_mentioned_in_authorize_matches_even_without_redirect_seen():
+    """The provider's redirect was not recorded (another browser tab, say): redirect_uri + code still tell."""
+    f = flow(login=False)
+    hops = [f.authorize, f.callback]
+    f.authorize.location = None
+    f.authorize.resp_headers = []
+    assert classify(hops)[f.callback.seq] == "callback"
+    assert f.callback.url.startswith(CHATGPT_CALLBACK)

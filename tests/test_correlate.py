@@ -1,0 +1,182 @@
+"""Hops join into exchanges across both channels; concurrent and repeated exchanges stay apart."""
+
+from __future__ import annotations
+
+import time
+
+from hops import STATE, VERIFIER, flow, interleave, make_hop, metadata_hop, sequential
+from oauthtrace.analysis.classify import classify
+from oauthtrace.analysis.correlate import correlate, s256
+
+
+def exchanges_of(hops):
+    return correlate(hops, classify(hops))
+
+
+def test_one_flow_one_exchange_with_every_part():
+    f = flow()
+    [ex] = exchanges_of(f)
+    assert ex.authorize is f.authorize
+    assert ex.authz_response is f.login_post, "the provider response whose Location carried code+state"
+    assert ex.callback is f.callback
+    assert ex.tokens == [f.token]
+    assert [h.seq for h in ex.hops] == [h.seq for h in f]
+    assert ex.roles[f.token.seq] == "token"
+
+
+def test_token_during_open_callback_request_is_joined():
+    """The client's server calls /token while the browser's callback request is still waiting."""
+    f = flow()
+    assert f.callback.started < f.token.started and f.token.ended < f.callback.ended
+    [ex] = exchanges_of(f)
+    assert ex.tokens == [f.token]
+
+
+def test_back_channel_through_http_proxy_listener_is_joined():
+    f = flow(back_listener="browser")
+    [ex] = exchanges_of(f)
+    assert ex.tokens == [f.token]
+
+
+def test_two_interleaved_exchanges_stay_apart():
+    a = flow(state="A" * 32, code="codeA" * 5, client_id="one")
+    b = flow(state="B" * 32, code="codeB" * 5, client_id="two", t0=1000.3)
+    hops = interleave(a, b)
+    assert sorted(h.seq for h in a) != [1, 2, 3, 4, 5], "the two flows' hops really alternate"
+    ex1, ex2 = exchanges_of(hops)
+    for ex, f in ((ex1, a), (ex2, b)):
+        assert ex.authorize is f.authorize
+        assert ex.authz_response is f.login_post
+        assert ex.callback is f.callback
+        assert ex.tokens == [f.token]
+        assert {h.seq for h in ex.hops} == {h.seq for h in f}
+
+
+def test_interleaved_without_referer_still_joins_callbacks_by_state():
+    a = flow(state="A" * 32, code="codeA" * 5)
+    b = flow(state="B" * 32, code="codeB" * 5, t0=1000.1)
+    for f in (a, b):
+        f.login_post.req_headers = [h for h in f.login_post.req_headers if h[0] != "Referer"]
+    hops = interleave(a, b)
+    ex1, ex2 = exchanges_of(hops)
+    assert ex1.callback is a.callback and ex2.callback is b.callback
+    assert ex1.authz_response is a.login_post and ex2.authz_response is b.login_post
+    assert ex1.tokens == [a.token] and ex2.tokens == [b.token]
+
+
+def test_repeated_exchanges_one_after_another():
+    hops = sequential(flow(state="A" * 32, code="c1" * 10), flow(state="B" * 32, code="c2" * 10))
+    exchanges = exchanges_of(hops)
+    assert len(exchanges) == 2
+    assert [len(ex.hops) for ex in exchanges] == [5, 5]
+
+
+def test_dropped_state_still_joins_through_the_redirect_chain():
+    f = flow(returned_state=None)
+    [ex] = exchanges_of(f)
+    assert ex.callback is f.callback and ex.authz_response is f.login_post
+
+
+def test_error_response_without_state_points_at_the_providers_redirect():
+    f = flow(error="invalid_scope", returned_state=None, login=False)
+    [ex] = exchanges_of(f)
+    assert ex.authz_response is f.authorize and ex.callback is f.callback
+
+
+def test_token_joined_by_pkce_when_the_code_was_not_seen():
+    f = flow(pkce=True, token_code="code-the-front-channel-never-saw")
+    [ex] = exchanges_of(f)
+    assert ex.tokens == [f.token]
+    assert s256(VERIFIER) == f.authorize.query[[k for k, _ in f.authorize.query].index("code_challenge")][1]
+
+
+def test_token_joined_by_client_and_redirect_uri_as_last_resort():
+    f = flow(token_code="unknown-code")
+    [ex] = exchanges_of(f)
+    assert ex.tokens == [f.token]
+
+
+def test_two_token_requests_with_the_same_code_land_in_one_exchange():
+    f = flow()
+    again = make_hop(50, "POST", f.token.url, started=f.token.started + 5, listener=f.token.listener,
+                     form=list(f.token.form), status=400, resp_json={"error": "invalid_grant"})
+    [ex] = exchanges_of(list(f) + [again])
+    assert ex.tokens == [f.token, again]
+
+
+def test_back_channel_only_trace_makes_an_exchange_per_token_request():
+    f1, f2 = flow(code="x" * 20), flow(code="y" * 20, client_id="other", t0=2000)
+    exchanges = exchanges_of([f1.token, f2.token])
+    assert [ex.tokens for ex in exchanges] == [[f1.token], [f2.token]]
+    assert all(ex.authorize is None for ex in exchanges)
+
+
+def test_refresh_and_resource_calls_join_by_the_tokens_issued():
+    f = flow()
+    refresh = make_hop(60, "POST", "https://auth.example.com/token", started=1100,
+                       form=[("grant_type", "refresh_token"), ("refresh_token", "rt-0a9b8c7d6e5f4")],
+                       resp_json={"access_token": "at-2", "token_type": "Bearer", "refresh_token": "rt-2"})
+    call = make_hop(61, "GET", "https://api.example.com/me", started=1101,
+                    req_headers=[("Authorization", "Bearer at-2")], resp_json={"name": "alice"})
+    first_call = make_hop(59, "GET", "https://api.example.com/me", started=1050,
+                          req_headers=[("Authorization", "Bearer at-1f2e3d4c5b6a79880")])
+    [ex] = exchanges_of(list(f) + [first_call, refresh, call])
+    assert ex.refreshes == [refresh]
+    assert ex.resources == [first_call, call]
+
+
+def test_metadata_goes_with_the_flow_that_follows_it():
+    meta = metadata_hop(100, started=990.0)
+    other_meta = metadata_hop(101, "https://other-as.test", started=991.0)
+    f = flow()
+    exchanges = exchanges_of([meta, other_meta] + list(f))
+    assert len(exchanges) == 1
+    [ex] = exchanges
+    assert meta in ex.metadata
+
+
+def test_metadata_only_trace_is_one_exchange():
+    [ex] = exchanges_of([metadata_hop(1), metadata_hop(2, started=991)])
+    assert len(ex.metadata) == 2 and ex.authorize is None
+
+
+def test_callback_without_authorize_is_an_exchange_of_its_own():
+    f = flow()
+    [ex] = exchanges_of([f.callback])
+    assert ex.callback is f.callback and ex.authorize is None
+
+
+def test_return_to_authorize_after_login_is_the_same_exchange():
+    """/authorize → /login → POST /login → 302 back to /authorize (same params) → 302 to the callback."""
+    f = flow(login_status=302)
+    again_url = f.authorize.url
+    f.login_post.location = again_url
+    f.login_post.resp_headers = [("Location", again_url)]
+    back = make_hop(40, "GET", again_url, started=f.login_post.started + 0.1, status=302,
+                    location=f"https://chat.openai.com/aip/p-1/oauth/callback?code=abc1234567890xyz&state={STATE}")
+    [ex] = exchanges_of(list(f) + [back])
+    assert ex.authorize is f.authorize
+    assert ex.authz_response is back
+    assert ex.callback is f.callback
+
+
+def test_hop_belongs_to_at_most_one_exchange():
+    hops = interleave(*(flow(state=f"{n:02d}" + "S" * 30, code=f"{n:02d}" + "C" * 20, t0=1000 + n * 0.05)
+                        for n in range(10)))
+    exchanges = exchanges_of(hops)
+    assert len(exchanges) == 10
+    seen = [h.seq for ex in exchanges for h in ex.hops]
+    assert len(seen) == len(set(seen)) == len(hops)
+
+
+def test_joining_is_linear():
+    """Dict lookups, not a scan of every hop per hop: four times the flows cost about four times the time."""
+    def cost(n):
+        hops = interleave(*(flow(state=f"{i:06d}" + "S" * 26, code=f"{i:06d}" + "C" * 20, t0=1000 + i * 0.3)
+                            for i in range(n)))
+        start = time.perf_counter()
+        exchanges_of(hops)
+        return time.perf_counter() - start
+
+    small, large = cost(250), cost(1000)
+    assert large < small * 8, (small, large)
