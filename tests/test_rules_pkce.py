@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -85,6 +86,16 @@ def test_pkce_missing_reads_the_pushed_request_behind_request_uri():
     assert hits("pkce-missing", exchange_of(f), extra_hops=[par]) == []
     # Without the PAR request recorded the tool cannot know, so it does not guess.
     assert hits("pkce-missing", exchange_of(f)) == []
+
+
+def test_pkce_missing_reads_a_request_object():
+    claims = {"client_id": "c", "response_type": "code", "code_challenge": CHALLENGE,
+              "code_challenge_method": "S256"}
+    request = ".".join(base64.urlsafe_b64encode(json.dumps(part).encode()).rstrip(b"=").decode()
+                       for part in ({"alg": "RS256"}, claims)) + ".c2ln"
+    f = flow(authorize_url=f"https://auth.example.com/authorize?client_id=c&request={request}")
+    assert hits("pkce-missing", exchange_of(f)) == []
+    assert hits("pkce-plain", exchange_of(f)) == []
 
 
 def test_pkce_missing_profiles_are_declared():
@@ -204,6 +215,12 @@ def test_malformed_short_verifier_at_token_and_base64_challenge_at_authorize():
     assert hit.hop is g.authorize
     assert hit.evidence["bad_characters"] == ["+", "="]
     assert "base64, not base64url" in hit.message
+
+
+def test_malformed_quiet_for_redacted_values():
+    # a redacted export carries fingerprints, not verifiers: their format says nothing about the original
+    f = flow(pkce=True, verifier="‹redacted:3f9a1c›", challenge="‹redacted:77aa01›")
+    assert hits("pkce-verifier-malformed", exchange_of(f)) == []
 
 
 def test_malformed_quiet_on_rfc_example_and_128_chars():

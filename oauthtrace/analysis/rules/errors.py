@@ -8,7 +8,7 @@ from oauthtrace.analysis.oauth import (
     authz_response_params, callback_params, param, request_params, shown, token_fields,
 )
 from oauthtrace.analysis.registry import Context, memo, rule
-from oauthtrace.model import Exchange, Hit, Hop, first
+from oauthtrace.model import Exchange, Hit, Hop, first, is_redacted
 
 PROFILE_SEVERITIES: dict[str, dict[str, str]] = {}
 
@@ -231,7 +231,7 @@ def error_charset(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     for response in _all_errors(exchange):
         for name, allowed in (("error", _nqschar), ("error_description", _nqschar), ("error_uri", _uri_char)):
             value = response.fields.get(name)
-            if not isinstance(value, str) or not value:
+            if not isinstance(value, str) or not value or is_redacted(value):
                 continue
             bad = list(dict.fromkeys(ch for ch in value if not allowed(ch)))
             if bad:

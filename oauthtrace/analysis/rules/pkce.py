@@ -9,7 +9,8 @@ from typing import Iterator
 
 from oauthtrace.analysis.oauth import body_params, client_auth_used, param, request_params, shown, token_fields
 from oauthtrace.analysis.registry import Context, memo, rule
-from oauthtrace.model import Exchange, Hit, Hop, Pairs
+from oauthtrace.analysis.rules._shared import sent_params
+from oauthtrace.model import Exchange, Hit, Hop, Pairs, is_redacted
 
 # Severities the profiles give these rules ({profile: {rule_id: severity}}); read by analysis/profiles.py.
 PROFILE_SEVERITIES = {
@@ -31,32 +32,12 @@ def s256(verifier: str) -> str:
 
 
 def authorize_params(exchange: Exchange, ctx: Context) -> Pairs | None:
-    """The authorization request's parameters, the pushed ones (RFC 9126) when it only names a request_uri.
+    """The authorization request's parameters, with those pushed (RFC 9126) or in a request object (RFC 9101).
 
-    None when they cannot be known: no authorize hop, a request_uri whose PAR request was not recorded, or a
-    signed request object (RFC 9101) that may carry the PKCE parameters inside.
+    None when they cannot be known (no authorize hop, or a request_uri whose PAR request was not recorded):
+    the PKCE rules then say nothing rather than guess.
     """
-    if exchange.authorize is None:
-        return None
-    pairs = request_params(exchange.authorize)
-    request_uri = param(pairs, "request_uri")
-    if request_uri:
-        return memo(ctx, "pkce.pushed-requests", lambda: _pushed_requests(ctx.hops)).get(request_uri)
-    if param(pairs, "request") and not param(pairs, "code_challenge"):
-        return None
-    return pairs
-
-
-def _pushed_requests(hops: list[Hop]) -> dict[str, Pairs]:
-    """request_uri -> the parameters of the PAR request that obtained it."""
-    pushed: dict[str, Pairs] = {}
-    for hop in hops:
-        if hop.method != "POST" or not hop.resp_body or b"request_uri" not in hop.resp_body:
-            continue
-        data = hop.resp_json()
-        if isinstance(data, dict) and isinstance(data.get("request_uri"), str):
-            pushed[data["request_uri"]] = body_params(hop)
-    return pushed
+    return sent_params(exchange, ctx)
 
 
 def _is_code_flow(pairs: Pairs) -> bool:
@@ -319,8 +300,8 @@ def pkce_verifier_malformed(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
 
 
 def _malformed(value: str | None, *, exact: int | None = None) -> str:
-    """What is wrong with a verifier or challenge, in a few words; "" when nothing is."""
-    if not value:
+    """What is wrong with a verifier or challenge, in a few words; "" when nothing is (or it was redacted)."""
+    if not value or is_redacted(value):
         return ""
     bad = sorted({ch for ch in value if not UNRESERVED.fullmatch(ch)})
     if bad:
