@@ -219,7 +219,7 @@ def test_malformed_short_verifier_at_token_and_base64_challenge_at_authorize():
 
 def test_malformed_quiet_for_redacted_values():
     # a redacted export carries fingerprints, not verifiers: their format says nothing about the original
-    f = flow(pkce=True, verifier="‹redacted:3f9a1c›", challenge="‹redacted:77aa01›")
+    f = flow(pkce=True, token_verifier="‹redacted:3f9a1c›", challenge="‹redacted:77aa01›")
     assert hits("pkce-verifier-malformed", exchange_of(f)) == []
 
 
