@@ -174,9 +174,12 @@ def test_joining_is_linear():
     def cost(n):
         hops = interleave(*(flow(state=f"{i:06d}" + "S" * 26, code=f"{i:06d}" + "C" * 20, t0=1000 + i * 0.3)
                             for i in range(n)))
-        start = time.perf_counter()
-        exchanges_of(hops)
-        return time.perf_counter() - start
+        timings = []
+        for _ in range(3):  # best of three: other processes share the machine
+            start = time.perf_counter()
+            exchanges_of(hops)
+            timings.append(time.perf_counter() - start)
+        return min(timings)
 
-    small, large = cost(250), cost(1000)
+    small, large = cost(300), cost(1200)
     assert large < small * 8, (small, large)
