@@ -1,0 +1,64 @@
+"""Credentials a replay sends (password, client secret …): from the environment, or the user's own recording.
+
+`--secret NAME=ENVVAR` names where a secret comes from; NAME is the parameter it fills (`password`,
+`client_secret`, any form field). Without one, `OAUTHTRACE_SECRET_<NAME>` is looked up. A recorded value is used
+only when it is really there: a redacted fingerprint never leaves for a server.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Mapping
+
+from oauthtrace.errors import UserError
+
+DEFAULT_PREFIX = "OAUTHTRACE_SECRET_"
+_NAME = re.compile(r"^[A-Za-z0-9_.\-\[\]]+$")
+_ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_MARK = "‹redacted:"
+
+
+class Secrets:
+    def __init__(self, sources: Mapping[str, str] | None = None, environ: Mapping[str, str] | None = None):
+        self.sources = dict(sources or {})  # secret name -> environment variable
+        self.environ = os.environ if environ is None else environ
+
+    @classmethod
+    def parse(cls, specs: list[str] | tuple[str, ...], environ: Mapping[str, str] | None = None) -> "Secrets":
+        sources = {}
+        for spec in specs:
+            name, equals, env = spec.partition("=")
+            if not equals or not _NAME.match(name) or not _ENV.match(env):
+                raise UserError(f"--secret {spec!r}: expected NAME=ENVVAR, e.g. --secret client_secret=MY_SECRET")
+            sources[name] = env
+        return cls(sources, environ)
+
+    def env_name(self, name: str) -> str:
+        return self.sources.get(name) or DEFAULT_PREFIX + re.sub(r"[^A-Za-z0-9]", "_", name).upper()
+
+    def value(self, name: str, recorded: str | None = None) -> str | None:
+        """The value to send for secret `name`: the environment's, else the recorded one if it is not redacted."""
+        from_env = self.environ.get(self.env_name(name))
+        if from_env is not None:
+            return from_env
+        if name in self.sources:  # the user named a variable: do not fall back to something else silently
+            return None
+        return recorded if usable(recorded) else None
+
+    def describe_missing(self, names: list[str]) -> str:
+        """One line naming each missing secret and where it was looked for."""
+        parts = []
+        for name in dict.fromkeys(names):
+            if name in self.sources:
+                parts.append(f"{name} (${self.sources[name]} is not set)")
+            else:
+                parts.append(name)
+        return (
+            f"the replay needs {', '.join(parts)} and the recording does not hold {'it' if len(parts) == 1 else 'them'}"
+            f" (redacted or never sent); give each with --secret NAME=ENVVAR"
+        )
+
+
+def usable(value: str | None) -> bool:
+    return value is not None and _MARK not in value

@@ -1,0 +1,87 @@
+"""Fresh values for what a client makes new on every login: state, nonce and the PKCE pair.
+
+A fresh value keeps the recorded value's length and alphabet, so findings about the client's own choices (a short
+state, a malformed verifier) stay what they were: the replay tests the server, not a better client.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import string
+from dataclasses import dataclass
+
+from oauthtrace.model import Pairs
+
+URLSAFE = string.ascii_letters + string.digits + "-_"
+UNRESERVED = URLSAFE + ".~"  # RFC 7636 §4.1 code-verifier characters
+DEFAULT_LENGTH = 32
+DEFAULT_VERIFIER_LENGTH = 64
+_MARK = "‹redacted:"  # a fingerprint from a redacted export: its length says nothing about the original
+
+
+@dataclass
+class Fresh:
+    """The volatile values one replayed authorization request was sent with."""
+
+    state: str | None = None
+    nonce: str | None = None
+    verifier: str | None = None
+    challenge: str | None = None
+    method: str | None = None
+
+
+def like(recorded: str | None, *, default_length: int = DEFAULT_LENGTH) -> str:
+    """A random value with the recorded value's length and character set."""
+    if not recorded or _MARK in recorded:
+        return _random(URLSAFE, default_length)
+    return _random(_alphabet(recorded), len(recorded))
+
+
+def pkce_pair(method: str | None, *, verifier_like: str | None = None) -> tuple[str, str]:
+    """(code_verifier, code_challenge) for the recorded method; absent method means plain (RFC 7636 §4.3)."""
+    verifier = like(verifier_like, default_length=DEFAULT_VERIFIER_LENGTH)
+    return verifier, (s256(verifier) if method == "S256" else verifier)
+
+
+def s256(verifier: str) -> str:
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def fresh_authorize_params(pairs: Pairs, *, verifier_like: str | None = None) -> tuple[Pairs, Fresh]:
+    """The recorded authorization request's parameters with new state, nonce and PKCE challenge.
+
+    Order, duplicates and blank values are kept: a parameter the client sent empty stays empty.
+    """
+    fresh = Fresh(method=_value(pairs, "code_challenge_method"))
+    if _value(pairs, "code_challenge"):
+        fresh.verifier, fresh.challenge = pkce_pair(fresh.method, verifier_like=verifier_like)
+    out: Pairs = []
+    for name, value in pairs:
+        if name == "state" and value:
+            fresh.state = fresh.state or like(value)
+            value = fresh.state
+        elif name == "nonce" and value:
+            fresh.nonce = fresh.nonce or like(value)
+            value = fresh.nonce
+        elif name == "code_challenge" and value:
+            value = fresh.challenge
+        out.append((name, value))
+    return out, fresh
+
+
+def _value(pairs: Pairs, name: str) -> str | None:
+    return next((value for key, value in pairs if key == name and value), None)
+
+
+def _alphabet(recorded: str) -> str:
+    for alphabet in (string.digits, string.hexdigits.lower(), string.ascii_letters, URLSAFE, UNRESERVED):
+        if set(recorded) <= set(alphabet):
+            return alphabet
+    return UNRESERVED
+
+
+def _random(alphabet: str, length: int) -> str:
+    return "".join(secrets.choice(alphabet) for _ in range(max(length, 1)))
