@@ -149,6 +149,12 @@ def redirect_target(exchange: Exchange) -> str | None:
     return None
 
 
+def how_differs(sent: str, got: str) -> str:
+    """" (trailing slash)" and the like for a message; nothing when the values simply differ."""
+    difference = describe_difference(sent, got)
+    return "" if difference in ("different", "identical") else f" ({difference})"
+
+
 def _show(value: str | None) -> str:
     return "∅" if value is None else value
 
@@ -180,7 +186,7 @@ def iss_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
         return
     yield Hit(
         hop=hop,
-        message=f"callback.iss = {returned} ≠ metadata.issuer = {expected} ({describe_difference(expected, returned)})",
+        message=f"callback.iss = {returned} ≠ metadata.issuer = {expected}{how_differs(expected, returned)}",
         evidence={"param": "iss", "returned": returned, "expected": expected,
                   "difference": describe_difference(expected, returned)},
     )
@@ -324,15 +330,15 @@ def metadata_issuer_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
         if not doc or not isinstance(doc.get("issuer"), str):
             continue
         # Behind the reverse proxy the client used the proxy's address; the provider's own URL counts too.
-        expected = [issuer for url in (hop.url, hop.upstream_url) if url and (issuer := expected_issuer(url))]
+        expected = [issuer for url in (hop.upstream_url, hop.url) if url and (issuer := expected_issuer(url))]
         if not expected or doc["issuer"] in expected:
             continue
         yield Hit(
             hop=hop,
-            message=f"metadata.issuer = {doc['issuer']} ≠ {expected[0]} (from {base_url(hop.url)}; "
-            f"{describe_difference(expected[0], doc['issuer'])})",
+            message=f"metadata.issuer = {doc['issuer']} ≠ issuer in the well-known URL = {expected[0]}"
+            f"{how_differs(expected[0], doc['issuer'])}",
             evidence={"param": "issuer", "returned": doc["issuer"], "expected": expected[0],
-                      "metadata_url": base_url(hop.url),
+                      "metadata_url": base_url(hop.upstream_url or hop.url),
                       "difference": describe_difference(expected[0], doc["issuer"])},
         )
 
@@ -378,8 +384,7 @@ def id_token_iss_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
             continue
         yield Hit(
             hop=hop,
-            message=f"id_token.iss = {_show(str(got))} ≠ {source} = {expected} "
-            f"({describe_difference(expected, str(got))})",
+            message=f"id_token.iss = {_show(str(got))} ≠ {source} = {expected}{how_differs(expected, str(got))}",
             evidence={"param": "iss", "returned": got, "expected": expected, "expected_from": source},
         )
 

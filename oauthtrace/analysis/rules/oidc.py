@@ -15,7 +15,7 @@ from oauthtrace.analysis.jwt import decode as decode_jwt
 from oauthtrace.analysis.oauth import basic_credentials, body_params, param, request_params, shown, token_response
 from oauthtrace.analysis.registry import Context, memo, rule
 from oauthtrace.analysis.rules._shared import sent_params
-from oauthtrace.analysis.rules.issuer import authorization_response, id_tokens
+from oauthtrace.analysis.rules.issuer import authorization_response, how_differs, id_tokens
 from oauthtrace.model import Exchange, Hit, Hop, Pairs, is_redacted
 
 PROFILE_SEVERITIES: dict[str, dict[str, str]] = {}
@@ -108,7 +108,7 @@ def nonce_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
         yield Hit(
             hop=hop,
             message=f"authorize.nonce = {shown(sent)} → id_token.nonce = {shown(got)}"
-            + ("" if got is None else f" ({difference})"),
+            + ("" if got is None else how_differs(sent, str(got))),
             evidence={"param": "nonce", "sent": sent, "returned": got, "difference": difference},
         )
 
