@@ -14,6 +14,7 @@ COMMANDS = {
     "list": "oauthtrace.cli.browse:list_traces",
     "show": "oauthtrace.cli.browse:show",
     "demo": "oauthtrace.cli.demo:demo",
+    "ui": "oauthtrace.cli.ui:ui",
     "import": "oauthtrace.cli.interchange:import_files",
     "export": "oauthtrace.cli.interchange:export",
     "check": "oauthtrace.cli.check:check",

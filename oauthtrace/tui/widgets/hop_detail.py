@@ -1,0 +1,95 @@
+"""The hop detail pane: Params, Headers, Body and Findings tabs for the hop the user is on."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import OptionList, Static, TabbedContent, TabPane
+from textual.widgets.option_list import Option
+
+from oauthtrace.model import Finding, Hop
+from oauthtrace.tui.exchange_params import render_exchange, render_hop
+from oauthtrace.tui.findings_view import finding_detail, finding_line
+from oauthtrace.tui.hop_views import body_view, headers_view
+from oauthtrace.tui.reader import Analysis
+
+TABS = ("params", "headers", "body", "findings")
+
+
+class FindingList(OptionList):
+    BINDINGS = [("k", "cursor_up"), ("j", "cursor_down")]
+
+    class Chosen(Message):
+        def __init__(self, finding: Finding) -> None:
+            super().__init__()
+            self.finding = finding
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, markup=False)
+        self.findings: list[Finding] = []
+
+    def show(self, findings: list[Finding], note: str = "") -> None:
+        self.findings = findings
+        self.clear_options()
+        if findings:
+            self.add_options([Option(finding_line(f), id=f"f:{i}") for i, f in enumerate(findings)])
+        else:
+            self.add_option(Option(Text(note or "No findings.", style="dim"), disabled=True))
+
+    def current(self) -> Finding | None:
+        if self.highlighted is None or not self.findings:
+            return None
+        return self.findings[self.highlighted]
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if self.findings:
+            self.post_message(self.Chosen(self.findings[event.option_index]))
+
+
+class HopDetail(Vertical):
+    @property
+    def active(self) -> str:
+        return self.query_one(TabbedContent).active
+
+    @active.setter
+    def active(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+
+    def compose(self) -> ComposeResult:
+        with TabbedContent(initial="params"):
+            with TabPane("Params", id="params"):
+                with VerticalScroll():
+                    yield Static(Text("Choose a hop.", style="dim"), id="params-view")
+            with TabPane("Headers", id="headers"):
+                with VerticalScroll():
+                    yield Static(id="headers-view")
+            with TabPane("Body", id="body"):
+                with VerticalScroll():
+                    yield Static(id="body-view")
+            with TabPane("Findings", id="findings"):
+                yield Static(id="findings-note")
+                yield FindingList(id="finding-list")
+                with VerticalScroll(id="finding-detail-scroll"):
+                    yield Static(id="finding-detail")
+
+    def show_hop(self, hop: Hop, analysis: Analysis | None) -> None:
+        index = analysis.exchange_of.get(hop.seq) if analysis else None
+        exchange = analysis.exchange(index) if index is not None else None
+        self.query_one("#params-view", Static).update(render_exchange(exchange) if exchange else render_hop(hop))
+        self.query_one("#headers-view", Static).update(headers_view(hop))
+        self.query_one("#body-view", Static).update(body_view(hop))
+
+    def show_findings(self, findings: list[Finding], note: str = "") -> None:
+        self.query_one(FindingList).show(findings)
+        self.query_one("#findings-note", Static).update(Text(note, style="yellow") if note else Text(""))
+        self.query_one("#findings-note", Static).display = bool(note)
+        self.query_one("#finding-detail", Static).update(
+            finding_detail(findings[0]) if findings else Text(""))
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        finding_list = self.query_one(FindingList)
+        if event.option_list is finding_list and finding_list.current() is not None:
+            self.query_one("#finding-detail", Static).update(finding_detail(finding_list.current()))

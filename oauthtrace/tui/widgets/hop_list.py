@@ -1,0 +1,238 @@
+"""The all-hops list: a Line-API ScrollView over SQLite pages, so a million hops open as fast as ten.
+
+Only the rows on screen are rendered; their page (reader.PAGE rows) is fetched in a thread worker the first time
+it is needed, and a row shows `…` until its page arrives. Nothing here reads the database on the UI thread.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from oauthtrace.timeline import listener_label, redirect_summary
+from oauthtrace.tui.lanes import ROLE_STYLE, SEVERITY_MARK
+from oauthtrace.tui.reader import PAGE, HopSource, Reader
+from oauthtrace.tui.text import one_line
+
+CACHED_PAGES = 64
+
+
+class HopList(ScrollView, can_focus=True):
+    BINDINGS = [
+        Binding("up,k", "move(-1)", "Up", show=False),
+        Binding("down,j", "move(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home,g", "jump_start", "First", show=False),
+        Binding("end,G", "jump_end", "Last", show=False),
+        Binding("enter", "select", "Open", show=False),
+    ]
+    COMPONENT_CLASSES = {"hop-list--cursor"}
+    DEFAULT_CSS = """
+    HopList { height: 1fr; }
+    HopList > .hop-list--cursor { background: $accent 40%; text-style: bold; }
+    HopList:focus > .hop-list--cursor { background: $accent; }
+    """
+
+    cursor = reactive(0, always_update=True, init=False)
+
+    class Highlighted(Message):
+        def __init__(self, seq: int) -> None:
+            super().__init__()
+            self.seq = seq
+
+    class Selected(Message):
+        def __init__(self, seq: int) -> None:
+            super().__init__()
+            self.seq = seq
+
+    def __init__(self, reader: Reader, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.reader = reader
+        self.trace_id: int | None = None
+        self.source = HopSource(count=0)
+        self.roles: dict[int, str] = {}
+        self.marks: dict[int, str] = {}
+        self.seq_width = 3
+        self._pages: OrderedDict[int, dict[int, tuple]] = OrderedDict()  # page -> row -> summary
+        self._pending: set[int] = set()
+        self._generation = 0
+        self.painted = 0  # rows painted with real data: lets tests and the benchmark see the first real paint
+
+    # -- data ------------------------------------------------------------------------------------
+
+    def show(self, trace_id: int, source: HopSource, *, max_seq: int | None = None) -> None:
+        """Show `source`'s rows, from the top; drops every cached page."""
+        self.trace_id = trace_id
+        self._generation += 1
+        self._pages.clear()
+        self._pending.clear()
+        self.source = source
+        self.seq_width = max(3, len(str(max_seq or source.count)))
+        self.virtual_size = Size(self.size.width, source.count)
+        self.cursor = min(self.cursor, max(source.count - 1, 0)) if source.count else 0
+        self.refresh()
+
+    def grow(self, source: HopSource, *, max_seq: int | None = None) -> None:
+        """Live mode: more rows arrived. Keeps full pages of a contiguous list; follows the end if the cursor was
+        on the last row."""
+        at_end = self.cursor >= self.source.count - 1
+        keep = not source.by_offset and source.seqs is None and not self.source.by_offset
+        self._generation += 1
+        if keep:
+            for page in [p for p, rows in self._pages.items() if len(rows) < PAGE]:
+                del self._pages[page]
+        else:
+            self._pages.clear()
+        self._pending.clear()
+        self.source = source
+        self.seq_width = max(self.seq_width, len(str(max_seq or source.count)))
+        self.virtual_size = Size(self.size.width, source.count)
+        if at_end and source.count:
+            self.cursor = source.count - 1
+        self.refresh()
+
+    def set_marks(self, roles: dict[int, str], marks: dict[int, str]) -> None:
+        self.roles, self.marks = roles, marks
+        self.refresh()
+
+    def seq_at_cursor(self) -> int | None:
+        row = self._row(self.cursor)
+        if row is not None:
+            return row[1]
+        return self.source.seq_at(self.cursor)
+
+    def move_to_seq(self, seq: int) -> bool:
+        row = self.source.row_of(seq)
+        if row is None:
+            return False
+        self.cursor = row
+        return True
+
+    def _row(self, index: int) -> tuple | None:
+        rows = self._pages.get(index // PAGE)
+        return rows.get(index) if rows is not None else None
+
+    def _want(self, page: int) -> None:
+        if page in self._pending or self.trace_id is None:
+            return
+        self._pending.add(page)
+        generation, trace_id, source = self._generation, self.trace_id, self.source
+        self.run_worker(lambda: self._fetch(generation, trace_id, source, page), thread=True, group="hop-pages",
+                        exit_on_error=False)
+
+    def _fetch(self, generation: int, trace_id: int, source: HopSource, page: int) -> None:
+        rows = self.reader.page(trace_id, source, page)
+        self.app.call_from_thread(self._arrived, generation, page, rows)
+
+    def _arrived(self, generation: int, page: int, rows: list[tuple]) -> None:
+        if generation != self._generation:
+            return
+        self._pending.discard(page)
+        start = page * PAGE
+        if self.source.seqs is not None or self.source.by_offset:
+            by_row = {start + i: row for i, row in enumerate(rows)}
+        else:
+            by_row = {row[1] - self.source.first_seq: row for row in rows}
+        self._pages[page] = by_row
+        while len(self._pages) > CACHED_PAGES:
+            self._pages.popitem(last=False)
+        self.refresh()
+        self._announce()
+
+    # -- rendering -------------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        index = int(self.scroll_y) + y
+        width = self.size.width
+        if index >= self.source.count:
+            return Strip.blank(width, self.rich_style)
+        row = self._row(index)
+        if row is None:
+            self._want(index // PAGE)
+            text = Text("  …", style="dim")
+        else:
+            self.painted += 1
+            text = self.row_text(row)
+        segments = list(text.render(self.app.console))
+        strip = Strip(segments).crop(0, width).extend_cell_length(width).apply_style(self.rich_style)
+        if index == self.cursor:
+            strip = strip.apply_style(self.get_component_rich_style("hop-list--cursor"))
+        return strip
+
+    def row_text(self, row: tuple) -> Text:
+        _id, seq, _started, listener, method, url, status, location, error = row
+        mark, mark_style = SEVERITY_MARK.get(self.marks.get(seq), (" ", ""))
+        role = self.roles.get(seq, "")
+        text = Text(no_wrap=True, overflow="crop")
+        text.append(mark, style=mark_style)
+        text.append(f"#{seq:<{self.seq_width}} ")
+        text.append(role.upper()[:10].ljust(10), style=ROLE_STYLE.get(role, "dim"))
+        text.append(f"{one_line(listener_label(listener), 10):<10} ", style="dim")
+        text.append(f"{one_line(method, 7):<7} ")
+        status_text = "error" if error is not None else str(status) if status is not None else "—"
+        style = "bold red" if error is not None or status is None or status >= 400 else (
+            "yellow" if status >= 300 else "green")
+        text.append(f"{status_text:>5} ", style=style)
+        text.append(one_line(_target(url), 70))
+        if location:
+            text.append(" → " + one_line(redirect_summary(location), 60), style="dim")
+        return text
+
+    # -- keys and mouse --------------------------------------------------------------------------
+
+    def watch_cursor(self, cursor: int) -> None:
+        top, height = int(self.scroll_y), self.scrollable_content_region.height or self.size.height
+        if cursor < top:
+            self.scroll_to(y=cursor, animate=False, immediate=True)
+        elif height and cursor >= top + height:
+            self.scroll_to(y=cursor - height + 1, animate=False, immediate=True)
+        self.refresh()
+        self._announce()
+
+    def _announce(self) -> None:
+        seq = self.seq_at_cursor()
+        if seq is not None and seq != getattr(self, "_announced", None):
+            self._announced = seq
+            self.post_message(self.Highlighted(seq))
+
+    def action_move(self, delta: int) -> None:
+        if self.source.count:
+            self.cursor = max(0, min(self.source.count - 1, self.cursor + delta))
+
+    def action_page(self, direction: int) -> None:
+        self.action_move(direction * max(1, self.scrollable_content_region.height - 1))
+
+    def action_jump_start(self) -> None:
+        self.cursor = 0
+
+    def action_jump_end(self) -> None:
+        if self.source.count:
+            self.cursor = self.source.count - 1
+
+    def action_select(self) -> None:
+        seq = self.seq_at_cursor()
+        if seq is not None:
+            self.post_message(self.Selected(seq))
+
+    def on_click(self, event: events.Click) -> None:
+        index = int(self.scroll_y) + event.y
+        if 0 <= index < self.source.count:
+            self.cursor = index
+            if event.chain >= 2:
+                self.action_select()
+
+
+def _target(url: str) -> str:
+    """host:port/path?query without the scheme."""
+    return url.split("://", 1)[-1]
