@@ -36,16 +36,16 @@ def describe_difference(sent: str, got: str, *, others: Iterable[str] = ()) -> s
         return IDENTICAL
     if got in (others if isinstance(others, Container) and not isinstance(others, str) else set(others)):
         return OTHER_FLOW
+    if _is_url(sent) and _is_url(got):
+        url_class = describe_url_difference(sent, got)
+        if url_class != DIFFERENT:
+            return url_class
     if _encoded_once_more(sent, got):
         return DOUBLE_ENCODED
     if _encoded_once_more(got, sent):
         return DECODED_TWICE
     if sent.replace("+", " ") == got.replace("+", " "):
         return PLUS_VS_SPACE
-    if _is_url(sent) and _is_url(got):
-        url_class = describe_url_difference(sent, got)
-        if url_class != DIFFERENT:
-            return url_class
     if sent.rstrip("/") == got.rstrip("/"):
         return TRAILING_SLASH
     if sent.lower() == got.lower():
@@ -66,7 +66,7 @@ def describe_url_difference(sent: str, got: str) -> str:
         return DIFFERENT
     if a.scheme.lower() != b.scheme.lower() and a.netloc == b.netloc and a.path == b.path:
         return SCHEME
-    if (a.hostname or "") != (b.hostname or "") and (a.hostname or "").lower() == (b.hostname or "").lower():
+    if a.netloc != b.netloc and a.netloc.lower() == b.netloc.lower():
         return HOST_CASE
     if a.hostname == b.hostname and a_port != b_port and a.path == b.path:
         return PORT
