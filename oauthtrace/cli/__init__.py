@@ -19,6 +19,8 @@ COMMANDS = {
     "export": "oauthtrace.cli.interchange:export",
     "check": "oauthtrace.cli.check:check",
     "rules": "oauthtrace.cli.rules:rules",
+    "replay": "oauthtrace.cli.replay:replay",
+    "serve": "oauthtrace.cli.replay:serve",
 }
 
 

@@ -1,0 +1,282 @@
+"""`oauthtrace serve`: a stub provider that answers from a recording, so a client can be tested offline.
+
+It answers as the recorded provider did, on the live request: /authorize redirects straight back to the client
+with the recorded authorization response (the live `state` echoed, a fresh code, the recorded response mode); the
+token endpoint checks the code (and PKCE) and answers in the recorded shape, quirks included (form-encoded,
+`expires_in` as a string); metadata, userinfo and other recorded JSON endpoints answer as recorded, the recorded
+provider origin rewritten to the stub's own. Anything else is a 404 that lists what the recording holds.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import secrets
+import threading
+from dataclasses import dataclass, field
+from urllib.parse import urlencode, urlsplit
+
+from oauthtrace.analysis.classify import classify
+from oauthtrace.analysis.correlate import correlate
+from oauthtrace.analysis.oauth import authz_response_params, param, request_params, token_fields
+from oauthtrace.demo.web import App, Request, Response
+from oauthtrace.errors import UserError
+from oauthtrace.model import Hop, Pairs
+from oauthtrace.params import origin, path
+from oauthtrace.replay.plan import target_url
+
+KEPT_HEADERS = ("cache-control", "pragma", "www-authenticate")
+WELL_KNOWN = ("/.well-known/oauth-authorization-server", "/.well-known/openid-configuration")
+
+
+@dataclass
+class Recorded:
+    """What the stub answers with, read once from the recording."""
+
+    provider: str  # the recorded provider origin
+    authorize_path: str
+    response: Pairs  # the recorded authorization response parameters
+    mode: str  # query, fragment or form_post
+    redirect_status: int
+    redirect_uri: str | None
+    token_path: str | None = None
+    token: Hop | None = None
+    refresh: Hop | None = None
+    documents: dict[str, Hop] = field(default_factory=dict)  # path -> recorded GET answered with JSON
+    resources: dict[str, Hop] = field(default_factory=dict)  # path -> recorded bearer call
+
+
+@dataclass
+class Grant:
+    redirect_uri: str | None
+    challenge: str | None
+    method: str | None
+
+
+def read_recording(hops: list[Hop]) -> Recorded:
+    hops = sorted(hops, key=lambda hop: hop.seq)
+    roles = classify(hops)
+    exchanges = [ex for ex in correlate(hops, roles) if ex.authorize is not None]
+    if not exchanges:
+        raise UserError("the recording has no authorization request to answer from")
+    first = exchanges[0]
+    provider = origin(target_url(first.authorize))
+    response, mode = ([], "query")
+    status = 302
+    if first.authz_response is not None:
+        response, mode = authz_response_params(first.authz_response)
+        status = first.authz_response.status if first.authz_response.location else 200
+    if mode == "none":
+        response, mode = [], "query"
+    recorded = Recorded(provider, path(target_url(first.authorize)), response, mode, status or 302,
+                        param(request_params(first.authorize), "redirect_uri"))
+    tokens = [hop for ex in exchanges for hop in ex.tokens]
+    refreshes = [hop for ex in exchanges for hop in ex.refreshes]
+    if tokens:
+        recorded.token, recorded.token_path = tokens[0], path(target_url(tokens[0]))
+    if refreshes:
+        recorded.refresh = refreshes[0]
+        recorded.token_path = recorded.token_path or path(target_url(refreshes[0]))
+    for hop in hops:
+        if origin(target_url(hop)) != provider and not hop.is_reverse:
+            continue
+        where = path(target_url(hop))
+        if roles.get(hop.seq) == "resource" and hop.req_header("authorization"):
+            recorded.resources.setdefault(where, hop)
+        elif hop.method == "GET" and hop.status == 200 and hop.resp_json() is not None:
+            recorded.documents.setdefault(where, hop)
+    return recorded
+
+
+class StubProvider:
+    def __init__(self, recorded: Recorded, *, host: str = "127.0.0.1", port: int = 0):
+        self.recorded = recorded
+        self.app = App(host, port)
+        self._grants: dict[str, Grant] = {}
+        self._access: set[str] = set()
+        self._refresh: set[str] = set()
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        for method in ("GET", "POST", "PUT", "DELETE"):
+            self.app.route(method, "/", self.dispatch)
+
+    @classmethod
+    def from_hops(cls, hops: list[Hop], *, host: str = "127.0.0.1", port: int = 0) -> "StubProvider":
+        return cls(read_recording(hops), host=host, port=port)
+
+    @property
+    def url(self) -> str:
+        return self.app.url
+
+    def start(self) -> "StubProvider":
+        self.app.start()
+        return self
+
+    def stop(self) -> None:
+        if not self._stopped.is_set():
+            self._stopped.set()
+            self.app.stop()
+
+    def wait(self) -> None:
+        while not self._stopped.wait(0.5):
+            pass
+
+    def describe(self) -> list[str]:
+        r = self.recorded
+        lines = [f"GET {r.authorize_path}  -> redirect to the client ({r.mode}, live state echoed, fresh code)"]
+        if r.token_path:
+            kind = r.token.resp_content_type if r.token is not None else "application/json"
+            lines.append(f"POST {r.token_path}  -> tokens as recorded ({kind or 'no content type'})")
+        lines += [f"GET {where}  -> as recorded" for where in sorted(r.documents)]
+        lines += [f"GET {where}  -> as recorded, for a token issued here" for where in sorted(r.resources)]
+        return lines
+
+    # -- requests --------------------------------------------------------------------------------------
+
+    def dispatch(self, request: Request) -> Response:
+        r = self.recorded
+        if request.path == r.authorize_path and request.method in ("GET", "POST"):
+            return self.authorize(request)
+        if request.path == (r.token_path or "/token") and request.method == "POST":
+            return self.token(request)
+        if request.method == "GET" and request.path in r.resources:
+            return self.resource(request, r.resources[request.path])
+        if request.method == "GET" and request.path in r.documents:
+            return self.document(r.documents[request.path])
+        if request.method == "GET" and request.path.startswith(WELL_KNOWN):
+            return Response.json(self._metadata())
+        return Response.json({
+            "error": "not_found",
+            "message": f"the recording has no answer for {request.method} {request.path}",
+            "recorded": self.describe(),
+        }, 404)
+
+    def authorize(self, request: Request) -> Response:
+        live = dict(request.query)
+        if request.method == "POST":
+            live.update(request.form)
+        redirect_uri = live.get("redirect_uri") or self.recorded.redirect_uri
+        if not redirect_uri:
+            return Response(400, "<!doctype html><h1>No redirect_uri</h1>", "text/html; charset=utf-8")
+        params = self._response(live, redirect_uri)
+        if self.recorded.mode == "form_post":
+            return Response(200, _form_post(redirect_uri, params), "text/html; charset=utf-8")
+        if self.recorded.mode == "fragment":
+            return Response.redirect(f"{redirect_uri}#{urlencode(params)}", self.recorded.redirect_status)
+        joiner = "&" if urlsplit(redirect_uri).query else "?"
+        return Response.redirect(f"{redirect_uri}{joiner}{urlencode(params)}", self.recorded.redirect_status)
+
+    def _response(self, live: dict, redirect_uri: str) -> Pairs:
+        out: Pairs = []
+        recorded = self.recorded.response or [("code", "")]
+        for name, value in recorded:
+            if name == "code":
+                value = self._issue_code(live, redirect_uri)
+            elif name == "state":
+                if not live.get("state"):
+                    continue
+                value = live["state"]
+            elif name == "iss":
+                value = value.replace(self.recorded.provider, self.url)
+            out.append((name, value))
+        if live.get("state") and not any(name == "state" for name, _ in out):
+            out.append(("state", live["state"]))
+        return out
+
+    def _issue_code(self, live: dict, redirect_uri: str) -> str:
+        code = secrets.token_urlsafe(24)
+        with self._lock:
+            self._grants[code] = Grant(live.get("redirect_uri"), live.get("code_challenge"),
+                                       live.get("code_challenge_method"))
+        return code
+
+    def token(self, request: Request) -> Response:
+        form = request.form
+        grant_type = form.get("grant_type")
+        if grant_type == "authorization_code":
+            with self._lock:
+                grant = self._grants.pop(form.get("code", ""), None)
+            if grant is None:
+                return _token_error("invalid_grant", "unknown or already used code")
+            if grant.redirect_uri and form.get("redirect_uri") != grant.redirect_uri:
+                return _token_error("invalid_grant", "redirect_uri does not match the authorization request")
+            if grant.challenge and not _pkce_ok(form.get("code_verifier", ""), grant):
+                return _token_error("invalid_grant", "code_verifier does not match the code_challenge")
+            return self._tokens(self.recorded.token)
+        if grant_type == "refresh_token":
+            with self._lock:
+                known = form.get("refresh_token") in self._refresh
+            if not known:
+                return _token_error("invalid_grant", "unknown refresh_token")
+            return self._tokens(self.recorded.refresh or self.recorded.token)
+        return _token_error("unsupported_grant_type", "")
+
+    def _tokens(self, recorded: Hop | None) -> Response:
+        fields = dict(token_fields(recorded) or {}) if recorded is not None else {}
+        if recorded is not None and (recorded.status or 200) >= 400:  # the provider failed here: so does the stub
+            return Response(recorded.status, recorded.resp_body or b"", recorded.resp_header("content-type") or "",
+                            _kept_headers(recorded))
+        if not fields:
+            fields = {"access_token": "", "token_type": "Bearer", "expires_in": 3600, "refresh_token": ""}
+        with self._lock:
+            for name in ("access_token", "refresh_token"):
+                if name in fields:
+                    fields[name] = secrets.token_urlsafe(32)
+                    (self._access if name == "access_token" else self._refresh).add(fields[name])
+        headers = _kept_headers(recorded) if recorded is not None else {"Cache-Control": "no-store"}
+        content_type = (recorded.resp_header("content-type") if recorded is not None else None) or "application/json"
+        if recorded is not None and recorded.resp_json() is None:
+            body = urlencode({k: str(v) for k, v in fields.items()})
+        else:
+            body = json.dumps(fields)
+        return Response(200 if recorded is None else recorded.status or 200, body, content_type, headers)
+
+    def resource(self, request: Request, recorded: Hop) -> Response:
+        auth = request.headers.get("authorization") or ""
+        scheme, _, token = auth.partition(" ")
+        with self._lock:
+            known = token in self._access
+        if scheme.lower() not in ("bearer", "dpop") or not known:
+            return Response.json({"error": "invalid_token"}, 401, {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        return self.document(recorded)
+
+    def document(self, recorded: Hop) -> Response:
+        body = (recorded.resp_body or b"").replace(self.recorded.provider.encode(), self.url.encode())
+        return Response(recorded.status or 200, body, recorded.resp_header("content-type") or "application/json",
+                        _kept_headers(recorded))
+
+    def _metadata(self) -> dict:
+        r = self.recorded
+        return {
+            "issuer": self.url,
+            "authorization_endpoint": self.url + r.authorize_path,
+            "token_endpoint": self.url + (r.token_path or "/token"),
+            "response_types_supported": ["code"],
+            "code_challenge_methods_supported": ["S256"],
+        }
+
+
+def _kept_headers(hop: Hop | None) -> dict[str, str]:
+    if hop is None:
+        return {}
+    return {name: value for name, value in hop.resp_headers if name.lower() in KEPT_HEADERS}
+
+
+def _token_error(error: str, description: str) -> Response:
+    body = {"error": error, **({"error_description": description} if description else {})}
+    return Response.json(body, 400, {"Cache-Control": "no-store"})
+
+
+def _pkce_ok(verifier: str, grant: Grant) -> bool:
+    if grant.method == "S256":
+        digest = hashlib.sha256(verifier.encode()).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode() == grant.challenge
+    return verifier == grant.challenge
+
+
+def _form_post(action: str, params: Pairs) -> str:
+    inputs = "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">' for k, v in params)
+    return (f'<!doctype html><html><body onload="document.forms[0].submit()">'
+            f'<form method="post" action="{html.escape(action)}">{inputs}</form></body></html>')
