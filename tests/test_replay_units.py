@@ -1,0 +1,207 @@
+"""Pure parts of the replay: fresh values, the target allowlist, form filling, secrets, plan, comparison."""
+
+from __future__ import annotations
+
+import base64
+import string
+
+import pytest
+
+from oauthtrace.errors import UserError
+from oauthtrace.model import Finding, Hop
+from oauthtrace.replay import backchannel, forms
+from oauthtrace.replay.compare import CLIENT_SIDE, NOT_REACHED, compare, passed
+from oauthtrace.replay.plan import check_targets, missing_secrets, recorded_flows
+from oauthtrace.replay.secrets import Secrets
+from oauthtrace.replay.session import ReplayStopped, Session, Targets
+from oauthtrace.replay.volatile import fresh_authorize_params, like, s256
+from tests import hops as h
+
+
+# -- volatile ------------------------------------------------------------------------------------------------
+
+
+def test_fresh_values_replace_state_nonce_and_challenge_in_place():
+    recorded = [("response_type", "code"), ("state", "abc123XYZ"), ("nonce", "n-1"), ("scope", ""),
+                ("code_challenge", h.CHALLENGE), ("code_challenge_method", "S256"), ("state", "abc123XYZ")]
+    pairs, fresh = fresh_authorize_params(recorded)
+    assert [name for name, _ in pairs] == [name for name, _ in recorded]
+    values = dict(pairs)
+    assert values["state"] != "abc123XYZ" and len(values["state"]) == len("abc123XYZ")
+    assert [v for k, v in pairs if k == "state"] == [fresh.state, fresh.state]  # a duplicate stays a duplicate
+    assert values["scope"] == ""  # sent empty, stays empty
+    assert values["code_challenge"] == s256(fresh.verifier) == fresh.challenge
+    assert values["nonce"] == fresh.nonce != "n-1"
+
+
+def test_fresh_value_keeps_the_recorded_alphabet_and_length():
+    assert set(like("12345678")) <= set(string.digits) and len(like("12345678")) == 8
+    assert len(like("‹redacted:3f9a1c›")) == 32  # a fingerprint's length says nothing
+
+
+def test_plain_pkce_sends_the_verifier_as_challenge():
+    pairs, fresh = fresh_authorize_params([("code_challenge", "x" * 43)])
+    assert fresh.method is None and dict(pairs)["code_challenge"] == fresh.verifier
+
+
+# -- targets -------------------------------------------------------------------------------------------------
+
+
+def test_targets_map_recorded_origins_and_allow_only_live_ones():
+    targets = Targets.parse(["https://auth.example.com=http://127.0.0.1:8000"])
+    assert targets.live_url("https://auth.example.com/authorize?a=1") == "http://127.0.0.1:8000/authorize?a=1"
+    assert targets.live_url("https://AUTH.example.com:443/token") == "http://127.0.0.1:8000/token"
+    assert targets.live_url("https://evil.example/") is None
+    assert targets.allows("http://127.0.0.1:8000/login")
+    assert not targets.allows("http://127.0.0.1:8001/login")
+    assert targets.follow("https://auth.example.com/login") == "http://127.0.0.1:8000/login"
+
+
+@pytest.mark.parametrize("spec", ["auth.example.com=http://x", "https://a=ftp://b", "https://a=http://b/path"])
+def test_bad_target_is_a_one_line_user_error(spec):
+    with pytest.raises(UserError, match="--target"):
+        Targets.parse([spec])
+
+
+def test_session_refuses_a_url_outside_the_targets_before_sending():
+    session = Session(Targets.parse(["http://127.0.0.1:1=http://127.0.0.1:2"]))
+    with pytest.raises(ReplayStopped, match="not a --target"):
+        session.send("GET", "http://127.0.0.1:3/")
+    assert session.hops == []
+
+
+# -- forms ---------------------------------------------------------------------------------------------------
+
+LOGIN_PAGE = """<html><form method="post" action="/login">
+<input type="hidden" name="csrf" value="LIVE-CSRF"><input type="hidden" name="state" value="LIVE-STATE">
+<input type="hidden" name="added" value="new-hidden">
+<input name="username"><input type="password" name="password">
+<input type="checkbox" name="remember"><button type="submit" name="go" value="1">Sign in</button>
+</form><form action="/search"><input name="q"></form></html>"""
+
+
+def test_fill_takes_hidden_values_from_the_live_page_and_typed_ones_from_the_recording():
+    live = forms.page_forms(LOGIN_PAGE, "https://auth.example.com/authorize?x=1")
+    recorded = [("csrf", "STALE"), ("state", "OLD"), ("username", "demo"), ("password", "pw"), ("go", "1")]
+    form = forms.choose(live, "/login", [n for n, _ in recorded])
+    assert form.action == "https://auth.example.com/login"
+    fields, missing = forms.fill(form, recorded, lambda name, value: value)
+    assert fields == [("csrf", "LIVE-CSRF"), ("state", "LIVE-STATE"), ("username", "demo"), ("password", "pw"),
+                      ("go", "1"), ("added", "new-hidden")]
+    assert missing == []
+
+
+def test_fill_names_a_typed_field_it_has_no_value_for():
+    form = forms.page_forms(LOGIN_PAGE, "https://auth.example.com/")[0]
+    _, missing = forms.fill(form, [("username", "demo"), ("password", "‹redacted:abc123›")],
+                            Secrets({}, {}).value)
+    assert missing == ["password"]
+
+
+# -- secrets -------------------------------------------------------------------------------------------------
+
+
+def test_secret_from_named_variable_then_default_variable_then_unredacted_recording():
+    secrets = Secrets.parse(["password=MY_PW"], environ={"MY_PW": "from-env", "OAUTHTRACE_SECRET_CLIENT_SECRET": "cs"})
+    assert secrets.value("password", "recorded") == "from-env"
+    assert secrets.value("client_secret", None) == "cs"
+    assert secrets.value("username", "demo") == "demo"
+    assert secrets.value("otp", "‹redacted:abc123›") is None
+    unset = Secrets.parse(["password=NOT_SET"], environ={})
+    assert unset.value("password", "recorded") is None  # a named variable never falls back silently
+    assert "$NOT_SET is not set" in unset.describe_missing(["password"])
+
+
+def test_bad_secret_spec_is_a_user_error():
+    with pytest.raises(UserError, match="NAME=ENVVAR"):
+        Secrets.parse(["password"])
+
+
+# -- plan ----------------------------------------------------------------------------------------------------
+
+
+def test_plan_finds_the_login_post_the_callback_and_the_token_request():
+    recording = h.flow()
+    (flow,) = recorded_flows(recording)
+    assert flow.authorize is recording.authorize
+    assert flow.submissions == [recording.login_post]
+    assert flow.callback_base == h.CHATGPT_CALLBACK
+    assert flow.token is recording.token
+
+
+def test_plan_requires_a_target_for_the_provider_but_not_for_the_client():
+    flows = recorded_flows(h.flow())
+    with pytest.raises(UserError, match="no --target for https://auth.example.com"):
+        check_targets(flows, Targets.parse(["https://other.example=http://127.0.0.1:1"]))
+    check_targets(flows, Targets.parse(["https://auth.example.com=http://127.0.0.1:1"]))
+
+
+def test_plan_names_every_redacted_secret_before_sending_anything():
+    recording = h.flow()
+    recording.login_post.form = [(k, "‹redacted:1a2b3c›" if k == "password" else v)
+                                 for k, v in recording.login_post.form]
+    recording.token.form = [(k, "‹redacted:4d5e6f›" if k == "client_secret" else v) for k, v in recording.token.form]
+    recording.token.req_headers = [(k, v) for k, v in recording.token.req_headers if k.lower() != "authorization"]
+    flows = recorded_flows(recording)
+    assert missing_secrets(flows, Secrets({}, {}), None) == ["password", "client_secret"]
+    env = {"OAUTHTRACE_SECRET_PASSWORD": "p", "OAUTHTRACE_SECRET_CLIENT_SECRET": "s"}
+    assert missing_secrets(flows, Secrets({}, env), None) == []
+
+
+# -- back channel --------------------------------------------------------------------------------------------
+
+
+def test_recorded_token_request_keeps_its_shape_with_the_live_code():
+    token = Hop(trace_id=1, seq=5, method="POST", url="https://auth.example.com/token",
+                req_headers=[("Content-Type", "application/x-www-form-urlencoded"), ("Cookie", "sid=1"),
+                             ("Authorization", "Basic " + base64.b64encode(b"cid:old").decode()),
+                             ("Accept", "application/json")],
+                form=[("grant_type", "authorization_code"), ("code", "OLD"), ("redirect_uri", "https://c/cb")])
+    out = backchannel.rebuild(token, "http://127.0.0.1:9/token", {"code": "LIVE"}, client=("cid", "new secret"))
+    assert out.body == b"grant_type=authorization_code&code=LIVE&redirect_uri=https%3A%2F%2Fc%2Fcb"
+    headers = dict(out.headers)
+    assert "Cookie" not in headers and headers["Accept"] == "application/json"
+    assert base64.b64decode(headers["Authorization"][6:]) == b"cid:new+secret"  # RFC 6749 §2.3.1 form-encoding
+
+
+@pytest.mark.parametrize("option, offered, expected", [
+    (None, None, "client_secret_basic"),
+    (None, ["client_secret_post"], "client_secret_post"),
+    (None, ["none"], "none"),
+    ("post", ["client_secret_basic"], "client_secret_post"),
+])
+def test_client_auth_for_a_standard_token_request(option, offered, expected):
+    metadata = {"token_endpoint_auth_methods_supported": offered} if offered else None
+    assert backchannel.choose_client_auth(option, metadata) == expected
+
+
+# -- compare -------------------------------------------------------------------------------------------------
+
+
+def _finding(rule, severity="error", hop=3):
+    return Finding(rule=rule, severity=severity, blame="AS", trace=1, exchange=1, hop=hop, message="m", spec="s",
+                   fix="f")
+
+
+def test_compare_sorts_findings_into_fixed_still_new_and_client_side():
+    recorded = [_finding("state-dropped"), _finding("pkce-missing", "info"), _finding("callback-page-leaky", hop=4)]
+    replayed = [_finding("pkce-missing", "info"), _finding("token-response-not-json")]
+    diff = compare(recorded, replayed, client_side=lambda f: f.hop == 4, completed=True)
+    assert [f.rule for f in diff.fixed] == ["state-dropped"]
+    assert [new.rule for _, new in diff.still] == ["pkce-missing"]
+    assert [f.rule for f in diff.new] == ["token-response-not-json"]
+    assert [(f.rule, why) for f, why in diff.not_checked] == [("callback-page-leaky", CLIENT_SIDE)]
+    assert not passed(diff, replayed, True)
+
+
+def test_a_replay_that_stopped_early_fixes_nothing():
+    diff = compare([_finding("state-dropped")], [], client_side=lambda f: False, completed=False)
+    assert diff.fixed == [] and diff.not_checked[0][1] == NOT_REACHED
+    assert not passed(diff, [], False)
+
+
+def test_a_remaining_warning_passes_but_a_remaining_error_does_not():
+    warning = [_finding("scope-omitted", "warning")]
+    assert passed(compare(warning, warning, client_side=lambda f: False, completed=True), warning, True)
+    error = [_finding("state-dropped")]
+    assert not passed(compare(error, error, client_side=lambda f: False, completed=True), error, True)
