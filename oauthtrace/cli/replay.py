@@ -38,7 +38,6 @@ def replay(ctx, source, db_path, targets, secrets, client_auth, profile, timeout
       oauthtrace replay login.har --target https://auth.example.com=http://localhost:8000 \\
           --secret password=TEST_PASSWORD --secret client_secret=TEST_CLIENT_SECRET --format junit
     """
-    from oauthtrace.errors import UserError
     from oauthtrace.replay.job import load_source, replay as run_replay
     from oauthtrace.replay.report import render
     from oauthtrace.replay.secrets import Secrets
@@ -48,8 +47,6 @@ def replay(ctx, source, db_path, targets, secrets, client_auth, profile, timeout
     parsed_secrets = Secrets.parse(secrets)
     with open_store(db_path, create=True) as store:
         found = load_source(source, store)
-        if not targets:
-            raise UserError(f"give --target ORIGIN=URL for the server to replay {found.label} against")
         result = run_replay(found, store, targets=parsed_targets, secrets=parsed_secrets, client_auth=client_auth,
                             profile=profile, timeout=timeout)
     click.echo(render(fmt, result), nl=False)

@@ -41,9 +41,9 @@ def text(result: ReplayResult) -> str:
     rows = ([("fixed", f) for f in diff.fixed] + [("still present", new) for _, new in diff.still]
             + [("new", f) for f in diff.new])
     for label, finding in rows:
-        lines.append(f"  {label:<14}{_line(finding)}")
+        lines.append(f"  {label:<15}{_line(finding)}")
     for finding, why in diff.not_checked:
-        lines.append(f"  {'not checked':<14}{finding.rule} ({why})")
+        lines.append(f"  {'not checked':<15}{finding.rule} ({why})")
     if not rows and not diff.not_checked:
         lines.append("  no findings in the recording or the replay")
     lines += [f"  note: {_safe(note)}" for note in result.run.notes]
