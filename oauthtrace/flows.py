@@ -48,8 +48,23 @@ def hop_from_flow(flow: http.HTTPFlow, *, trace_id: int, seq: int, body_cap: int
         location = response.headers.get("location")
         hop.location = _clean(location) if location is not None else None
     if flow.error is not None:
-        hop.error = flow.error.msg
+        hop.error = error_text(flow)
     return hop
+
+
+def error_text(flow: http.HTTPFlow) -> str:
+    """mitmproxy's error message, saying so when the client gave up waiting for a server that never answered.
+
+    mitmproxy has no upstream read timeout: a silent server shows up as the client's own timeout, whose message
+    alone ("Client disconnected.") would blame the client.
+    """
+    text = flow.error.msg
+    request, server = flow.request, flow.server_conn
+    waiting = flow.response is None and request.timestamp_end and server is not None and server.timestamp_tcp_setup
+    if waiting and text.startswith("Client disconnected"):
+        waited = max(0.0, flow.error.timestamp - request.timestamp_end)
+        text = f"{text} The server had not answered after {waited:.1f} s."
+    return text
 
 
 def client_url(flow: http.HTTPFlow) -> str:

@@ -163,10 +163,12 @@ class Store:
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn
+            self.conn.execute("COMMIT")  # inside: a COMMIT that fails (disk full) must not leave it open
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            # SQLite has already rolled back after some errors (disk full); a second ROLLBACK would hide them.
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
             raise
-        self.conn.execute("COMMIT")
 
     # -- traces --------------------------------------------------------------------------------
 
@@ -290,6 +292,24 @@ class Store:
         except sqlite3.OperationalError:
             return []
         return [row[0] for row in rows]
+
+    def copy_to(self, path: str) -> None:
+        """Write the whole database, WAL included, into a new file at `path` (created 0600; never overwritten).
+
+        The recorder uses it when its file was deleted under it: the open connection still reads the old one.
+        """
+        if os.path.exists(path):
+            raise UserError(f"cannot copy database to {path}: a file is there")
+        _ensure_file(path, create=True)
+        target = sqlite3.connect(path)
+        try:
+            self.conn.backup(target)
+        finally:
+            target.close()
+
+    def checkpoint(self) -> None:
+        """Move the WAL into the main file and empty it, so that no stale WAL outlives this connection."""
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def max_seq(self, trace_id: int) -> int:
         row = self.conn.execute("SELECT max(seq) FROM hops WHERE trace_id = ?", (trace_id,)).fetchone()

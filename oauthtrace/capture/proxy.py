@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import socket
+import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,8 +99,17 @@ class ProxyRunner:
     # -- blocking use (the `record` command) ----------------------------------------------------
 
     def run(self, on_ready=None) -> WriterStats:
-        """Record until SIGINT/SIGTERM or stop(); returns what the writer stored."""
-        return asyncio.run(self._main(on_ready, install_signals=True))
+        """Record until SIGINT/SIGTERM or stop(); returns what the writer stored.
+
+        The recorder's problems while running (disk full, database deleted) are printed as `Error: …` lines:
+        mitmproxy's own log handler would swallow them, as its terminal log is off.
+        """
+        handler = _user_lines_handler()
+        logging.getLogger("oauthtrace.capture").addHandler(handler)
+        try:
+            return asyncio.run(self._main(on_ready, install_signals=True))
+        finally:
+            logging.getLogger("oauthtrace.capture").removeHandler(handler)
 
     # -- background use ------------------------------------------------------------------------
 
@@ -217,6 +227,18 @@ def _drop_errorcheck(master) -> None:
     if check is not None:
         master.addons.remove(check)
     logging.getLogger("mitmproxy").setLevel(logging.CRITICAL)
+
+
+class _UserLine(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{'Error' if record.levelno >= logging.ERROR else 'Warning'}: {record.getMessage()}"
+
+
+def _user_lines_handler() -> logging.Handler:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(_UserLine())
+    return handler
 
 
 def _reason(exc: BaseException | None) -> str:

@@ -2,6 +2,10 @@
 
 mitmproxy's event loop must never wait for SQLite: one synchronous insert per flow was measured at about a third
 of the proxy's throughput. The addon only puts flows on a queue; this thread converts and commits them.
+
+A failed commit (disk full, the database locked longer than the busy timeout) loses nothing at once: the hops
+are held in memory, up to a bound, and retried with the next batches, so they land once the disk has room or
+the lock is gone. A database file deleted under the recorder is written back from the open connection.
 """
 
 from __future__ import annotations
@@ -12,23 +16,28 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from oauthtrace.capture.dbfile import DELETED, SAME, DbFile, restore
 from oauthtrace.flows import DEFAULT_BODY_CAP, hop_from_flow
+from oauthtrace.model import Hop
 from oauthtrace.store import Store
 
 log = logging.getLogger(__name__)
 
 BATCH_ROWS = 100
 BATCH_SECONDS = 0.25
+RETRY_SECONDS = 1.0  # after a failed commit, wait this long before trying the database again
+HELD_BYTES = 128 * 1024 * 1024  # hops waiting for a retry beyond this are dropped, oldest first
 _STOP = object()
 
 
 @dataclass
 class WriterStats:
     stored: int = 0
-    failed: int = 0
+    failed: int = 0  # lost for good: dropped from the held hops, or still held when the writer stopped
     last_error: str | None = None
     trace_id: int | None = None
     errors: list[str] = field(default_factory=list)
+    held: int = 0  # waiting for a retry right now
 
 
 class HopWriter:
@@ -43,10 +52,17 @@ class HopWriter:
         self._queue: queue.Queue = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="oauthtrace-writer", daemon=True)
         self._store: Store | None = None
+        self._file: DbFile | None = None
+        self._held: list[Hop] = []
+        self._held_bytes = 0
+        self._retry_at = 0.0
+        self._last_said: str | None = None
+        self._said_lost = False
 
     def start(self) -> None:
         # Open in the caller so a bad path fails loudly at start, not silently in the thread.
         self._store = Store.open(self.db_path)
+        self._file = DbFile(self.db_path)
         self._thread.start()
 
     def put(self, flow, seq: int) -> None:
@@ -63,14 +79,24 @@ class HopWriter:
         stopping = False
         while not stopping:
             batch, stopping = self._next_batch()
-            if batch:
-                self._commit(batch)
+            self._hold(batch)
+            if self._held and (stopping or time.monotonic() >= self._retry_at):
+                self._commit()
+        self._settle_file()
+        if self._held:  # the last attempt failed too
+            self._said_lost = True
+            self._drop(len(self._held))
         if self._store is not None:
             self._store.close()
 
     def _next_batch(self) -> tuple[list, bool]:
         batch: list = []
-        item = self._queue.get()
+        # With hops held for a retry, wake up for it even when no traffic comes.
+        wait = max(0.0, self._retry_at - time.monotonic()) if self._held else None
+        try:
+            item = self._queue.get(timeout=wait)
+        except queue.Empty:
+            return batch, False
         deadline = time.monotonic() + BATCH_SECONDS
         while True:
             if item is _STOP:
@@ -86,21 +112,101 @@ class HopWriter:
             except queue.Empty:
                 return batch, False
 
-    def _commit(self, batch: list) -> None:
+    def _hold(self, batch: list) -> None:
+        """Convert flows to hops right away, so that held hops keep no mitmproxy flow (and its buffers) alive."""
+        for flow, seq in batch:
+            try:
+                hop = hop_from_flow(flow, trace_id=0, seq=seq, body_cap=self.body_cap)
+            except Exception as exc:  # one odd flow must not cost the batch; the message may quote captured data
+                self.stats.failed += 1
+                self.stats.last_error = f"could not convert flow #{seq}: {type(exc).__name__}"
+                self._say(self.stats.last_error)
+                continue
+            self._held.append(hop)
+            self._held_bytes += _size(hop)
+        excess, freed = 0, 0
+        while self._held_bytes - freed > HELD_BYTES and excess < len(self._held) - 1:
+            freed += _size(self._held[excess])
+            excess += 1
+        if excess:
+            self._drop(excess)
+        self.stats.held = len(self._held)
+
+    def _commit(self) -> None:
+        recovering = self.stats.held and self._retry_at > 0
         try:
+            self._follow_file()
             trace_id = self._trace_id()
-            hops = [hop_from_flow(flow, trace_id=trace_id, seq=seq, body_cap=self.body_cap) for flow, seq in batch]
-            self._store.insert_hops(hops, set_ids=False)
-        except Exception as exc:  # disk full, database gone: keep the proxy forwarding, say what happened
-            self.stats.failed += len(batch)
-            message = f"could not store {len(batch)} flow(s) in {self.db_path}: {exc}"
-            if message != self.stats.last_error:
-                log.error(message)
-            self.stats.last_error = message
+            for hop in self._held:
+                hop.trace_id = trace_id
+            self._store.insert_hops(self._held, set_ids=False)
+        except Exception as exc:  # disk full, database locked or gone: keep the proxy forwarding, say so
+            self._retry_at = time.monotonic() + RETRY_SECONDS
+            self.stats.last_error = f"could not store hops in {self.db_path}: {_reason(exc)}"
+            self._say(f"{self.stats.last_error}; holding them in memory and retrying")
             return
-        self.stats.stored += len(batch)
+        if recovering:
+            self._say(f"stored the {len(self._held)} held hop(s) in {self.db_path}; recording goes on",
+                      logging.WARNING)
+        self.stats.stored += len(self._held)
+        self._held, self._held_bytes, self._retry_at = [], 0, 0.0
+        self._said_lost = False
+        self.stats.held = 0
+
+    def _follow_file(self) -> None:
+        """Write a deleted database back, or move to a file that replaced it, before committing."""
+        status = self._file.status()
+        if status == SAME:
+            return
+        if status == DELETED:
+            restore(self._store, self.db_path)
+            self._say(f"database {self.db_path} was deleted while recording; wrote it back from the open copy")
+        else:
+            self._store.close()
+            self.stats.trace_id = None  # the hops stored before stayed in the file that was replaced
+            self._say(f"database {self.db_path} was replaced while recording; going on there in a new trace")
+        self._store = Store.open(self.db_path)
+        self._file.remember()
+
+    def _settle_file(self) -> None:
+        """A file deleted after the last commit would take the whole trace with it: check once more at the end."""
+        if self._file is None or self._file.status() != DELETED:
+            return
+        try:
+            self._follow_file()
+        except Exception as exc:
+            self._say(f"could not write {self.db_path} back: {_reason(exc)}")
+
+    def _drop(self, count: int) -> None:
+        for hop in self._held[:count]:
+            self._held_bytes -= _size(hop)
+        del self._held[:count]
+        self.stats.failed += count
+        self.stats.held = len(self._held)
+        if not self._said_lost:  # once per spell of failures, not once per dropped hop
+            self._said_lost = True
+            self._say(f"dropping the oldest held hops (over {HELD_BYTES >> 20} MiB waiting): {self.stats.last_error}")
+
+    def _say(self, message: str, level: int = logging.ERROR) -> None:
+        """Log a line for the user, each distinct line once in a row (retries would repeat it every second)."""
+        if message == self._last_said:
+            return
+        self._last_said = message
+        log.log(level, message)
+        self.stats.errors.append(message)
+        del self.stats.errors[:-20]
 
     def _trace_id(self) -> int:
         if self.stats.trace_id is None:
             self.stats.trace_id = self._store.create_trace(self.trace_name, self.source)
         return self.stats.trace_id
+
+
+def _size(hop: Hop) -> int:
+    return len(hop.url) + len(hop.req_body or b"") + len(hop.resp_body or b"") + 512
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc)
+    prefix = "cannot use database "  # a UserError from Store.open already names the file
+    return text.split(": ", 1)[1] if text.startswith(prefix) and ": " in text else text
