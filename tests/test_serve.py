@@ -1,0 +1,172 @@
+"""`oauthtrace serve`: a real OAuth client library logs in against a stub answering from a recorded flow."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import pytest
+from authlib.common.security import generate_token
+from authlib.integrations.base_client.errors import OAuthError
+from authlib.oauth2.rfc6749.errors import MismatchingStateException
+from authlib.integrations.requests_client import OAuth2Session
+
+from oauthtrace.demo.provider import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+from oauthtrace.demo.scenario import run_demo
+from oauthtrace.replay.stub import StubProvider
+from tests import hops as h
+
+REDIRECT_URI = "http://127.0.0.1:9/app/callback"  # the client under test; the stub never calls it
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def browser(url: str) -> tuple[int, str | None, bytes]:
+    """The user agent's part: load the authorization URL and report where it is sent (not following it)."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
+    try:
+        with opener.open(url, timeout=10) as reply:
+            return reply.status, reply.headers.get("location"), reply.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers.get("location"), exc.read()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """`oauthtrace serve` (a real process) answering from a good PKCE login recorded through the proxy."""
+    base = tmp_path_factory.mktemp("serve")
+    db = str(base / "oauthtrace.db")
+    recorded = run_demo(db, bug="good", pkce=True, confdir=str(base / "ca"))
+    assert recorded.outcome["message"] == "Connected"
+    process = subprocess.Popen([sys.executable, "-m", "oauthtrace", "serve", str(recorded.trace_id), "--db", db],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        first = process.stdout.readline()
+        match = re.search(r" at (http://127\.0\.0\.1:\d+)", first)
+        assert match, first + process.stdout.read() if process.poll() is not None else first
+        yield match.group(1)
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def test_authlib_logs_in_against_the_stub_and_verifies_its_own_state(served):
+    client = OAuth2Session(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, scope="profile", redirect_uri=REDIRECT_URI,
+                           code_challenge_method="S256")
+    verifier = generate_token(64)
+    url, state = client.create_authorization_url(f"{served}/authorize", code_verifier=verifier)
+    status, location, _ = browser(url)
+    assert status in (302, 303) and location.startswith(REDIRECT_URI + "?")
+    # Authlib compares the callback's state with the one it generated (MismatchingStateException otherwise)
+    token = client.fetch_token(f"{served}/token", authorization_response=location, state=state,
+                               code_verifier=verifier)
+    assert token["access_token"] and token["token_type"] == "Bearer" and token["expires_in"] == 3600
+    profile = client.get(f"{served}/userinfo").json()  # answered as recorded, for a token the stub issued
+    assert profile["preferred_username"] == "demo"
+
+
+def test_authlib_rejects_a_callback_whose_state_is_not_its_own(served):
+    client = OAuth2Session(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, scope="profile", redirect_uri=REDIRECT_URI)
+    url, state = client.create_authorization_url(f"{served}/authorize")
+    _, location, _ = browser(url)
+    forged = location.replace(f"state={state}", "state=forged")
+    with pytest.raises(MismatchingStateException):
+        client.fetch_token(f"{served}/token", authorization_response=forged, state=state)
+
+
+def test_the_stub_checks_pkce_like_a_provider(served):
+    client = OAuth2Session(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, scope="profile", redirect_uri=REDIRECT_URI,
+                           code_challenge_method="S256")
+    url, state = client.create_authorization_url(f"{served}/authorize", code_verifier=generate_token(64))
+    _, location, _ = browser(url)
+    with pytest.raises(OAuthError, match="invalid_grant"):
+        client.fetch_token(f"{served}/token", authorization_response=location, state=state,
+                           code_verifier=generate_token(64))
+
+
+def test_unknown_request_gets_a_404_that_says_what_the_recording_holds(served):
+    status, _, body = browser(f"{served}/admin")
+    answer = json.loads(body)
+    assert status == 404 and answer["message"] == "the recording has no answer for GET /admin"
+    assert any(line.startswith("POST /token") for line in answer["recorded"])
+
+
+# -- the recorded shape, quirks included (hand-made recordings, stub in process) --------------------------------
+
+
+def _login(stub: StubProvider, **params) -> dict:
+    query = {"response_type": "code", "client_id": h.CLIENT_ID, "redirect_uri": REDIRECT_URI, "state": "live-1",
+             **params}
+    status, location, body = browser(f"{stub.url}/authorize?{urlencode(query)}")
+    return {"status": status, "location": location, "body": body}
+
+
+def _token(stub: StubProvider, code: str) -> tuple[int, str, bytes]:
+    data = urlencode({"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI}).encode()
+    request = urllib.request.Request(f"{stub.url}/token", data=data)
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(request, timeout=10) as reply:
+            return reply.status, reply.headers.get("content-type"), reply.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers.get("content-type"), exc.read()
+
+
+@pytest.fixture
+def stub_of():
+    started = []
+
+    def start(recording) -> StubProvider:
+        started.append(StubProvider.from_hops(recording).start())
+        return started[-1]
+
+    yield start
+    for stub in started:
+        stub.stop()
+
+
+def _code(location: str) -> str:
+    return dict(parse_qsl(urlsplit(location).query))["code"]
+
+
+def test_form_encoded_token_response_is_served_form_encoded(stub_of):
+    body = b"access_token=recorded-at&token_type=bearer&expires_in=3600"
+    stub = stub_of(h.flow(token_resp_body=body, token_content_type="application/x-www-form-urlencoded"))
+    login = _login(stub)
+    status, content_type, answer = _token(stub, _code(login["location"]))
+    fields = dict(parse_qsl(answer.decode()))
+    assert status == 200 and content_type == "application/x-www-form-urlencoded"
+    assert fields["token_type"] == "bearer" and fields["access_token"] != "recorded-at"  # fresh, same shape
+
+
+def test_expires_in_as_a_string_stays_a_string_and_a_code_works_once(stub_of):
+    stub = stub_of(h.flow(token_json={"access_token": "a", "token_type": "Bearer", "expires_in": "3600"}))
+    code = _code(_login(stub)["location"])
+    status, _, answer = _token(stub, code)
+    assert status == 200 and json.loads(answer)["expires_in"] == "3600"
+    again, _, answer = _token(stub, code)
+    assert again == 400 and json.loads(answer)["error"] == "invalid_grant"
+
+
+def test_form_post_response_mode_answers_with_an_auto_submitting_form(stub_of):
+    stub = stub_of(h.flow(response_mode="form_post"))
+    login = _login(stub)
+    page = login["body"].decode()
+    assert login["status"] == 200 and f'action="{REDIRECT_URI}"' in page
+    assert 'name="state" value="live-1"' in page and 'name="code"' in page
+
+
+def test_the_live_state_is_echoed_even_where_the_recording_dropped_it(stub_of):
+    stub = stub_of(h.flow(returned_state=None))
+    location = _login(stub, state="echo-me")["location"]
+    assert dict(parse_qsl(urlsplit(location).query))["state"] == "echo-me"
