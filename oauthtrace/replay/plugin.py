@@ -66,7 +66,8 @@ class RecordingItem(pytest.Item):
 
             raise UserError("no targets: set [tool.oauthtrace] targets in pyproject.toml, OAUTHTRACE_TARGETS, "
                             "or --oauthtrace-target ORIGIN=URL")
-        secrets = Secrets({str(k): str(v) for k, v in (settings.get("secrets") or {}).items()})
+        secrets = Secrets({str(k): str(v) for k, v in (settings.get("secrets") or {}).items()},
+                          hint='name each in [tool.oauthtrace] secrets = { NAME = "ENVVAR" }')
         with Store.open(_db_path(self.config, settings)) as store:
             source = load_source(str(self.path), None)
             result = replay(source, store, targets=Targets.parse(specs), secrets=secrets,

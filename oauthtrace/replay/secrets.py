@@ -19,10 +19,15 @@ _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MARK = "‹redacted:"
 
 
+CLI_HINT = "give each with --secret NAME=ENVVAR (or set OAUTHTRACE_SECRET_<NAME>)"
+
+
 class Secrets:
-    def __init__(self, sources: Mapping[str, str] | None = None, environ: Mapping[str, str] | None = None):
+    def __init__(self, sources: Mapping[str, str] | None = None, environ: Mapping[str, str] | None = None,
+                 *, hint: str = CLI_HINT):
         self.sources = dict(sources or {})  # secret name -> environment variable
         self.environ = os.environ if environ is None else environ
+        self.hint = hint  # how the user supplies a secret where this replay runs (CLI, pytest plugin)
 
     @classmethod
     def parse(cls, specs: list[str] | tuple[str, ...], environ: Mapping[str, str] | None = None) -> "Secrets":
@@ -56,7 +61,7 @@ class Secrets:
                 parts.append(name)
         return (
             f"the replay needs {', '.join(parts)} and the recording does not hold {'it' if len(parts) == 1 else 'them'}"
-            f" (redacted or never sent); give each with --secret NAME=ENVVAR"
+            f" (redacted or never sent); {self.hint}"
         )
 
 
