@@ -40,6 +40,7 @@ class ProxyConfig:
     confdir: str = DEFAULT_CONFDIR
     only_hosts: list[str] = field(default_factory=list)
     ignore_hosts: list[str] = field(default_factory=list)
+    mitm_options: dict = field(default_factory=dict)  # more mitmproxy options, e.g. ssl_verify_upstream_trusted_ca
 
 
 @dataclass
@@ -151,6 +152,7 @@ class ProxyRunner:
                 oauthtrace_ignore_hosts=config.ignore_hosts,
                 # Keep-alive upstream connections would let one reverse listener's flow show another's host.
                 connection_strategy="lazy",
+                **config.mitm_options,
             )
         except Exception as exc:
             self._fail(str(exc))

@@ -117,3 +117,69 @@ def wait_until(condition: Callable[[], bool], timeout: float = 15, every: float 
             return True
         time.sleep(every)
     return condition()
+
+
+class Request:
+    """One request as the scripted server read it, bytes untouched."""
+
+    def __init__(self, method: bytes, target: bytes, headers: list[tuple[bytes, bytes]], body: bytes):
+        self.method, self.target, self.headers, self.body = method, target, headers, body
+
+    def header(self, name: bytes) -> bytes | None:
+        return next((v for k, v in self.headers if k.lower() == name.lower()), None)
+
+
+def read_request(stream) -> Request | None:
+    """Read one HTTP/1.1 request (Content-Length or chunked body) from a binary file object; None at EOF."""
+    line = stream.readline(1 << 20)
+    if not line:
+        return None
+    method, target, _ = line.rstrip(b"\r\n").split(b" ", 2)
+    headers = []
+    while (header := stream.readline(1 << 20).rstrip(b"\r\n")):
+        name, _, value = header.partition(b":")
+        headers.append((name.strip(), value.strip()))
+    request = Request(method, target, headers, b"")
+    if (request.header(b"transfer-encoding") or b"").lower() == b"chunked":
+        request.body = _read_chunks(stream)
+    elif length := int(request.header(b"content-length") or 0):
+        request.body = stream.read(length)
+    return request
+
+
+def _read_chunks(stream) -> bytes:
+    body = b""
+    while (size := int(stream.readline().split(b";")[0], 16)):
+        body += stream.read(size)
+        stream.readline()
+    while stream.readline().rstrip(b"\r\n"):  # trailers
+        pass
+    return body
+
+
+def response(status: int, body: bytes = b"", headers: list[tuple[bytes, bytes]] = (), *, chunked: bool = False,
+             reason: bytes = b"OK") -> bytes:
+    """Raw response bytes; Content-Length unless `chunked` (then the body goes out in 3 chunks)."""
+    head = [b"HTTP/1.1 %d %s" % (status, reason), *(k + b": " + v for k, v in headers)]
+    if chunked:
+        head.append(b"Transfer-Encoding: chunked")
+        third = max(1, len(body) // 3)
+        parts = [body[i:i + third] for i in range(0, len(body), third)]
+        payload = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in parts) + b"0\r\n\r\n"
+    else:
+        head.append(b"Content-Length: %d" % len(body))
+        payload = body
+    return b"\r\n".join(head) + b"\r\n\r\n" + payload
+
+
+@contextmanager
+def scripted_server(answer: Callable[[Request], bytes]):
+    """A keep-alive HTTP/1.1 server whose answers are raw bytes from `answer(request)`; yields its origin."""
+
+    def handle(conn: socket.socket):
+        stream = conn.makefile("rb")
+        while (request := read_request(stream)) is not None:
+            conn.sendall(answer(request))
+
+    with raw_server(handle) as port:
+        yield f"http://127.0.0.1:{port}"
