@@ -205,3 +205,12 @@ def test_a_remaining_warning_passes_but_a_remaining_error_does_not():
     assert passed(compare(warning, warning, client_side=lambda f: False, completed=True), warning, True)
     error = [_finding("state-dropped")]
     assert not passed(compare(error, error, client_side=lambda f: False, completed=True), error, True)
+
+
+def test_plan_gives_an_unjoined_refresh_to_the_flow_before_it():
+    recording = h.flow()
+    refresh = h.make_hop(len(recording) + 1, "POST", f"{h.PROVIDER}/token", started=2000.0, listener=h.REVERSE,
+                         form=[("grant_type", "refresh_token"), ("refresh_token", "never-issued-in-this-trace")],
+                         status=200)
+    (flow,) = recorded_flows(list(recording) + [refresh])
+    assert flow.later == [refresh]

@@ -57,6 +57,9 @@ def recorded_flows(hops: list[Hop]) -> list[RecordedFlow]:
     flows = []
     for exchange in correlate(hops, roles):
         if exchange.authorize is None:
+            if flows:  # a refresh or API call the analysis could not join: it can only use the last flow's tokens
+                flows[-1].later = sorted(flows[-1].later + exchange.refreshes + exchange.resources,
+                                         key=lambda hop: hop.seq)
             continue
         flow = RecordedFlow(index=len(flows) + 1, authorize=exchange.authorize)
         end = exchange.authz_response.seq if exchange.authz_response is not None else None
