@@ -1,0 +1,118 @@
+"""No false alarms on node's oidc-provider, logged into by headless Chromium through the real proxy.
+
+oidc-provider (npm, default configuration plus one client) with its devInteractions login and consent pages;
+Chromium is driven by Playwright with oauthtrace's own test flags (only loopback resolves, and it goes through the
+recorder); the relying party at the loopback redirect_uri does discovery, the token exchange (Basic + PKCE S256)
+and userinfo with urllib through the proxy.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+
+import pytest
+
+from oauthtrace.capture.browser import chromium_args
+from tests.interop import node_provider
+from tests.interop.harness import PROXY_ENV, recording
+from tests.interop.node_provider import NodeProvider
+from tests.interop.oidc_client import OidcClient
+
+pytestmark = pytest.mark.e2e
+
+CLIENT_ID = "interop-rp"
+
+
+@pytest.fixture(scope="module")
+def node_ready():
+    if node_provider.node_binary() is None:
+        if os.environ.get("CI"):
+            pytest.fail("node is required in CI for the oidc-provider interop test")
+        pytest.skip("node is not installed: the oidc-provider interop test needs Node.js 20+")
+    assert node_provider.installed(), f"oidc-provider is not installed: run `{node_provider.INSTALL_HINT}`"
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy_env(monkeypatch):
+    for name in PROXY_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+def _browser_login(chromium: str, start_url: str, proxy_url: str, profile_dir: str) -> str:
+    """Sign in on the devInteractions page, consent, and return the text the relying party shows at the end."""
+    from playwright.sync_api import sync_playwright
+
+    # Playwright owns the profile directory and headless mode; the rest are the flags oauthtrace's tests use.
+    args = [arg for arg in chromium_args(proxy_url, profile_dir, None, headless=False, loopback_only=True)
+            if not arg.startswith("--user-data-dir")]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(
+            profile_dir, executable_path=chromium, headless=True, args=args)
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(10_000)
+            page.goto(start_url)
+            page.fill("input[name=login]", "interop-user")
+            page.fill("input[name=password]", "any password")
+            page.click("button[type=submit]")
+            page.click("button[autofocus], button[type=submit]")  # the consent page's "Continue"
+            return page.inner_text("#result")
+        finally:
+            browser.close()
+
+
+@dataclass(frozen=True)
+class Shape:
+    public: bool  # token_endpoint_auth_method none, else client_secret_basic
+    response_mode: str
+    refresh: bool  # offline_access, then one refresh_token grant
+    back_channel: str  # "proxy" (HTTP_PROXY style) or "reverse" (a listener in front of the provider)
+
+
+SHAPES = {
+    "confidential-query-proxy": Shape(public=False, response_mode="query", refresh=False, back_channel="proxy"),
+    "public-form_post-refresh-reverse": Shape(public=True, response_mode="form_post", refresh=True,
+                                              back_channel="reverse"),
+}
+
+
+@pytest.mark.parametrize("shape", list(SHAPES.values()), ids=list(SHAPES))
+def test_oidc_provider_login_has_no_error_or_warning(shape, node_ready, chromium, db_path, confdir, tmp_path):
+    secret = "" if shape.public else secrets.token_urlsafe(32)
+    client = OidcClient(client_id=CLIENT_ID, client_secret=secret, response_mode=shape.response_mode,
+                        refresh=shape.refresh)
+    provider = NodeProvider(client_id=CLIENT_ID, client_secret=secret, redirect_uri=client.redirect_uri).start()
+    reverse = shape.back_channel == "reverse"
+    try:
+        with recording(db_path, confdir, name=f"oidc-provider {shape}",
+                       reverse_to=provider.issuer if reverse else None) as (listening, recorded):
+            client.issuer = provider.issuer
+            client.use(proxy_url=None if reverse else listening.proxy_url,
+                       back_channel_url=listening.reverse_url() if reverse else None)
+            client.start()
+            try:
+                shown = _browser_login(chromium, f"{client.url}/start", listening.proxy_url,
+                                       str(tmp_path / "profile"))
+                assert client.done.wait(10), "the relying party's callback was never reached"
+            finally:
+                client.stop()
+    finally:
+        provider.stop()
+    assert client.outcome == {"message": "Connected", "sub": "interop-user"}, provider.stderr
+    assert "Connected" in shown
+
+    report = recorded.report
+    assert len(report.exchanges) == 1
+    exchange = report.exchanges[0]
+    assert exchange.callback is not None and len(exchange.tokens) == 1, "front and back channel are joined"
+    assert exchange.callback.method == ("POST" if shape.response_mode == "form_post" else "GET")
+    assert len(exchange.refreshes) == (1 if shape.refresh else 0)
+    assert report.not_evaluated == [], "every rule ran"
+    assert recorded.loud() == []
+    # oidc-provider's default claims know no `profile` scope, so it grants less and says so in the token
+    # response's `scope`: RFC 6749 §3.3 is met, which leaves the difference as information only.
+    changed = [f for f in report.findings if f.rule == "scope-changed-unreported"]
+    assert changed and {f.severity for f in changed} == {"info"}
+    assert "not granted: profile" in changed[0].message
