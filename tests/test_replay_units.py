@@ -39,6 +39,14 @@ def test_fresh_value_keeps_the_recorded_alphabet_and_length():
     assert len(like("‹redacted:3f9a1c›")) == 32  # a fingerprint's length says nothing
 
 
+def test_fresh_value_keeps_punctuation_where_it_was():
+    recorded = "ab+cd/EF12==xy"
+    fresh = like(recorded)
+    assert fresh != recorded and len(fresh) == len(recorded)
+    assert [ch for ch in fresh if not ch.isalnum()] == ["+", "/", "=", "="]
+    assert fresh[2] == "+" and fresh[5] == "/" and fresh[10:12] == "=="
+
+
 def test_plain_pkce_sends_the_verifier_as_challenge():
     pairs, fresh = fresh_authorize_params([("code_challenge", "x" * 43)])
     assert fresh.method is None and dict(pairs)["code_challenge"] == fresh.verifier

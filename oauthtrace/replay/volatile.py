@@ -1,7 +1,8 @@
 """Fresh values for what a client makes new on every login: state, nonce and the PKCE pair.
 
-A fresh value keeps the recorded value's length and alphabet, so findings about the client's own choices (a short
-state, a malformed verifier) stay what they were: the replay tests the server, not a better client.
+A fresh value keeps the recorded value's length, alphabet and punctuation (a `+`, `/` or `=` of a base64 state stays
+where it was), so findings about the client's own choices (a short state, a malformed verifier) stay what they were
+and a server that mangles `+` still shows it: the replay tests the server, not a better client.
 """
 
 from __future__ import annotations
@@ -33,10 +34,12 @@ class Fresh:
 
 
 def like(recorded: str | None, *, default_length: int = DEFAULT_LENGTH) -> str:
-    """A random value with the recorded value's length and character set."""
+    """A random value shaped like the recorded one: letters and digits drawn anew, every other character kept."""
     if not recorded or _MARK in recorded:
         return _random(URLSAFE, default_length)
-    return _random(_alphabet(recorded), len(recorded))
+    pool = _alphabet("".join(ch for ch in recorded if ch.isascii() and ch.isalnum()) or "a")
+    fresh = "".join(secrets.choice(pool) if ch.isascii() and ch.isalnum() else ch for ch in recorded)
+    return fresh if fresh != recorded else _random(URLSAFE, len(recorded))
 
 
 def pkce_pair(method: str | None, *, verifier_like: str | None = None) -> tuple[str, str]:
@@ -76,11 +79,11 @@ def _value(pairs: Pairs, name: str) -> str | None:
     return next((value for key, value in pairs if key == name and value), None)
 
 
-def _alphabet(recorded: str) -> str:
-    for alphabet in (string.digits, string.hexdigits.lower(), string.ascii_letters, URLSAFE, UNRESERVED):
-        if set(recorded) <= set(alphabet):
+def _alphabet(alphanumerics: str) -> str:
+    for alphabet in (string.digits, string.digits + "abcdef", string.ascii_letters):
+        if set(alphanumerics) <= set(alphabet):
             return alphabet
-    return UNRESERVED
+    return string.ascii_letters + string.digits
 
 
 def _random(alphabet: str, length: int) -> str:
