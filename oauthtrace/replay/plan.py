@@ -124,6 +124,8 @@ def missing_secrets(flows: list[RecordedFlow], secrets: Secrets, client_auth: st
             for name, value in hop.form:
                 if not usable(value) and secrets.value(name, value) is None:
                     missing.append(name)
+        if flow.registrations:  # the live registration gives the client its secret
+            continue
         for hop in [flow.token, *[h for h in flow.later if h.method == "POST"]]:
             if hop is None:
                 continue
