@@ -81,7 +81,7 @@ def _hops_of(exchange: Exchange) -> list[Hop]:
 
 
 def _tokens_in_url(hop: Hop, exchange: Exchange) -> Iterator[Hit]:
-    if hop.location:
+    if hop.location and "token" in hop.location:  # every name in TOKEN_PARAMS ends in "token"
         where = "the provider's redirect" if hop is exchange.authz_response else "a redirect"
         blame = "AS" if hop is exchange.authz_response else "C"
         for part, pairs in (("query", query_pairs(hop.location)), ("fragment", fragment_pairs(hop.location))):
@@ -252,8 +252,8 @@ def _flow_secrets(exchange: Exchange) -> list[tuple[str, str]]:
 def callback_page_leaky(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """The callback (or authorization) page loads third-party resources while the URL still holds code or state."""
     for hop, secret, blame in ((exchange.callback, "code", "C"), (exchange.authorize, "state", "AS")):
-        if hop is None or not param(hop.query, secret) or not _is_html_page(hop):
-            continue
+        if hop is None or not param(hop.query, secret) or not _is_html_page(hop) or b"//" not in hop.resp_body:
+            continue  # without an absolute URL ("https://", "//host") the page loads nothing from elsewhere
         scan = _PageScan.of(hop)
         policy = _referrer_policy(hop, scan)
         if policy in SAFE_REFERRER_POLICIES:

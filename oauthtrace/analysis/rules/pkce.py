@@ -303,8 +303,8 @@ def _malformed(value: str | None, *, exact: int | None = None) -> str:
     """What is wrong with a verifier or challenge, in a few words; "" when nothing is (or it was redacted)."""
     if not value or is_redacted(value):
         return ""
-    bad = sorted({ch for ch in value if not UNRESERVED.fullmatch(ch)})
-    if bad:
+    if not UNRESERVED.fullmatch(value):
+        bad = sorted({ch for ch in value if not UNRESERVED.fullmatch(ch)})
         hint = (" (base64 '=' padding)" if bad == ["="] else
                 " (base64, not base64url)" if set(bad) <= {"+", "/", "="} else "")
         return f"has characters outside [A-Za-z0-9-._~]: {' '.join(shown(ch) for ch in bad[:8])}{hint}"
