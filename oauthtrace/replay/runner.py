@@ -16,7 +16,7 @@ from oauthtrace.params import base_url, fragment_pairs, origin, path, query_pair
 from oauthtrace.replay import backchannel, forms
 from oauthtrace.replay.plan import RecordedFlow, target_url
 from oauthtrace.replay.secrets import Secrets, usable
-from oauthtrace.replay.session import BACK_CHANNEL, ReplayStopped, Session, Targets, _short
+from oauthtrace.replay.session import BACK_CHANNEL, ReplayStopped, Session, Targets, short_url
 from oauthtrace.replay.volatile import Fresh, fresh_authorize_params
 
 MAX_STEPS = 30
@@ -122,10 +122,10 @@ class _FlowWalk:
                 self.outcome.callback = [(f.name, f.value) for f in posted.fields]
                 return fresh
             if hop.status is None or hop.status >= 400:
-                raise ReplayStopped(f"the target answered {hop.status} to {method} {_short(url)} before the "
+                raise ReplayStopped(f"the target answered {hop.status} to {method} {short_url(url)} before the "
                                     f"client's callback was reached")
             if not pending:
-                raise ReplayStopped(f"the target showed {_short(hop.url)} ({hop.status}) and the recording has "
+                raise ReplayStopped(f"the target showed {short_url(hop.url)} ({hop.status}) and the recording has "
                                     f"no further step from there (a new page the recorded login did not see?)")
             recorded = pending.pop(0)
             method, url, body, headers = self._submit(recorded, live_forms, hop)
@@ -134,7 +134,7 @@ class _FlowWalk:
     def _submit(self, recorded: Hop, live_forms: list[forms.LiveForm], page: Hop):
         form = forms.choose(live_forms, path(target_url(recorded)), [name for name, _ in recorded.form])
         if form is None:
-            raise ReplayStopped(f"the page at {_short(page.url)} has no form like the recorded "
+            raise ReplayStopped(f"the page at {short_url(page.url)} has no form like the recorded "
                                 f"{recorded.method} {path(target_url(recorded))}")
         fields, missing = forms.fill(form, recorded.form, self.r.secrets.value)
         if missing:
@@ -150,7 +150,7 @@ class _FlowWalk:
     def _follow(self, url: str, verb: str) -> str:
         live = self.r.targets.follow(url)
         if live is None:
-            raise ReplayStopped(f"the target {verb} {_short(url)}, which is neither a --target nor the client's "
+            raise ReplayStopped(f"the target {verb} {short_url(url)}, which is neither a --target nor the client's "
                                 f"callback; the replay stopped and sent nothing there")
         return live
 
@@ -221,7 +221,7 @@ class _FlowWalk:
             if isinstance(document, dict) and isinstance(document.get("token_endpoint"), str):
                 endpoint = self.r.targets.follow(document["token_endpoint"])
                 if endpoint is None:
-                    raise ReplayStopped(f"the target's token_endpoint {_short(document['token_endpoint'])} is "
+                    raise ReplayStopped(f"the target's token_endpoint {short_url(document['token_endpoint'])} is "
                                         f"not a --target; the replay sent nothing there")
                 return document, endpoint
         return None, None
@@ -230,7 +230,7 @@ class _FlowWalk:
         for recorded in self.flow.later:
             live = self.r.targets.live_url(target_url(recorded))
             if live is None:
-                self.outcome.notes.append(f"not replayed: {recorded.method} {_short(target_url(recorded))} "
+                self.outcome.notes.append(f"not replayed: {recorded.method} {short_url(target_url(recorded))} "
                                           f"(not a --target)")
                 continue
             if param(body_params(recorded), "grant_type") == "refresh_token":
@@ -256,7 +256,7 @@ class _FlowWalk:
         access = str((self.outcome.tokens or {}).get("access_token", ""))
         hop = self._send_back(backchannel.rebuild(recorded, live, {}, bearer=access))
         if (hop.status or 500) >= 400 and (recorded.status or 500) < 400:
-            self.outcome.problems.append(f"{recorded.method} {_short(live)} answered {hop.status} with the live "
+            self.outcome.problems.append(f"{recorded.method} {short_url(live)} answered {hop.status} with the live "
                                          f"access token (recorded: {recorded.status})")
 
     def _register(self) -> None:
@@ -279,7 +279,7 @@ class _FlowWalk:
     def _live(self, hop: Hop) -> str:
         live = self.r.targets.live_url(target_url(hop))
         if live is None:  # check_targets ran before any request; this is a second lock on the same door
-            raise ReplayStopped(f"{_short(target_url(hop))} is not a --target")
+            raise ReplayStopped(f"{short_url(target_url(hop))} is not a --target")
         return live
 
     def _client_ids(self, pairs: Pairs) -> Pairs:

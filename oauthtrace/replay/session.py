@@ -79,7 +79,7 @@ class Session:
     def send(self, method: str, url: str, *, headers: Pairs = (), body: bytes | None = None,
              listener: str = BROWSER_LISTENER) -> Hop:
         if not self.targets.allows(url):
-            raise ReplayStopped(f"refused to send {method} {_short(url)}: {origin(url)} is not a --target")
+            raise ReplayStopped(f"refused to send {method} {short_url(url)}: {origin(url)} is not a --target")
         request = urllib.request.Request(url, data=body, method=method)
         for name, value in headers:
             request.add_header(name, value)
@@ -96,7 +96,7 @@ class Session:
         except (urllib.error.URLError, OSError, http.client.HTTPException, socket.timeout) as exc:
             _sent_headers(hop, request)
             hop.ended, hop.error = time.time(), _reason(exc)
-            raise ReplayStopped(f"{method} {_short(url)} failed: {hop.error}") from None
+            raise ReplayStopped(f"{method} {short_url(url)} failed: {hop.error}") from None
         with reply:
             _sent_headers(hop, request)
             hop.status = reply.status if hasattr(reply, "status") else reply.code
@@ -128,7 +128,7 @@ def _reason(exc: Exception) -> str:
     return str(reason) or type(exc).__name__
 
 
-def _short(url: str) -> str:
+def short_url(url: str) -> str:
     """origin + path: enough to say where, without a query that may carry a code."""
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
