@@ -213,3 +213,12 @@ def test_malformed_error_bodies_do_not_raise(body, content_type):
 
 def test_known_errors_cover_the_rfc_lists():
     assert errors.KNOWN_ERRORS >= errors.TOKEN_ERRORS | errors.AUTHORIZATION_ERRORS | errors.OIDC_ERRORS
+
+
+def test_engine_reports_a_200_token_error_at_the_token_hop():
+    from hops import NO_STORE, findings
+
+    f = flow(token_status=200, token_json={"error": "invalid_grant"}, token_headers=NO_STORE)
+    [finding] = findings(list(f), "token-error-status")
+    assert finding.hop == f.token.seq and finding.severity == "error" and finding.blame == "AS"
+    assert findings(list(flow(token_status=400, token_json={"error": "invalid_grant"})), "token-error-status") == []

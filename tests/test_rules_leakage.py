@@ -207,3 +207,13 @@ def test_malformed_pages_and_referers_do_not_raise(body):
     ex = exchange_of(f)
     for rule_id in [r for r in RULES if RULES[r].family == "E"]:
         hits(rule_id, ex, extra_hops=[weird])
+
+
+def test_engine_finds_referer_leak_from_a_hop_outside_the_exchange():
+    from hops import NO_STORE, findings
+
+    f = flow(pkce=True, token_headers=NO_STORE)
+    beacon = make_hop(len(f) + 1, "GET", ANALYTICS, started=1003.0, req_headers=[("Referer", f.callback.url)])
+    [finding] = findings(list(f) + [beacon], "referer-leak")
+    assert finding.hop == beacon.seq and finding.blame == "C" and finding.evidence["params"] == ["state", "code"]
+    assert findings(list(flow(pkce=True, token_headers=NO_STORE)), "referer-leak") == []

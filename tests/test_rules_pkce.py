@@ -284,3 +284,35 @@ def test_malformed_token_bodies_do_not_raise(body):
     ex = exchange_of(f, metadata=[meta])
     for rule_id in [r for r in RULES if RULES[r].family == "D"]:
         list(hits(rule_id, ex))
+
+
+# through classify, correlate and the engine, with profiles
+
+def test_engine_reports_verifier_mismatch_at_the_token_hop():
+    from hops import NO_STORE, findings
+
+    f = flow(pkce=True, token_verifier="W" * 43, token_headers=NO_STORE)
+    [finding] = findings(list(f), "pkce-verifier-mismatch")
+    assert finding.hop == f.token.seq and finding.severity == "error" and finding.blame == "C"
+    assert finding.spec.startswith("RFC 7636")
+
+
+def test_engine_profiles_set_pkce_missing_severity():
+    from hops import NO_STORE, analyze
+
+    hops = list(flow(token_headers=NO_STORE))  # a ChatGPT callback: the chatgpt profile applies by itself
+    severities = {profile: [f.severity for f in analyze(hops, profile=profile).findings if f.rule == "pkce-missing"]
+                  for profile in (None, "oauth2", "mcp")}
+    assert severities == {None: ["info"], "oauth2": ["warning"], "mcp": ["error"]}
+
+
+def test_engine_says_not_evaluated_without_metadata_and_reports_it_with():
+    from hops import NO_STORE, analyze
+
+    hops = list(flow(pkce=True, token_headers=NO_STORE))
+    report = analyze(hops)
+    assert any(n.rule == "pkce-not-advertised" and "metadata" in n.reason for n in report.not_evaluated)
+    meta = metadata_hop(1, code_challenge_methods_supported=["plain"])
+    report = analyze([meta] + list(flow(seq=2, pkce=True, token_headers=NO_STORE)))
+    [finding] = [f for f in report.findings if f.rule == "pkce-not-advertised"]
+    assert finding.hop == meta.seq and finding.severity == "error"  # chatgpt profile: MCP clients refuse

@@ -283,3 +283,20 @@ def test_malformed_token_responses_do_not_raise(body, content_type):
     ex = exchange_of(f, refreshes=[refresh], resources=[f.token])
     for rule_id in [r for r in RULES if RULES[r].family == "G"]:
         hits(rule_id, ex)
+
+
+def test_engine_follows_refreshes_and_reports_rotated_out_reuse():
+    from hops import findings
+
+    f = token_flow(client_auth="none")
+    first = refresh_hop(len(f) + 1, GOOD["refresh_token"], response={**GOOD, "access_token": "at-2",
+                                                                      "refresh_token": "rt-2"})
+    again = refresh_hop(len(f) + 2, GOOD["refresh_token"], status=400, response={"error": "invalid_grant"})
+    [finding] = findings(list(f) + [first, again], "refresh-misuse")
+    assert finding.hop == again.seq and finding.evidence["case"] == "rotated-out-reuse"
+
+
+def test_engine_good_flow_has_no_token_response_findings():
+    from hops import findings
+
+    assert [f.rule for f in findings(list(token_flow())) if RULES[f.rule].family == "G"] == []
