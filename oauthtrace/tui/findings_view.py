@@ -25,8 +25,8 @@ def finding_line(finding: Finding) -> Text:
     text.append(f"{finding.rule:<26}", style="bold")
     text.append(f"{blame_word(finding.blame):<16}")
     text.append(f"#{finding.hop}" if finding.hop is not None else "—", style="underline")
-    text.append("  ")
-    text.append(one_line(finding.message, 90))
+    text.append("\n    ")
+    text.append(one_line(finding.message, 200))
     return text
 
 

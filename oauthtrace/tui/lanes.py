@@ -126,7 +126,7 @@ def swim_rows(exchange: Exchange, roles: dict[int, str], findings: list[Finding]
 
 def hop_row(hop: Hop, role: str, who: tuple[str, str], lanes: list[str], severity: str | None) -> Text:
     mark, mark_style = SEVERITY_MARK.get(severity, (" ", ""))
-    text = Text()
+    text = Text(no_wrap=True, overflow="ellipsis")
     text.append(mark, style=mark_style)
     text.append(f"#{hop.seq:<4} ")
     text.append(role.upper()[:10].ljust(10), style=ROLE_STYLE.get(role, "dim"))

@@ -191,6 +191,16 @@ class TraceScreen(Screen):
         if hop is not None and hop.seq == self.current_seq:
             self.query_one(HopDetail).show_hop(hop, self.analysis)
 
+    @on(TabbedContent.TabActivated, "#left")
+    def _left_switched(self, event: TabbedContent.TabActivated) -> None:
+        """Both lists stay on the hop the detail shows."""
+        if self.current_seq is None:
+            return
+        if event.pane.id == "hops":
+            self.query_one(HopList).move_to_seq(self.current_seq)
+        else:
+            self.query_one(Swimlanes).select_seq(self.current_seq)
+
     # -- live ------------------------------------------------------------------------------------
 
     def _poll(self) -> None:
@@ -283,6 +293,7 @@ class TraceScreen(Screen):
 
     def action_left(self, tab: str) -> None:
         self.query_one("#left", TabbedContent).active = tab
+        self._focus_left()
 
     def action_detail(self, tab: str) -> None:
         self.query_one(HopDetail).active = tab
@@ -366,5 +377,6 @@ class TraceScreen(Screen):
 def _not_evaluated_note(analysis: Analysis) -> str:
     if not analysis.not_evaluated:
         return ""
-    reasons = sorted({item.reason for item in analysis.not_evaluated})
-    return f"{len(analysis.not_evaluated)} rule(s) not evaluated: {'; '.join(reasons)}"
+    reasons = sorted({item.reason for item in analysis.not_evaluated}, key=len)
+    more = f" (and {len(reasons) - 2} other reasons)" if len(reasons) > 2 else ""
+    return f"{len(analysis.not_evaluated)} rule(s) not evaluated: {'; '.join(reasons[:2])}{more}"

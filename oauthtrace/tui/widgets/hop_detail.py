@@ -83,6 +83,8 @@ class HopDetail(Vertical):
         self.query_one("#body-view", Static).update(body_view(hop))
 
     def show_findings(self, findings: list[Finding], note: str = "") -> None:
+        rank = {"error": 0, "warning": 1, "info": 2}
+        findings = sorted(findings, key=lambda f: (rank.get(f.severity, 3), f.exchange or 0, f.hop or 0))
         self.query_one(FindingList).show(findings)
         self.query_one("#findings-note", Static).update(Text(note, style="yellow") if note else Text(""))
         self.query_one("#findings-note", Static).display = bool(note)

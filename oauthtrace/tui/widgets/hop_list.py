@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
@@ -40,7 +39,7 @@ class HopList(ScrollView, can_focus=True):
     COMPONENT_CLASSES = {"hop-list--cursor"}
     DEFAULT_CSS = """
     HopList { height: 1fr; }
-    HopList > .hop-list--cursor { background: $accent 40%; text-style: bold; }
+    HopList > .hop-list--cursor { background: $primary 50%; text-style: bold; }
     HopList:focus > .hop-list--cursor { background: $accent; }
     """
 
