@@ -90,10 +90,10 @@ class Hop:
         return _media_type(self.resp_header("content-type"))
 
     def req_json(self):
-        return _json(self.req_body)
+        return _parsed_once(self, "_req_json", self.req_body)
 
     def resp_json(self):
-        return _json(self.resp_body)
+        return _parsed_once(self, "_resp_json", self.resp_body)
 
     @property
     def is_reverse(self) -> bool:
@@ -108,6 +108,16 @@ def _text(body: bytes | None) -> str:
 
 def _media_type(value: str | None) -> str:
     return (value or "").split(";", 1)[0].strip().lower()
+
+
+def _parsed_once(hop: "Hop", slot: str, body: bytes | None):
+    """The body's JSON, parsed once per body object (the analysis asks for it dozens of times); read-only."""
+    found = hop.__dict__.get(slot)
+    if found is not None and found[0] is body:
+        return found[1]
+    value = _json(body)
+    hop.__dict__[slot] = (body, value)
+    return value
 
 
 def _json(body: bytes | None):

@@ -7,8 +7,10 @@ then what it is by its place in a redirect chain (callback, login, consent).
 
 from __future__ import annotations
 
-from urllib.parse import urljoin, urldefrag
+import re
+from urllib.parse import urljoin
 
+from oauthtrace.analysis.cache import derived
 from oauthtrace.analysis.oauth import authz_response_params, body_params, param, request_params
 from oauthtrace.model import Hop
 from oauthtrace.params import base_url, origin, path
@@ -22,14 +24,22 @@ METADATA_SUFFIXES = (
     "/.well-known/oauth-authorization-server", "/.well-known/openid-configuration",
     "/.well-known/oauth-protected-resource",
 )
-RESPONSE_KEYS = ("code", "error")
+RESPONSE_KEYS = ("code", "error", "access_token", "id_token")
 _ASSET_TYPES = ("text/css", "application/javascript", "text/javascript", "image/", "font/")
 _CONSENT_WORDS = ("consent", "approve", "allow", "grant", "confirm", "decision", "authorize")
 _PASSWORD_FIELDS = ("password", "passwd", "pass", "pwd")
+_HTML_SCAN = 200_000  # how much of a page is read for forms
+# a hidden input carrying an authorization response: checked before paying for an HTML parse
+_RESPONSE_INPUT = re.compile(rb"""name\s*=\s*["']?(code|error|access_token|id_token)["'\s>/]""", re.IGNORECASE)
 
 
 def classify(hops: list[Hop]) -> dict[int, str]:
     """hop seq -> role, for every hop."""
+    return classify_with_sources(hops)[0]
+
+
+def classify_with_sources(hops: list[Hop]) -> tuple[dict[int, str], dict[int, Hop]]:
+    """The roles, and the redirect sources found on the way (correlate needs them too: computed once)."""
     roles = {hop.seq: request_role(hop) for hop in hops}
     redirect_uris = {base_url(value) for hop in hops if roles[hop.seq] == "authorize"
                      for value in [param(request_params(hop), "redirect_uri")] if value}
@@ -53,7 +63,7 @@ def classify(hops: list[Hop]) -> dict[int, str]:
             roles[hop.seq] = "callback"
         elif _at_provider(hop, sources.get(hop.seq), roles, provider_origins) and is_provider_page(hop):
             roles[hop.seq] = _login_or_consent(hop, consented)
-    return roles
+    return roles, sources
 
 
 def _authorize_key(hop: Hop) -> tuple:
@@ -84,6 +94,8 @@ def request_role(hop: Hop) -> str:
 
 def is_metadata(hop: Hop) -> bool:
     """RFC 8414, OIDC discovery and RFC 9728 documents, with the path inserted before or appended after."""
+    if "/.well-known/" not in hop.url:
+        return False
     where = path(hop.url)
     return any(suffix in where for suffix in METADATA_SUFFIXES)
 
@@ -127,38 +139,50 @@ def is_resource(hop: Hop) -> bool:
 def redirect_sources(hops: list[Hop]) -> dict[int, Hop]:
     """hop seq -> the hop whose redirect (Location, or auto-submitted form_post) the browser followed to it.
 
-    Keyed by the target URL without fragment (browsers do not send it), so one dict lookup per hop.
+    Walks the hops by start time keeping, per target URL (fragment removed: browsers do not send it), the
+    latest redirect issued so far; one dict lookup per hop however often a target repeats.
     """
-    pending: dict[str, list[Hop]] = {}
-    for hop in hops:
-        for target in redirect_targets(hop):
-            pending.setdefault(target, []).append(hop)
+    latest: dict[str, Hop] = {}
     found: dict[int, Hop] = {}
-    for hop in hops:
-        candidates = pending.get(urldefrag(hop.url)[0])
-        if not candidates:
-            continue
-        # the latest redirect issued before this request started
-        earlier = [c for c in candidates if c is not hop and _start(c) <= _start(hop)]
-        if earlier:
-            found[hop.seq] = max(earlier, key=_start)
+    for hop in sorted(hops, key=_start):
+        source = latest.get(without_fragment(hop.url))
+        if source is not None:
+            found[hop.seq] = source
+        for target in redirect_targets(hop):
+            latest[target] = hop
     return found
 
 
 def redirect_targets(hop: Hop) -> list[str]:
     """Absolute URLs (fragment removed) this hop's response sends the browser to."""
+    return derived(hop, "redirect_targets", lambda: _redirect_targets(hop), hop.url, hop.location, hop.resp_body)
+
+
+def _redirect_targets(hop: Hop) -> list[str]:
     out = []
     if hop.location:
-        out.append(urldefrag(urljoin(hop.url, hop.location))[0])
+        out.append(absolute(hop.url, hop.location))
     action = form_post_action(hop)
     if action:
-        out.append(urldefrag(urljoin(hop.url, action))[0])
+        out.append(absolute(hop.url, action))
     return out
+
+
+def absolute(base: str, reference: str) -> str:
+    """`reference` resolved against `base`, fragment removed (most Locations are absolute already)."""
+    if not reference.startswith(("https://", "http://")):
+        reference = urljoin(base, reference)
+    return without_fragment(reference)
+
+
+def without_fragment(url: str) -> str:
+    return url.split("#", 1)[0]
 
 
 def form_post_action(hop: Hop) -> str | None:
     """The action of an auto-submitting authorization-response form (response_mode=form_post), if any."""
-    if hop.resp_content_type != "text/html" or not hop.resp_body or b"<form" not in hop.resp_body[:200_000].lower():
+    body = hop.resp_body
+    if not body or hop.resp_content_type != "text/html" or not _RESPONSE_INPUT.search(body, 0, _HTML_SCAN):
         return None
     pairs, mode = authz_response_params(hop)
     if mode != "form_post" or not any(k in RESPONSE_KEYS for k, _ in pairs):
@@ -185,7 +209,7 @@ def _form_action(html: str) -> str | None:
 
 def is_callback(hop: Hop, source: Hop | None, redirect_uris: set[str]) -> bool:
     """The request delivering an authorization response to the client's redirect_uri."""
-    if source is not None and _carries_response(source):
+    if source is not None and carries_response(source):
         return True
     params = request_params(hop)
     delivers = any(param(params, key) for key in RESPONSE_KEYS)
@@ -195,10 +219,12 @@ def is_callback(hop: Hop, source: Hop | None, redirect_uris: set[str]) -> bool:
     return delivers and bool(param(params, "state")) and hop.method in ("GET", "POST")
 
 
-def _carries_response(hop: Hop) -> bool:
+def carries_response(hop: Hop) -> bool:
+    """The hop's redirect (query or fragment) or auto-posted form carries an authorization response."""
+    if not hop.location and not (hop.resp_body and _RESPONSE_INPUT.search(hop.resp_body, 0, _HTML_SCAN)):
+        return False  # no redirect, and no form field that could carry one: skip parsing
     pairs, mode = authz_response_params(hop)
-    return mode != "none" and any(k in RESPONSE_KEYS and v for k, v in pairs) or (
-        mode in ("query", "fragment") and any(k in ("access_token", "id_token") for k, _ in pairs))
+    return mode != "none" and any(k in RESPONSE_KEYS for k, _ in pairs)
 
 
 def _at_provider(hop: Hop, source: Hop | None, roles: dict[int, str], provider_origins: set[str]) -> bool:

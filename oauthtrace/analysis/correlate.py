@@ -14,21 +14,20 @@ from __future__ import annotations
 import base64
 import bisect
 import hashlib
-from urllib.parse import urldefrag
 
-from oauthtrace.analysis.classify import FRONT_ROLES, redirect_sources
+from oauthtrace.analysis.classify import FRONT_ROLES, carries_response, redirect_sources, without_fragment
 from oauthtrace.analysis.oauth import (
     authz_response_params, basic_credentials, body_params, callback_params, param, request_params, token_fields,
 )
 from oauthtrace.model import Exchange, Hop
 from oauthtrace.params import base_url, origin
 
-_RESPONSE_KEYS = ("code", "error", "access_token", "id_token")
+def correlate(hops: list[Hop], roles: dict[int, str], *, sources: dict[int, Hop] | None = None) -> list[Exchange]:
+    """Exchanges ordered by their first hop; each hop belongs to at most one exchange.
 
-
-def correlate(hops: list[Hop], roles: dict[int, str]) -> list[Exchange]:
-    """Exchanges ordered by their first hop; each hop belongs to at most one exchange."""
-    return _Joiner(hops, roles).run()
+    `sources` (hop seq -> the hop that redirected to it) is recomputed when the caller does not pass it.
+    """
+    return _Joiner(hops, roles, sources).run()
 
 
 def s256(verifier: str) -> str:
@@ -64,10 +63,10 @@ class _Flow:
 
 
 class _Joiner:
-    def __init__(self, hops: list[Hop], roles: dict[int, str]):
+    def __init__(self, hops: list[Hop], roles: dict[int, str], sources: dict[int, Hop] | None):
         self.hops = sorted(hops, key=_start)
         self.roles = roles
-        self.sources = redirect_sources(self.hops)
+        self.sources = sources if sources is not None else redirect_sources(self.hops)
         self.flows: list[_Flow] = []
         self.owner: dict[int, _Flow] = {}
         self.linked: set[int] = set()  # hops attached by a redirect chain or Referer, not by a guess
@@ -125,14 +124,14 @@ class _Joiner:
                     self._add(flow, hop)
             if flow is not None:
                 self._maybe_response(flow, hop)
-        self.by_page[urldefrag(hop.url)[0]] = hop
+        self.by_page[without_fragment(hop.url)] = hop
 
     def _chained(self, hop: Hop) -> _Flow | None:
         """The flow of the hop that redirected here, or of the page whose form was posted here."""
         source = self.sources.get(hop.seq)
         if source is None and hop.method == "POST":
             referer = hop.req_header("referer")
-            source = self.by_page.get(urldefrag(referer)[0]) if referer else None
+            source = self.by_page.get(without_fragment(referer)) if referer else None
         flow = self.owner.get(source.seq) if source is not None else None
         if flow is not None:
             self._add(flow, hop)
@@ -187,7 +186,7 @@ class _Joiner:
         self._add(flow, hop)
         if flow.callback is None:
             flow.callback = hop
-            if source is not None and _carries_response(source) and self.owner.get(source.seq) is flow:
+            if source is not None and carries_response(source) and self.owner.get(source.seq) is flow:
                 flow.authz_response = source
         # delivered: later pages at this provider or callbacks without state belong to another flow
         base = base_url(hop.url)
@@ -202,7 +201,7 @@ class _Joiner:
 
     def _maybe_response(self, flow: _Flow, hop: Hop) -> None:
         """A provider hop whose redirect or auto-posted form carries the authorization response."""
-        if flow.authz_response is None and _carries_response(hop):
+        if flow.authz_response is None and carries_response(hop):
             flow.authz_response = hop
             pairs, _ = authz_response_params(hop)
             code = param(pairs, "code")
@@ -331,14 +330,6 @@ class _Joiner:
                 roles={h.seq: self.roles.get(h.seq, "other") for h in hops},
             ))
         return out
-
-
-def _carries_response(hop: Hop) -> bool:
-    """The hop's redirect (query or fragment) or auto-posted form carries code, error or tokens."""
-    if not hop.location and hop.method == "POST" and not hop.resp_body:
-        return False
-    pairs, mode = authz_response_params(hop)
-    return mode != "none" and any(k in _RESPONSE_KEYS for k, _ in pairs)
 
 
 def _basic_client(hop: Hop) -> str | None:

@@ -11,7 +11,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from oauthtrace.analysis.classify import FRONT_ROLES, classify
+from oauthtrace.analysis.classify import FRONT_ROLES, classify_with_sources
 from oauthtrace.analysis.correlate import correlate
 from oauthtrace.analysis.profiles import check_profile, fix_for, profile_for, severity_for
 from oauthtrace.analysis.registry import RULES, Context
@@ -77,8 +77,8 @@ def analyze(
         raise UserError(str(exc)) from None
     rules = select_rules(only)
     hops = sorted(hops, key=lambda hop: hop.seq)
-    roles = classify(hops)
-    exchanges = correlate(hops, roles)
+    roles, sources = classify_with_sources(hops)
+    exchanges = correlate(hops, roles, sources=sources)
     sides = recorded_sides(hops, roles)
     ctx = Context(trace_id=trace_id, hops=hops, exchanges=exchanges, roles=roles, sides=sides,
                   metadata=metadata_documents(hops, roles))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from urllib.parse import unquote_plus
 
+from oauthtrace.analysis.cache import derived
 from oauthtrace.model import Hop, Pairs, first
 from oauthtrace.params import fragment_pairs, parse_pairs, query_pairs
 
@@ -25,6 +26,12 @@ def authz_response_params(hop: Hop) -> tuple[Pairs, str]:
 
     `hop` is the provider's response: a redirect whose Location carries them, or an auto-submitting form.
     """
+    pairs, mode = derived(hop, "authz_response_params", lambda: _authz_response_params(hop), hop.location,
+                          hop.resp_body, hop.resp_headers)
+    return list(pairs), mode
+
+
+def _authz_response_params(hop: Hop) -> tuple[Pairs, str]:
     if hop.location:
         fragment = fragment_pairs(hop.location)
         query = query_pairs(hop.location)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 import string
 from dataclasses import dataclass
-from urllib.parse import urldefrag, urljoin
 
 from oauthtrace.analysis import jwt
-from oauthtrace.analysis.classify import form_post_action
+from oauthtrace.analysis.cache import derived
+from oauthtrace.analysis.classify import absolute, form_post_action, without_fragment
 from oauthtrace.analysis.oauth import authz_response_params, body_params, callback_params, param, request_params
 from oauthtrace.analysis.registry import Context, memo
 from oauthtrace.model import Exchange, Hop, Pairs
@@ -35,6 +35,11 @@ def sent_params(exchange: Exchange, ctx: Context) -> Pairs | None:
     unsigned-readable request object (RFC 9101). None when there is no authorization request to read."""
     if exchange.authorize is None:
         return None
+    pairs = derived(exchange, "sent_params", lambda: _sent_params(exchange, ctx), exchange.authorize, ctx)
+    return list(pairs) if pairs is not None else None
+
+
+def _sent_params(exchange: Exchange, ctx: Context) -> Pairs | None:
     pairs = request_params(exchange.authorize)
     request_uri = param(pairs, "request_uri")
     if request_uri:
@@ -59,22 +64,31 @@ def _pushed_requests(hops: list[Hop]) -> dict[str, Pairs]:
 
 def authz_response(exchange: Exchange) -> AuthzResponse | None:
     """The provider's authorization response, or the callback's parameters when the redirect was not seen."""
+    return derived(exchange, "authz_response", lambda: _authz_response(exchange), exchange.authz_response,
+                   exchange.callback)
+
+
+def _authz_response(exchange: Exchange) -> AuthzResponse | None:
     hop = exchange.authz_response
     if hop is not None:
         pairs, mode = authz_response_params(hop)
         return AuthzResponse(hop, pairs, mode, redirect_target(hop))
     if exchange.callback is not None:
         return AuthzResponse(exchange.callback, callback_params(exchange.callback), "callback",
-                             urldefrag(exchange.callback.url)[0])
+                             without_fragment(exchange.callback.url))
     return None
 
 
 def redirect_target(hop: Hop) -> str | None:
     """Where the hop's response sends the browser (absolute, fragment removed): Location or form_post action."""
+    return derived(hop, "redirect_target", lambda: _redirect_target(hop), hop.url, hop.location, hop.resp_body)
+
+
+def _redirect_target(hop: Hop) -> str | None:
     if hop.location:
-        return urldefrag(urljoin(hop.url, hop.location))[0]
+        return absolute(hop.url, hop.location)
     action = form_post_action(hop)
-    return urldefrag(urljoin(hop.url, action))[0] if action else None
+    return absolute(hop.url, action) if action else None
 
 
 def estimated_bits(value: str) -> float:
