@@ -1,6 +1,7 @@
 """No false alarms on Authlib: its authorization server and its requests client, recorded through the real proxy.
 
-Authorization code + PKCE S256 with RFC 8414 metadata, RFC 9207 `iss` and a bearer-protected userinfo call. The
+Authorization code + PKCE S256 with RFC 8414 metadata, RFC 9207 `iss`, a bearer-protected userinfo call, and an
+OpenID Connect variant (nonce, Authlib's RS256 id_token with at_hash). The
 consent step is walked by urllib through the browser proxy; the client's server-side calls go either through the
 proxy (as HTTP_PROXY would send them) or through a reverse listener in front of the provider.
 """
@@ -31,18 +32,19 @@ def provider():
     started.stop()
 
 
-@pytest.mark.parametrize(("back_channel", "auth_method"), [
-    ("proxy", "client_secret_basic"),
-    ("reverse", "client_secret_post"),
-    ("reverse", "none"),
-], ids=["proxy-basic", "reverse-post", "reverse-public"])
-def test_authlib_login_has_no_error_or_warning(provider, back_channel, auth_method, db_path, confdir):
+@pytest.mark.parametrize(("back_channel", "auth_method", "scope"), [
+    ("proxy", "client_secret_basic", "profile email"),
+    ("reverse", "client_secret_post", "profile email"),
+    ("reverse", "none", "profile email"),
+    ("proxy", "client_secret_basic", "openid profile"),
+], ids=["proxy-basic", "reverse-post", "reverse-public", "proxy-basic-openid"])
+def test_authlib_login_has_no_error_or_warning(provider, back_channel, auth_method, scope, db_path, confdir):
     reverse = back_channel == "reverse"
     with recording(db_path, confdir, name=f"authlib {back_channel} {auth_method}",
                    reverse_to=provider.url if reverse else None) as (listening, recorded):
         client = AuthlibClient(provider.url, client_id="interop-app",
                                proxy_url=None if reverse else listening.proxy_url,
-                               back_channel_url=listening.reverse_url() if reverse else None)
+                               back_channel_url=listening.reverse_url() if reverse else None, scope=scope)
         client.auth_method = auth_method
         client.client_secret = provider.register("interop-app", client.redirect_uri, auth_method).client_secret
         client.start()
@@ -68,5 +70,6 @@ def test_authlib_login_has_no_error_or_warning(provider, back_channel, auth_meth
     exchange = report.exchanges[0]
     assert exchange.callback is not None and len(exchange.tokens) == 1, "front and back channel are joined"
     assert report.sides == {"F", "B", "M"}
+    assert (b"id_token" in exchange.tokens[0].resp_body) == ("openid" in scope)
     assert report.not_evaluated == [], "every rule ran"
     assert recorded.loud() == []

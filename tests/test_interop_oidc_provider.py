@@ -2,14 +2,15 @@
 
 oidc-provider (npm, default configuration plus one client) with its devInteractions login and consent pages;
 Chromium is driven by Playwright with oauthtrace's own test flags (only loopback resolves, and it goes through the
-recorder); the relying party at the loopback redirect_uri does discovery, the token exchange (Basic + PKCE S256)
-and userinfo with urllib through the proxy.
+recorder); the relying party at the loopback redirect_uri does discovery, the token exchange (PKCE S256, Basic or
+public), an optional refresh and userinfo with urllib, through the proxy or a reverse listener.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -23,6 +24,7 @@ from tests.interop.oidc_client import OidcClient
 pytestmark = pytest.mark.e2e
 
 CLIENT_ID = "interop-rp"
+USER = "interop-user"
 
 
 @pytest.fixture(scope="module")
@@ -40,27 +42,59 @@ def _no_proxy_env(monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
 
-def _browser_login(chromium: str, start_url: str, proxy_url: str, profile_dir: str) -> str:
-    """Sign in on the devInteractions page, consent, and return the text the relying party shows at the end."""
+@contextmanager
+def _browser(chromium: str, proxy_url: str, profile_dir: str):
+    """A headless Chromium page whose every request goes through the recorder."""
     from playwright.sync_api import sync_playwright
 
     # Playwright owns the profile directory and headless mode; the rest are the flags oauthtrace's tests use.
     args = [arg for arg in chromium_args(proxy_url, profile_dir, None, headless=False, loopback_only=True)
             if not arg.startswith("--user-data-dir")]
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch_persistent_context(
+        context = playwright.chromium.launch_persistent_context(
             profile_dir, executable_path=chromium, headless=True, args=args)
         try:
-            page = browser.new_page()
+            page = context.new_page()
             page.set_default_timeout(10_000)
-            page.goto(start_url)
-            page.fill("input[name=login]", "interop-user")
-            page.fill("input[name=password]", "any password")
-            page.click("button[type=submit]")
-            page.click("button[autofocus], button[type=submit]")  # the consent page's "Continue"
-            return page.inner_text("#result")
+            yield page
         finally:
-            browser.close()
+            context.close()
+
+
+def _open(page, url: str) -> str:
+    """Load a page that ends at the relying party without interaction; return what it shows."""
+    page.goto(url)
+    return page.inner_text("#result")
+
+
+def _sign_in(page, start_url: str) -> str:
+    """Walk the devInteractions login and consent pages; return what the relying party shows at the end."""
+    page.goto(start_url)
+    page.fill("input[name=login]", USER)
+    page.fill("input[name=password]", "any password")
+    page.click("button[type=submit]")
+    page.click("button[autofocus], button[type=submit]")  # the consent page's "Continue"
+    return page.inner_text("#result")
+
+
+@contextmanager
+def _session(client: OidcClient, db_path: str, confdir: str, *, name: str, reverse: bool = False):
+    """oidc-provider for `client`, the recorder in front; yields the recorder's `Recorded` (filled in on exit)."""
+    provider = NodeProvider(client_id=CLIENT_ID, client_secret=client.client_secret,
+                            redirect_uri=client.redirect_uri).start()
+    try:
+        with recording(db_path, confdir, name=name,
+                       reverse_to=provider.issuer if reverse else None) as (listening, recorded):
+            client.issuer = provider.issuer
+            client.use(proxy_url=None if reverse else listening.proxy_url,
+                       back_channel_url=listening.reverse_url() if reverse else None)
+            client.start()
+            try:
+                yield listening, recorded
+            finally:
+                client.stop()
+    finally:
+        provider.stop()
 
 
 @dataclass(frozen=True)
@@ -80,27 +114,14 @@ SHAPES = {
 
 @pytest.mark.parametrize("shape", list(SHAPES.values()), ids=list(SHAPES))
 def test_oidc_provider_login_has_no_error_or_warning(shape, node_ready, chromium, db_path, confdir, tmp_path):
-    secret = "" if shape.public else secrets.token_urlsafe(32)
-    client = OidcClient(client_id=CLIENT_ID, client_secret=secret, response_mode=shape.response_mode,
-                        refresh=shape.refresh)
-    provider = NodeProvider(client_id=CLIENT_ID, client_secret=secret, redirect_uri=client.redirect_uri).start()
-    reverse = shape.back_channel == "reverse"
-    try:
-        with recording(db_path, confdir, name=f"oidc-provider {shape}",
-                       reverse_to=provider.issuer if reverse else None) as (listening, recorded):
-            client.issuer = provider.issuer
-            client.use(proxy_url=None if reverse else listening.proxy_url,
-                       back_channel_url=listening.reverse_url() if reverse else None)
-            client.start()
-            try:
-                shown = _browser_login(chromium, f"{client.url}/start", listening.proxy_url,
-                                       str(tmp_path / "profile"))
-                assert client.done.wait(10), "the relying party's callback was never reached"
-            finally:
-                client.stop()
-    finally:
-        provider.stop()
-    assert client.outcome == {"message": "Connected", "sub": "interop-user"}, provider.stderr
+    client = OidcClient(client_id=CLIENT_ID, client_secret="" if shape.public else secrets.token_urlsafe(32),
+                        response_mode=shape.response_mode, refresh=shape.refresh)
+    with _session(client, db_path, confdir, name=f"oidc-provider {shape}",
+                  reverse=shape.back_channel == "reverse") as (listening, recorded):
+        with _browser(chromium, listening.proxy_url, str(tmp_path / "profile")) as page:
+            shown = _sign_in(page, f"{client.url}/start")
+        assert client.done.wait(10), "the relying party's callback was never reached"
+    assert client.outcome == {"message": "Connected", "sub": USER}
     assert "Connected" in shown
 
     report = recorded.report
@@ -116,3 +137,28 @@ def test_oidc_provider_login_has_no_error_or_warning(shape, node_ready, chromium
     changed = [f for f in report.findings if f.rule == "scope-changed-unreported"]
     assert changed and {f.severity for f in changed} == {"info"}
     assert "not granted: profile" in changed[0].message
+
+
+def test_oidc_provider_session_with_silent_logins_has_no_error_or_warning(node_ready, chromium, db_path, confdir,
+                                                                         tmp_path):
+    """What a single-page app does: try prompt=none, log in, log in again on the provider's session, silently.
+
+    The first silent try ends in login_required (OpenID Connect Core §3.1.2.6), which the client answers with an
+    interactive login: an error that the flow recovered from is information, not a problem.
+    """
+    client = OidcClient(client_id=CLIENT_ID, client_secret=secrets.token_urlsafe(32))
+    with _session(client, db_path, confdir, name="oidc-provider session") as (listening, recorded):
+        with _browser(chromium, listening.proxy_url, str(tmp_path / "profile")) as page:
+            shown = [_open(page, f"{client.url}/start?prompt=none"),
+                     _sign_in(page, f"{client.url}/start"),
+                     _open(page, f"{client.url}/start"),
+                     _open(page, f"{client.url}/start?prompt=none")]
+    assert ["login_required" in shown[0]] + ["Connected" in text for text in shown[1:]] == [True] * 4
+
+    report = recorded.report
+    assert [(len(e.tokens), e.callback is not None) for e in report.exchanges] == [(0, True)] + [(1, True)] * 3, \
+        "four logins, four exchanges, each token request with its own login"
+    assert recorded.loud() == []
+    error = next(f for f in report.findings if f.rule == "authz-error")
+    assert error.severity == "info" and error.exchange == report.exchanges[0].index
+    assert "login_required" in error.message

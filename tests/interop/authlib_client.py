@@ -7,6 +7,7 @@ opens `/start`.
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,17 +21,18 @@ CALLBACK_PATH = "/auth/callback"
 
 class AuthlibClient:
     def __init__(self, provider_url: str, *, client_id: str, proxy_url: str | None = None,
-                 back_channel_url: str | None = None):
+                 back_channel_url: str | None = None, scope: str = "profile email"):
         self.provider_url = provider_url
         self.client_id = client_id
         self.client_secret = ""
+        self.scope = scope  # with "openid", the provider adds an id_token and the client sends a nonce
         self.auth_method = "client_secret_basic"
         # Reverse mode: the server-side calls go to the listener instead of the provider's own origin.
         self.back_channel_url = back_channel_url or provider_url
         self.proxies = {"http": proxy_url, "https": proxy_url} if proxy_url else {}
         self.outcome: dict | None = None
         self.done = threading.Event()
-        self._pending: dict[str, str] = {}  # state -> code_verifier
+        self._pending: dict[str, tuple[str, str]] = {}  # state -> (code_verifier, nonce)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self.redirect_uri = self.url + CALLBACK_PATH
@@ -46,7 +48,7 @@ class AuthlibClient:
     # -- the OAuth client -----------------------------------------------------------------------
 
     def _session(self, **kwargs) -> OAuth2Session:
-        session = OAuth2Session(self.client_id, self.client_secret or None, scope="profile email",
+        session = OAuth2Session(self.client_id, self.client_secret or None, scope=self.scope,
                                 redirect_uri=self.redirect_uri, code_challenge_method="S256",
                                 token_endpoint_auth_method=self.auth_method, **kwargs)
         session.trust_env = False  # the proxy is the one given here, whatever NO_PROXY says
@@ -64,18 +66,20 @@ class AuthlibClient:
             return reply.json()
 
     def authorization_url(self) -> str:
-        verifier = generate_token(48)
+        verifier, nonce = generate_token(48), generate_token(24)
+        extra = {"nonce": nonce} if "openid" in self.scope.split() else {}
         with self._session() as session:
             url, state = session.create_authorization_url(self.metadata()["authorization_endpoint"],
-                                                          code_verifier=verifier)
-        self._pending[state] = verifier
+                                                          code_verifier=verifier, **extra)
+        self._pending[state] = (verifier, nonce)
         return url
 
     def finish(self, callback_url: str) -> dict:
         state = parse_qs(urlsplit(callback_url).query).get("state", [""])[0]
-        verifier = self._pending.pop(state, None)
-        if verifier is None:
+        pending = self._pending.pop(state, None)
+        if pending is None:
             return {"error": "unknown state"}
+        verifier, nonce = pending
         metadata = self.metadata()
         with self._session(state=state) as session:
             # fetch_token refuses a callback whose state is not this session's.
@@ -83,7 +87,14 @@ class AuthlibClient:
                                         code_verifier=verifier)
             me = session.get(self._back(f"{self.provider_url}/userinfo"), timeout=10)
             me.raise_for_status()
+        if "id_token" in token and _jwt_claims(token["id_token"]).get("nonce") != nonce:
+            return {"error": "the id_token's nonce is not this login's"}
         return {"message": "Connected", "sub": me.json()["sub"], "token_type": token["token_type"]}
+
+
+def _jwt_claims(jwt: str) -> dict:
+    payload = jwt.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
 
 
 def _handler(client: AuthlibClient):

@@ -1,7 +1,7 @@
 """An authorization server built the way Authlib's Flask documentation builds one, in memory, on loopback.
 
-It is someone else's implementation of RFC 6749 / 7636 / 8414 / 9207 / 6750: oauthtrace must find nothing wrong
-with a login through it. Only the storage (dicts instead of SQLAlchemy) and the one-click consent page are ours.
+It is someone else's implementation of RFC 6749 / 7636 / 8414 / 9207 / 6750 and, when `openid` is asked for, of
+OpenID Connect's id_token: oauthtrace must find nothing wrong with a login through it. Only the storage (dicts instead of SQLAlchemy) and the one-click consent page are ours.
 """
 
 from __future__ import annotations
@@ -17,10 +17,14 @@ from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin, grants
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc9207 import IssuerParameter
+from authlib.oidc.core import UserInfo
+from authlib.oidc.core.grants import OpenIDCode
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask, jsonify, request
 from werkzeug.serving import make_server
 
-SCOPES = ["profile", "email"]
+SCOPES = ["openid", "profile", "email"]
 
 
 @dataclass
@@ -29,6 +33,7 @@ class Client(ClientMixin):
     client_secret: str  # "" for a public client
     redirect_uris: list[str]
     auth_method: str  # client_secret_basic, client_secret_post or none
+    id_token_signed_response_alg = None  # the provider's default, RS256
 
     def get_client_id(self):
         return self.client_id
@@ -64,7 +69,20 @@ class AuthorizationCode:
     user: str
     code_challenge: str | None
     code_challenge_method: str | None
+    nonce: str | None = None
     issued_at: float = field(default_factory=time.time)
+
+    def get_nonce(self):
+        return self.nonce
+
+    def get_auth_time(self):
+        return int(self.issued_at)
+
+    def get_acr(self):
+        return None
+
+    def get_amr(self):
+        return None
 
     def get_redirect_uri(self):
         return self.redirect_uri
@@ -150,7 +168,8 @@ class AuthlibProvider:
                     code=code, client_id=req.client.client_id, redirect_uri=req.payload.redirect_uri,
                     scope=req.payload.scope, user=req.user,
                     code_challenge=req.payload.data.get("code_challenge"),
-                    code_challenge_method=req.payload.data.get("code_challenge_method"))
+                    code_challenge_method=req.payload.data.get("code_challenge_method"),
+                    nonce=req.payload.data.get("nonce"))
 
             def query_authorization_code(self, code, client):
                 found = provider.codes.get(code)
@@ -174,13 +193,26 @@ class AuthlibProvider:
             def get_authorization_code_challenge_method(self, authorization_code):
                 return authorization_code.code_challenge_method
 
+        signing_key = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+
+        class OpenID(OpenIDCode):
+            def get_jwt_config(self, grant, client):
+                return {"key": signing_key, "alg": "RS256", "iss": provider.url, "exp": 3600}
+
+            def exists_nonce(self, nonce, req):
+                return any(code.nonce == nonce for code in provider.codes.values())
+
+            def generate_user_info(self, user, scope):
+                return UserInfo(sub=user, name="Alice Example")
+
         def save_token(token, req):
             provider.tokens[token["access_token"]] = Token(
                 client_id=req.client.client_id, user=req.user, scope=token.get("scope", ""),
                 access_token=token["access_token"], expires_in=token["expires_in"])
 
         server = AuthorizationServer(self.app, query_client=self.clients.get, save_token=save_token)
-        server.register_grant(CodeGrant, [PKCE(required=True)])
+        server.register_grant(CodeGrant, [PKCE(required=True), OpenID(require_nonce=False)])
         server.register_extension(_Issuer(self.url))
 
         class Validator(BearerTokenValidator):
@@ -223,6 +255,8 @@ class AuthlibProvider:
             "token_endpoint": f"{self.url}/token",
             "scopes_supported": SCOPES,
             "response_types_supported": ["code"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
             "grant_types_supported": ["authorization_code"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
             "code_challenge_methods_supported": ["S256"],

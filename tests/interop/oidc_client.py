@@ -63,7 +63,7 @@ class OidcClient:
     def discovery(self) -> dict:
         return self._json(urllib.request.Request(self._back(f"{self.issuer}/.well-known/openid-configuration")))
 
-    def authorization_url(self) -> str:
+    def authorization_url(self, prompt: str | None = None) -> str:
         state, nonce, verifier = (secrets.token_urlsafe(32) for _ in range(3))
         self._pending[state] = (verifier, nonce)
         params = {
@@ -72,7 +72,9 @@ class OidcClient:
             "state": state, "nonce": nonce, "code_challenge": _s256(verifier), "code_challenge_method": "S256",
         }
         if self.refresh:
-            params["prompt"] = "consent"  # OpenID Connect Core §11: offline_access needs prompt=consent
+            prompt = "consent"  # OpenID Connect Core §11: offline_access needs prompt=consent
+        if prompt:
+            params["prompt"] = prompt
         if self.response_mode != "query":
             params["response_mode"] = self.response_mode
         return f"{self.discovery()['authorization_endpoint']}?{urlencode(params, quote_via=quote)}"
@@ -127,8 +129,9 @@ def _jwt_claims(jwt: str) -> dict:
 def _handler(client: OidcClient):
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
-            if self.path == "/start":
-                self._send(302, b"", location=client.authorization_url())
+            if urlsplit(self.path).path == "/start":  # /start?prompt=none tries a silent login first
+                prompt = dict(parse_qsl(urlsplit(self.path).query)).get("prompt")
+                self._send(302, b"", location=client.authorization_url(prompt))
             elif urlsplit(self.path).path == CALLBACK_PATH:
                 self._callback(urlsplit(self.path).query)
             else:
