@@ -28,7 +28,8 @@ from oauthtrace.store import Store, default_path
 @click.option("--confdir", default=DEFAULT_CONFDIR, show_default=True, help="mitmproxy's CA directory.")
 @click.option("--only-hosts", multiple=True, metavar="REGEX", help="Record only these hosts. Repeatable.")
 @click.option("--ignore-hosts", multiple=True, metavar="REGEX", help="Do not record these hosts. Repeatable.")
-def record(db_path, port, listen_host, reverse_specs, name, browser, confdir, only_hosts, ignore_hosts):
+@click.option("--ui", "show_ui", is_flag=True, help="Show the flows live in the terminal UI; quitting it stops recording.")
+def record(db_path, port, listen_host, reverse_specs, name, browser, confdir, only_hosts, ignore_hosts, show_ui):
     """Record OAuth traffic through a proxy into the database until Ctrl-C.
 
     \b
@@ -56,7 +57,7 @@ def record(db_path, port, listen_host, reverse_specs, name, browser, confdir, on
             browsers.append(_open_browser(browser_binary, listening))
 
     try:
-        stats = runner.run(on_ready=ready)
+        stats = _run_with_ui(runner, db_path, ready) if show_ui else runner.run(on_ready=ready)
     finally:
         for process in browsers:
             process.terminate()
@@ -64,6 +65,23 @@ def record(db_path, port, listen_host, reverse_specs, name, browser, confdir, on
     if stats.failed:
         click.echo(f"Error: {stats.failed} hop(s) could not be stored: {stats.last_error}", err=True)
         sys.exit(1)
+
+
+def _run_with_ui(runner: ProxyRunner, db_path: str, ready):
+    """The proxy in a thread and the UI, live, in the foreground; quitting the UI stops the proxy."""
+    from oauthtrace.tui.app import run_ui
+
+    listening = runner.start_in_thread()
+    ready(listening)
+    reverse = "".join(f"  reverse http://{addr[0]}:{addr[1]} -> {upstream}" for upstream, addr in listening.reverse)
+    notice = f"Recording: browser proxy {listening.proxy_url}{reverse}  (q stops)"
+    try:
+        run_ui(db_path, None, live=True, notice=notice)
+    finally:
+        stats = runner.stop()
+    if stats is None:
+        raise UserError("the proxy stopped before the recorder could report")
+    return stats
 
 
 def _check_listen_host(listen_host: str) -> None:

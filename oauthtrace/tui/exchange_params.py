@@ -184,7 +184,7 @@ def params_table(stage_list: list[Stage]) -> Table:
     table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
     table.add_column("parameter", no_wrap=True, min_width=13)
     for stage in stage_list:
-        table.add_column(plain(stage.label), no_wrap=True, max_width=CELL_WIDTH + 2)
+        table.add_column(plain(stage.label), overflow="ellipsis", max_width=CELL_WIDTH + 2)
     names = _names(stage_list)
     for name in names:
         cells = [plain(name, "bold" if name in KEY_PARAMS else "")]
