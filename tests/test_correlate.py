@@ -52,6 +52,14 @@ def test_two_interleaved_exchanges_stay_apart():
         assert {h.seq for h in ex.hops} == {h.seq for h in f}
 
 
+def test_a_state_from_another_flow_does_not_move_hops_between_exchanges():
+    a = flow(state="A" * 32, code="codeA" * 5, login=False)
+    b = flow(state="B" * 32, code="codeB" * 5, login=False, returned_state="A" * 32, t0=1000.2)
+    ex1, ex2 = exchanges_of(interleave(a, b))
+    assert ex1.authorize is a.authorize and ex1.callback is a.callback
+    assert ex2.authorize is b.authorize and ex2.authz_response is b.authorize and ex2.callback is b.callback
+
+
 def test_interleaved_without_referer_still_joins_callbacks_by_state():
     a = flow(state="A" * 32, code="codeA" * 5)
     b = flow(state="B" * 32, code="codeB" * 5, t0=1000.1)

@@ -150,6 +150,7 @@ class _Joiner:
             self._maybe_response(chained, hop)
             return
         flow = self._new(hop)
+        self.linked.add(hop.seq)  # an authorization request is certain of its own flow
         flow.authorize = hop
         flow.client_id = client_id
         flow.redirect_uri = param(pairs, "redirect_uri")
