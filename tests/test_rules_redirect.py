@@ -193,3 +193,20 @@ def test_login_post_answered_with_307_to_the_client():
 def test_login_post_answered_with_303_or_302_is_quiet():
     assert only(flow(login_status=303), "redirect-307") == []
     assert only(flow(), "redirect-307") == []
+
+
+def test_login_page_mentioning_redirect_uri_is_not_a_rejection():
+    f = flow(callback=False, back_channel=False)
+    f.login_page.resp_body += b'<input type="hidden" name="redirect_uri" value="x"><p>Invalid password?</p>'
+    f.login_post.location = None
+    f.login_post.resp_headers = [("Content-Type", "text/html")]
+    f.login_post.status = 200
+    f.login_post.resp_body = b"<p>Wrong password</p>"
+    assert only(list(f), "redirect-uri-rejected") == []
+
+
+def test_user_errors_mentioning_the_client_are_redirected_rightly():
+    f = flow(error="access_denied", error_description="The user denied client_id plugin-client access")
+    assert only(f, "redirect-on-invalid-client") == []
+    f = flow(error="unauthorized_client", error_description="client_id plugin-client may not use response_type code")
+    assert only(f, "redirect-on-invalid-client") == []

@@ -246,3 +246,7 @@ def test_signed_and_opaque_states_are_quiet():
     assert readable_data(signed) is None
     assert readable_data(STATE) is None
     assert only(flow(state=signed), "state-unprotected-data") == []
+
+
+def test_short_random_base64url_without_digits_is_not_undercounted():
+    assert only(flow(state="kPqRsTuVwXyZaBcDeFgHiJ"), "state-low-entropy") == []  # 22 base64url chars

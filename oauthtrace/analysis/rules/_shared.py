@@ -92,20 +92,33 @@ def _redirect_target(hop: Hop) -> str | None:
 
 
 def estimated_bits(value: str) -> float:
-    """An upper bound of a random-looking value's entropy: length × log2(size of the alphabet it draws from)."""
+    """An upper bound of a random-looking value's entropy: length × log2(size of the alphabet it draws from).
+
+    The alphabet is the usual one the characters belong to (digits, hex, base36, base64url ...), not just the
+    characters seen, so a short random base64url value that happens to lack digits is not undercounted.
+    """
     if not value:
         return 0.0
     chars = set(value)
-    if chars <= set(string.hexdigits.lower()) or chars <= set(string.digits + "ABCDEF"):
-        alphabet = 16 if not chars <= set(string.digits) else 10
+    digits, lower, upper = chars & _DIGITS, chars & _LOWER, chars & _UPPER
+    others = chars - _DIGITS - _LOWER - _UPPER
+    if chars <= _DIGITS:
+        alphabet = 10
+    elif chars - {"-"} <= _HEX_LOWER or chars - {"-"} <= _HEX_UPPER:  # hex, UUIDs
+        alphabet = 16
+    elif not others and not (lower and upper):
+        alphabet = 36 if digits else 26
     else:
-        alphabet = 0
-        for group, size in ((string.digits, 10), (string.ascii_lowercase, 26), (string.ascii_uppercase, 26)):
-            if chars & set(group):
-                alphabet += size
-        others = chars - set(string.ascii_letters + string.digits)
-        alphabet += len(others)
-    return len(value) * math.log2(max(alphabet, 2))
+        alphabet = 62 + len(others - _BASE64_EXTRA) + (2 if others & _BASE64_EXTRA else 0)
+    return len(value) * math.log2(alphabet)
+
+
+_DIGITS = frozenset(string.digits)
+_LOWER = frozenset(string.ascii_lowercase)
+_UPPER = frozenset(string.ascii_uppercase)
+_HEX_LOWER = frozenset(string.digits + "abcdef")
+_HEX_UPPER = frozenset(string.digits + "ABCDEF")
+_BASE64_EXTRA = frozenset("-_+/")
 
 
 def hops_with_role(exchange: Exchange, *roles: str) -> list[Hop]:

@@ -19,7 +19,13 @@ PROFILE_SEVERITIES = {
 }
 
 _MENTIONS_REDIRECT = re.compile(r"redirect[\s_-]?ur[il]", re.IGNORECASE)
-_MENTIONS_CLIENT = re.compile(r"client[\s_-]?id|unknown client|invalid client", re.IGNORECASE)
+# the client itself is unknown or invalid (not merely unauthorized for this request, which may be redirected)
+_INVALID_CLIENT = re.compile(
+    r"client[\s_-]?id\b.{0,40}\b(missing|unknown|invalid|not found|not registered|required)|"
+    r"(unknown|invalid|unregistered) client", re.IGNORECASE)
+# errors about the user or the session, which the provider rightly redirects whatever their description says
+_USER_ERRORS = {"access_denied", "login_required", "consent_required", "interaction_required",
+                "account_selection_required", "temporarily_unavailable", "server_error"}
 _REJECTED = re.compile(
     r"invalid|not allowed|not registered|not permitted|mismatch|does not match|doesn't match|unknown|not valid|"
     r"unauthori[sz]ed|not whitelisted|not in the allow", re.IGNORECASE)
@@ -190,7 +196,9 @@ def redirect_on_invalid_client(exchange: Exchange, ctx: Context) -> Iterator[Hit
     if not error:
         return
     description = param(response.pairs, "error_description") or ""
-    about_client = error == "invalid_client" or _MENTIONS_CLIENT.search(description) is not None
+    if error in _USER_ERRORS:
+        return
+    about_client = error == "invalid_client" or _INVALID_CLIENT.search(description) is not None
     about_redirect = "redirect" in error or _MENTIONS_REDIRECT.search(description) is not None
     if not (about_client or about_redirect):
         return
@@ -318,7 +326,12 @@ def redirect_uri_rejected(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     client = known_client(requested)
     if not client or authz_response(exchange) is not None:
         return
-    for hop in hops_with_role(exchange, "authorize", "login", "consent"):
+    pages = hops_with_role(exchange, "authorize", "login", "consent")
+    for hop in pages:
+        # an error page ends the flow: a page followed by a form post was a login page mentioning redirect_uri
+        ended_here = not any(p.method == "POST" and p.started > hop.started for p in pages)
+        if (hop.status or 0) < 400 and not ended_here:
+            continue
         text = _text(hop)
         mention = _MENTIONS_REDIRECT.search(text)
         if mention and _REJECTED.search(text[max(0, mention.start() - 200):mention.end() + 200]):
