@@ -298,3 +298,13 @@ def test_iss_read_from_a_form_post_response_and_from_a_callback_alone():
     only_callback = exchange_of(f, authorize=None, authz_response=None, metadata=[metadata_hop(40)])
     [hit] = hits("iss-mismatch", only_callback)
     assert hit.hop is f.callback
+
+
+def test_an_unmatched_document_is_used_only_when_it_is_the_only_one():
+    def doc(issuer_value):
+        return {"issuer": issuer_value, "authorization_endpoint": f"{issuer_value}/oauth2/v2/auth",
+                "authorization_response_iss_parameter_supported": True}
+
+    ex = exchange_of(flow())
+    assert len(hits("iss-missing", ex, metadata={PROVIDER: doc(PROVIDER)})) == 1
+    assert hits("iss-missing", ex, metadata={PROVIDER: doc(PROVIDER), OTHER: doc(OTHER)}) == []

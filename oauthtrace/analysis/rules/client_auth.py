@@ -150,8 +150,8 @@ def client_auth_method_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hi
 
     Warning; error when the provider then answered invalid_client. Under the chatgpt profile a mismatch that
     did not break the flow is information, and one that did is the provider's (it must accept ChatGPT's
-    method). A registration as a public client is left to public-client-secret, so one mistake is reported
-    once.
+    method). A public registration, or a request without authentication, is left to public-client-secret, so
+    one mistake is reported once.
     """
     metadata = provider_metadata(exchange, ctx)
     for hop in token_endpoint_requests(exchange):
@@ -165,7 +165,7 @@ def client_auth_method_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hi
         registration = registration_for(client_id_of(hop, exchange), exchange, ctx)
         if registration is not None:
             registered = registered_method(registration)
-            if registered != used and registered != "none" and not (used == "none" and hop in exchange.refreshes):
+            if registered != used and "none" not in (registered, used):
                 yield Hit(
                     hop=hop,
                     message=f"registration.token_endpoint_auth_method = {registered} ≠ token request uses {used}",
