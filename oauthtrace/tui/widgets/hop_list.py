@@ -7,7 +7,9 @@ it is needed, and a row shows `…` until its page arrives. Nothing here reads t
 from __future__ import annotations
 
 from collections import OrderedDict
+from functools import lru_cache
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
@@ -24,6 +26,12 @@ from oauthtrace.tui.reader import PAGE, HopSource, Reader
 from oauthtrace.tui.text import one_line
 
 CACHED_PAGES = 64
+_DIM, _RED, _YELLOW, _GREEN = Style(dim=True), Style(color="red", bold=True), Style(color="yellow"), Style(color="green")
+
+
+@lru_cache(maxsize=64)
+def _style(definition: str) -> Style:
+    return Style.parse(definition) if definition else Style()
 
 
 class HopList(ScrollView, can_focus=True):
@@ -65,8 +73,10 @@ class HopList(ScrollView, can_focus=True):
         self.seq_width = 3
         self._pages: OrderedDict[int, dict[int, tuple]] = OrderedDict()  # page -> row -> summary
         self._pending: set[int] = set()
+        self._strips: dict[tuple[int, int], Strip] = {}  # (seq, width) -> the row drawn, until marks change
         self._generation = 0
         self.painted = 0  # rows painted with real data: lets tests and the benchmark see the first real paint
+        self.last_painted_seq: int | None = None
 
     # -- data ------------------------------------------------------------------------------------
 
@@ -103,6 +113,7 @@ class HopList(ScrollView, can_focus=True):
 
     def set_marks(self, roles: dict[int, str], marks: dict[int, str]) -> None:
         self.roles, self.marks = roles, marks
+        self._strips.clear()
         self.refresh()
 
     def seq_at_cursor(self) -> int | None:
@@ -159,34 +170,45 @@ class HopList(ScrollView, can_focus=True):
         row = self._row(index)
         if row is None:
             self._want(index // PAGE)
-            text = Text("  …", style="dim")
+            strip = Strip([Segment("  …", _DIM)])
         else:
             self.painted += 1
-            text = self.row_text(row)
-        segments = list(text.render(self.app.console))
-        strip = Strip(segments).crop(0, width).extend_cell_length(width).apply_style(self.rich_style)
+            self.last_painted_seq = row[1]
+            strip = self._strips.get((row[1], width))
+            if strip is None:
+                strip = Strip(self.row_segments(row))
+                self._strips[(row[1], width)] = strip
+                if len(self._strips) > 4 * PAGE:
+                    self._strips.pop(next(iter(self._strips)))
+        strip = strip.crop(0, width).extend_cell_length(width).apply_style(self.rich_style)
         if index == self.cursor:
             strip = strip.apply_style(self.get_component_rich_style("hop-list--cursor"))
         return strip
 
-    def row_text(self, row: tuple) -> Text:
+    def row_segments(self, row: tuple) -> list[Segment]:
+        """One row as segments built directly (no Text layout): this runs for every row scrolled into view."""
         _id, seq, _started, listener, method, url, status, location, error = row
         mark, mark_style = SEVERITY_MARK.get(self.marks.get(seq), (" ", ""))
         role = self.roles.get(seq, "")
-        text = Text(no_wrap=True, overflow="crop")
-        text.append(mark, style=mark_style)
-        text.append(f"#{seq:<{self.seq_width}} ")
-        text.append(role.upper()[:10].ljust(10), style=ROLE_STYLE.get(role, "dim"))
-        text.append(f"{one_line(listener_label(listener), 10):<10} ", style="dim")
-        text.append(f"{one_line(method, 7):<7} ")
         status_text = "error" if error is not None else str(status) if status is not None else "—"
-        style = "bold red" if error is not None or status is None or status >= 400 else (
-            "yellow" if status >= 300 else "green")
-        text.append(f"{status_text:>5} ", style=style)
-        text.append(one_line(_target(url), 70))
+        status_style = _RED if error is not None or status is None or status >= 400 else (
+            _YELLOW if status >= 300 else _GREEN)
+        segments = [
+            Segment(mark, _style(mark_style)),
+            Segment(f"#{seq:<{self.seq_width}} "),
+            Segment(role.upper()[:10].ljust(10), _style(ROLE_STYLE.get(role, "dim"))),
+            Segment(f"{one_line(listener_label(listener), 10):<10} ", _DIM),
+            Segment(f"{one_line(method, 7):<7} "),
+            Segment(f"{status_text:>5} ", status_style),
+            Segment(one_line(_target(url), 70)),
+        ]
         if location:
-            text.append(" → " + one_line(redirect_summary(location), 60), style="dim")
-        return text
+            segments.append(Segment(" → " + one_line(redirect_summary(location), 60), _DIM))
+        return segments
+
+    def row_text(self, row: tuple) -> Text:
+        """The row as plain Text (for tests and exports of what the list shows)."""
+        return Text("".join(segment.text for segment in self.row_segments(row)))
 
     # -- keys and mouse --------------------------------------------------------------------------
 
