@@ -103,19 +103,22 @@ class Shape:
     response_mode: str
     refresh: bool  # offline_access, then one refresh_token grant
     back_channel: str  # "proxy" (HTTP_PROXY style) or "reverse" (a listener in front of the provider)
+    par: bool = False  # the request is pushed (RFC 9126); the browser carries only client_id and request_uri
 
 
 SHAPES = {
     "confidential-query-proxy": Shape(public=False, response_mode="query", refresh=False, back_channel="proxy"),
     "public-form_post-refresh-reverse": Shape(public=True, response_mode="form_post", refresh=True,
                                               back_channel="reverse"),
+    "confidential-par-proxy": Shape(public=False, response_mode="query", refresh=False, back_channel="proxy",
+                                    par=True),
 }
 
 
 @pytest.mark.parametrize("shape", list(SHAPES.values()), ids=list(SHAPES))
 def test_oidc_provider_login_has_no_error_or_warning(shape, node_ready, chromium, db_path, confdir, tmp_path):
     client = OidcClient(client_id=CLIENT_ID, client_secret="" if shape.public else secrets.token_urlsafe(32),
-                        response_mode=shape.response_mode, refresh=shape.refresh)
+                        response_mode=shape.response_mode, refresh=shape.refresh, par=shape.par)
     with _session(client, db_path, confdir, name=f"oidc-provider {shape}",
                   reverse=shape.back_channel == "reverse") as (listening, recorded):
         with _browser(chromium, listening.proxy_url, str(tmp_path / "profile")) as page:
@@ -130,6 +133,7 @@ def test_oidc_provider_login_has_no_error_or_warning(shape, node_ready, chromium
     assert exchange.callback is not None and len(exchange.tokens) == 1, "front and back channel are joined"
     assert exchange.callback.method == ("POST" if shape.response_mode == "form_post" else "GET")
     assert len(exchange.refreshes) == (1 if shape.refresh else 0)
+    assert ("request_uri=" in exchange.authorize.url) == shape.par
     assert report.not_evaluated == [], "every rule ran"
     assert recorded.loud() == []
     # oidc-provider's default claims know no `profile` scope, so it grants less and says so in the token

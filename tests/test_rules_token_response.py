@@ -217,6 +217,24 @@ def test_scope_quiet(body, scope):
     assert hits("scope-changed-unreported", exchange_of(token_flow(body, scope=scope))) == []
 
 
+def test_scope_narrowed_behind_a_pushed_request_is_compared_with_the_pushed_scope():
+    # The shape of oidc-provider with PAR (tests/test_interop_oidc_provider.py): the browser's URL carries only
+    # client_id and request_uri; the scope asked for is in the pushed request (RFC 9126 §2.1).
+    request_uri = "urn:ietf:params:oauth:request_uri:abc"
+    par = make_hop(1, "POST", "https://auth.example.com/par", started=900.0,
+                   form=[("client_id", "c"), ("response_type", "code"), ("scope", "openid profile")],
+                   status=201, resp_json={"request_uri": request_uri, "expires_in": 60})
+    f = token_flow({**GOOD, "scope": "openid"},
+                   authorize_url=f"https://auth.example.com/authorize?client_id=c&request_uri={request_uri}")
+    [hit] = hits("scope-changed-unreported", exchange_of(f, hops=[par, *f]))
+    assert hit.severity == "info" and hit.evidence["requested"] == "openid profile"
+    assert "not granted: profile" in hit.message
+    # A granted scope equal to the pushed one is quiet.
+    same = token_flow({**GOOD, "scope": "profile openid"},
+                      authorize_url=f"https://auth.example.com/authorize?client_id=c&request_uri={request_uri}")
+    assert hits("scope-changed-unreported", exchange_of(same, hops=[par, *same])) == []
+
+
 # refresh-misuse
 
 def test_refresh_beyond_original_scope_granted_blames_provider():

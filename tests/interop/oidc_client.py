@@ -23,11 +23,12 @@ CALLBACK_PATH = "/cb"
 
 class OidcClient:
     def __init__(self, *, client_id: str, client_secret: str = "", response_mode: str = "query",
-                 refresh: bool = False):
+                 refresh: bool = False, par: bool = False):
         self.client_id = client_id
         self.client_secret = client_secret  # "" for a public client
         self.response_mode = response_mode
         self.refresh = refresh  # ask for offline_access and use the refresh token once
+        self.par = par  # push the authorization request first (RFC 9126), send only its request_uri
         self.issuer = ""  # set once the provider is up
         self.back_channel_url = ""  # a reverse listener in front of the issuer, if any
         self.outcome: dict | None = None
@@ -77,7 +78,11 @@ class OidcClient:
             params["prompt"] = prompt
         if self.response_mode != "query":
             params["response_mode"] = self.response_mode
-        return f"{self.discovery()['authorization_endpoint']}?{urlencode(params, quote_via=quote)}"
+        metadata = self.discovery()
+        if self.par:
+            pushed = self._post(metadata["pushed_authorization_request_endpoint"], params)
+            params = {"client_id": self.client_id, "request_uri": pushed["request_uri"]}
+        return f"{metadata['authorization_endpoint']}?{urlencode(params, quote_via=quote)}"
 
     def finish(self, params: dict[str, str]) -> dict:
         if "error" in params:
@@ -101,13 +106,17 @@ class OidcClient:
         return {"message": "Connected", "sub": me["sub"]}
 
     def _token(self, metadata: dict, form: dict[str, str]) -> dict:
+        return self._post(metadata["token_endpoint"], form)
+
+    def _post(self, url: str, form: dict[str, str]) -> dict:
+        """A form POST to the provider, with this client's authentication."""
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
         if self.client_secret:  # client_secret_basic, each part form-encoded first (RFC 6749 §2.3.1)
             pair = f"{quote(self.client_id, safe='')}:{quote(self.client_secret, safe='')}"
             headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
         else:
             form = {**form, "client_id": self.client_id}
-        return self._json(urllib.request.Request(self._back(metadata["token_endpoint"]), method="POST",
+        return self._json(urllib.request.Request(self._back(url), method="POST",
                                                  data=urlencode(form).encode(), headers=headers))
 
     def _json(self, request: urllib.request.Request) -> dict:

@@ -9,9 +9,10 @@ from typing import Iterator
 
 from oauthtrace.analysis import jwt
 from oauthtrace.analysis.oauth import (
-    body_params, client_auth_used, param, request_params, shown, token_fields, token_response,
+    body_params, client_auth_used, param, shown, token_fields, token_response,
 )
 from oauthtrace.analysis.registry import Context, rule
+from oauthtrace.analysis.rules._shared import sent_params
 from oauthtrace.model import Exchange, Hit, Hop, every
 
 PROFILE_SEVERITIES: dict[str, dict[str, str]] = {}
@@ -204,7 +205,7 @@ def _pragma_severity(profile: str, *, no_store: bool) -> str:
 )
 def scope_changed_unreported(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """The granted scope differs from the requested one and the token response does not say so (or says so)."""
-    original = _authorize_scope(exchange)
+    original = _authorize_scope(exchange, ctx)
     for name, hop, data in _successful(exchange):
         requested = param(body_params(hop), "scope") or original
         if not requested:
@@ -225,8 +226,10 @@ def scope_changed_unreported(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
                       evidence={"requested": requested, "granted": " ".join(granted), "source": source})
 
 
-def _authorize_scope(exchange: Exchange) -> str | None:
-    return param(request_params(exchange.authorize), "scope") if exchange.authorize is not None else None
+def _authorize_scope(exchange: Exchange, ctx: Context) -> str | None:
+    # sent_params, not the URL alone: with PAR (RFC 9126) the URL has only client_id and request_uri, and the
+    # scope is in the pushed request (seen on oidc-provider); a request object may carry it too.
+    return param(sent_params(exchange, ctx) or [], "scope")
 
 
 def _scope_diff(asked: list[str], granted: list[str]) -> str:
@@ -285,21 +288,21 @@ def refresh_misuse(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     refreshes = sorted((hop for hop in exchange.refreshes if hop.status is not None), key=lambda hop: hop.seq)
     if not refreshes:
         return
-    yield from _scope_escalation(exchange, refreshes)
+    yield from _scope_escalation(exchange, refreshes, ctx)
     yield from _rotated_out_reuse(refreshes)
     yield from _never_rotated(refreshes)
 
 
-def _original_grant(exchange: Exchange) -> str | None:
+def _original_grant(exchange: Exchange, ctx: Context) -> str | None:
     for hop in exchange.tokens:
         data = token_response(hop) or {}
         if hop.status == 200 and isinstance(data.get("scope"), str) and data["scope"].strip():
             return data["scope"]
-    return _authorize_scope(exchange)
+    return _authorize_scope(exchange, ctx)
 
 
-def _scope_escalation(exchange: Exchange, refreshes: list[Hop]) -> Iterator[Hit]:
-    original = _original_grant(exchange)
+def _scope_escalation(exchange: Exchange, refreshes: list[Hop], ctx: Context) -> Iterator[Hit]:
+    original = _original_grant(exchange, ctx)
     if not original:
         return
     for hop in refreshes:
