@@ -110,8 +110,9 @@ SHAPES = {
     "confidential-query-proxy": Shape(public=False, response_mode="query", refresh=False, back_channel="proxy"),
     "public-form_post-refresh-reverse": Shape(public=True, response_mode="form_post", refresh=True,
                                               back_channel="reverse"),
-    "confidential-par-proxy": Shape(public=False, response_mode="query", refresh=False, back_channel="proxy",
-                                    par=True),
+    # response_mode only in the pushed request: this shape made response-mode-mismatch a false alarm once.
+    "confidential-par-form_post-proxy": Shape(public=False, response_mode="form_post", refresh=False,
+                                              back_channel="proxy", par=True),
 }
 
 

@@ -107,6 +107,22 @@ def test_code_in_fragment_without_response_mode_is_a_warning():
     assert hit.evidence == {"requested": None, "expected": "query", "used": "fragment"}
 
 
+def test_response_mode_is_read_from_the_pushed_request():
+    # The shape of an OpenID Connect client using PAR with oidc-provider (tests/test_interop_oidc_provider.py):
+    # the URL repeats response_type (OpenID Connect Core §6.2), response_mode=form_post is only in the pushed
+    # request (RFC 9126 §2.1), and the provider rightly answered with form_post.
+    request_uri = "urn:ietf:params:oauth:request_uri:abc"
+    par = make_hop(90, "POST", "https://auth.example.com/par", started=900.0,
+                   form=[("client_id", "c"), ("response_type", "code"), ("response_mode", "form_post")],
+                   status=201, resp_json={"request_uri": request_uri, "expires_in": 60})
+    url = f"https://auth.example.com/authorize?client_id=c&request_uri={request_uri}&response_type=code"
+    honoured = flow(response_mode="form_post", authorize_url=url)
+    assert hits("response-mode-mismatch", exchange_of(honoured), extra_hops=[par]) == []
+    ignored = flow(authorize_url=url)  # answered in the query although the pushed request asked for form_post
+    [hit] = hits("response-mode-mismatch", exchange_of(ignored), extra_hops=[par])
+    assert hit.evidence["requested"] == "form_post" and hit.evidence["used"] == "query"
+
+
 @pytest.mark.parametrize("kwargs", [{}, {"response_mode": "form_post"}, {"response_mode": "fragment"},
                                     {"response_type": "token", "response_mode": "fragment"}])
 def test_response_mode_quiet_when_honoured(kwargs):

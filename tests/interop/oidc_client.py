@@ -81,7 +81,9 @@ class OidcClient:
         metadata = self.discovery()
         if self.par:
             pushed = self._post(metadata["pushed_authorization_request_endpoint"], params)
-            params = {"client_id": self.client_id, "request_uri": pushed["request_uri"]}
+            # OpenID Connect Core §6.2 wants response_type and scope in the URL too; the pushed request governs.
+            params = {"client_id": self.client_id, "request_uri": pushed["request_uri"],
+                      "response_type": params["response_type"], "scope": params["scope"]}
         return f"{metadata['authorization_endpoint']}?{urlencode(params, quote_via=quote)}"
 
     def finish(self, params: dict[str, str]) -> dict:

@@ -9,6 +9,7 @@ from oauthtrace.analysis.oauth import (
     authz_response_params, callback_params, param, request_params, shown, token_fields,
 )
 from oauthtrace.analysis.registry import Context, memo, rule
+from oauthtrace.analysis.rules._shared import sent_params
 from oauthtrace.model import Exchange, Hit, Hop
 from oauthtrace.params import base_url, fragment_pairs, host, origin, query_pairs
 
@@ -23,10 +24,17 @@ REFERER_SECRETS = ("code", "state") + TOKEN_PARAMS
 SAFE_REFERRER_POLICIES = {"no-referrer", "same-origin", "origin", "strict-origin", "strict-origin-when-cross-origin"}
 
 
-def _response_types(exchange: Exchange) -> list[str]:
+def _requested(exchange: Exchange, ctx: Context) -> list[tuple[str, str]]:
+    """What the authorization request asked for. With PAR (RFC 9126) or a request object the URL carries only part
+    of it: a client may repeat response_type there (OpenID Connect Core §6.2 asks for it) while response_mode
+    stays in the pushed request, which oidc-provider honours."""
     if exchange.authorize is None:
         return []
-    return (param(request_params(exchange.authorize), "response_type") or "").split()
+    return sent_params(exchange, ctx) or request_params(exchange.authorize)
+
+
+def _response_types(exchange: Exchange, ctx: Context) -> list[str]:
+    return (param(_requested(exchange, ctx), "response_type") or "").split()
 
 
 @rule(
@@ -42,7 +50,7 @@ def _response_types(exchange: Exchange) -> list[str]:
 )
 def implicit_grant(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """The authorization request asks for an access token in the front channel (response_type contains token)."""
-    response_types = _response_types(exchange)
+    response_types = _response_types(exchange, ctx)
     if "token" in response_types:
         value = " ".join(response_types)
         yield Hit(hop=exchange.authorize, message=f"authorize.response_type = {value} (access token in the "
@@ -114,10 +122,10 @@ def _tokens_in_url(hop: Hop, exchange: Exchange) -> Iterator[Hit]:
 )
 def response_mode_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """The provider answered in another response mode than the one requested (or the default)."""
-    response_types = _response_types(exchange)
+    response_types = _response_types(exchange, ctx)
     if not response_types:
         return
-    requested = param(request_params(exchange.authorize), "response_mode")
+    requested = param(_requested(exchange, ctx), "response_mode")
     if requested not in (None, "query", "fragment", "form_post"):
         return  # JARM (query.jwt, …) and other extensions: not judged here
     expected = requested or _default_mode(response_types)
