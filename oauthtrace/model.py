@@ -66,6 +66,10 @@ class Hop:
     resp_truncated: bool = False
     location: str | None = None
     error: str | None = None
+    # Values the analysis derived from this hop (parsed bodies, its authorization response ...), filled lazily.
+    # A declared field, because adding an attribute to an instance makes CPython unshare its __dict__ (~0.8 KB
+    # per hop, 80 MB on a 100k-hop trace).
+    derived: dict | None = field(default=None, repr=False, compare=False)
 
     def req_header(self, name: str) -> str | None:
         return first(self.req_headers, name, case=False)
@@ -112,11 +116,13 @@ def _media_type(value: str | None) -> str:
 
 def _parsed_once(hop: "Hop", slot: str, body: bytes | None):
     """The body's JSON, parsed once per body object (the analysis asks for it dozens of times); read-only."""
-    found = hop.__dict__.get(slot)
+    if hop.derived is None:
+        hop.derived = {}
+    found = hop.derived.get(slot)
     if found is not None and found[0] is body:
         return found[1]
     value = _json(body)
-    hop.__dict__[slot] = (body, value)
+    hop.derived[slot] = (body, value)
     return value
 
 

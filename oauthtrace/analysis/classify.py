@@ -153,19 +153,20 @@ def redirect_sources(hops: list[Hop]) -> dict[int, Hop]:
     return found
 
 
-def redirect_targets(hop: Hop) -> list[str]:
+def redirect_targets(hop: Hop) -> tuple[str, ...]:
     """Absolute URLs (fragment removed) this hop's response sends the browser to."""
+    if not hop.location and not hop.resp_body:
+        return ()  # most hops: nothing to cache
     return derived(hop, "redirect_targets", lambda: _redirect_targets(hop), hop.url, hop.location, hop.resp_body)
 
 
-def _redirect_targets(hop: Hop) -> list[str]:
-    out = []
-    if hop.location:
-        out.append(absolute(hop.url, hop.location))
+def _redirect_targets(hop: Hop) -> tuple[str, ...]:
     action = form_post_action(hop)
-    if action:
-        out.append(absolute(hop.url, action))
-    return out
+    if hop.location and action:
+        return (absolute(hop.url, hop.location), absolute(hop.url, action))
+    if hop.location or action:
+        return (absolute(hop.url, hop.location or action),)
+    return ()
 
 
 def absolute(base: str, reference: str) -> str:

@@ -26,6 +26,8 @@ def authz_response_params(hop: Hop) -> tuple[Pairs, str]:
 
     `hop` is the provider's response: a redirect whose Location carries them, or an auto-submitting form.
     """
+    if not hop.location and not hop.resp_body:
+        return [], "none"
     pairs, mode = derived(hop, "authz_response_params", lambda: _authz_response_params(hop), hop.location,
                           hop.resp_body, hop.resp_headers)
     return list(pairs), mode
