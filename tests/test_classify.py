@@ -124,6 +124,16 @@ def test_consent_form_reposting_the_authorization_request_is_consent():
     assert classify([get, post, callback]) == {1: "authorize", 2: "consent", 3: "callback"}
 
 
+def test_login_form_reposting_the_authorization_request_is_login():
+    """The demo provider's shape: the sign-in form carries the authorize parameters along with the password."""
+    params = [("response_type", "code"), ("client_id", "c"), ("state", "s1234567890abcdef")]
+    get = make_hop(1, "GET", "https://a.test/authorize?response_type=code&client_id=c&state=s1234567890abcdef",
+                   content_type="text/html", resp_body='<form method="post"><input type="password" name="pw">')
+    post = make_hop(2, "POST", "https://a.test/login", started=1001, form=params + [("password", "x")],
+                    status=303, location="https://c.test/cb?code=abc")
+    assert classify([get, post])[2] == "login"
+
+
 def test_assets_and_unrelated_pages_are_other():
     f = flow()
     noise = [

@@ -52,7 +52,8 @@ def classify_with_sources(hops: list[Hop]) -> tuple[dict[int, str], dict[int, Ho
         if role == "authorize":
             key = _authorize_key(hop)
             if hop.method == "POST" and key in asked and hop.form:
-                roles[hop.seq] = "consent"
+                # the login or consent form re-posting the authorization request's parameters
+                roles[hop.seq] = _login_or_consent(hop, consented)
             else:
                 consented.discard(origin(hop.url))
             asked.add(key)
