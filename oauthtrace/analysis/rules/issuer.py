@@ -6,7 +6,6 @@ the client-authentication rules.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Iterator
 
 from oauthtrace.analysis.compare import describe_difference
@@ -44,17 +43,11 @@ def as_metadata_document(hop: Hop) -> dict | None:
     return doc
 
 
-@lru_cache(maxsize=4096)
-def endpoint(url: str) -> str:
-    """base_url, remembered: the same few endpoint URLs recur in every exchange of a trace."""
-    return base_url(url)
-
-
 def request_urls(hop: Hop) -> set[str]:
     """The hop's URL as the client used it and, behind the reverse proxy, the provider's real URL."""
-    urls = {endpoint(hop.url)}
+    urls = {base_url(hop.url)}
     if hop.upstream_url:
-        urls.add(endpoint(hop.upstream_url))
+        urls.add(base_url(hop.upstream_url))
     return urls
 
 
@@ -95,14 +88,18 @@ def _provider_metadata(exchange: Exchange, ctx: Context) -> dict | None:
 # --- authorization response helpers ------------------------------------------------------------------------
 
 
-def authorization_response(exchange: Exchange) -> tuple[Hop | None, Pairs]:
-    """The hop that carried the authorization response and its parameters.
+def authorization_response(exchange: Exchange, ctx: Context) -> tuple[Hop | None, Pairs]:
+    """The hop that carried the authorization response and its parameters (read once per exchange).
 
     The provider's redirect when it was recorded (it is the hop at fault for what the response lacks), else
     the client's callback request.
     """
+    return per_exchange(ctx, "issuer.authz-response", exchange, lambda: _authorization_response(exchange))
+
+
+def _authorization_response(exchange: Exchange) -> tuple[Hop | None, Pairs]:
     if exchange.authz_response is not None:
-        pairs, mode = _response_params(exchange.authz_response)
+        pairs, mode = authz_response_params(exchange.authz_response)
         if mode != "none":
             return exchange.authz_response, pairs
     if exchange.callback is not None:
@@ -110,29 +107,19 @@ def authorization_response(exchange: Exchange) -> tuple[Hop | None, Pairs]:
     return None, []
 
 
-def _response_params(hop: Hop) -> tuple[Pairs, str]:
-    if hop.location:
-        pairs, mode = _location_params(hop.location)
-        return list(pairs), mode
-    return authz_response_params(hop)
-
-
-@lru_cache(maxsize=4096)
-def _location_params(location: str) -> tuple[tuple[tuple[str, str], ...], str]:
-    """Parsed once per Location: a dozen rules read the same authorization response."""
-    pairs, mode = authz_response_params(Hop(trace_id=0, seq=0, method="GET", url="", location=location))
-    return tuple(pairs), mode
-
-
 def has_outcome(pairs: Pairs) -> bool:
     """The response is an authorization response: it carries a code, tokens or an error."""
     return any(param(pairs, name) for name in ("code", "error", "access_token", "id_token"))
 
 
-def provider_key(exchange: Exchange) -> str | None:
+def provider_key(exchange: Exchange, ctx: Context) -> str | None:
     """Which authorization server an exchange went to: its authorization endpoint."""
+    return per_exchange(ctx, "issuer.provider", exchange, lambda: _provider_key(exchange))
+
+
+def _provider_key(exchange: Exchange) -> str | None:
     if exchange.authorize is not None:
-        return endpoint(exchange.authorize.url)
+        return base_url(exchange.authorize.url)
     if exchange.authz_response is not None:
         return origin(exchange.authz_response.url)
     return None
@@ -176,7 +163,7 @@ def _show(value: str | None) -> str:
 )
 def iss_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """The authorization response's iss differs from the provider's metadata issuer."""
-    hop, pairs = authorization_response(exchange)
+    hop, pairs = authorization_response(exchange, ctx)
     returned = param(pairs, "iss")
     metadata = provider_metadata(exchange, ctx)
     if hop is None or returned is None or not metadata or not isinstance(metadata.get("issuer"), str):
@@ -209,7 +196,7 @@ def iss_missing(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     metadata = provider_metadata(exchange, ctx)
     if not metadata or metadata.get("authorization_response_iss_parameter_supported") is not True:
         return
-    hop, pairs = authorization_response(exchange)
+    hop, pairs = authorization_response(exchange, ctx)
     if hop is None or not has_outcome(pairs) or param(pairs, "iss") is not None:
         return
     kind = "error response" if param(pairs, "error") else "response"
@@ -238,10 +225,10 @@ def iss_appeared(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     the first exchange that carries it when an earlier exchange with the same provider, in the same trace, had
     an authorization response without it. One recording of a single flow therefore never reports this rule.
     """
-    hop, pairs = authorization_response(exchange)
+    hop, pairs = authorization_response(exchange, ctx)
     if hop is None or not has_outcome(pairs):
         return
-    provider = provider_key(exchange)
+    provider = provider_key(exchange, ctx)
     history = memo(ctx, "issuer.callback-history", lambda: _callback_history(ctx))
     earlier_count, seen = history.get(exchange.index, (0, frozenset()))
     if not earlier_count:
@@ -263,11 +250,11 @@ def _callback_history(ctx: Context) -> dict[int, tuple[int, frozenset[str]]]:
     running: dict[str, tuple[int, frozenset[str]]] = {}
     history = {}
     for exchange in sorted(ctx.exchanges, key=lambda ex: ex.index):
-        provider = provider_key(exchange)
+        provider = provider_key(exchange, ctx)
         if provider is None:
             continue
         history[exchange.index] = running.get(provider, (0, frozenset()))
-        _, pairs = authorization_response(exchange)
+        _, pairs = authorization_response(exchange, ctx)
         if has_outcome(pairs):
             count, names = history[exchange.index]
             running[provider] = (count + 1, names | {name for name, value in pairs if value})
@@ -343,13 +330,13 @@ def metadata_issuer_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
         )
 
 
-def id_tokens(exchange: Exchange) -> Iterator[tuple[Hop, str]]:
+def id_tokens(exchange: Exchange, ctx: Context) -> Iterator[tuple[Hop, str]]:
     """Every id_token the exchange received: token and refresh responses, and a front-channel response."""
     for hop in exchange.tokens + exchange.refreshes:
         body = token_response(hop)
         if body and isinstance(body.get("id_token"), str) and body["id_token"]:
             yield hop, body["id_token"]
-    hop, pairs = authorization_response(exchange)
+    hop, pairs = authorization_response(exchange, ctx)
     if hop is not None and param(pairs, "id_token"):
         yield hop, param(pairs, "id_token")
 
@@ -370,11 +357,11 @@ def id_token_iss_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     metadata = provider_metadata(exchange, ctx) or {}
     expected, source = metadata.get("issuer"), "metadata.issuer"
     if not isinstance(expected, str):
-        _, pairs = authorization_response(exchange)
+        _, pairs = authorization_response(exchange, ctx)
         expected, source = param(pairs, "iss"), "callback.iss"
     if not expected:
         return
-    for hop, token in id_tokens(exchange):
+    for hop, token in id_tokens(exchange, ctx):
         decoded = decode_jwt(token)
         claims = decoded.claims if decoded else None
         if not isinstance(claims, dict) or "iss" not in claims:
@@ -427,18 +414,18 @@ def _redirect_sharing(ctx: Context) -> dict[str, tuple[set[str], int | None]]:
     """redirect target -> (the authorization servers using it, the first exchange whose response lacked iss)."""
     sharing: dict[str, tuple[set[str], int | None]] = {}
     for exchange in sorted(ctx.exchanges, key=lambda ex: ex.index):
-        target, provider = redirect_target(exchange), provider_key(exchange)
+        target, provider = redirect_target(exchange), provider_key(exchange, ctx)
         if target is None or exchange.authorize is None or provider is None:
             continue
         providers, first = sharing.setdefault(target, (set(), None))
         providers.add(provider)
-        if first is None and _lacks_iss(exchange):
+        if first is None and _lacks_iss(exchange, ctx):
             sharing[target] = (providers, exchange.index)
     return sharing
 
 
-def _lacks_iss(exchange: Exchange) -> bool:
-    _, pairs = authorization_response(exchange)
+def _lacks_iss(exchange: Exchange, ctx: Context) -> bool:
+    _, pairs = authorization_response(exchange, ctx)
     return has_outcome(pairs) and not param(pairs, "iss")
 
 

@@ -72,10 +72,10 @@ def nonce_missing(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
         )
 
 
-def _code_flow_id_tokens(exchange: Exchange) -> Iterator[tuple[Hop, str]]:
+def _code_flow_id_tokens(exchange: Exchange, ctx: Context) -> Iterator[tuple[Hop, str]]:
     """id_tokens answering the authorization request (not refreshes, whose id_tokens carry no nonce)."""
     refreshes = {id(hop) for hop in exchange.refreshes}
-    for hop, token in id_tokens(exchange):
+    for hop, token in id_tokens(exchange, ctx):
         if id(hop) not in refreshes:
             yield hop, token
 
@@ -97,7 +97,7 @@ def nonce_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     sent = param(pairs or [], "nonce")
     if not sent:
         return
-    for hop, token in _code_flow_id_tokens(exchange):
+    for hop, token in _code_flow_id_tokens(exchange, ctx):
         decoded = decode_jwt(token)
         if decoded is None or not isinstance(decoded.claims, dict):
             continue  # id-token-invalid reports it
@@ -247,8 +247,8 @@ def id_token_invalid(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """The id_token does not decode, is unsigned, lacks required claims, has the wrong audience, arrives
     expired, or carries a wrong at_hash / c_hash."""
     client_id = client_id_of(exchange)
-    _, response = authorization_response(exchange)
-    for hop, token in id_tokens(exchange):
+    _, response = authorization_response(exchange, ctx)
+    for hop, token in id_tokens(exchange, ctx):
         body = token_response(hop) or {}
         access_token = body.get("access_token") if isinstance(body.get("access_token"), str) else None
         front_channel = hop is exchange.authz_response or hop is exchange.callback

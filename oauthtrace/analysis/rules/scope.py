@@ -57,7 +57,7 @@ def scope_omitted(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
         return
     start = exchange.authorize
     sent = "scope= (empty, counts as omitted)" if _sent_empty(exchange) else "scope = ∅"
-    hop, response = authorization_response(exchange)
+    hop, response = authorization_response(exchange, ctx)
     if hop is not None and param(response, "error") == "invalid_scope":
         yield Hit(
             hop=hop,
@@ -155,7 +155,7 @@ def _previous_scopes(ctx: Context) -> dict[int, str]:
     for exchange in sorted(ctx.exchanges, key=lambda ex: ex.index):
         if exchange.authorize is None:
             continue
-        key = (provider_key(exchange), param(request_params(exchange.authorize), "client_id"))
+        key = (provider_key(exchange, ctx), param(request_params(exchange.authorize), "client_id"))
         earlier = last.get(key)
         if earlier is not None and earlier[0] != exchange.authorize.seq:
             previous[exchange.index] = earlier[1]
