@@ -253,3 +253,27 @@ def test_empty_secret_stays_empty_so_omitted_stays_omitted():
 def test_the_same_key_gives_the_same_fingerprint():
     assert Redactor(key=KEY).value("abc") == Redactor(key=KEY).value("abc") != Redactor(key=b"other").value("abc")
     assert re.fullmatch(r"‹redacted:[0-9a-f]{6}›", Redactor(key=KEY).value("abc"))
+
+
+def test_code_inside_a_url_encoded_once_more_is_found():
+    long_code, short_code = "SplxlOBeZQQYbYS6WxSbIA9z", "k3Xq9Z"
+    hops = [
+        Hop(trace_id=1, seq=1, method="GET", url=f"https://c/cb?code={long_code}", query=[("code", long_code)]),
+        Hop(trace_id=1, seq=2, method="GET", url=f"https://c/cb?code={short_code}", query=[("code", short_code)]),
+        Hop(trace_id=1, seq=3, method="GET", url="https://as/logout?return_to=https%3A%2F%2Fc%2Fcb%3Fcode%3D"
+            f"{long_code}%26x%3D1&next=https%3A%2F%2Fc%2Fcb%3Fcode%3D{short_code}"),
+    ]
+    out = Redactor(hops, key=KEY).hops(hops)
+    assert long_code not in out[2].url and short_code not in out[2].url
+    assert out[2].url.startswith("https://as/logout?return_to=https%3A%2F%2Fc%2Fcb%3Fcode%3D%E2%80%B9redacted")
+
+
+def test_many_secrets_each_replaced_everywhere():
+    codes = [f"code-{i:06d}-{i * 7919 % 100003:06d}" for i in range(5000)]
+    hops = [Hop(trace_id=1, seq=i + 1, method="GET", url=f"https://c/cb?code={code}", query=[("code", code)],
+                status=200, resp_headers=[("Content-Type", "text/html")], resp_body=f"<b>{code}</b>".encode())
+            for i, code in enumerate(codes)]
+    out = Redactor(hops, key=KEY).hops(hops)
+    for hop, code in zip(out, codes):
+        assert code not in hop.url and code.encode() not in hop.resp_body
+        assert dict(hop.query)["code"].encode() in hop.resp_body

@@ -27,6 +27,7 @@ from html.parser import HTMLParser
 from typing import Iterable
 from urllib.parse import quote, quote_plus, unquote_plus
 
+from oauthtrace.interchange.sweep import Sweeper
 from oauthtrace.model import REDACTED_MARK as MARK
 from oauthtrace.model import Hop, Pairs, is_redacted
 
@@ -46,8 +47,8 @@ COOKIE_HEADERS = frozenset({"cookie", "set-cookie"})
 SECRET_HEADERS = frozenset({"x-api-key", "api-key", "x-auth-token", "dpop"})
 
 FINGERPRINT_HEX = 6
-# Values at least this long are swept anywhere; shorter ones only where they stand alone as a word, and values
-# shorter than MIN_SWEEP only in the places that name them, so a 3-letter password does not eat the page.
+# Values shorter than MIN_SWEEP are replaced only in the places that name them, so a 3-letter password does not eat
+# the page; values with unusual characters shorter than LONG_VALUE only as whole words (see sweep.py).
 LONG_VALUE = 16
 MIN_SWEEP = 4
 
@@ -188,9 +189,9 @@ class Redactor:
 
     def text(self, text: str) -> str:
         """Free text with every known secret (in any of its encodings) replaced."""
-        if not text or self._sweep is None:
+        if not text or not self._sweeper:
             return text
-        return self._sweep.sub(lambda match: self._replacements[match.group(0)], text)
+        return self._sweeper.text(text)
 
     # -- internals -------------------------------------------------------------------------------
 
@@ -266,32 +267,19 @@ class Redactor:
         return node
 
     def _sweep_bytes(self, body: bytes) -> bytes:
-        if self._sweep_b is None:
-            return body
-        return self._sweep_b.sub(lambda match: self._replacements_b[match.group(0)], body)
+        return self._sweeper.bytes(body) if self._sweeper else body
 
     def _build_sweep(self) -> None:
-        long_forms: dict[str, str] = {}
-        short_forms: dict[str, str] = {}
+        replacements: dict[str, str] = {}
         for secret in self._secrets:
             redacted = self.value(secret)
-            quoted = json.dumps(secret, ensure_ascii=False)
-            short_forms.setdefault(quoted, json.dumps(redacted, ensure_ascii=False))
-            if len(secret) < MIN_SWEEP:
-                continue
-            target = long_forms if len(secret) >= LONG_VALUE else short_forms
             for variant, replacement in _variants(secret, redacted):
-                target.setdefault(variant, replacement)
+                replacements.setdefault(variant, replacement)
             if len(secret) >= LONG_VALUE:
                 # A PKCE challenge derived from a redacted verifier is derived again, so
                 # BASE64URL(SHA256(verifier)) == challenge holds in the export exactly when it held in the original.
-                long_forms.setdefault(_s256(secret), _s256(redacted))
-        self._replacements = {**short_forms, **long_forms}
-        self._replacements_b = {k.encode("utf-8", "surrogatepass"): v.encode("utf-8", "surrogatepass") for k, v in self._replacements.items()}
-        pattern = _alternation(long_forms, short_forms)
-        # re.escape only adds backslashes before ASCII, so the same pattern in UTF-8 matches binary bodies.
-        self._sweep = re.compile(pattern) if pattern else None
-        self._sweep_b = re.compile(pattern.encode("utf-8", "surrogatepass")) if pattern else None
+                replacements.setdefault(_s256(secret), _s256(redacted))
+        self._sweeper = Sweeper(replacements, min_length=MIN_SWEEP, word_below=LONG_VALUE)
 
 
 # -- collecting ---------------------------------------------------------------------------------
@@ -447,18 +435,3 @@ def _variants(secret: str, redacted: str) -> Iterable[tuple[str, str]]:
     encoded = secret.encode("utf-8", "surrogatepass")
     yield base64.b64encode(encoded).decode(), redacted
     yield base64.urlsafe_b64encode(encoded).decode().rstrip("="), redacted
-
-
-def _alternation(long_forms: dict, short_forms: dict) -> str | None:
-    """One pattern for all variants, longest first so a JWT wins over a value inside it; short values only as
-    whole words (not inside a longer run of letters and digits)."""
-
-    def join(forms) -> str:
-        return "|".join(re.escape(form) for form in sorted(filter(None, forms), key=len, reverse=True))
-
-    parts = []
-    if long_forms:
-        parts.append(f"(?:{join(long_forms)})")
-    if short_forms:
-        parts.append(f"(?<![A-Za-z0-9])(?:{join(short_forms)})(?![A-Za-z0-9])")
-    return "|".join(parts) or None
