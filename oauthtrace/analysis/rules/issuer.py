@@ -36,8 +36,8 @@ def as_metadata_document(hop: Hop) -> dict | None:
     if hop.status != 200:
         return None
     doc = hop.resp_json()
-    if not isinstance(doc, dict) or "resource" in doc and "authorization_servers" in doc:
-        return None
+    if not isinstance(doc, dict) or ("resource" in doc and "authorization_servers" in doc):
+        return None  # protected resource metadata (RFC 9728), not an authorization server's
     if not any(key in doc for key in ("issuer", "authorization_endpoint", "token_endpoint")):
         return None
     return doc
@@ -137,7 +137,7 @@ def redirect_target(exchange: Exchange) -> str | None:
 
 
 def how_differs(sent: str, got: str) -> str:
-    """" (trailing slash)" and the like for a message; nothing when the values simply differ."""
+    """A message's note on how two values differ, e.g. ' (trailing slash)'; empty when they simply differ."""
     difference = describe_difference(sent, got)
     return "" if difference in ("different", "identical") else f" ({difference})"
 
