@@ -207,6 +207,17 @@ def test_scope_reported_and_different_is_info():
     assert hit.severity == "info" and hit.evidence["source"] == "token response"
 
 
+def test_refresh_without_scope_is_compared_with_the_original_grant():
+    f = token_flow({**GOOD, "scope": "read"}, scope="read write")  # narrowed, and said so
+    narrowed_jwt = fake_jwt({"scope": "read"})
+    refresh = refresh_hop(20, GOOD["refresh_token"], response={**GOOD, "access_token": narrowed_jwt})
+    found = hits("scope-changed-unreported", exchange_of(f, refreshes=[refresh]))
+    assert [hit.hop for hit in found] == [f.token]  # the info on the code exchange only
+    widened = refresh_hop(21, GOOD["refresh_token"], response={**GOOD, "access_token": fake_jwt({"scope": "x"})})
+    [_, hit] = hits("scope-changed-unreported", exchange_of(f, refreshes=[widened]))
+    assert hit.hop is widened and hit.evidence["requested"] == "read" and hit.severity is None
+
+
 @pytest.mark.parametrize("body, scope", [
     ({**GOOD, "scope": "write read"}, "read write"),  # same set, other order
     ({**GOOD, "access_token": fake_jwt({"scp": ["read", "write"]})}, "read write"),

@@ -205,9 +205,12 @@ def _pragma_severity(profile: str, *, no_store: bool) -> str:
 )
 def scope_changed_unreported(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """The granted scope differs from the requested one and the token response does not say so (or says so)."""
-    original = _authorize_scope(exchange, ctx)
+    asked_at_authorize = _authorize_scope(exchange, ctx)
     for name, hop, data in _successful(exchange):
-        requested = param(body_params(hop), "scope") or original
+        # A refresh without scope asks for the scope originally granted (RFC 6749 §6), which may be narrower
+        # than what the authorization request asked for.
+        fallback = _original_grant(exchange, ctx) if name == "refresh" else asked_at_authorize
+        requested = param(body_params(hop), "scope") or fallback
         if not requested:
             continue  # the provider used its default scope; nothing was asked to compare with
         asked = requested.split()
