@@ -11,7 +11,7 @@ import re
 import sys
 
 from oauthtrace.analysis.oauth import param, request_params
-from oauthtrace.model import Exchange, Hit, Rule
+from oauthtrace.model import SEVERITY_RANK, Exchange, Hit, Rule
 
 PROFILES = ("oauth2", "oauth21", "oidc", "mcp", "chatgpt")
 DEFAULT = "oauth2"
@@ -127,10 +127,18 @@ def redirect_uri_of(exchange: Exchange) -> str | None:
 
 
 def severity_for(rule: Rule, hit: Hit, profile: str | None, exchange: Exchange | None = None) -> str:
-    """A finding's severity: the profile's override if it has one, else the hit's, else the rule's default."""
-    table = severity_table()
-    override = table.get(profile_for(exchange, profile), {}).get(rule.id)
-    return override or hit.severity or rule.severity
+    """A finding's severity: the profile's override if it has one, else the hit's, else the rule's default.
+
+    Under `chatgpt` the overrides soften only what the client (ChatGPT) does: a hit of the same rule blamed on
+    the provider (e.g. failing with invalid_scope instead of applying a default scope) keeps its severity.
+    """
+    name = profile_for(exchange, profile)
+    own = hit.severity or rule.severity
+    override = severity_table().get(name, {}).get(rule.id)
+    softer = override and SEVERITY_RANK.get(override, 0) < SEVERITY_RANK.get(own, 0)
+    if softer and name == "chatgpt" and (hit.blame or rule.blame) != "C":
+        return own
+    return override or own
 
 
 def fix_for(rule: Rule, profile: str | None, exchange: Exchange | None = None) -> str:
