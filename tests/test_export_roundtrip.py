@@ -136,3 +136,14 @@ SCENARIOS = {
 def test_redacted_export_lints_like_the_original(scenario):
     original = list(SCENARIOS[scenario]())
     assert lint(via_redacted_har(original)) == lint(original)
+
+
+@pytest.mark.parametrize("fmt", ["har", "json"])
+def test_streamed_export_is_the_indented_document(fmt):
+    from oauthtrace.interchange.har_export import har_document
+    from oauthtrace.interchange.json_export import json_document
+
+    hops = mixed_flow()
+    whole = (har_document if fmt == "har" else json_document)(TRACE, hops, redacted=False)
+    assert render(TRACE, hops, fmt=fmt, redact=False) == (
+        json.dumps(whole, ensure_ascii=False, indent=2) + "\n").encode()

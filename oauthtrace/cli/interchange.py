@@ -90,12 +90,13 @@ def export(trace, db_path, fmt, output, no_redact, extra):
     if no_redact and names:
         raise UserError("--redact and --no-redact contradict each other")
     with open_store(db_path) as store:
-        data = export_trace(store, trace, fmt=fmt, redact=not no_redact, extra=names)
+        chunks = export_trace(store, trace, fmt=fmt, redact=not no_redact, extra=names)
+        if output:
+            write_atomically(output, chunks, private=no_redact)
+        else:
+            stream = click.get_binary_stream("stdout")
+            for chunk in chunks:
+                stream.write(chunk)
+            stream.flush()
     if no_redact:
         click.echo("Warning: this export is NOT redacted; it holds passwords, tokens and cookies.", err=True)
-    if output:
-        write_atomically(output, data, private=no_redact)
-    else:
-        stream = click.get_binary_stream("stdout")
-        stream.write(data)
-        stream.flush()
