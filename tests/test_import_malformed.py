@@ -1,4 +1,4 @@
-"""Malformed input: one line naming the file, the entry and the problem; exit 2; the database byte for byte as it was."""
+"""Malformed input: one line naming the file, the entry and the problem; exit 2; the database unchanged to the byte."""
 
 from __future__ import annotations
 

@@ -226,8 +226,8 @@ def test_json_body_keeps_its_formatting_and_stays_valid():
 
 def test_numeric_and_short_secrets_in_json_are_redacted_and_json_stays_valid():
     body = b'{"password": "pw", "code": 123456, "expires_in": 1234567, "nested": [{"client_secret": "s"}]}'
-    original = Hop(trace_id=1, seq=1, method="POST", url="https://as/x", req_headers=[("Content-Type", "application/json")],
-                   req_body=body)
+    original = Hop(trace_id=1, seq=1, method="POST", url="https://as/x",
+                   req_headers=[("Content-Type", "application/json")], req_body=body)
     data = json.loads(Redactor([original], key=KEY).hop(original).req_body)
     assert data["password"].startswith("‹redacted:") and data["code"].startswith("‹redacted:")
     assert data["nested"][0]["client_secret"].startswith("‹redacted:")

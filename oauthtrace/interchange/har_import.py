@@ -33,7 +33,9 @@ def har_entries(document) -> list:
         raise BadInput(f"not a HAR file: the top level is {kind_name(document)}, expected an object")
     log = document.get("log")
     if not isinstance(log, dict):
-        raise BadInput("not a HAR file: no \"log\" object" if log is None else f"log is {kind_name(log)}, expected an object")
+        if log is None:
+            raise BadInput('not a HAR file: no "log" object')
+        raise BadInput(f"log is {kind_name(log)}, expected an object")
     return field(log, "entries", list, "log")
 
 
