@@ -238,7 +238,6 @@ class Store:
 
         Each hop's trace_id is set to the new trace; `on_progress(n)` is told how many hops each batch wrote.
         """
-        sql = f"INSERT INTO hops ({', '.join(_HOP_COLUMNS)}) VALUES ({', '.join('?' * len(_HOP_COLUMNS))})"
         batch = 2000
         with self.transaction() as conn:
             trace_id = self.create_trace(name, source)
@@ -246,7 +245,7 @@ class Store:
                 chunk = hops[start:start + batch]
                 for hop in chunk:
                     hop.trace_id = trace_id
-                conn.executemany(sql, [_hop_row(hop) for hop in chunk])
+                conn.executemany(_INSERT_HOP, [_hop_row(hop) for hop in chunk])
                 if on_progress:
                     on_progress(len(chunk))
         return trace_id
