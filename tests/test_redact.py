@@ -277,3 +277,20 @@ def test_many_secrets_each_replaced_everywhere():
     for hop, code in zip(out, codes):
         assert code not in hop.url and code.encode() not in hop.resp_body
         assert dict(hop.query)["code"].encode() in hop.resp_body
+
+
+def test_deeply_nested_json_body_is_still_redacted():
+    depth = 5000
+    body = ('{"password": "hunter2-but-longer", "a": ' + "[" * depth + "]" * depth + "}").encode()
+    original = Hop(trace_id=1, seq=1, method="POST", url="https://as/x",
+                   req_headers=[("Content-Type", "application/json")], req_body=body)
+    out = Redactor([original], key=KEY).hop(original)
+    assert out.req_body.endswith(b"]}") and b"hunter2" not in out.req_body
+
+
+def test_json_cut_at_the_body_cap_still_loses_its_secrets():
+    body = b'{"access_token": "at-cut-short-0123456789", "token_type": "Bearer", "big": "xxxxxxxx'
+    original = Hop(trace_id=1, seq=1, method="POST", url="https://as/token", status=200, resp_truncated=True,
+                   resp_headers=[("Content-Type", "application/json")], resp_body=body)
+    out = Redactor([original], key=KEY).hop(original)
+    assert b"at-cut-short" not in out.resp_body and b'"token_type": "Bearer"' in out.resp_body

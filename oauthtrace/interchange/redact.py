@@ -54,6 +54,7 @@ MIN_SWEEP = 4
 
 _JWT = re.compile(r"^[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*$")
 _FORM_TYPE = "application/x-www-form-urlencoded"
+_JSON_MEMBER = re.compile(r'"([A-Za-z_][A-Za-z0-9_.-]{0,63})"\s*:\s*"((?:[^"\\]|\\.)*)"')
 
 
 def new_key() -> bytes:
@@ -238,7 +239,10 @@ class Redactor:
                 return swept
         except (ValueError, RecursionError):
             pass
-        return json.dumps(self._json_node(original), ensure_ascii=False)
+        try:
+            return json.dumps(self._json_node(original), ensure_ascii=False)
+        except RecursionError:  # nested nearly as deep as the parser allows: the sweep's result is all we have
+            return swept
 
     def _json_secrets_left(self, node) -> bool:
         stack = [node]
@@ -355,7 +359,7 @@ def _collect_body(redactor: Redactor, body: bytes | None, content_type: str) -> 
         try:
             _collect_json(redactor, json.loads(text))
         except (ValueError, RecursionError):
-            pass
+            _collect_json_text(redactor, text)  # truncated at the body cap, or nested too deep to parse
     if "<input" in text.lower():
         _collect_inputs(redactor, text)
 
@@ -372,6 +376,16 @@ def _collect_json(redactor: Redactor, node) -> None:
                     stack.append(value)
         elif isinstance(current, list):
             stack.extend(item for item in current if isinstance(item, (dict, list)))
+
+
+def _collect_json_text(redactor: Redactor, text: str) -> None:
+    """`"name": "value"` members of JSON that does not parse."""
+    for match in _JSON_MEMBER.finditer(text):
+        if redactor.is_secret_param(match.group(1)):
+            try:
+                redactor.add_secret(json.loads(f'"{match.group(2)}"'))
+            except ValueError:
+                redactor.add_secret(match.group(2))
 
 
 def _collect_inputs(redactor: Redactor, page: str) -> None:
