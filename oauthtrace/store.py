@@ -197,18 +197,22 @@ class Store:
 
     def resolve_trace(self, ref: str | int | None) -> Trace:
         """A trace by id or name; the latest one when `ref` is None."""
+        return self.trace(self.resolve_trace_id(ref))
+
+    def resolve_trace_id(self, ref: str | int | None) -> int:
+        """resolve_trace without counting the trace's hops (instant on a million-hop trace)."""
         if ref is None:
             row = self.conn.execute("SELECT id FROM traces ORDER BY id DESC LIMIT 1").fetchone()
             if not row:
                 raise UserError(f"no traces in {self.path}; record one with `oauthtrace record`")
-            return self.trace(row[0])
+            return row[0]
         text = str(ref)
         row = self.conn.execute("SELECT id FROM traces WHERE name = ? ORDER BY id DESC LIMIT 1", (text,)).fetchone()
         if row is None and text.isdigit():
             row = self.conn.execute("SELECT id FROM traces WHERE id = ?", (int(text),)).fetchone()
         if row is None:
             raise UserError(f"no trace {text!r} in {self.path} (see `oauthtrace list`)")
-        return self.trace(row[0])
+        return row[0]
 
     def rename_trace(self, trace_id: int, name: str) -> None:
         self.conn.execute("UPDATE traces SET name = ? WHERE id = ?", (name, trace_id))
@@ -324,6 +328,19 @@ class Store:
             "SELECT min(seq), max(seq), count(*) FROM hops WHERE trace_id = ?", (trace_id,)
         ).fetchone()
         return (row[0] or 0, row[1] or 0, row[2] or 0)
+
+    def seq_bounds(self, trace_id: int) -> tuple[int, int]:
+        """(lowest seq, highest seq) from the (trace_id, seq) index alone: instant at any size, unlike a count."""
+        low = self.conn.execute("SELECT min(seq) FROM hops WHERE trace_id = ?", (trace_id,)).fetchone()[0]
+        high = self.conn.execute("SELECT max(seq) FROM hops WHERE trace_id = ?", (trace_id,)).fetchone()[0]
+        return (low or 0, high or 0)
+
+    def trace_header(self, trace_id: int) -> Trace | None:
+        """A trace without counting its hops (hop_count stays 0): for callers that must answer at once."""
+        row = self.conn.execute(
+            "SELECT id, name, created, source, parent_id FROM traces WHERE id = ?", (trace_id,)
+        ).fetchone()
+        return Trace(*row) if row else None
 
     def hop_summaries_between(self, trace_id: int, first_seq: int, last_seq: int) -> list[tuple]:
         """hop_summaries rows with first_seq <= seq <= last_seq: an index range, fast at any depth (no OFFSET)."""
@@ -462,8 +479,14 @@ def _hop_row(hop: Hop) -> tuple:
     )
 
 
+# One encoder for every row: json.dumps(..., ensure_ascii=False) builds a new one per call, and the recorder's
+# writer calls this four times per hop while holding the GIL the proxy needs. Pairs are tuples or 2-lists, and
+# JSON writes both as arrays.
+_encode_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def _pairs_json(pairs) -> str:
-    return json.dumps([[k, v] for k, v in pairs], ensure_ascii=False)
+    return _encode_json(pairs if isinstance(pairs, list) else list(pairs))
 
 
 def _pairs(text: str | None):

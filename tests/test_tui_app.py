@@ -237,3 +237,5 @@ async def test_help_and_command_palette(drop_state):
         await settle(pilot, lambda: "Go to rule state-dropped" in screen_text(app))
         await pilot.press("enter")
         await settle(pilot, lambda: isinstance(app.screen, TraceScreen) and app.screen.current_seq == redirect_seq)
+        await pilot.press("escape")  # opened directly: escape brings in the list of traces
+        await settle(pilot, lambda: "Traces in" in screen_text(app))

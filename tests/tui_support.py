@@ -18,6 +18,7 @@ async def settle(pilot, until=None, timeout: float = 10.0) -> None:
     while True:
         await pilot.app.workers.wait_for_complete()
         await pilot.pause(0.05)
+        await pilot.wait_for_scheduled_animations()  # e.g. a tab's underline sliding over
         if until is None or until():
             await pilot.pause(0.05)
             return

@@ -24,5 +24,5 @@ def ui(trace, db_path):
     with open_store(db_path) as store:  # a missing database or trace is a one-line error, before any drawing
         path = store.path
         if trace is not None:
-            store.resolve_trace(trace)
+            store.resolve_trace_id(trace)
     run_ui(path, trace)

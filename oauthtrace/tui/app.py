@@ -31,9 +31,11 @@ class OAuthTraceApp(App):
         self.notice = notice
 
     def on_mount(self) -> None:
-        self.push_screen(TracesScreen(self.reader))
+        # Opening a trace directly does not build the traces screen: escape brings it in (see TraceScreen).
         if self.trace_id is not None or self.live:
             self.push_screen(TraceScreen(self.reader, self.trace_id, live=self.live, live_after=self.live_after))
+        else:
+            self.push_screen(TracesScreen(self.reader))
         if self.notice:
             self.notify(self.notice, markup=False, timeout=15)
 
@@ -53,7 +55,7 @@ def build_app(db_path: str, trace_ref: str | None = None, *, live: bool = False,
     Live without a trace follows the first trace created after the UI starts (the one `record --ui` writes).
     """
     reader = Reader(db_path)
-    trace_id = reader.resolve(trace_ref).id if trace_ref is not None else None
+    trace_id = reader.resolve_id(trace_ref) if trace_ref is not None else None
     live_after = reader.latest_trace_id() if live and trace_id is None else 0
     return OAuthTraceApp(db_path, trace_id, live=live, live_after=live_after, notice=notice)
 

@@ -83,9 +83,9 @@ class Reader:
     def _open(self) -> Store:
         return Store.open(self.db_path, create=False)
 
-    def resolve(self, ref: str | None) -> Trace:
+    def resolve_id(self, ref: str | None) -> int:
         with self._open() as store:
-            return store.resolve_trace(ref)
+            return store.resolve_trace_id(ref)
 
     def latest_trace_id(self) -> int:
         with self._open() as store:
@@ -99,6 +99,14 @@ class Reader:
     def trace(self, trace_id: int) -> Trace | None:
         with self._open() as store:
             return store.trace(trace_id)
+
+    def header(self, trace_id: int) -> tuple[Trace | None, tuple[int, int, int]]:
+        """The trace and a provisional span (lowest seq, highest seq, count assumed contiguous), from indexes
+        only: what the first paint needs, at any size. `span` gives the exact count afterwards."""
+        with self._open() as store:
+            trace = store.trace_header(trace_id)
+            low, high = store.seq_bounds(trace_id)
+        return trace, (low, high, high - low + 1 if high else 0)
 
     def span(self, trace_id: int) -> tuple[int, int, int]:
         with self._open() as store:

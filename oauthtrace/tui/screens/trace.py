@@ -7,6 +7,7 @@ trace exists yet, waits for the recorder to create one.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from rich.text import Text
@@ -89,8 +90,14 @@ class TraceScreen(Screen):
         self.run_worker(lambda: self._read_trace(trace_id), thread=True, group="trace", exit_on_error=False)
 
     def _read_trace(self, trace_id: int) -> None:
-        trace, span = self.reader.trace(trace_id), self.reader.span(trace_id)
-        self.app.call_from_thread(self._opened, trace, span)
+        trace, provisional = self.reader.header(trace_id)
+        self.app.call_from_thread(self._opened, trace, provisional)
+        if trace is None:
+            return
+        self._after_first_paint()
+        exact = self.reader.span(trace_id)  # counting a million rows takes a while: after the first paint
+        if exact != provisional:
+            self.app.call_from_thread(self._grew, exact)
         self._read_analysis(trace_id, self._analysis_round)
 
     def _read_analysis(self, trace_id: int, round_: int) -> None:
@@ -100,12 +107,21 @@ class TraceScreen(Screen):
             analysis = Analysis(trace_id, note=f"analysis failed: {type(exc).__name__}")
         self.app.call_from_thread(self._analyzed, analysis, round_)
 
+    def _after_first_paint(self, limit: float = 1.0) -> None:
+        """In a worker: wait (up to `limit` s) until the hop list has drawn rows, so the heavy reads that follow
+        (the exact count, the analysis) do not compete with the first page for the CPU."""
+        hop_list = self.query_one(HopList)
+        deadline = time.monotonic() + limit
+        while hop_list.painted == 0 and hop_list.source.count and time.monotonic() < deadline:
+            time.sleep(0.01)
+
     def _opened(self, trace: Trace | None, span: tuple[int, int, int]) -> None:
         if trace is None:
             self.notify(f"trace {self.trace_id} is gone", severity="error")
             return
         self.trace, self.span = trace, span
         self.query_one(HopList).show(trace.id, HopSource.for_span(span), max_seq=span[1])
+        self.query_one(HopList).follow = self.live
         if span[2] > ANALYSIS_LIMIT:
             self.action_left("hops")
         self._refresh_title()
@@ -216,7 +232,10 @@ class TraceScreen(Screen):
                 if latest > self.live_after:
                     self.app.call_from_thread(self._bind, latest)
                 return
-            span = self.reader.span(self.trace_id)
+            if self.span[2] > ANALYSIS_LIMIT:
+                span = self.reader.header(self.trace_id)[1]
+            else:
+                span = self.reader.span(self.trace_id)
             if span != self.span:
                 self.app.call_from_thread(self._grew, span)
         finally:
@@ -236,7 +255,7 @@ class TraceScreen(Screen):
         else:
             self._apply_filter()
         self._refresh_title()
-        if span[2] <= ANALYSIS_LIMIT:
+        if self.live and span[2] <= ANALYSIS_LIMIT:
             trace_id, round_ = self.trace.id, self._analysis_round
             self.run_worker(lambda: self._read_analysis(trace_id, round_), thread=True, group="analysis",
                             exit_on_error=False)
@@ -344,6 +363,10 @@ class TraceScreen(Screen):
             self._apply_filter()
         elif len(self.app.screen_stack) > 2:
             self.app.pop_screen()
+        else:
+            from oauthtrace.tui.screens.traces import TracesScreen
+
+            self.app.switch_screen(TracesScreen(self.reader))
 
     # -- title -----------------------------------------------------------------------------------
 

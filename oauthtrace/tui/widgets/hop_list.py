@@ -77,6 +77,7 @@ class HopList(ScrollView, can_focus=True):
         self._generation = 0
         self.painted = 0  # rows painted with real data: lets tests and the benchmark see the first real paint
         self.last_painted_seq: int | None = None
+        self.follow = False  # live: keep the cursor on the newest hop while it is on the last row
 
     # -- data ------------------------------------------------------------------------------------
 
@@ -95,7 +96,7 @@ class HopList(ScrollView, can_focus=True):
     def grow(self, source: HopSource, *, max_seq: int | None = None) -> None:
         """Live mode: more rows arrived. Keeps full pages of a contiguous list; follows the end if the cursor was
         on the last row."""
-        at_end = self.cursor >= self.source.count - 1
+        at_end = self.follow and self.cursor >= self.source.count - 1
         keep = not source.by_offset and source.seqs is None and not self.source.by_offset
         self._generation += 1
         if keep:
@@ -168,9 +169,11 @@ class HopList(ScrollView, can_focus=True):
         if index >= self.source.count:
             return Strip.blank(width, self.rich_style)
         row = self._row(index)
-        if row is None:
+        if row is None and (index // PAGE) not in self._pages:
             self._want(index // PAGE)
             strip = Strip([Segment("  …", _DIM)])
+        elif row is None:  # a gap in the seqs (a hop still being written): drawn empty, not fetched again
+            strip = Strip([Segment(f" #{self.source.seq_at(index) or '?'}", _DIM)])
         else:
             self.painted += 1
             self.last_painted_seq = row[1]
