@@ -1,7 +1,8 @@
 """Profiles: the same rules, severities as a given world expects them (RULES.md "Profiles").
 
-A table {profile: {rule id: severity}} plus a small function. Rule modules may add their own overrides in a
-module-level dict PROFILE_SEVERITIES of the same shape; they are merged over this table when the rules load.
+A table {profile: {rule id: severity}} plus a small function. A rule module may declare the overrides of its own
+rules in a module-level dict PROFILE_SEVERITIES of the same shape; it then owns them, and this table's entries
+for its rules are dropped (the table holds what RULES.md says for modules that declare nothing).
 The `chatgpt` profile is chosen automatically for an exchange whose redirect_uri is a ChatGPT callback.
 """
 
@@ -155,7 +156,16 @@ def severity_table() -> dict[str, dict[str, str]]:
         merged = {name: dict(values) for name, values in SEVERITIES.items()}
         for module_name in modules:
             module = sys.modules.get(module_name)
-            for name, values in getattr(module, "PROFILE_SEVERITIES", {}).items():
+            declared = getattr(module, "PROFILE_SEVERITIES", None)
+            if declared is None:
+                continue
+            # a module that declares its overrides owns its rules' profile severities, even by declaring none
+            owned = {rule.id for rule in RULES.values() if rule.check is not None
+                     and rule.check.__module__ == module_name}
+            for values in merged.values():
+                for rule_id in owned & values.keys():
+                    del values[rule_id]
+            for name, values in declared.items():
                 merged.setdefault(name, {}).update(values)
         _merged.update(key=key, table=merged)
     return _merged["table"]
