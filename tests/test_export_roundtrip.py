@@ -8,7 +8,7 @@ import os
 import pytest
 
 import hops as demo
-from interchange_support import hops_of, run_cli, traces
+from interchange_support import FIXTURES, hops_of, run_cli, traces
 from oauthtrace.interchange.export import render
 from oauthtrace.interchange.har_import import hops_from_har
 from oauthtrace.interchange.json_import import hops_from_json
@@ -147,3 +147,20 @@ def test_streamed_export_is_the_indented_document(fmt):
     whole = (har_document if fmt == "har" else json_document)(TRACE, hops, redacted=False)
     assert render(TRACE, hops, fmt=fmt, redact=False) == (
         json.dumps(whole, ensure_ascii=False, indent=2) + "\n").encode()
+
+
+SAMPLES = sorted(
+    str(path.relative_to(FIXTURES)) for path in FIXTURES.rglob("*")
+    if path.is_file() and path.suffix in (".har", ".zhar", ".mitm") and path.parent.name != "corrupted_har"
+)
+
+
+@pytest.mark.parametrize("relative", SAMPLES)
+def test_every_sample_survives_har_export_and_import(relative):
+    from oauthtrace.interchange.importer import read_file
+
+    hops = read_file(str(FIXTURES / relative)).hops
+    back = hops_from_har(json.loads(render(TRACE, hops, fmt="har", redact=False)))
+    assert [visible(h) for h in back] == [visible(h) for h in hops]
+    redacted = hops_from_har(json.loads(render(TRACE, hops, fmt="har")))
+    assert [(h.method, h.status, len(h.query)) for h in redacted] == [(h.method, h.status, len(h.query)) for h in hops]
