@@ -165,3 +165,73 @@ def test_zip_bomb_is_refused(capsys, tmp_path, populated_db, monkeypatch):
     code, _, err = run_cli(capsys, "import", bomb, "--db", populated_db)
     assert code == 2 and "expands to more than 1 MiB" in err
     assert file_hash(populated_db) == before
+
+
+WEIRD_VALUES = [None, True, 0, -1, 1e308, 2**70, "", "x" * 10, [], {}, [1], {"a": 1}, "\ud800", "1e999",
+                "2023-13-45T99:99:99Z"]
+
+
+def _paths(node, prefix=()):
+    yield prefix
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _paths(value, prefix + (key,))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _paths(value, prefix + (index,))
+
+
+def _import_or_refuse(path):
+    """Either the file is stored, or it is refused with a one-line UserError; nothing else may escape."""
+    from oauthtrace.errors import UserError
+    from oauthtrace.interchange.importer import read_file
+    from oauthtrace.store import Store
+
+    try:
+        parsed = read_file(str(path))
+    except UserError as exc:
+        assert "\n" not in str(exc)
+        return False
+    with Store.open(":memory:") as store:
+        store.import_trace("fuzz", parsed.kind, parsed.hops)
+    return True
+
+
+def test_hars_with_values_of_every_wrong_type_never_crash(tmp_path):
+    rng = random.Random(3)
+    base = json.loads(CHROME)
+    places = list(_paths(base))
+    outcomes = set()
+    for number in range(300):
+        document = json.loads(CHROME)
+        for _ in range(rng.randint(1, 3)):
+            place = rng.choice(places)
+            target = document
+            try:
+                for key in place[:-1]:
+                    target = target[key]
+                if place:
+                    target[place[-1]] = rng.choice(WEIRD_VALUES)
+            except (KeyError, IndexError, TypeError):
+                pass
+        path = tmp_path / f"mutant-{number}.har"
+        path.write_text(json.dumps(document))
+        outcomes.add(_import_or_refuse(path))
+    assert outcomes == {True, False}
+
+
+def test_flow_files_and_hars_with_flipped_bytes_never_crash(tmp_path):
+    rng = random.Random(4)
+    originals = [sample(name).read_bytes() for name in
+                 ("flows/successful_log.mitm", "dumpfile-7-websocket.mitm", "flows/compressed.zhar",
+                  "har_files/insomnia.har")]
+    for number in range(300):
+        data = bytearray(rng.choice(originals))
+        if rng.random() < 0.3:
+            data = data[: rng.randrange(len(data))]
+        else:
+            for _ in range(rng.randint(1, 8)):
+                data[rng.randrange(len(data))] = rng.randrange(256)
+        path = tmp_path / f"flipped-{number}"
+        path.write_bytes(bytes(data))
+        _import_or_refuse(path)
