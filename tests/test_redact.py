@@ -294,3 +294,11 @@ def test_json_cut_at_the_body_cap_still_loses_its_secrets():
                    resp_headers=[("Content-Type", "application/json")], resp_body=body)
     out = Redactor([original], key=KEY).hop(original)
     assert b"at-cut-short" not in out.resp_body and b'"token_type": "Bearer"' in out.resp_body
+
+
+def test_redacting_an_export_again_keeps_its_fingerprints():
+    hops = secret_trace()
+    once = Redactor(hops, key=KEY).hops(hops)
+    twice = Redactor(once, key=b"another export").hops(once)
+    assert [(h.url, h.query, h.form, h.req_headers, h.resp_headers, h.req_body, h.resp_body) for h in twice] == [
+        (h.url, h.query, h.form, h.req_headers, h.resp_headers, h.req_body, h.resp_body) for h in once]

@@ -47,6 +47,8 @@ def hops_from_har(document, *, trace_id: int = 0, on_entry: Callable[[int], None
         recorded.append(extension.get("seq") if isinstance(extension, dict) else None)
         if on_entry and number % 500 == 0:
             on_entry(500)
+    if on_entry and len(hops) % 500:
+        on_entry(len(hops) % 500)
     return number_hops(hops, recorded)
 
 

@@ -87,7 +87,9 @@ class Redactor:
         return lowered in SECRET_HEADERS or lowered in self._extra
 
     def add_secret(self, value: str | None) -> None:
-        if value and not is_redacted(value):
+        # A value an earlier export already redacted (also URL-encoded) stays as it is: re-exporting a recording
+        # keeps its fingerprints.
+        if value and not is_redacted(value) and not is_redacted(unquote_plus(value)):
             self._secrets.add(value)
 
     # -- fingerprints ----------------------------------------------------------------------------
@@ -331,11 +333,13 @@ def _collect_header(redactor: Redactor, name: str, value: str) -> None:
     if lowered in CREDENTIAL_HEADERS:
         scheme, space, credentials = value.partition(" ")
         credentials = credentials.strip() if space else value
-        redactor.add_secret(credentials)
         if scheme.lower() == "basic":
             _user, password = _basic_parts(credentials)
+            if password is not None and is_redacted(unquote_plus(password)):
+                return
             redactor.add_secret(password)
             redactor.add_secret(unquote_plus(password) if password else None)
+        redactor.add_secret(credentials)
     elif lowered in COOKIE_HEADERS:
         cookies = value.split(";") if lowered == "cookie" else value.split(";")[:1]
         for cookie in cookies:
