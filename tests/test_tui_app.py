@@ -239,3 +239,32 @@ async def test_help_and_command_palette(drop_state):
         await settle(pilot, lambda: isinstance(app.screen, TraceScreen) and app.screen.current_seq == redirect_seq)
         await pilot.press("escape")  # opened directly: escape brings in the list of traces
         await settle(pilot, lambda: "Traces in" in screen_text(app))
+
+
+async def test_export_writes_a_redacted_json_file(drop_state, tmp_path, monkeypatch):
+    db, trace_id, redirect_seq = drop_state
+    monkeypatch.chdir(tmp_path)
+    with Store.open(db) as store:
+        code = next(h for h in store.hops(trace_id) if h.seq == redirect_seq).location.split("code=")[1]
+    app = build_app(db, str(trace_id))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: analysed(app))
+        await pilot.press("e")
+        target = tmp_path / f"oauthtrace-trace-{trace_id}.json"
+        await settle(pilot, lambda: target.exists())
+        assert any(n.startswith(f"Exported trace {trace_id} (redacted JSON) to ") for n in notices(app))
+    data = target.read_text()
+    assert '"oauthtrace"' in data and "/oauth/callback" in data and code not in data
+
+
+async def test_mouse_click_on_a_row_shows_that_hop(drop_state):
+    db, trace_id, redirect_seq = drop_state
+    app = build_app(db, str(trace_id))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: analysed(app))
+        await pilot.click("#left Tab#--content-tab-hops")  # the "All hops" tab, by mouse
+        hop_list = app.screen.query_one(HopList)
+        await settle(pilot, lambda: hop_list.painted > 0)
+        await pilot.click(HopList, offset=(10, 0))  # the first row
+        await settle(pilot)
+        assert app.screen.current_seq == 1 and hop_list.cursor == 0

@@ -180,7 +180,7 @@ class Reader:
             hops = store.hops(trace_id)
         if trace is None:
             return f"trace {trace_id} is gone"
-        write_atomically(target, render(trace, hops, fmt="json", redact=True), private=False)
+        write_atomically(target, [render(trace, hops, fmt="json", redact=True)], private=False)
         return f"Exported trace {trace_id} (redacted JSON) to {target}"
 
     def summary(self, trace_id: int) -> tuple[int | None, dict[str, int]]:

@@ -351,6 +351,8 @@ class TraceScreen(Screen):
             message, severity = self.reader.export(trace_id, target), "information"
         except UserError as exc:
             message, severity = str(exc), "error"
+        except Exception as exc:  # say so rather than fail silently in the worker (no value: it may be a secret)
+            message, severity = f"export failed: {type(exc).__name__}", "error"
         self.app.call_from_thread(self.notify, message, severity=severity, markup=False, timeout=8)
 
     def action_back(self) -> None:

@@ -6,6 +6,7 @@ it is needed, and a row shows `…` until its page arrives. Nothing here reads t
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from functools import lru_cache
 
@@ -77,6 +78,7 @@ class HopList(ScrollView, can_focus=True):
         self._generation = 0
         self.painted = 0  # rows painted with real data: lets tests and the benchmark see the first real paint
         self.last_painted_seq: int | None = None
+        self.last_painted_at = 0.0  # perf_counter of that row's drawing (the benchmark times jumps with it)
         self.follow = False  # live: keep the cursor on the newest hop while it is on the last row
 
     # -- data ------------------------------------------------------------------------------------
@@ -91,6 +93,8 @@ class HopList(ScrollView, can_focus=True):
         self.seq_width = max(3, len(str(max_seq or source.count)))
         self.virtual_size = Size(self.size.width, source.count)
         self.cursor = min(self.cursor, max(source.count - 1, 0)) if source.count else 0
+        if source.count > PAGE:
+            self._want((source.count - 1) // PAGE)  # End is the first jump people make: have it ready
         self.refresh()
 
     def grow(self, source: HopSource, *, max_seq: int | None = None) -> None:
@@ -166,6 +170,8 @@ class HopList(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         index = int(self.scroll_y) + y
         width = self.size.width
+        if y == 0:
+            self._prefetch(index)
         if index >= self.source.count:
             return Strip.blank(width, self.rich_style)
         row = self._row(index)
@@ -176,7 +182,7 @@ class HopList(ScrollView, can_focus=True):
             strip = Strip([Segment(f" #{self.source.seq_at(index) or '?'}", _DIM)])
         else:
             self.painted += 1
-            self.last_painted_seq = row[1]
+            self.last_painted_seq, self.last_painted_at = row[1], time.perf_counter()
             strip = self._strips.get((row[1], width))
             if strip is None:
                 strip = Strip(self.row_segments(row))
@@ -187,6 +193,14 @@ class HopList(ScrollView, can_focus=True):
         if index == self.cursor:
             strip = strip.apply_style(self.get_component_rich_style("hop-list--cursor"))
         return strip
+
+    def _prefetch(self, top: int) -> None:
+        """The pages a page-up or page-down from here would show, fetched before the key is pressed."""
+        height = max(self.size.height, 1)
+        for index in (top - height, top + 2 * height):
+            page = index // PAGE
+            if 0 <= index < self.source.count and page not in self._pages:
+                self._want(page)
 
     def row_segments(self, row: tuple) -> list[Segment]:
         """One row as segments built directly (no Text layout): this runs for every row scrolled into view."""
