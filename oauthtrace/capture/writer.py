@@ -1,7 +1,8 @@
 """A thread that owns the database connection and commits captured flows in small batches.
 
 mitmproxy's event loop must never wait for SQLite: one synchronous insert per flow was measured at about a third
-of the proxy's throughput. The addon only puts flows on a queue; this thread converts and commits them.
+of the proxy's throughput. The addon only appends flows to a deque; this thread wakes every BATCH_SECONDS (or when
+BATCH_ROWS flows wait), converts them and commits them in one transaction.
 
 A failed commit (disk full, the database locked longer than the busy timeout) loses nothing at once: the hops
 are held in memory, up to a bound, and retried with the next batches, so they land once the disk has room or
@@ -11,9 +12,9 @@ the lock is gone. A database file deleted under the recorder is written back fro
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 from oauthtrace.capture.dbfile import DELETED, SAME, DbFile, restore
@@ -27,7 +28,6 @@ BATCH_ROWS = 100
 BATCH_SECONDS = 0.25
 RETRY_SECONDS = 1.0  # after a failed commit, wait this long before trying the database again
 HELD_BYTES = 128 * 1024 * 1024  # hops waiting for a retry beyond this are dropped, oldest first
-_STOP = object()
 
 
 @dataclass
@@ -41,7 +41,7 @@ class WriterStats:
 
 
 class HopWriter:
-    """Queue of (flow, seq) in, committed hops out; the trace is created with the first batch."""
+    """(flow, seq) in, committed hops out; the trace is created with the first batch."""
 
     def __init__(self, db_path: str, trace_name: str, *, source: str = "record", body_cap: int = DEFAULT_BODY_CAP):
         self.db_path = db_path
@@ -49,7 +49,9 @@ class HopWriter:
         self.source = source
         self.body_cap = body_cap
         self.stats = WriterStats()
-        self._queue: queue.Queue = queue.Queue()
+        self._incoming: deque = deque()
+        self._wake = threading.Event()
+        self._stopping = False
         self._thread = threading.Thread(target=self._run, name="oauthtrace-writer", daemon=True)
         self._store: Store | None = None
         self._file: DbFile | None = None
@@ -66,22 +68,30 @@ class HopWriter:
         self._thread.start()
 
     def put(self, flow, seq: int) -> None:
-        self._queue.put((flow, seq))
+        # A deque append takes no lock and wakes no one. Waking the writer for every flow (a Queue) cost the event
+        # loop a thread switch per flow: about a tenth of the proxy's time under load, measured with py-spy.
+        self._incoming.append((flow, seq))
+        if len(self._incoming) >= BATCH_ROWS:
+            self._wake.set()
 
     def close(self, timeout: float = 30.0) -> WriterStats:
-        """Flush everything queued, then stop. Safe to call twice."""
+        """Flush everything put so far, then stop. Safe to call twice."""
         if self._thread.is_alive():
-            self._queue.put(_STOP)
+            self._stopping = True
+            self._wake.set()
             self._thread.join(timeout)
         return self.stats
 
     def _run(self) -> None:
-        stopping = False
-        while not stopping:
-            batch, stopping = self._next_batch()
-            self._hold(batch)
+        while True:
+            self._wake.wait(BATCH_SECONDS)
+            self._wake.clear()
+            stopping = self._stopping  # read before taking: every flow put before close() is in the deque now
+            self._hold(self._take())
             if self._held and (stopping or time.monotonic() >= self._retry_at):
                 self._commit()
+            if stopping:
+                break
         self._settle_file()
         if self._held:  # the last attempt failed too
             self._said_lost = True
@@ -89,28 +99,9 @@ class HopWriter:
         if self._store is not None:
             self._store.close()
 
-    def _next_batch(self) -> tuple[list, bool]:
-        batch: list = []
-        # With hops held for a retry, wake up for it even when no traffic comes.
-        wait = max(0.0, self._retry_at - time.monotonic()) if self._held else None
-        try:
-            item = self._queue.get(timeout=wait)
-        except queue.Empty:
-            return batch, False
-        deadline = time.monotonic() + BATCH_SECONDS
-        while True:
-            if item is _STOP:
-                return batch, True
-            batch.append(item)
-            if len(batch) >= BATCH_ROWS:
-                return batch, False
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return batch, False
-            try:
-                item = self._queue.get(timeout=remaining)
-            except queue.Empty:
-                return batch, False
+    def _take(self) -> list:
+        incoming = self._incoming
+        return [incoming.popleft() for _ in range(len(incoming))]
 
     def _hold(self, batch: list) -> None:
         """Convert flows to hops right away, so that held hops keep no mitmproxy flow (and its buffers) alive."""
