@@ -268,3 +268,20 @@ async def test_mouse_click_on_a_row_shows_that_hop(drop_state):
         await pilot.click(HopList, offset=(10, 0))  # the first row
         await settle(pilot)
         assert app.screen.current_seq == 1 and hop_list.cursor == 0
+
+
+async def test_command_palette_shows_a_marked_up_trace_name_literally(tmp_path):
+    db = str(tmp_path / "palette.db")
+    with Store.open(db) as store:
+        store.create_trace("one")
+        second = store.create_trace("two [@click=app.quit]QUIT[/]")
+        store.insert_hops([make_hop(1, "GET", "https://client.example/", trace_id=second)])
+    app = build_app(db, "1")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p", *"two")
+        await settle(pilot, lambda: "Open trace 2: two [@click=app.quit]QUIT[/]" in screen_text(app))
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, TraceScreen) and app.screen.trace is not None
+                     and app.screen.trace.id == second)
+        assert app.is_running

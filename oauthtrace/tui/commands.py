@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 from functools import partial
 
+from rich.text import Text
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from oauthtrace.tui.text import one_line
 
 
 class JumpCommands(Provider):
@@ -21,7 +24,7 @@ class JumpCommands(Provider):
 
         found: list[tuple[str, object, str]] = []
         for row in getattr(self, "_traces", []):
-            found.append((f"Open trace {row.trace.id}: {row.trace.name}", partial(self.app.open_trace, row.trace.id),
+            found.append((f"Open trace {row.trace.id}: {one_line(row.trace.name, 60)}", partial(self.app.open_trace, row.trace.id),
                           f"{row.trace.hop_count} hops"))
         screen = self.screen
         if isinstance(screen, TraceScreen) and screen.analysis is not None:
@@ -40,11 +43,21 @@ class JumpCommands(Provider):
 
     async def discover(self) -> Hits:
         for text, command, help_text in self._candidates():
-            yield DiscoveryHit(text, command, help=help_text)
+            yield DiscoveryHit(Text(text), command, text=text, help=help_text)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for text, command, help_text in self._candidates():
             score = matcher.match(text)
             if score > 0:
-                yield Hit(score, matcher.highlight(text), command, help=help_text)
+                yield Hit(score, _highlighted(matcher, text), command, text=text, help=help_text)
+
+
+def _highlighted(matcher, text: str) -> Text:
+    """The candidate with the matched characters marked, as Text: Matcher.highlight would parse a trace name
+    holding `[@click=…]` as markup."""
+    shown = Text(text)
+    _score, offsets = matcher.fuzzy_search.match(matcher.query, text)
+    for offset in offsets:
+        shown.stylize("reverse", offset, offset + 1)
+    return shown
