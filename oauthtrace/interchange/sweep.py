@@ -2,10 +2,10 @@
 
 Secrets are nearly always tokens — runs of URL-safe and base64 characters standing between delimiters (`=`, `&`, `"`,
 a space, `<`). So the text is cut into such runs and each run is looked up in a dict, which costs the same whether
-an export holds ten secrets or fifty thousand. A run that is not itself a secret is searched for long secrets
-anywhere inside it (a token glued to other bytes in a binary body), through a dict of their first ANCHOR
-characters; and it is cut at `%XX` escapes and at `/` and `+` to find shorter ones inside a URL that was
-URL-encoded once more (`return_to=…%3Fcode%3D…`). The rare value with other characters (a password with a space,
+an export holds ten secrets or fifty thousand. A run that is not itself a secret is cut at `%XX` escapes and at
+`/` and `+`, to find a code inside a URL that was URL-encoded once more (`return_to=…%3Fcode%3D…`); in binary
+bodies, where a token may be glued to its neighbours, it is also searched at every position for long secrets,
+through a dict of their first ANCHOR characters. The rare value with other characters (a password with a space,
 an HTML- or JSON-escaped form) goes through a regex alternation instead; short ones only as whole words.
 """
 
@@ -55,26 +55,28 @@ class Sweeper:
         return bool(self._tokens or self._odd)
 
     def text(self, text: str) -> str:
-        return self._sweep(text, self._tokens, self._odd, self._odd_pattern)
+        return self._sweep(text, self._tokens, self._odd, self._odd_pattern, anchored=False)
 
     def bytes(self, data: bytes) -> bytes:
         view = data.decode("latin-1")
-        return self._sweep(view, self._tokens_b, self._odd_b, self._odd_pattern_b).encode("latin-1")
+        return self._sweep(view, self._tokens_b, self._odd_b, self._odd_pattern_b, anchored=True).encode("latin-1")
 
-    def _sweep(self, text: str, tokens: dict, odd: dict, odd_pattern) -> str:
+    def _sweep(self, text: str, tokens: dict, odd: dict, odd_pattern, *, anchored: bool) -> str:
         if odd_pattern is not None:
             text = odd_pattern.sub(lambda match: odd[match.group(0)], text)
         if tokens:
-            text = self._run.sub(lambda match: self._token_run(match.group(0), tokens), text)
+            text = self._run.sub(lambda match: self._token_run(match.group(0), tokens, anchored), text)
         return text
 
-    def _token_run(self, run: str, tokens: dict) -> str:
+    def _token_run(self, run: str, tokens: dict, anchored: bool) -> str:
         hit = tokens.get(run)
         if hit is not None:
             return hit
         if "%" in run:
             tokens = self._tokens_q
-        if len(run) > ANCHOR and self._anchors:
+        # Text delimits its tokens; only binary data glues a secret to its neighbours, so only there is it worth
+        # looking at every position.
+        if anchored and len(run) > ANCHOR and self._anchors:
             run = self._anchored(run, tokens)
         if "%" not in run and "/" not in run and "+" not in run:
             return run
