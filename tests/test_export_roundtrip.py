@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-import hops as demo
-from interchange_support import FIXTURES, hops_of, run_cli, traces
+from tests import hops as demo
+from tests.interchange_support import FIXTURES, hops_of, run_cli, traces
 from oauthtrace.interchange.export import render
 from oauthtrace.interchange.har_import import hops_from_har
 from oauthtrace.interchange.json_import import hops_from_json

@@ -9,7 +9,7 @@ import zlib
 
 import pytest
 
-from interchange_support import file_hash, hops_of, run_cli, sample, traces
+from tests.interchange_support import file_hash, hops_of, run_cli, sample, traces
 
 CHROME = sample("har_files/chrome.har").read_bytes()
 _RANDOM = random.Random(6)

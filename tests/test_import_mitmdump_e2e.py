@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from interchange_support import run_cli
+from tests.interchange_support import run_cli
 from oauthtrace.demo.agent import BuiltinAgent
 from oauthtrace.demo.client import DemoClient
 from oauthtrace.demo.provider import DemoProvider

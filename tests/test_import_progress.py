@@ -8,7 +8,7 @@ import pty
 import subprocess
 import sys
 
-from interchange_support import run_cli
+from tests.interchange_support import run_cli
 
 
 def big_har(path, count=2500):

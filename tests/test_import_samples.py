@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from interchange_support import hops_of, run_cli, sample, traces
+from tests.interchange_support import hops_of, run_cli, sample, traces
 
 
 def imported(capsys, db_path, relative, *extra):

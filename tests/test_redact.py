@@ -11,7 +11,7 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from interchange_support import run_cli
+from tests.interchange_support import run_cli
 from oauthtrace.interchange.har_import import hops_from_har
 from oauthtrace.interchange.redact import Redactor
 from oauthtrace.model import Hop
