@@ -53,6 +53,7 @@ def test_unredacted_export_imports_as_the_same_hops(capsys, tmp_path, db_path, f
     back = hops_of(other_db)
     assert [visible(h) for h in back] == [visible(h) for h in hops_of(db_path)]
     assert [h.started for h in back] == pytest.approx([h.started for h in original], abs=1e-6)
+    assert [h.ended is None for h in back] == [h.ended is None for h in original] != [False] * len(original)
     assert back[-2].resp_truncated
     assert traces(other_db)[0].source == f"import:{fmt}"
 

@@ -39,6 +39,8 @@ def har_entry(hop: Hop) -> dict:
         extension["resp_truncated"] = True
     if hop.error is not None:
         extension["error"] = hop.error
+    if hop.ended is None:
+        extension["unfinished"] = True  # HAR's `time` cannot say "never ended"
     return {
         "startedDateTime": _iso(hop.started),
         "time": max(elapsed, 0),
