@@ -44,13 +44,6 @@ class Report:
     profiles: dict[int, str] = field(default_factory=dict)  # exchange index -> profile applied
     rules: list[str] = field(default_factory=list)  # the rule ids that were run
 
-    def worst(self) -> str | None:
-        ranks = [SEVERITY_RANK.get(f.severity, 0) for f in self.findings]
-        if not ranks:
-            return None
-        best = max(ranks)
-        return next(name for name, rank in SEVERITY_RANK.items() if rank == best)
-
 
 def load_rules() -> dict[str, Rule]:
     """Every registered rule (importing the rules package registers them)."""

@@ -123,7 +123,3 @@ _BASE64_EXTRA = frozenset("-_+/")
 
 def hops_with_role(exchange: Exchange, *roles: str) -> list[Hop]:
     return [hop for hop in exchange.hops if exchange.roles.get(hop.seq) in roles]
-
-
-def token_param(hop: Hop, name: str) -> str | None:
-    return param(body_params(hop), name)
