@@ -302,3 +302,14 @@ def test_redacting_an_export_again_keeps_its_fingerprints():
     twice = Redactor(once, key=b"another export").hops(once)
     assert [(h.url, h.query, h.form, h.req_headers, h.resp_headers, h.req_body, h.resp_body) for h in twice] == [
         (h.url, h.query, h.form, h.req_headers, h.resp_headers, h.req_body, h.resp_body) for h in once]
+
+
+def test_an_error_code_in_a_response_stays_readable():
+    error = Hop(trace_id=1, seq=1, method="POST", url="https://as/token", status=400,
+                resp_headers=[("Content-Type", "application/json")],
+                resp_body=b'{"error": "invalid_grant", "code": "invalid_grant_expired", "status": 400}')
+    callback = Hop(trace_id=1, seq=2, method="GET", url="https://c/cb?error=invalid_grant_expired",
+                   query=[("error", "invalid_grant_expired")])
+    out = Redactor([error, callback], key=KEY).hops([error, callback])
+    assert json.loads(out[0].resp_body)["code"] == "invalid_grant_expired"
+    assert out[1].url == "https://c/cb?error=invalid_grant_expired"

@@ -45,6 +45,9 @@ SECRET_PARAMS = frozenset(
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization"})
 COOKIE_HEADERS = frozenset({"cookie", "set-cookie"})
 SECRET_HEADERS = frozenset({"x-api-key", "api-key", "x-auth-token", "dpop"})
+# JSON fields that are secrets in requests only: in responses `code` is far more often an error code
+# (`{"code": "invalid_request"}`), and hiding it would hide what went wrong.
+REQUEST_ONLY_FIELDS = frozenset({"code"})
 
 FINGERPRINT_HEX = 6
 # Values shorter than MIN_SWEEP are replaced only in the places that name them, so a 3-letter password does not eat
@@ -81,6 +84,10 @@ class Redactor:
     def is_secret_param(self, name: str) -> bool:
         lowered = name.lower()
         return lowered in SECRET_PARAMS or lowered in self._extra
+
+    def is_secret_field(self, name: str, *, response: bool) -> bool:
+        """A JSON member name (see REQUEST_ONLY_FIELDS)."""
+        return self.is_secret_param(name) and not (response and name.lower() in REQUEST_ONLY_FIELDS)
 
     def is_secret_header(self, name: str) -> bool:
         lowered = name.lower()
@@ -127,7 +134,7 @@ class Redactor:
             req_headers=self.headers(hop.req_headers),
             resp_headers=self.headers(hop.resp_headers),
             req_body=self.body(hop.req_body, hop.req_content_type),
-            resp_body=self.body(hop.resp_body, hop.resp_content_type),
+            resp_body=self.body(hop.resp_body, hop.resp_content_type, response=True),
             error=self.text(hop.error) if hop.error is not None else None,
         )
 
@@ -176,7 +183,7 @@ class Redactor:
             return self.url(value)
         return self.text(value)
 
-    def body(self, body: bytes | None, content_type: str = "") -> bytes | None:
+    def body(self, body: bytes | None, content_type: str = "", *, response: bool = False) -> bytes | None:
         if not body:
             return body
         try:
@@ -187,7 +194,7 @@ class Redactor:
             return self.text(self.encoded_pairs(text)).encode("utf-8")
         swept = self.text(text)
         if "json" in content_type or text.lstrip()[:1] in ("{", "["):
-            swept = self._json_body(text, swept)
+            swept = self._json_body(text, swept, response)
         return swept.encode("utf-8")
 
     def text(self, text: str) -> str:
@@ -229,7 +236,7 @@ class Redactor:
         redacted = quote(self.value(unquote_plus(password)), safe="")
         return f"{scheme}://{user}:{redacted}@{hostport}{slash}{path}"
 
-    def _json_body(self, text: str, swept: str) -> str:
+    def _json_body(self, text: str, swept: str, response: bool) -> str:
         """Keep the document's own formatting when the sweep left valid JSON with every secret field redacted;
         otherwise (a number swept as text, a value too short to sweep) rewrite the parsed document."""
         try:
@@ -237,37 +244,39 @@ class Redactor:
         except (ValueError, RecursionError):
             return swept  # not JSON after all (or truncated): text rules apply
         try:
-            if not self._json_secrets_left(json.loads(swept)):
+            if not self._json_secrets_left(json.loads(swept), response):
                 return swept
         except (ValueError, RecursionError):
             pass
         try:
-            return json.dumps(self._json_node(original), ensure_ascii=False)
+            return json.dumps(self._json_node(original, response), ensure_ascii=False)
         except RecursionError:  # nested nearly as deep as the parser allows: the sweep's result is all we have
             return swept
 
-    def _json_secrets_left(self, node) -> bool:
+    def _json_secrets_left(self, node, response: bool) -> bool:
         stack = [node]
         while stack:
             current = stack.pop()
             if isinstance(current, dict):
                 for name, value in current.items():
-                    if self.is_secret_param(str(name)) and _scalar(value) and not is_redacted(str(value)):
+                    if self.is_secret_field(str(name), response=response) and _scalar(value) and not is_redacted(
+                            str(value)):
                         return True
                     stack.append(value)
             elif isinstance(current, list):
                 stack.extend(current)
         return False
 
-    def _json_node(self, node):
+    def _json_node(self, node, response: bool):
         if isinstance(node, dict):
             return {
-                name: self.value(str(value)) if self.is_secret_param(str(name)) and _scalar(value) and value != ""
-                else self._json_node(value)
+                name: self.value(str(value))
+                if self.is_secret_field(str(name), response=response) and _scalar(value) and value != ""
+                else self._json_node(value, response)
                 for name, value in node.items()
             }
         if isinstance(node, list):
-            return [self._json_node(item) for item in node]
+            return [self._json_node(item, response) for item in node]
         if isinstance(node, str):
             return self.text(node)
         return node
@@ -300,8 +309,8 @@ def _collect_hop(redactor: Redactor, hop: Hop) -> None:
     for headers in (hop.req_headers, hop.resp_headers):
         for name, value in headers:
             _collect_header(redactor, name, value)
-    _collect_body(redactor, hop.req_body, hop.req_content_type)
-    _collect_body(redactor, hop.resp_body, hop.resp_content_type)
+    _collect_body(redactor, hop.req_body, hop.req_content_type, response=False)
+    _collect_body(redactor, hop.resp_body, hop.resp_content_type, response=True)
 
 
 def _collect_pairs(redactor: Redactor, pairs: Pairs) -> None:
@@ -352,7 +361,7 @@ def _collect_header(redactor: Redactor, name: str, value: str) -> None:
         _collect_url(redactor, value)
 
 
-def _collect_body(redactor: Redactor, body: bytes | None, content_type: str) -> None:
+def _collect_body(redactor: Redactor, body: bytes | None, content_type: str, *, response: bool) -> None:
     if not body:
         return
     text = body.decode("utf-8", errors="replace")
@@ -361,20 +370,20 @@ def _collect_body(redactor: Redactor, body: bytes | None, content_type: str) -> 
     stripped = text.lstrip()[:1]
     if "json" in content_type or stripped in ("{", "["):
         try:
-            _collect_json(redactor, json.loads(text))
+            _collect_json(redactor, json.loads(text), response)
         except (ValueError, RecursionError):
-            _collect_json_text(redactor, text)  # truncated at the body cap, or nested too deep to parse
+            _collect_json_text(redactor, text, response)  # truncated at the body cap, or nested too deep to parse
     if "<input" in text.lower():
         _collect_inputs(redactor, text)
 
 
-def _collect_json(redactor: Redactor, node) -> None:
+def _collect_json(redactor: Redactor, node, response: bool) -> None:
     stack = [node]
     while stack:
         current = stack.pop()
         if isinstance(current, dict):
             for name, value in current.items():
-                if redactor.is_secret_param(str(name)) and _scalar(value):
+                if redactor.is_secret_field(str(name), response=response) and _scalar(value):
                     redactor.add_secret(str(value))
                 elif isinstance(value, (dict, list)):
                     stack.append(value)
@@ -382,10 +391,10 @@ def _collect_json(redactor: Redactor, node) -> None:
             stack.extend(item for item in current if isinstance(item, (dict, list)))
 
 
-def _collect_json_text(redactor: Redactor, text: str) -> None:
+def _collect_json_text(redactor: Redactor, text: str, response: bool) -> None:
     """`"name": "value"` members of JSON that does not parse."""
     for match in _JSON_MEMBER.finditer(text):
-        if redactor.is_secret_param(match.group(1)):
+        if redactor.is_secret_field(match.group(1), response=response):
             try:
                 redactor.add_secret(json.loads(f'"{match.group(2)}"'))
             except ValueError:
