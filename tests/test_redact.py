@@ -313,3 +313,14 @@ def test_an_error_code_in_a_response_stays_readable():
     out = Redactor([error, callback], key=KEY).hops([error, callback])
     assert json.loads(out[0].resp_body)["code"] == "invalid_grant_expired"
     assert out[1].url == "https://c/cb?error=invalid_grant_expired"
+
+
+def test_finding_evidence_can_be_redacted_with_the_same_fingerprints():
+    hops = secret_trace()
+    redactor = Redactor(hops, key=KEY)
+    evidence = {"param": "code", "sent": SECRETS["code"], "returned": None, "state": STATE,
+                "tokens": [{"access_token": SECRETS["access_token"]}], "note": f"Bearer {SECRETS['access_token']}"}
+    shown = redactor.data(evidence)
+    assert shown["sent"] == dict(redactor.hop(hops[3]).form)["code"]
+    assert shown["state"] == STATE and shown["returned"] is None
+    assert SECRETS["access_token"] not in json.dumps(shown)

@@ -120,6 +120,21 @@ class Redactor:
             return self.value(value)
         return self.text(value)
 
+    def data(self, node):
+        """A JSON-like structure (a finding's evidence, a report's table) with secrets replaced: members named
+        like secrets by value, every other string by the sweep."""
+        if isinstance(node, dict):
+            return {
+                key: self.value(str(value)) if self.is_secret_param(str(key)) and _scalar(value) and value != ""
+                else self.data(value)
+                for key, value in node.items()
+            }
+        if isinstance(node, (list, tuple)):
+            return [self.data(item) for item in node]
+        if isinstance(node, str):
+            return self.text(node)
+        return node
+
     # -- rewriting -------------------------------------------------------------------------------
 
     def hop(self, hop: Hop) -> Hop:
