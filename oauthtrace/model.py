@@ -216,6 +216,7 @@ class Exchange:
     metadata: list[Hop] = field(default_factory=list)
     resources: list[Hop] = field(default_factory=list)
     roles: dict[int, str] = field(default_factory=dict)  # hop seq -> role
+    pushed: list[Hop] = field(default_factory=list)  # pushed authorization requests (RFC 9126) of this flow
 
     def __iter__(self) -> Iterator[Hop]:
         return iter(self.hops)

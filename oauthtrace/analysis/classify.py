@@ -74,7 +74,7 @@ def _authorize_key(hop: Hop) -> tuple:
 
 def request_role(hop: Hop) -> str:
     """The role a hop has by itself, without looking at other hops; "other" when it needs context."""
-    if is_metadata(hop):
+    if is_metadata(hop) or is_client_metadata_document(hop):
         return "metadata"
     if hop.method == "POST":
         grant = param(body_params(hop), "grant_type")
@@ -88,7 +88,7 @@ def request_role(hop: Hop) -> str:
             return "other"
     if is_authorize(hop):
         return "authorize"
-    if is_resource(hop):
+    if is_resource(hop) or is_mcp_call(hop):
         return "resource"
     return "other"
 
@@ -111,9 +111,41 @@ def is_registration(hop: Hop) -> bool:
 
 
 def _is_pushed_request(hop: Hop) -> bool:
-    """RFC 9126 PAR: the authorization request's parameters posted by the client's server, answered request_uri."""
+    """RFC 9126 PAR: the authorization request's parameters posted by the client's server, answered request_uri
+    (or, when refused, a JSON error: a browser's authorization request is answered with a page or a redirect)."""
     answer = hop.resp_json()
-    return isinstance(answer, dict) and "request_uri" in answer
+    if not isinstance(answer, dict):
+        return False
+    if "request_uri" in answer:
+        return True
+    pairs = body_params(hop)
+    return "error" in answer and bool(param(pairs, "response_type")) and bool(param(pairs, "client_id"))
+
+
+def is_pushed_request(hop: Hop) -> bool:
+    return hop.method == "POST" and _is_pushed_request(hop)
+
+
+def is_client_metadata_document(hop: Hop) -> bool:
+    """A client ID metadata document (MCP 2025-11-25): a URL-style client_id fetched, answering JSON whose
+    client_id is that URL."""
+    if hop.method != "GET" or hop.status != 200 or not hop.resp_body or b"redirect_uris" not in hop.resp_body:
+        return False
+    document = hop.resp_json()
+    return isinstance(document, dict) and document.get("client_id") in (hop.url, hop.upstream_url)
+
+
+def is_mcp_call(hop: Hop) -> bool:
+    """An MCP Streamable HTTP request: a JSON-RPC POST, or a request carrying MCP's session or protocol header
+    (the GET event stream, the DELETE that ends a session)."""
+    if hop.req_header("mcp-session-id") or hop.req_header("mcp-protocol-version"):
+        return True
+    body = hop.req_body
+    if hop.method != "POST" or not body or b'"jsonrpc"' not in body[:4096]:
+        return False
+    data = hop.req_json()
+    messages = data if isinstance(data, list) else [data]
+    return any(isinstance(m, dict) and m.get("jsonrpc") == "2.0" and "method" in m for m in messages)
 
 
 def is_authorize(hop: Hop) -> bool:

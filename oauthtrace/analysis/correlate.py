@@ -15,7 +15,9 @@ import base64
 import bisect
 import hashlib
 
-from oauthtrace.analysis.classify import FRONT_ROLES, carries_response, redirect_sources, without_fragment
+from oauthtrace.analysis.classify import (
+    FRONT_ROLES, carries_response, is_pushed_request, redirect_sources, without_fragment,
+)
 from oauthtrace.analysis.oauth import (
     authz_response_params, basic_credentials, body_params, callback_params, param, request_params, token_fields,
 )
@@ -54,6 +56,7 @@ class _Flow:
         self.registrations: list[Hop] = []
         self.metadata: list[Hop] = []
         self.resources: list[Hop] = []
+        self.pushed: list[Hop] = []
         self.client_id: str | None = None
         self.redirect_uri: str | None = None
 
@@ -79,7 +82,9 @@ class _Joiner:
         self.by_page: dict[str, Hop] = {}  # front-channel URL -> latest hop, for the Referer of form posts
         self.by_refresh: dict[str, _Flow] = {}
         self.by_access: dict[str, _Flow] = {}
+        self.by_request_uri: dict[str, _Flow] = {}  # PAR request_uri -> the flow whose authorize used it
         self.discovery: list[Hop] = []
+        self.pushed: list[Hop] = []
 
     # -- driver ----------------------------------------------------------------------------------
 
@@ -97,6 +102,8 @@ class _Joiner:
                 resource.append(hop)
             elif role in ("metadata", "registration"):
                 self.discovery.append(hop)
+            elif role == "other" and is_pushed_request(hop):
+                self.pushed.append(hop)
         for hop in front:
             self._front(hop)
         for hop in back:
@@ -105,6 +112,7 @@ class _Joiner:
             self._refresh(hop)
         for hop in resource:
             self._resource(hop)
+        self._attach_pushed()
         self._attach_discovery()
         return self._exchanges()
 
@@ -161,6 +169,9 @@ class _Joiner:
         if challenge:
             self.by_challenge[challenge] = flow
         self.by_client[(client_id, flow.redirect_uri)] = flow
+        request_uri = param(pairs, "request_uri")
+        if request_uri:
+            self.by_request_uri[request_uri] = flow
         if flow.redirect_uri:
             self.by_redirect_base[base_url(flow.redirect_uri)] = flow
         self.by_origin[origin(hop.url)] = flow
@@ -265,6 +276,21 @@ class _Joiner:
         self._add(flow, hop)
         flow.resources.append(hop)
 
+    # -- pushed authorization requests (RFC 9126) -------------------------------------------------
+
+    def _attach_pushed(self) -> None:
+        """A pushed request goes with the authorization request that used its request_uri; a refused one (no
+        request_uri to follow) is an exchange of its own, since the client stops there."""
+        for hop in self.pushed:
+            answer = hop.resp_json()
+            request_uri = answer.get("request_uri") if isinstance(answer, dict) else None
+            flow = self.by_request_uri.get(request_uri) if isinstance(request_uri, str) else None
+            if flow is None:
+                flow = self._new(hop)
+                flow.client_id = param(body_params(hop), "client_id") or _basic_client(hop)
+            self._add(flow, hop)
+            flow.pushed.append(hop)
+
     # -- discovery -------------------------------------------------------------------------------
 
     def _attach_discovery(self) -> None:
@@ -328,7 +354,7 @@ class _Joiner:
                 index=index, hops=hops, authorize=flow.authorize, authz_response=flow.authz_response,
                 callback=flow.callback, tokens=flow.tokens, refreshes=flow.refreshes,
                 registrations=flow.registrations, metadata=flow.metadata, resources=flow.resources,
-                roles={h.seq: self.roles.get(h.seq, "other") for h in hops},
+                roles={h.seq: self.roles.get(h.seq, "other") for h in hops}, pushed=flow.pushed,
             ))
         return out
 

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from oauthtrace.analysis.classify import FRONT_ROLES, classify_with_sources
+from oauthtrace.analysis.classify import FRONT_ROLES, classify_with_sources, is_mcp_call
 from oauthtrace.analysis.correlate import correlate
 from oauthtrace.analysis.profiles import check_profile, fix_for, profile_for, severity_for
 from oauthtrace.analysis.registry import RULES, Context
@@ -63,24 +63,37 @@ def select_rules(only: Iterable[str] | None = None) -> list[Rule]:
 
 
 def analyze(
-    hops: list[Hop], *, trace_id: int, profile: str | None = None, only: Iterable[str] | None = None
+    hops: list[Hop], *, trace_id: int, profile: str | None = None, only: Iterable[str] | None = None,
+    baseline: list[Hop] | None = None, stall_seconds: float | None = None,
 ) -> Report:
-    """Findings for one trace's hops. `profile` None chooses per exchange (chatgpt for ChatGPT callbacks)."""
+    """Findings for one trace's hops. `profile` None chooses per exchange (chatgpt for ChatGPT callbacks).
+
+    `baseline`: the hops of a golden recording of the same client and provider (baseline-drift compares with
+    it); `stall_seconds`: how long flow-health rules wait for a client's next step (default 30).
+    """
     try:
         check_profile(profile)
     except ValueError as exc:
         raise UserError(str(exc)) from None
     with gc_paused():
-        return _analyze(hops, trace_id, profile, select_rules(only))
+        return _analyze(hops, trace_id, profile, select_rules(only), baseline=baseline,
+                        stall_seconds=stall_seconds)
 
 
-def _analyze(hops: list[Hop], trace_id: int, profile: str | None, rules: list[Rule]) -> Report:
+def _analyze(hops: list[Hop], trace_id: int, profile: str | None, rules: list[Rule], *,
+             baseline: list[Hop] | None = None, stall_seconds: float | None = None) -> Report:
     hops = sorted(hops, key=lambda hop: hop.seq)
     roles, sources = classify_with_sources(hops)
     exchanges = correlate(hops, roles, sources=sources)
     sides = recorded_sides(hops, roles)
     ctx = Context(trace_id=trace_id, hops=hops, exchanges=exchanges, roles=roles, sides=sides,
                   metadata=metadata_documents(hops, roles))
+    if baseline is not None:
+        from oauthtrace.analysis.drift import side
+
+        ctx.baseline = side(baseline)
+    if stall_seconds is not None:
+        ctx.stall_seconds = stall_seconds
     report = Report(trace_id=trace_id, exchanges=exchanges, roles=roles, findings=[], not_evaluated=[],
                     sides=sides, rules=[rule.id for rule in rules])
     runnable = []
@@ -98,11 +111,18 @@ def _analyze(hops: list[Hop], trace_id: int, profile: str | None, rules: list[Ru
     return report
 
 
-def check_trace(store, trace: Trace | int, profile: str | None = None, only: Iterable[str] | None = None) -> Report:
-    """Analyze a stored trace and store its findings (a run limited by `only` leaves stored findings alone)."""
+def check_trace(store, trace: Trace | int, profile: str | None = None, only: Iterable[str] | None = None, *,
+                baseline: Trace | int | None = None, stall_seconds: float | None = None) -> Report:
+    """Analyze a stored trace and store its findings (a run limited by `only` leaves stored findings alone).
+
+    `baseline`: a stored trace to compare with (baseline-drift)."""
     trace_id = trace if isinstance(trace, int) else trace.id
     with gc_paused():
-        report = analyze(store.hops(trace_id), trace_id=trace_id, profile=profile, only=only)
+        baseline_hops = None
+        if baseline is not None:
+            baseline_hops = store.hops(baseline if isinstance(baseline, int) else baseline.id)
+        report = analyze(store.hops(trace_id), trace_id=trace_id, profile=profile, only=only,
+                         baseline=baseline_hops, stall_seconds=stall_seconds)
     if not only:
         store.replace_findings(trace_id, report.findings)
     return report
@@ -171,6 +191,8 @@ def recorded_sides(hops: list[Hop], roles: dict[int, str]) -> set[str]:
             sides.add("F")
         elif role in ("token", "refresh") or (role == "resource" and hop.req_header("authorization")):
             sides.add("B")
+        elif role == "resource" and is_mcp_call(hop):
+            sides.add("B")  # an MCP client's server calls are recorded, whether it had a token yet or not
         elif role in ("metadata", "registration"):
             sides.add("M")
         if hop.is_reverse:

@@ -109,12 +109,22 @@ def check_profile(name: str | None) -> str | None:
 
 
 def profile_for(exchange: Exchange | None, chosen: str | None = None) -> str:
-    """The profile that applies to one exchange: the chosen one, else chatgpt for ChatGPT callbacks, else oauth2."""
+    """The profile that applies to one exchange: the chosen one, else chatgpt for ChatGPT callbacks, else mcp
+    for an MCP connector's flow, else oauth2."""
     if chosen:
         return chosen
     if exchange is not None and is_chatgpt_callback(redirect_uri_of(exchange)):
         return "chatgpt"
+    if exchange is not None and _is_mcp(exchange):
+        return "mcp"
     return DEFAULT
+
+
+def _is_mcp(exchange: Exchange) -> bool:
+    """An MCP connector's flow (protected resource metadata, MCP calls): judged by MCP authorization."""
+    from oauthtrace.analysis.mcp import is_mcp_exchange
+
+    return is_mcp_exchange(exchange)
 
 
 def redirect_uri_of(exchange: Exchange) -> str | None:

@@ -57,6 +57,8 @@ class Context:
     sides: set[str]  # the sides recorded in this trace: "F", "B", "M"
     profile: str = "oauth2"
     metadata: dict[str, dict] = field(default_factory=dict)  # issuer -> AS metadata document
+    baseline: object | None = None  # a golden recording to compare with (oauthtrace.analysis.drift.Side), if any
+    stall_seconds: float = 30.0  # how long a client may take before flow-health rules say it stopped
 
     def earlier(self, exchange: Exchange) -> list[Exchange]:
         return [ex for ex in self.exchanges if ex.index < exchange.index]

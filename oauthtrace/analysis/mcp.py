@@ -1,0 +1,168 @@
+"""The MCP authorization chain read out of one exchange (MCP authorization 2025-11-25):
+
+    MCP request without a token → 401 `WWW-Authenticate: Bearer resource_metadata=…`
+    → protected resource metadata (RFC 9728) → authorization server metadata (RFC 8414 / OIDC discovery)
+    → client ID metadata document or dynamic registration (RFC 7591) → authorize (PKCE S256, `resource`)
+    → token (`code_verifier`, `resource`) → MCP calls with the bearer token.
+
+Correlation already files these hops into one exchange; this module names their parts for the rules, the
+report and the UI. Pure functions over the model.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from oauthtrace.analysis.cache import derived
+from oauthtrace.analysis.classify import is_client_metadata_document, is_mcp_call
+from oauthtrace.analysis.oauth import token_fields
+from oauthtrace.model import Exchange, Hop, every
+from oauthtrace.params import origin, path
+
+PRM_WELL_KNOWN = "/.well-known/oauth-protected-resource"
+AS_WELL_KNOWN = ("/.well-known/oauth-authorization-server", "/.well-known/openid-configuration")
+_CONNECTOR_CALLBACK = re.compile(r"/connector/oauth/[^/?#]+|/connector_platform_oauth_redirect|/api/mcp/auth_callback")
+# auth-param = token "=" ( token / quoted-string )   (RFC 9110 §11.2)
+_ITEM = re.compile(r'(?:[^,"]|"(?:[^"\\]|\\.)*")+')  # comma-separated items, commas in quotes kept
+_AUTH_PARAM = re.compile(r'([A-Za-z0-9_!#$%&\'*+.^`|~-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,]+)')
+
+
+@dataclass
+class McpChain:
+    """The parts of one exchange's MCP chain, each in recording order (empty when not recorded)."""
+
+    challenges: list[Hop] = field(default_factory=list)  # resource calls without a token answered 401
+    resource_metadata: list[Hop] = field(default_factory=list)  # PRM fetches (RFC 9728)
+    as_metadata: list[Hop] = field(default_factory=list)  # RFC 8414 / OIDC discovery fetches
+    client_documents: list[Hop] = field(default_factory=list)  # client ID metadata documents
+    registrations: list[Hop] = field(default_factory=list)  # RFC 7591
+    calls: list[Hop] = field(default_factory=list)  # resource calls carrying a token
+
+    @property
+    def is_mcp(self) -> bool:
+        """Evidence that the resource server is an MCP server (or at least an RFC 9728 protected resource)."""
+        if self.resource_metadata or any(resource_metadata_url(hop) for hop in self.challenges):
+            return True
+        return any(is_mcp_call(hop) for hop in self.challenges + self.calls)
+
+
+def chain(exchange: Exchange) -> McpChain:
+    return derived(exchange, "mcp_chain", lambda: _chain(exchange), len(exchange.hops))
+
+
+def _chain(exchange: Exchange) -> McpChain:
+    found = McpChain(registrations=list(exchange.registrations))
+    for hop in exchange.metadata:
+        if is_prm_fetch(hop):
+            found.resource_metadata.append(hop)
+        elif is_as_metadata_fetch(hop):
+            found.as_metadata.append(hop)
+        elif is_client_metadata_document(hop):
+            found.client_documents.append(hop)
+    for hop in exchange.resources:
+        if bearer_token(hop) is not None:
+            found.calls.append(hop)
+        elif hop.status == 401:
+            found.challenges.append(hop)
+    for part in (found.resource_metadata, found.as_metadata, found.client_documents, found.challenges,
+                 found.calls):
+        part.sort(key=lambda hop: hop.seq)
+    return found
+
+
+def is_mcp_exchange(exchange: Exchange) -> bool:
+    return chain(exchange).is_mcp
+
+
+def mcp_applies(exchange: Exchange, profile: str) -> bool:
+    """Whether MCP authorization's requirements apply: the mcp profile, an MCP chain recorded, or the
+    callback of a known MCP connector (ChatGPT, Claude) when only the front channel was recorded."""
+    if profile == "mcp" or is_mcp_exchange(exchange):
+        return True
+    from oauthtrace.analysis.profiles import redirect_uri_of
+
+    return bool(_CONNECTOR_CALLBACK.search(redirect_uri_of(exchange) or ""))
+
+
+def is_prm_fetch(hop: Hop) -> bool:
+    return PRM_WELL_KNOWN in path(hop.url)
+
+
+def is_as_metadata_fetch(hop: Hop) -> bool:
+    where = path(hop.url)
+    return any(suffix in where for suffix in AS_WELL_KNOWN)
+
+
+def json_document(hop: Hop) -> dict | None:
+    """The hop's response as a JSON object when it is a 200 answered with one."""
+    if hop.status != 200:
+        return None
+    document = hop.resp_json()
+    return document if isinstance(document, dict) else None
+
+
+def challenge_params(hop: Hop, scheme: str = "bearer") -> dict[str, str] | None:
+    """The auth-params of the response's `WWW-Authenticate: <scheme> …` challenge; None when there is none."""
+    for header in every(hop.resp_headers, "www-authenticate", case=False):
+        for part in _challenges(header):
+            name, _, rest = part.strip().partition(" ")
+            if name.lower() == scheme:
+                return {key.lower(): _unquote(value) for key, value in _AUTH_PARAM.findall(rest)}
+    return None
+
+
+def _challenges(header: str) -> list[str]:
+    """Split a WWW-Authenticate value holding several challenges (`DPoP …, Bearer …`): an item whose text
+    before `=` has a space (or that has no `=`) starts a challenge; the others are its auth-params."""
+    challenges: list[list[str]] = []
+    for item in _ITEM.findall(header):
+        item = item.strip()
+        if not item:
+            continue
+        if "=" not in item or " " in item.split("=", 1)[0].strip() or not challenges:
+            challenges.append([item])
+        else:
+            challenges[-1].append(item)
+    return [", ".join(items) for items in challenges]
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        return re.sub(r"\\(.)", r"\1", value[1:-1])
+    return value
+
+
+def resource_metadata_url(hop: Hop) -> str | None:
+    params = challenge_params(hop)
+    return params.get("resource_metadata") or None if params else None
+
+
+def bearer_token(hop: Hop) -> str | None:
+    """The access token an `Authorization: Bearer` (or DPoP) header carried."""
+    scheme, _, token = (hop.req_header("authorization") or "").partition(" ")
+    if scheme.lower() in ("bearer", "dpop") and token.strip():
+        return token.strip()
+    return None
+
+
+def issued_access_tokens(exchange: Exchange) -> list[tuple[Hop, str]]:
+    """(token or refresh hop, access token) for every access token the provider issued in this exchange."""
+    issued = []
+    for hop in exchange.tokens + exchange.refreshes:
+        if hop.status != 200:
+            continue
+        value = (token_fields(hop) or {}).get("access_token")
+        if isinstance(value, str) and value:
+            issued.append((hop, value))
+    return issued
+
+
+def well_known_resource(url: str) -> str | None:
+    """The resource identifier a PRM well-known URL was built from (RFC 9728 §3.1):
+    `https://rs/.well-known/oauth-protected-resource/mcp` → `https://rs/mcp`; at the root → `https://rs`."""
+    where = path(url)
+    if not where.startswith(PRM_WELL_KNOWN):
+        return None
+    rest = where[len(PRM_WELL_KNOWN):]
+    return origin(url) + rest if rest not in ("", "/") else origin(url)

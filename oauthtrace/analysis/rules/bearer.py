@@ -1,0 +1,84 @@
+"""Family M, bearer usage (RFC 6750) at the resource (MCP) server: how it challenges, and which tokens it takes.
+
+A token in the request's query string is token-in-url's finding (family E), not repeated here.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from oauthtrace.analysis import jwt
+from oauthtrace.analysis.classify import is_mcp_call
+from oauthtrace.analysis.mcp import bearer_token, chain, challenge_params, issued_access_tokens
+from oauthtrace.analysis.registry import Context, rule
+from oauthtrace.analysis.rules.discovery import mcp_401_no_resource_metadata
+from oauthtrace.analysis.rules.resource import prm_resource
+from oauthtrace.model import Exchange, Hit, Hop
+from oauthtrace.params import base_url, origin, path
+
+PROFILE_SEVERITIES: dict[str, dict[str, str]] = {}
+
+
+@rule(
+    "bearer-misuse",
+    family="M",
+    severity="error",
+    blame="RS",
+    needs="B",
+    spec="RFC 6750 §3, §3.1; RFC 9700 §2.3; MCP authorization (Token Handling, Scope Challenge Handling)",
+    quote="If the protected resource request does not include authentication credentials or does not contain an "
+    "access token that enables access to the protected resource, the resource server MUST include the HTTP "
+    "WWW-Authenticate response header field; insufficient_scope … SHOULD respond with the HTTP 403",
+    fix="Resource server: answer 401 with `WWW-Authenticate: Bearer …`, 403 with error=\"insufficient_scope\" "
+    "for a token lacking scope, and accept only tokens issued for this server (audience = its URL).",
+)
+def bearer_misuse(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """The resource server challenges wrongly, or accepts a token meant for another resource."""
+    left_to_discovery = _discovery_reports(exchange, ctx)
+    for hop in exchange.resources:
+        if hop.seq in left_to_discovery:
+            continue
+        challenge = challenge_params(hop)
+        if hop.status == 401 and not hop.resp_header("www-authenticate"):
+            who = "with a token" if bearer_token(hop) else "without a token"
+            yield Hit(hop=hop, message=f"{hop.method} {path(hop.url)} {who} → 401, WWW-Authenticate = ∅",
+                      evidence={"status": 401, "www_authenticate": None})
+        elif challenge and challenge.get("error") == "insufficient_scope" and hop.status != 403:
+            yield Hit(hop=hop, severity="warning",
+                      message=f"{hop.method} {path(hop.url)} → {hop.status} error=insufficient_scope (expected 403)",
+                      evidence={"status": hop.status, "error": "insufficient_scope"})
+    yield from _foreign_audience(exchange)
+
+
+def _discovery_reports(exchange: Exchange, ctx: Context) -> set[int]:
+    """The 401 mcp-401-no-resource-metadata reports (one mistake, one finding)."""
+    return {hit.hop.seq for hit in mcp_401_no_resource_metadata(exchange, ctx) if hit.hop is not None}
+
+
+def _foreign_audience(exchange: Exchange) -> Iterator[Hit]:
+    """A JWT access token whose aud does not name this server, accepted anyway (RFC 9700 §2.3; MCP)."""
+    issued = {token for _, token in issued_access_tokens(exchange)}
+    for hop in chain(exchange).calls:
+        token = bearer_token(hop)
+        if token not in issued or hop.status is None or not 200 <= hop.status < 300:
+            continue
+        decoded = jwt.decode(token)
+        audience = decoded.claims.get("aud") if decoded else None
+        names = [audience] if isinstance(audience, str) else [a for a in audience or [] if isinstance(a, str)]
+        if not names or _names_this_server(names, hop, exchange):
+            continue
+        yield Hit(hop=hop, message=f"{hop.method} {path(hop.url)} → {hop.status} with a token whose aud = "
+                  f"{', '.join(names)} does not name {base_url(hop.url)}",
+                  evidence={"aud": names, "server": base_url(hop.url), "mcp": is_mcp_call(hop)})
+        return  # one accepted foreign token says it; the following calls repeat it
+
+
+def _names_this_server(names: list[str], hop: Hop, exchange: Exchange) -> bool:
+    ours = {base_url(hop.url), origin(hop.url)}
+    if hop.upstream_url:
+        ours |= {base_url(hop.upstream_url), origin(hop.upstream_url)}
+    resource = prm_resource(exchange)
+    if resource:
+        ours.add(resource)
+    ours |= {value.rstrip("/") for value in ours}
+    return any(name in ours or name.rstrip("/") in ours for name in names)

@@ -1,0 +1,215 @@
+"""Family M, registration: how an MCP client gets a client_id — dynamic client registration (RFC 7591) or a
+client ID metadata document (MCP 2025-11-25) — and whether the provider let it."""
+
+from __future__ import annotations
+
+from typing import Iterator
+from urllib.parse import urlsplit
+
+from oauthtrace.analysis.compare import describe_difference
+from oauthtrace.analysis.mcp import chain, json_document, mcp_applies
+from oauthtrace.analysis.oauth import param, request_params, shown
+from oauthtrace.analysis.profiles import known_client
+from oauthtrace.analysis.registry import Context, memo, rule
+from oauthtrace.analysis.rules._shared import authz_response
+from oauthtrace.analysis.rules.discovery import prm_status
+from oauthtrace.model import Exchange, Hit, Hop
+from oauthtrace.params import base_url
+
+PROFILE_SEVERITIES: dict[str, dict[str, str]] = {}
+
+# Registration fields a client relies on afterwards (RFC 7591 §2); the provider may replace them (§3.2.1).
+COMPARED_FIELDS = ("redirect_uris", "grant_types", "response_types", "token_endpoint_auth_method")
+CREDENTIALS_REQUIRED = (401, 403)
+
+
+def _registration_error(hop: Hop) -> str | None:
+    answer = hop.resp_json()
+    error = answer.get("error") if isinstance(answer, dict) else None
+    return error if isinstance(error, str) else None
+
+
+def _as_metadata(exchange: Exchange) -> tuple[Hop, dict] | None:
+    for hop in chain(exchange).as_metadata:
+        document = json_document(hop)
+        if document is not None and "issuer" in document and "authorization_servers" not in document:
+            return hop, document
+    return None
+
+
+@rule(
+    "registration-unavailable",
+    family="M",
+    severity="error",
+    blame="AS",
+    needs="M",
+    spec="RFC 8414 §2; RFC 7591 §3; MCP authorization (Client Registration Approaches)",
+    quote="MCP clients without a pre-registered client_id use a client ID metadata document or dynamic client "
+    "registration; the authorization server advertises registration_endpoint and accepts an unauthenticated POST",
+    fix="Provider: advertise `registration_endpoint` and accept open registration (no initial access token) from "
+    "connectors, or advertise `client_id_metadata_document_supported: true`.",
+)
+def registration_unavailable(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """An MCP client needing a client_id found no way to register."""
+    if not mcp_applies(exchange, ctx.profile):
+        return
+    for hop in exchange.registrations:
+        if hop.status in CREDENTIALS_REQUIRED:
+            yield Hit(hop=hop, message=f"POST {base_url(hop.url)} → {hop.status}: registration requires "
+                      "credentials the connector does not have",
+                      evidence={"url": base_url(hop.url), "status": hop.status, "error": _registration_error(hop)})
+    found = _as_metadata(exchange)
+    if found is None or exchange.authorize is not None or exchange.registrations or exchange.pushed:
+        return  # the client had a client_id (it went on to authorize), or it did try to register
+    hop, document = found
+    if document.get("registration_endpoint") or document.get("client_id_metadata_document_supported") is True:
+        return
+    yield Hit(
+        hop=hop,
+        message="metadata.registration_endpoint = ∅, client_id_metadata_document_supported = ∅ → the client "
+        "never reached /authorize",
+        evidence={"issuer": document.get("issuer"), "registration_endpoint": None},
+    )
+
+
+@rule(
+    "dcr-rejected",
+    family="M",
+    severity="error",
+    blame="AS",
+    needs="M",
+    spec="RFC 7591 §3.2.1, §3.2.2",
+    quote="the authorization server … returns an HTTP 201 Created status code … containing client_id; errors: "
+    "invalid_redirect_uri, invalid_client_metadata",
+    fix="Provider: accept the connector's registration (its redirect URI exactly as sent, grant types "
+    "authorization_code and refresh_token, token_endpoint_auth_method none) and answer 201 with a client_id.",
+)
+def dcr_rejected(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """A dynamic client registration was refused, or answered without a client_id."""
+    for hop in exchange.registrations:
+        if hop.status in CREDENTIALS_REQUIRED or hop.status is None:
+            continue  # registration-unavailable's case; no answer at all is the transport's
+        answer = hop.resp_json()
+        error = _registration_error(hop)
+        request = hop.req_json() if isinstance(hop.req_json(), dict) else {}
+        if hop.status >= 400 or error:
+            if _left_to_redirect_rule(request, error, hop):
+                continue
+            description = answer.get("error_description") if isinstance(answer, dict) else None
+            yield Hit(hop=hop, message=f"registration → {hop.status} error={error or '∅'}"
+                      + (f" ({shown(description)})" if description else "")
+                      + _redirect_note(request, error),
+                      evidence={"status": hop.status, "error": error, "error_description": description,
+                                "redirect_uris": request.get("redirect_uris")})
+        elif not isinstance(answer, dict) or not answer.get("client_id"):
+            yield Hit(hop=hop, message=f"registration → {hop.status} without client_id ({prm_status(hop)})",
+                      evidence={"status": hop.status, "client_id": None})
+        elif hop.status != 201:
+            yield Hit(hop=hop, severity="warning",
+                      message=f"registration → {hop.status} (RFC 7591 says 201 Created) with client_id",
+                      evidence={"status": hop.status})
+
+
+def _left_to_redirect_rule(request: dict, error: str | None, hop: Hop) -> bool:
+    """A well-known client's callback refused: redirect-uri-rejected says so, with the allowlist to fix."""
+    uris = request.get("redirect_uris") or []
+    known = any(isinstance(uri, str) and known_client(uri) for uri in uris)
+    return known and (error == "invalid_redirect_uri" or b"redirect" in (hop.resp_body or b"").lower())
+
+
+def _redirect_note(request: dict, error: str | None) -> str:
+    uris = request.get("redirect_uris")
+    if error == "invalid_redirect_uri" and isinstance(uris, list) and uris:
+        return f" for redirect_uris = {shown(uris)}"
+    return ""
+
+
+@rule(
+    "dcr-metadata-replaced",
+    family="M",
+    severity="info",
+    blame="AS",
+    needs="M",
+    spec="RFC 7591 §3.2.1",
+    quote="The authorization server MAY reject or replace any of the client's requested metadata values … The "
+    "client MUST use the returned values",
+    fix="Client: use the registration response's values (redirect URIs, auth method) afterwards. Provider: say "
+    "in the response what you changed.",
+)
+def dcr_metadata_replaced(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """The registration response changed metadata the client asked for."""
+    for hop in exchange.registrations:
+        request, answer = hop.req_json(), hop.resp_json()
+        if not (isinstance(request, dict) and isinstance(answer, dict)) or (hop.status or 0) >= 300:
+            continue
+        changed = {name: (request[name], answer[name]) for name in COMPARED_FIELDS
+                   if name in request and name in answer and _normal(request[name]) != _normal(answer[name])}
+        if changed:
+            parts = [f"{name}: {shown(sent)} → {shown(got)}" for name, (sent, got) in changed.items()]
+            yield Hit(hop=hop, message="registration replaced " + "; ".join(parts),
+                      evidence={"changed": {name: {"requested": sent, "registered": got}
+                                            for name, (sent, got) in changed.items()}})
+
+
+def _normal(value):
+    return sorted(map(str, value)) if isinstance(value, list) else value
+
+
+@rule(
+    "cimd-mismatch",
+    family="M",
+    severity="error",
+    blame="C",
+    needs="M/F",
+    spec="MCP authorization 2025-11-25 (Client ID Metadata Documents)",
+    quote="The client_id property in the document MUST match the document URL exactly; authorization servers "
+    "MUST validate redirect URIs presented in an authorization request against those in the metadata document",
+    fix="Client: serve the document at the client_id URL with `client_id` equal to that URL and every redirect "
+    "URI you use. Provider: refuse redirect URIs the document does not list.",
+)
+def cimd_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """A URL client_id whose metadata document does not match it or the redirect URI used."""
+    if exchange.authorize is None:
+        return
+    pairs = request_params(exchange.authorize)
+    client_id = param(pairs, "client_id")
+    if not _url_client_id(client_id):
+        return
+    fetches = memo(ctx, "registration.by-url", lambda: _gets_by_url(ctx.hops)).get(client_id)
+    if not fetches:
+        return  # the provider's fetch of the document was not recorded
+    hop = fetches[-1]
+    document = json_document(hop)
+    if document is None:
+        yield Hit(hop=hop, message=f"client_id = {client_id} → document {prm_status(hop)}",
+                  evidence={"client_id": client_id, "status": hop.status})
+        return
+    if document.get("client_id") != client_id:
+        got = document.get("client_id")
+        how = describe_difference(client_id, got) if isinstance(got, str) else "absent"
+        yield Hit(hop=hop, message=f"document.client_id = {shown(got)} ≠ client_id URL {client_id} ({how})",
+                  evidence={"client_id": client_id, "document_client_id": got, "difference": how})
+        return
+    redirect_uri = param(pairs, "redirect_uri")
+    listed = document.get("redirect_uris") if isinstance(document.get("redirect_uris"), list) else []
+    if redirect_uri and redirect_uri not in listed:
+        response = authz_response(exchange)
+        accepted = response is not None and param(response.pairs, "code") is not None
+        yield Hit(hop=exchange.authorize if not accepted else response.hop, blame="AS" if accepted else "C",
+                  message=f"authorize.redirect_uri = {redirect_uri} ∉ document.redirect_uris = {shown(listed)}"
+                  + (" → the provider still issued a code" if accepted else ""),
+                  evidence={"redirect_uri": redirect_uri, "listed": listed, "accepted": accepted})
+
+
+def _url_client_id(client_id: str | None) -> bool:
+    if not client_id or not client_id.startswith(("https://", "http://")):
+        return False
+    return urlsplit(client_id).path not in ("", "/")
+
+
+def _gets_by_url(hops: list[Hop]) -> dict[str, list[Hop]]:
+    found: dict[str, list[Hop]] = {}
+    for hop in hops:
+        if hop.method == "GET" and hop.url.startswith("http"):
+            found.setdefault(hop.url.split("#", 1)[0], []).append(hop)
+    return found

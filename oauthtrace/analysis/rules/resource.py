@@ -1,0 +1,139 @@
+"""Family M, resource indicators (RFC 8707): the MCP server a token is for, named in the authorization and token
+requests, and the same everywhere (authorize, token, protected resource metadata)."""
+
+from __future__ import annotations
+
+from typing import Iterator
+from urllib.parse import urlsplit
+
+from oauthtrace.analysis.compare import TRAILING_SLASH, describe_difference
+from oauthtrace.analysis.mcp import chain, mcp_applies
+from oauthtrace.analysis.oauth import body_params, param
+from oauthtrace.analysis.registry import Context, rule
+from oauthtrace.analysis.rules._shared import authz_response, sent_params
+from oauthtrace.analysis.rules.discovery import expected_resources, valid_prm
+from oauthtrace.model import Exchange, Hit, Hop, Pairs, every
+
+PROFILE_SEVERITIES: dict[str, dict[str, str]] = {
+    "mcp": {"resource-missing": "error"},
+}
+
+
+def resources_in(pairs: Pairs) -> list[str]:
+    """The resource values sent (RFC 8707 allows several); empty values count as omitted (RFC 6749 §3.1)."""
+    return [value for value in every(pairs, "resource") if value]
+
+
+def prm_resource(exchange: Exchange) -> str | None:
+    """The resource named by this exchange's protected resource metadata, when that metadata is usable and
+    names the server it describes (a mismatched one is prm-resource-mismatch's finding, not the client's)."""
+    for hop in chain(exchange).resource_metadata:
+        document = valid_prm(hop)
+        if document is None:
+            continue
+        expected, _ = expected_resources(hop, exchange)
+        if document["resource"] in expected:
+            return document["resource"]
+    return None
+
+
+def _token_requests(exchange: Exchange) -> list[Hop]:
+    return sorted(exchange.tokens + exchange.refreshes, key=lambda hop: hop.seq)
+
+
+@rule(
+    "resource-missing",
+    family="M",
+    severity="info",
+    blame="C",
+    needs="F/B",
+    spec="RFC 8707 §2; MCP authorization (Resource Parameter Implementation); OpenAI Apps SDK authentication",
+    quote="MCP clients MUST implement Resource Indicators … The resource parameter MUST be included in both "
+    "authorization requests and token requests … regardless of whether authorization servers support it",
+    fix="Client: send resource=<the MCP server's canonical URL> in the authorization request and in every token "
+    "request. Provider: accept it and bind the token's audience to it.",
+)
+def resource_missing(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """An MCP flow's authorization or token request lacks the resource parameter."""
+    if not mcp_applies(exchange, ctx.profile):
+        return
+    sent = sent_params(exchange, ctx)
+    if sent is not None and not resources_in(sent):
+        yield Hit(hop=exchange.authorize, message="authorize.resource = ∅" + _hint(exchange),
+                  evidence={"request": "authorize", "resource": None, "expected": prm_resource(exchange)})
+    for hop in _token_requests(exchange):
+        if not resources_in(body_params(hop)):
+            grant = param(body_params(hop), "grant_type") or "token"
+            yield Hit(hop=hop, message=f"token ({grant}).resource = ∅" + _hint(exchange),
+                      evidence={"request": grant, "resource": None, "expected": prm_resource(exchange)})
+
+
+def _hint(exchange: Exchange) -> str:
+    expected = prm_resource(exchange)
+    return f" (protected resource metadata names {expected})" if expected else ""
+
+
+@rule(
+    "resource-mismatch",
+    family="M",
+    severity="error",
+    blame="C",
+    needs="F/B/M",
+    spec="RFC 8707 §2, §2.2; MCP authorization (Canonical Server URI)",
+    quote="The value of the resource parameter MUST be an absolute URI … MUST NOT include a fragment component; "
+    "invalid_target: the requested resource is invalid, missing, unknown, or malformed",
+    fix="Client: send the MCP server's canonical URL as resource — the `resource` of its protected resource "
+    "metadata — identically in authorize and token requests. Provider: accept that resource (no invalid_target).",
+)
+def resource_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """resource differs between authorize, token and the resource metadata; is malformed; or was refused."""
+    sent = sent_params(exchange, ctx)
+    asked = resources_in(sent) if sent is not None else []
+    for value in asked:
+        problem = _malformed(value)
+        if problem:
+            yield Hit(hop=exchange.authorize, message=f"authorize.resource = {value} ({problem})",
+                      evidence={"request": "authorize", "resource": value, "problem": problem})
+    expected = prm_resource(exchange)
+    if expected and asked and expected not in asked:
+        yield _differs(exchange.authorize, "authorize.resource", asked[0], expected, "PRM resource")
+    for hop in _token_requests(exchange):
+        got = resources_in(body_params(hop))
+        if asked and got and set(got) != set(asked):
+            yield _differs(hop, "token.resource", got[0], asked[0], "authorize.resource")
+        elif not asked and got and expected and expected not in got:
+            yield _differs(hop, "token.resource", got[0], expected, "PRM resource")
+    yield from _invalid_target(exchange)
+
+
+def _malformed(value: str) -> str | None:
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return "not a URI"
+    if not parts.scheme or not parts.netloc:
+        return "not an absolute URI"
+    if "#" in value:
+        return "has a fragment"
+    return None
+
+
+def _differs(hop: Hop, what: str, got: str, expected: str, basis: str) -> Hit:
+    difference = describe_difference(expected, got)
+    return Hit(hop=hop, message=f"{what} = {got} ≠ {basis} = {expected} ({difference})",
+               evidence={"resource": got, "expected": expected, "basis": basis, "difference": difference},
+               severity="warning" if difference == TRAILING_SLASH else None)
+
+
+def _invalid_target(exchange: Exchange) -> Iterator[Hit]:
+    """The provider refused the resource: invalid_target in the authorization or a token response."""
+    response = authz_response(exchange)
+    if response is not None and param(response.pairs, "error") == "invalid_target":
+        yield Hit(hop=response.hop, blame="AS", message="authorization response error = invalid_target",
+                  evidence={"error": "invalid_target", "where": "authorization response"})
+    for hop in _token_requests(exchange):
+        answer = hop.resp_json()
+        if isinstance(answer, dict) and answer.get("error") == "invalid_target":
+            yield Hit(hop=hop, blame="AS", message=f"token → {hop.status} error = invalid_target for resource = "
+                      f"{', '.join(resources_in(body_params(hop))) or '∅'}",
+                      evidence={"error": "invalid_target", "where": "token response"})
