@@ -1,6 +1,6 @@
 """Hand-made hops of an MCP connector's login (MCP authorization 2025-11-25), with knobs to break it.
 
-    mcp_flow()                                   # the good chain, 14 hops
+    mcp_flow()                                   # the good chain, 13 hops
     mcp_flow(challenge=BEARER_ONLY)              # the 401 names no resource_metadata
     mcp_flow(prm={"resource": OTHER, ...})       # protected resource metadata for another resource
     mcp_flow(calls=[("POST", 403)])              # the RS refuses the fresh token

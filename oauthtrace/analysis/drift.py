@@ -321,3 +321,29 @@ def _registration(old: Exchange, new: Exchange) -> list[Change]:
         changes.append(Change("registration response", "status", "changed", status_before, status_after,
                               "warning", hop=new.registrations[-1]))
     return changes
+
+
+# --- output -------------------------------------------------------------------------------------------------
+
+
+def render_text(changes: list[Change], baseline_name: str, trace_name: str) -> str:
+    """What `oauthtrace diff` prints: one line per change, grouped by the pair of exchanges compared."""
+    if not changes:
+        return f"No drift: {trace_name} matches the baseline {baseline_name}.\n"
+    lines = [f"{trace_name} compared with the baseline {baseline_name}:"]
+    group = None
+    for change in changes:
+        key = (change.exchange, change.baseline_exchange)
+        if key != group:
+            group = key
+            lines.append(f"exchange {change.exchange or '–'} ↔ baseline exchange {change.baseline_exchange or '–'}")
+        where = f" (#{change.hop.seq})" if change.hop is not None else ""
+        lines.append(f"  {change.severity:<8}{change.message}{where}")
+    noun = "change" if len(changes) == 1 else "changes"
+    lines.append(f"{len(changes)} {noun}.")
+    return "\n".join(lines) + "\n"
+
+
+def render_json(changes: list[Change], baseline_id: int, trace_id: int) -> dict:
+    return {"baseline": baseline_id, "trace": trace_id, "drifted": bool(changes),
+            "changes": [change.as_dict() for change in changes]}

@@ -21,6 +21,7 @@ COMMANDS = {
     "rules": "oauthtrace.cli.rules:rules",
     "replay": "oauthtrace.cli.replay:replay",
     "serve": "oauthtrace.cli.replay:serve",
+    "diff": "oauthtrace.cli.diff:diff",
 }
 
 

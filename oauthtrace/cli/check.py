@@ -18,8 +18,13 @@ from oauthtrace.cli.options import db_option, format_option, open_store
               help="Severities as this world expects them (default: chatgpt for ChatGPT callbacks, else oauth2).")
 @click.option("--rule", "rules", multiple=True, metavar="ID",
               help="Run only this rule (repeatable, or comma-separated).")
+@click.option("--baseline", metavar="TRACE", default=None,
+              help="A golden recording of the same client and provider: baseline-drift reports what changed.")
+@click.option("--stall-seconds", type=click.FloatRange(min=0), default=None, metavar="N",
+              help="How long a client may take for its next step before flow-health rules say it stopped "
+                   "(default 30).")
 @click.pass_context
-def check(ctx, traces, db_path, fmt, fail_on, profile, rules):
+def check(ctx, traces, db_path, fmt, fail_on, profile, rules, baseline, stall_seconds):
     """Lint traces (ids or names; the latest when none) and print their findings.
 
     Exit status: 0 clean, 1 findings at or above --fail-on, 2 bad input.
@@ -30,6 +35,7 @@ def check(ctx, traces, db_path, fmt, fail_on, profile, rules):
       oauthtrace check "demo drop-state" --format json
       oauthtrace check 3 4 --format sarif --fail-on warning > oauthtrace.sarif
       oauthtrace check --rule state-dropped --rule state-altered
+      oauthtrace check connector-today --baseline connector-golden
     """
     from oauthtrace.analysis.engine import check_trace
     from oauthtrace.analysis.report_formats import exit_code, render
@@ -37,6 +43,8 @@ def check(ctx, traces, db_path, fmt, fail_on, profile, rules):
     only = [name.strip() for value in rules for name in value.split(",") if name.strip()] or None
     with open_store(db_path) as store:
         found = [store.resolve_trace(ref) for ref in traces] or [store.resolve_trace(None)]
-        reports = [check_trace(store, trace, profile=profile, only=only) for trace in found]
+        golden = store.resolve_trace(baseline) if baseline is not None else None
+        reports = [check_trace(store, trace, profile=profile, only=only, baseline=golden,
+                               stall_seconds=stall_seconds) for trace in found]
     click.echo(render(fmt, reports, found, fail_on), nl=False)
     ctx.exit(exit_code(reports, fail_on))

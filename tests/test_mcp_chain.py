@@ -1,0 +1,89 @@
+"""Classification and correlation of an MCP connector's login: one exchange from the first 401 to the last MCP
+call, and the mcp profile chosen for it."""
+
+from __future__ import annotations
+
+from oauthtrace.analysis.classify import classify
+from oauthtrace.analysis.mcp import chain, challenge_params, well_known_resource
+from tests.hops import CLIENT_ID, analyze, flow, make_hop, renumber
+from tests.mcp_hops import AS, MCP_URL, PRM_URL, RS, mcp_flow
+
+
+def test_the_whole_chain_is_one_exchange_with_each_part_named():
+    hops = mcp_flow()
+    report = analyze(hops)
+    roles = [(report.roles[h.seq], h.method, h.status) for h in hops]
+    assert roles == [
+        ("resource", "POST", 401), ("metadata", "GET", 200), ("metadata", "GET", 200), ("registration", "POST", 201),
+        ("authorize", "GET", 302), ("login", "GET", 200), ("login", "POST", 302), ("callback", "GET", 200),
+        ("token", "POST", 200), ("resource", "POST", 200), ("resource", "POST", 202), ("resource", "GET", 200),
+        ("resource", "DELETE", 200),
+    ]
+    assert len(report.exchanges) == 1
+    exchange = report.exchanges[0]
+    parts = chain(exchange)
+    assert [h.seq for h in parts.challenges] == [1]
+    assert [h.url for h in parts.resource_metadata] == [PRM_URL]
+    assert [h.seq for h in parts.as_metadata] == [3]
+    assert [h.seq for h in parts.registrations] == [4]
+    assert [h.method for h in parts.calls] == ["POST", "POST", "GET", "DELETE"]
+    assert exchange.authorize is hops.authorize and exchange.tokens == [hops.token]
+    assert report.profiles == {1: "mcp"}
+    assert report.sides == {"F", "B", "M"}
+
+
+def test_mcp_calls_without_any_challenge_header_are_still_resource_calls():
+    call = make_hop(1, "POST", MCP_URL, json_body={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, status=401)
+    stream = make_hop(2, "GET", MCP_URL, req_headers=[("Mcp-Session-Id", "s1")], status=405)
+    page = make_hop(3, "POST", f"{RS}/api", json_body={"query": "x"}, status=401)
+    assert classify([call, stream, page]) == {1: "resource", 2: "resource", 3: "other"}
+
+
+def test_a_plain_oauth_flow_keeps_its_profile():
+    report = analyze(flow(redirect_uri="https://app.example.com/cb"))
+    assert report.profiles == {1: "oauth2"}
+
+
+def test_a_client_id_metadata_document_is_metadata_of_the_flow_that_uses_it():
+    client_id = "https://app.example.com/oauth/client.json"
+    document = make_hop(1, "GET", client_id, started=1001.0,
+                        resp_json={"client_id": client_id, "redirect_uris": ["https://app.example.com/cb"]})
+    hops = renumber([document, *flow(client_id=client_id, redirect_uri="https://app.example.com/cb")])
+    report = analyze(hops)
+    assert report.roles[document.seq] == "metadata"
+    assert len(report.exchanges) == 1 and document in report.exchanges[0].metadata
+    assert chain(report.exchanges[0]).client_documents == [document]
+
+
+def test_a_pushed_request_joins_the_authorization_request_that_used_its_request_uri():
+    par = make_hop(1, "POST", f"{AS}/par", started=999.0, listener="reverse:x",
+                   form=[("client_id", CLIENT_ID), ("response_type", "code"), ("state", "s" * 20)],
+                   status=201, resp_json={"request_uri": "urn:ietf:params:oauth:request_uri:abc", "expires_in": 60})
+    hops = renumber([par, *flow(authorize_url=f"{AS}/authorize?client_id={CLIENT_ID}"
+                                f"&request_uri=urn%3Aietf%3Aparams%3Aoauth%3Arequest_uri%3Aabc", provider=AS)])
+    report = analyze(hops)
+    assert len(report.exchanges) == 1
+    assert report.exchanges[0].pushed == [par]
+
+
+def test_a_refused_pushed_request_is_not_mistaken_for_an_authorization_request():
+    par = make_hop(1, "POST", f"{AS}/par", form=[("client_id", CLIENT_ID), ("response_type", "code")],
+                   status=400, resp_json={"error": "invalid_request"})
+    report = analyze([par])
+    assert report.roles == {1: "other"}
+    assert report.exchanges[0].pushed == [par] and report.exchanges[0].authorize is None
+
+
+def test_challenge_parsing_reads_each_scheme_and_quoted_commas():
+    hop = make_hop(1, "POST", MCP_URL, status=401, resp_headers=[(
+        "WWW-Authenticate", 'DPoP algs="ES256", Bearer error="invalid_token", scope="a, b", '
+        f'resource_metadata="{PRM_URL}"')])
+    assert challenge_params(hop) == {"error": "invalid_token", "scope": "a, b", "resource_metadata": PRM_URL}
+    assert challenge_params(hop, "dpop") == {"algs": "ES256"}
+    assert challenge_params(make_hop(2, "GET", MCP_URL, status=401)) is None
+
+
+def test_well_known_resource_inverts_path_insertion():
+    assert well_known_resource(PRM_URL) == MCP_URL
+    assert well_known_resource(f"{RS}/.well-known/oauth-protected-resource") == RS
+    assert well_known_resource(f"{RS}/mcp") is None
