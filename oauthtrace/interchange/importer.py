@@ -7,10 +7,12 @@ transaction; the first bad one stops the run, the ones before it stay imported.
 
 from __future__ import annotations
 
+import gc
 import gzip
 import json
 import os
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
@@ -90,9 +92,10 @@ def import_files(
             trace_name = _trace_name(name, path, several=len(paths) > 1)
             progress.begin(f"storing {os.path.basename(path)}", len(parsed.hops))
             try:
-                trace_id = store.import_trace(
-                    trace_name, f"import:{parsed.kind}", parsed.hops, on_progress=progress.advance
-                )
+                with gc_paused():
+                    trace_id = store.import_trace(
+                        trace_name, f"import:{parsed.kind}", parsed.hops, on_progress=progress.advance
+                    )
             finally:
                 progress.end()
             done.append(Imported(path, parsed.kind, trace_id, trace_name, len(parsed.hops), parsed.skipped))
@@ -109,10 +112,24 @@ def read_file(path: str, *, progress: Progress | None = None) -> ParsedFile:
     progress = progress or NoProgress()
     label = os.path.basename(path) or path
     try:
-        data = _read_bytes(path)
-        return _parse(path, label, data, progress)
+        with gc_paused():
+            data = _read_bytes(path)
+            return _parse(path, label, data, progress)
     except BadInput as exc:
         raise UserError(f"{label}: {exc}") from None
+
+
+@contextmanager
+def gc_paused():
+    """Parsing and storing a large file makes millions of small objects and no reference cycles; the cyclic
+    collector would walk them again and again, which costs as much as the import itself."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _parse(path: str, label: str, data: bytes, progress: Progress) -> ParsedFile:
