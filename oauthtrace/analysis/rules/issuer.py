@@ -79,7 +79,9 @@ def _provider_metadata(exchange: Exchange, ctx: Context) -> dict | None:
     for hop in exchange.tokens + exchange.refreshes:
         endpoints |= request_urls(hop)
     for doc in candidates:
-        if doc.get("authorization_endpoint") in endpoints or doc.get("token_endpoint") in endpoints:
+        # `in` a set needs a hashable value: a document with `"token_endpoint": []` crashed here (hypothesis).
+        if any(isinstance(url, str) and url in endpoints
+               for url in (doc.get("authorization_endpoint"), doc.get("token_endpoint"))):
             return doc
     distinct = {str(doc.get("issuer")): doc for doc in candidates}
     return next(iter(distinct.values())) if len(distinct) == 1 else None
