@@ -235,3 +235,15 @@ def test_flow_files_and_hars_with_flipped_bytes_never_crash(tmp_path):
         path = tmp_path / f"flipped-{number}"
         path.write_bytes(bytes(data))
         _import_or_refuse(path)
+
+
+def test_a_database_failure_while_storing_is_a_one_line_error(capsys, populated_db, monkeypatch):
+    import sqlite3
+
+    def full_disk(self, *args, **kwargs):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr("oauthtrace.store.Store.import_trace", full_disk)
+    code, _, err = run_cli(capsys, "import", sample("har_files/insomnia.har"), "--db", populated_db)
+    assert code == 2
+    assert err == f"Error: insomnia.har: cannot store in {populated_db}: database or disk is full\n"

@@ -11,6 +11,7 @@ import gc
 import gzip
 import json
 import os
+import sqlite3
 import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -96,6 +97,9 @@ def import_files(
                     trace_id = store.import_trace(
                         trace_name, f"import:{parsed.kind}", parsed.hops, on_progress=progress.advance
                     )
+            except sqlite3.Error as exc:  # locked, disk full, read-only: the transaction was rolled back
+                message = f"{os.path.basename(path)}: cannot store in {store.path}: {exc}"
+                raise UserError(_with_earlier(message, done)) from None
             finally:
                 progress.end()
             done.append(Imported(path, parsed.kind, trace_id, trace_name, len(parsed.hops), parsed.skipped))
