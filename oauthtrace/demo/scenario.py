@@ -60,3 +60,67 @@ def run_demo(db_path: str, *, bug: str = "good", pkce: bool = False, browser: st
         outcome=client.outcome if client else None, agent="chromium" if browser else "built-in",
         provider_url=provider.url, client_url=client.url if client else "",
     )
+
+
+# --- the MCP connector scenario -----------------------------------------------------------------------------
+
+MCP_BUGS = {
+    "good": "a correct MCP server, provider and connector",
+    "no-resource-metadata": "the MCP server's 401 names no resource_metadata and it serves no resource metadata",
+    "prm-resource-mismatch": "the MCP server's protected resource metadata names another resource (its public URL)",
+    "dcr-rejects-redirect": "the provider's registration refuses the connector's /connector/oauth/<id> callback",
+    "resource-missing": "the connector leaves `resource` out of the authorization and token requests",
+    "token-never-used": "the connector gets a token and never calls the MCP server",
+    "token-rejected": "the MCP server refuses the fresh token (it expects another audience)",
+    "callback-not-exchanged": "the connector receives the code and never asks for a token",
+}
+# Bugs seen only once the client has been idle a while: the demo waits this long, then looks at the status page.
+MCP_STALL_BUGS = ("token-never-used", "callback-not-exchanged")
+MCP_DEMO_STALL_SECONDS = 2.0
+
+
+def run_mcp_demo(db_path: str, *, bug: str = "good", browser: str | None = None, name: str | None = None,
+                 confdir: str | None = None, stall_seconds: float = MCP_DEMO_STALL_SECONDS) -> DemoResult:
+    """Record a ChatGPT-like connector logging in to an MCP server through the real proxy.
+
+    The connector's server calls (MCP, metadata, registration, token) go through the explicit proxy, as
+    HTTP_PROXY would send them; the browser (`browser`, or the built-in agent) walks the login. For a client that
+    stalls, the recording goes on `stall_seconds` and ends with a look at the connector's status page.
+    """
+    import time
+
+    from oauthtrace.demo.connector import ConnectorClient
+    from oauthtrace.demo.mcp_provider import McpProvider
+    from oauthtrace.demo.mcp_server import McpServer
+
+    if bug not in MCP_BUGS:
+        raise ValueError(f"unknown MCP bug {bug!r}; choose from {', '.join(MCP_BUGS)}")
+    provider = McpProvider(reject_connector_redirects=bug == "dcr-rejects-redirect").start()
+    server = McpServer(provider.url, provider.token_info, bug=bug).start()
+    confdir = confdir or tempfile.mkdtemp(prefix="oauthtrace-demo-ca-")
+    runner = ProxyRunner(ProxyConfig(db_path=db_path, port=0, confdir=confdir, name=name or f"demo mcp {bug}"))
+    client = None
+    try:
+        listening = runner.start_in_thread()
+        client = ConnectorClient(server.mcp_url, back_channel_proxy=listening.proxy_url, bug=bug).start()
+        agent = BuiltinAgent(listening.proxy_url)
+        start = f"{client.url}/start"
+        if browser:
+            run_chromium(start, listening.proxy_url, Path(listening.ca_cert), binary=browser)
+        else:
+            agent.run(start)
+        client.done.wait(10)
+        if bug in MCP_STALL_BUGS:
+            time.sleep(stall_seconds + 0.5)  # the window must have passed when the page loads
+            agent.run(f"{client.url}/connector/status")
+    finally:
+        stats = runner.stop()
+        if client:
+            client.stop()
+        server.stop()
+        provider.stop()
+    return DemoResult(
+        trace_id=stats.trace_id if stats else None, stored=stats.stored if stats else 0,
+        outcome=client.outcome if client else None, agent="chromium" if browser else "built-in",
+        provider_url=provider.url, client_url=client.url if client else "",
+    )

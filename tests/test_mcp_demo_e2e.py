@@ -1,0 +1,119 @@
+"""The MCP demo through the real proxy: a ChatGPT-like connector logging in to an MCP server. Each bug mode makes
+its rule fire (and nothing else loud); the good flow is clean; two good recordings do not drift."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from oauthtrace.analysis.engine import check_trace
+from oauthtrace.cli import cli
+from oauthtrace.demo.scenario import MCP_BUGS, MCP_DEMO_STALL_SECONDS, MCP_STALL_BUGS, run_mcp_demo
+from oauthtrace.params import path
+from oauthtrace.store import Store
+from tests.interop.harness import PROXY_ENV
+
+pytestmark = pytest.mark.e2e
+
+# bug mode -> (rule, the hop at fault as METHOD path)
+EXPECTED = {
+    "no-resource-metadata": ("mcp-401-no-resource-metadata", "POST /mcp"),
+    "prm-resource-mismatch": ("prm-resource-mismatch", "GET /.well-known/oauth-protected-resource/mcp"),
+    "dcr-rejects-redirect": ("dcr-rejected", "POST /register"),
+    "resource-missing": ("resource-missing", "GET /authorize"),
+    "token-never-used": ("token-not-used", "POST /token"),
+    "token-rejected": ("token-not-used", "POST /mcp"),
+    "callback-not-exchanged": ("flow-stalled-after-callback", "GET /connector/oauth/demo-connector"),
+}
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy_env(monkeypatch):
+    for name in PROXY_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+def record(db_path, confdir, bug, browser=None):
+    result = run_mcp_demo(db_path, bug=bug, browser=browser, confdir=confdir)
+    stall = MCP_DEMO_STALL_SECONDS if bug in MCP_STALL_BUGS else None
+    with Store.open(db_path) as store:
+        report = check_trace(store, result.trace_id, stall_seconds=stall)
+        hops = {hop.seq: hop for hop in store.hops(result.trace_id)}
+    return result, report, hops
+
+
+def loud(report):
+    return sorted({f.rule for f in report.findings if f.severity in ("error", "warning")})
+
+
+def test_every_bug_mode_has_an_expected_rule():
+    assert set(EXPECTED) == set(MCP_BUGS) - {"good"}
+
+
+def test_good_connector_flow_is_clean(db_path, confdir):
+    result, report, hops = record(db_path, confdir, "good")
+    assert result.outcome == {"message": "Connected", "status": 200}
+    roles = [(report.roles[seq], hop.method, path(hop.url), hop.status) for seq, hop in sorted(hops.items())]
+    assert roles[:11] == [
+        ("other", "GET", "/start", 302),
+        ("resource", "POST", "/mcp", 401),
+        ("metadata", "GET", "/.well-known/oauth-protected-resource/mcp", 200),
+        ("metadata", "GET", "/.well-known/oauth-authorization-server", 200),
+        ("registration", "POST", "/register", 201),
+        ("authorize", "GET", "/authorize", 200),
+        ("login", "POST", "/login", 303),
+        ("callback", "GET", "/connector/oauth/demo-connector", 200),
+        ("token", "POST", "/token", 200),
+        ("resource", "POST", "/mcp", 200),   # initialize, answered as an event stream
+        ("resource", "POST", "/mcp", 202),   # notifications/initialized
+    ]
+    # the GET event stream (open until the DELETE) and tools/list go out at the same time, in either order
+    assert sorted(roles[11:]) == [("resource", "DELETE", "/mcp", 200), ("resource", "GET", "/mcp", 200),
+                                  ("resource", "POST", "/mcp", 200)]
+    get_stream = next(hop for hop in hops.values() if hop.method == "GET" and path(hop.url) == "/mcp")
+    delete = next(hop for hop in hops.values() if hop.method == "DELETE")
+    assert get_stream.resp_content_type == "text/event-stream" and get_stream.ended >= delete.started
+    assert len(report.exchanges) == 1 and report.profiles == {1: "mcp"}
+    assert report.findings == [] and report.not_evaluated == []
+
+
+@pytest.mark.parametrize("bug", sorted(EXPECTED))
+def test_bug_mode_fires_its_rule(db_path, confdir, bug):
+    _, report, hops = record(db_path, confdir, bug)
+    rule, at = EXPECTED[bug]
+    found = [f for f in report.findings if f.rule == rule]
+    assert found, f"{rule} did not fire: {[(f.rule, f.message) for f in report.findings]}"
+    hop = hops[found[0].hop]
+    assert f"{hop.method} {path(hop.url)}" == at
+    assert loud(report) == [rule], [(f.rule, f.message) for f in report.findings]
+
+
+def test_good_flow_with_chromium(db_path, confdir, chromium):
+    result, report, _ = record(db_path, confdir, "good", browser=chromium)
+    assert result.outcome == {"message": "Connected", "status": 200}
+    assert loud(report) == [] and report.findings == [f for f in report.findings if f.severity == "info"]
+
+
+def test_two_good_recordings_do_not_drift_and_a_dropped_resource_does(db_path, confdir):
+    first = run_mcp_demo(db_path, bug="good", confdir=confdir).trace_id
+    second = run_mcp_demo(db_path, bug="good", confdir=confdir).trace_id
+    third = run_mcp_demo(db_path, bug="resource-missing", confdir=confdir).trace_id
+    same = CliRunner().invoke(cli, ["diff", str(first), str(second), "--db", db_path])
+    assert same.exit_code == 0, same.output
+    drifted = CliRunner().invoke(cli, ["diff", str(first), str(third), "--db", db_path, "--format", "json"])
+    assert drifted.exit_code == 1
+    changes = json.loads(drifted.output)["changes"]
+    assert {(c["part"], c["name"], c["change"]) for c in changes} == {
+        ("authorize", "resource", "removed"), ("token request", "resource", "removed")}
+
+
+def test_demo_command_shows_the_finding(db_path):
+    result = CliRunner().invoke(cli, ["demo", "--mcp", "--bug", "prm-resource-mismatch", "--no-browser", "--no-ui",
+                                      "--db", db_path])
+    assert result.exit_code == 0, result.output
+    assert "prm-resource-mismatch" in result.output and "https://mcp.example.com/mcp" in result.output
+    wrong = CliRunner().invoke(cli, ["demo", "--bug", "prm-resource-mismatch", "--no-browser", "--no-ui",
+                                     "--db", db_path])
+    assert wrong.exit_code == 2 and "needs --mcp" in wrong.output
