@@ -1,0 +1,64 @@
+"""People who already use mitmproxy record the same way: `mitmdump -s addons/oauthtrace.py`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from oauthtrace.demo.web import App, Response
+from oauthtrace.store import Store
+
+ADDON = Path(__file__).resolve().parent.parent / "addons" / "oauthtrace.py"
+pytestmark = pytest.mark.e2e
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_port(port: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("mitmdump did not start")
+
+
+def test_mitmdump_with_the_addon_script_records_into_the_database(db_path, confdir):
+    upstream = App()
+    upstream.route("GET", "/cb", lambda request: Response.json({"ok": True}))
+    upstream.start()
+    port = _free_port()
+    mitmdump = shutil.which("mitmdump") or os.path.join(os.path.dirname(sys.executable), "mitmdump")
+    process = subprocess.Popen(
+        [mitmdump, "-q", "-s", str(ADDON), "--listen-host", "127.0.0.1", "--listen-port", str(port),
+         "--set", f"confdir={confdir}", "--set", f"oauthtrace_db={db_path}", "--set", "oauthtrace_name=via-mitmdump"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        _wait_port(port)
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({"http": f"http://127.0.0.1:{port}"}))
+        assert opener.open(f"{upstream.url}/cb?code=c1&state=s1", timeout=10).status == 200
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output = process.communicate(timeout=30)[0]
+        upstream.stop()
+    assert "Error" not in output, output
+    with Store.open(db_path) as store:
+        trace = store.resolve_trace("via-mitmdump")
+        [hop] = store.hops(trace.id)
+    assert hop.query == [("code", "c1"), ("state", "s1")] and hop.status == 200
