@@ -87,3 +87,16 @@ def test_well_known_resource_inverts_path_insertion():
     assert well_known_resource(PRM_URL) == MCP_URL
     assert well_known_resource(f"{RS}/.well-known/oauth-protected-resource") == RS
     assert well_known_resource(f"{RS}/mcp") is None
+
+
+def test_the_swimlane_draws_the_resource_server_lane():
+    from oauthtrace.tui.lanes import BROWSER, CLIENT, PROVIDER, RESOURCE, lanes_for, parties
+
+    report = analyze(mcp_flow())
+    exchange = report.exchanges[0]
+    who = parties(exchange, report.roles)
+    assert lanes_for(exchange, report.roles) == [BROWSER, CLIENT, PROVIDER, RESOURCE]
+    assert who[1] == (CLIENT, RESOURCE)  # the unauthenticated MCP request and its 401
+    assert who[2] == (CLIENT, RESOURCE)  # protected resource metadata comes from the resource server
+    assert who[4] == (CLIENT, PROVIDER)  # registration
+    assert [who[hop.seq] for hop in exchange.hops[-4:]] == [(CLIENT, RESOURCE)] * 4

@@ -17,6 +17,7 @@ from oauthtrace.timeline import redirect_summary
 from oauthtrace.tui.text import one_line
 
 BROWSER, CLIENT, PROVIDER, RESOURCE = "Browser", "Client", "Provider", "Resource server"
+PRM_PATH = "/.well-known/oauth-protected-resource"
 LANE_WIDTH = 12
 LABEL_WIDTH = 16
 
@@ -69,8 +70,8 @@ def parties(exchange: Exchange, roles: dict[int, str]) -> dict[int, tuple[str, s
 def _party(hop: Hop, role: str, provider: set[str], client: set[str]) -> tuple[str, str]:
     if role in ("token", "refresh", "registration"):
         return CLIENT, PROVIDER
-    if role == "resource":
-        return CLIENT, RESOURCE
+    if role == "resource" or (role == "metadata" and PRM_PATH in path(hop.url)):
+        return CLIENT, RESOURCE  # MCP calls, and the resource server's own metadata (RFC 9728)
     if role in ("authorize", "login", "consent"):
         return BROWSER, PROVIDER
     if role == "callback":
