@@ -100,3 +100,19 @@ def test_the_swimlane_draws_the_resource_server_lane():
     assert who[2] == (CLIENT, RESOURCE)  # protected resource metadata comes from the resource server
     assert who[4] == (CLIENT, PROVIDER)  # registration
     assert [who[hop.seq] for hop in exchange.hops[-4:]] == [(CLIENT, RESOURCE)] * 4
+
+
+def test_the_report_section_walks_the_chain_and_marks_findings():
+    from oauthtrace.interchange.mcp_markdown import chain_section
+
+    report = analyze(mcp_flow(authorize_resource=None, token_resource=None, calls=[("POST", 200), ("POST", 403)]))
+    section = chain_section(report.exchanges[0], report.findings)
+    rows = [line for line in section.splitlines() if line.startswith("| ") and "#" in line]
+    assert [row.split(" | ")[0].lstrip("| ") for row in rows] == [
+        "MCP request without a token", "Protected resource metadata", "Authorization server metadata",
+        "Dynamic client registration", "Authorization request", "Callback", "Token request",
+        "MCP calls with the token"]
+    assert "resource ∅" in rows[4] and "✗ `resource-missing`" in rows[4]
+    assert "POST 200 event stream, POST 403" in rows[7]
+    assert "code=" not in section and "Bearer" not in section, "paths and statuses only"
+    assert chain_section(analyze(flow()).exchanges[0]) == ""

@@ -166,3 +166,71 @@ def well_known_resource(url: str) -> str | None:
         return None
     rest = where[len(PRM_WELL_KNOWN):]
     return origin(url) + rest if rest not in ("", "/") else origin(url)
+
+
+# --- the chain as steps (for reports) -----------------------------------------------------------------------
+
+
+@dataclass
+class ChainStep:
+    """One step of the chain as a report shows it: names, paths and statuses only (no values that are secrets)."""
+
+    step: str
+    hop: Hop
+    detail: str
+    also: list[Hop] = field(default_factory=list)  # the step's other hops (the MCP calls after the first)
+
+
+def chain_steps(exchange: Exchange) -> list[ChainStep]:
+    """The exchange's MCP chain in order: what each step did, read from the recorded hops."""
+    from oauthtrace.analysis.oauth import body_params, callback_params, param, request_params
+
+    mcp = chain(exchange)
+    steps: list[ChainStep] = []
+    for hop in mcp.challenges[:1]:
+        where = "resource_metadata named" if resource_metadata_url(hop) else "no resource_metadata"
+        steps.append(ChainStep("MCP request without a token", hop, f"{_status(hop)}, {where}"))
+    for hop in mcp.resource_metadata:
+        document = json_document(hop)
+        resource = document.get("resource") if document else None
+        steps.append(ChainStep("Protected resource metadata", hop,
+                               f"{_status(hop)}" + (f", resource {resource}" if isinstance(resource, str) else "")))
+    for hop in mcp.as_metadata:
+        document = json_document(hop)
+        issuer = document.get("issuer") if document else None
+        steps.append(ChainStep("Authorization server metadata", hop,
+                               f"{_status(hop)}" + (f", issuer {issuer}" if isinstance(issuer, str) else "")))
+    for hop in mcp.client_documents:
+        steps.append(ChainStep("Client ID metadata document", hop, _status(hop)))
+    for hop in mcp.registrations:
+        answer = hop.resp_json()
+        issued = isinstance(answer, dict) and bool(answer.get("client_id"))
+        steps.append(ChainStep("Dynamic client registration", hop,
+                               f"{_status(hop)}, " + ("client_id issued" if issued else "no client_id")))
+    if exchange.authorize is not None:
+        sent = request_params(exchange.authorize)
+        steps.append(ChainStep("Authorization request", exchange.authorize, ", ".join([
+            f"PKCE {param(sent, 'code_challenge_method') or ('plain' if param(sent, 'code_challenge') else '∅')}",
+            f"resource {'sent' if param(sent, 'resource') else '∅'}", f"state {'sent' if param(sent, 'state') else '∅'}",
+        ])))
+    if exchange.callback is not None:
+        got = callback_params(exchange.callback)
+        present = [name for name in ("code", "state", "iss", "error") if param(got, name)]
+        steps.append(ChainStep("Callback", exchange.callback, f"{_status(exchange.callback)}, "
+                               f"{', '.join(present) or 'no parameters'}"))
+    for hop in exchange.tokens:
+        sent = body_params(hop)
+        steps.append(ChainStep("Token request", hop, ", ".join([
+            _status(hop), f"code_verifier {'sent' if param(sent, 'code_verifier') else '∅'}",
+            f"resource {'sent' if param(sent, 'resource') else '∅'}"])))
+    if mcp.calls:
+        calls = ", ".join(f"{hop.method} {_status(hop)}" for hop in mcp.calls)
+        steps.append(ChainStep("MCP calls with the token", mcp.calls[0], calls, mcp.calls[1:]))
+    return steps
+
+
+def _status(hop: Hop) -> str:
+    if hop.status is None:
+        return "no answer"
+    stream = " event stream" if hop.resp_content_type == "text/event-stream" else ""
+    return f"{hop.status}{stream}"
