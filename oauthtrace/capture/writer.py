@@ -133,8 +133,8 @@ class HopWriter:
             self._store.insert_hops(self._held, set_ids=False)
         except Exception as exc:  # disk full, database locked or gone: keep the proxy forwarding, say so
             self._retry_at = time.monotonic() + RETRY_SECONDS
-            self.stats.last_error = f"could not store hops in {self.db_path}: {_reason(exc)}"
-            self._say(f"{self.stats.last_error}; holding them in memory and retrying")
+            self.stats.last_error = f"{_reason(exc)} ({self.db_path})"
+            self._say(f"could not store hops in {self.db_path}: {_reason(exc)}; holding them in memory and retrying")
             return
         if recovering:
             self._say(f"stored the {len(self._held)} held hop(s) in {self.db_path}; recording goes on",

@@ -1,0 +1,104 @@
+"""The writer thread's bookkeeping when the database fails: hold, retry, bound, say it once. No proxy needed."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+from mitmproxy.test import tflow
+
+from oauthtrace.capture import writer as writer_module
+from oauthtrace.capture.writer import HopWriter
+from oauthtrace.store import Store
+from tests.support.upstreams import wait_until
+
+
+def _flow(n: int, body: bytes = b"ok"):
+    flow = tflow.tflow(resp=True)
+    flow.request.url = f"http://as.test/n/{n}"
+    flow.response.content = body
+    return flow
+
+
+def _stored_paths(db_path: str) -> list[str]:
+    with Store.open(db_path) as store:
+        return [hop.url.rsplit("/", 1)[1] for trace in store.traces() for hop in store.hops(trace.id)]
+
+
+@pytest.fixture
+def failing_inserts(monkeypatch):
+    """While `broken[0]` is true, every insert fails as on a full disk."""
+    broken = [True]
+    real = Store.insert_hops
+
+    def insert(self, hops, **kwargs):
+        if broken[0]:
+            import sqlite3
+            raise sqlite3.OperationalError("database or disk is full")
+        return real(self, hops, **kwargs)
+
+    monkeypatch.setattr(Store, "insert_hops", insert)
+    monkeypatch.setattr(writer_module, "RETRY_SECONDS", 0.2)
+    return broken
+
+
+def test_hops_held_during_a_failure_are_stored_when_it_ends_and_said_once(db_path, failing_inserts, caplog):
+    writer = HopWriter(db_path, "unit")
+    writer.start()
+    with caplog.at_level(logging.WARNING, logger="oauthtrace.capture.writer"):
+        for n in range(10):
+            writer.put(_flow(n), n + 1)
+            time.sleep(0.05)  # several batches and retries while it is broken
+        assert wait_until(lambda: writer.stats.held == 10, timeout=5)
+        failing_inserts[0] = False
+        assert wait_until(lambda: writer.stats.stored == 10, timeout=5), "stored on the next retry, no new flow needed"
+        stats = writer.close()
+    assert stats.failed == 0 and _stored_paths(db_path) == [str(n) for n in range(10)]
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert errors == [f"could not store hops in {db_path}: database or disk is full; holding them in memory and retrying"]
+    assert any("stored the 10 held hop(s)" in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+
+
+def test_held_hops_are_bounded_by_dropping_the_oldest(db_path, failing_inserts, monkeypatch):
+    body = b"x" * 1000
+    monkeypatch.setattr(writer_module, "HELD_BYTES", 5 * (1000 + 512 + 40))  # room for about five such hops
+    writer = HopWriter(db_path, "unit")
+    writer.start()
+    for n in range(12):
+        writer.put(_flow(n, body), n + 1)
+    assert wait_until(lambda: writer.stats.failed > 0, timeout=5)
+    failing_inserts[0] = False
+    stats = writer.close()
+    stored = _stored_paths(db_path)
+    assert stats.failed + stats.stored == 12
+    assert 1 <= len(stored) <= 5 and stored == [str(n) for n in range(12 - len(stored), 12)], "the newest are kept"
+
+
+def test_still_failing_at_close_counts_every_held_hop_as_lost(db_path, failing_inserts):
+    writer = HopWriter(db_path, "unit")
+    writer.start()
+    for n in range(3):
+        writer.put(_flow(n), n + 1)
+    stats = writer.close()
+    assert (stats.stored, stats.failed, stats.held) == (0, 3, 0)
+    assert stats.last_error == f"database or disk is full ({db_path})"
+
+
+def test_a_flow_that_cannot_be_converted_costs_only_itself(db_path, monkeypatch):
+    real = writer_module.hop_from_flow
+
+    def convert(flow, **kwargs):
+        if kwargs["seq"] == 2:
+            raise ValueError("secret-looking text that must not be logged")
+        return real(flow, **kwargs)
+
+    monkeypatch.setattr(writer_module, "hop_from_flow", convert)
+    writer = HopWriter(db_path, "unit")
+    writer.start()
+    for n in range(3):
+        writer.put(_flow(n), n + 1)
+    stats = writer.close()
+    assert (stats.stored, stats.failed) == (2, 1)
+    assert _stored_paths(db_path) == ["0", "2"]
+    assert stats.last_error == "could not convert flow #2: ValueError"
