@@ -67,19 +67,20 @@ def import_files(files, db_path, name):
 @click.command("export")
 @click.argument("trace", required=False)
 @db_option
-@click.option("--format", "fmt", type=click.Choice(["har", "json"]), default="har", show_default=True,
-              help="HAR 1.2, or oauthtrace's own lossless JSON.")
+@click.option("--format", "fmt", type=click.Choice(["har", "json", "markdown"]), default="har", show_default=True,
+              help="HAR 1.2, oauthtrace's own lossless JSON, or a Markdown report (Mermaid diagram, findings).")
 @click.option("-o", "--output", metavar="FILE", default=None, help="Write here (atomically) instead of stdout.")
 @click.option("--no-redact", is_flag=True, help="Keep secrets as they are (the export is then sensitive).")
 @click.option("--redact", "extra", multiple=True, metavar="NAME",
               help="Also redact this parameter or header (repeatable, or comma-separated).")
 def export(trace, db_path, fmt, output, no_redact, extra):
-    """Export a trace (default: the latest) as HAR or JSON, with secrets redacted.
+    """Export a trace (default: the latest) as HAR, JSON or a Markdown report, with secrets redacted.
 
     \b
     Examples:
       oauthtrace export > trace.har                 # latest trace, redacted, as HAR
       oauthtrace export 3 --format json -o trace.json --redact username
+      oauthtrace export --format markdown -o report.md   # to paste into a forum post or a GitHub issue
 
     Passwords, client secrets, codes, tokens (JWTs keep header and claims), cookies, Authorization headers and
     code_verifier become fingerprints like ‹redacted:3f9a1c›: equal values stay equal within one export.
