@@ -11,6 +11,7 @@ import os
 import sqlite3
 import time
 from contextlib import contextmanager
+from dataclasses import fields
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -93,6 +94,8 @@ _HOP_COLUMNS = (
 ).split()
 
 
+# What a Hop is read from: every column but `name`, which only labels rows for Datasette.
+_SELECT_HOP = f"SELECT id, {', '.join(c for c in _HOP_COLUMNS if c != 'name')} FROM hops"
 _INSERT_HOP = f"INSERT INTO hops ({', '.join(_HOP_COLUMNS)}) VALUES ({', '.join('?' * len(_HOP_COLUMNS))})"
 
 
@@ -268,7 +271,7 @@ class Store:
         return trace_id
 
     def hops(self, trace_id: int, *, after_seq: int | None = None, limit: int | None = None) -> list[Hop]:
-        sql = f"SELECT id, {', '.join(_HOP_COLUMNS)} FROM hops WHERE trace_id = ?"
+        sql = f"{_SELECT_HOP} WHERE trace_id = ?"
         args: list = [trace_id]
         if after_seq is not None:
             sql += " AND seq > ?"
@@ -277,10 +280,11 @@ class Store:
         if limit is not None:
             sql += " LIMIT ?"
             args.append(limit)
-        return [_hop_from_row(row) for row in self.conn.execute(sql, args)]
+        reader = _RowReader()  # one per read: rows of a trace repeat the same header lists again and again
+        return [_hop_from_row(row, reader) for row in self.conn.execute(sql, args)]
 
     def hop(self, hop_id: int) -> Hop | None:
-        row = self.conn.execute(f"SELECT id, {', '.join(_HOP_COLUMNS)} FROM hops WHERE id = ?", (hop_id,)).fetchone()
+        row = self.conn.execute(f"{_SELECT_HOP} WHERE id = ?", (hop_id,)).fetchone()
         return _hop_from_row(row) if row else None
 
     def hop_count(self, trace_id: int | None = None) -> int:
@@ -375,7 +379,7 @@ class Store:
 
     def hop_by_seq(self, trace_id: int, seq: int) -> Hop | None:
         row = self.conn.execute(
-            f"SELECT id, {', '.join(_HOP_COLUMNS)} FROM hops WHERE trace_id = ? AND seq = ?", (trace_id, seq)
+            f"{_SELECT_HOP} WHERE trace_id = ? AND seq = ?", (trace_id, seq)
         ).fetchone()
         return _hop_from_row(row) if row else None
 
@@ -511,21 +515,75 @@ def _pairs(text: str | None):
     return [(k, v) for k, v in json.loads(text or "[]")]
 
 
+class _RowReader:
+    """Decodes the pairs columns of many rows: each distinct short text once, each distinct pair once.
+
+    A trace repeats itself: the same `Content-Type` list, the same browser headers on every request. Decoding a
+    text seen before is a dict lookup, and hops share the (immutable) pair tuples and their strings, which is
+    most of what a 100k-hop trace weighs in memory. Every hop still gets a list of its own.
+    """
+
+    _SHORT = 512  # longer texts (cookies, long URLs) rarely repeat whole: only their pairs are shared
+    _MAX_PAIRS = 200_000  # bound the memos on traces where nothing repeats
+    _MAX_TEXTS = 100_000
+
+    def __init__(self):
+        self.texts: dict[str, tuple] = {"[]": ()}
+        self.shared: dict[tuple, tuple] = {}
+        self.words: dict = {}
+
+    def same(self, text: str | None) -> str | None:
+        """One string object for each distinct method, listener, HTTP version (SQLite makes one per row)."""
+        return self.words.setdefault(text, text)
+
+    def pairs(self, text: str | None) -> list:
+        found = self.texts.get(text)
+        if found is not None:
+            return list(found)
+        shared = self.shared
+        decoded = []
+        for name, value in json.loads(text or "[]"):
+            pair = (name, value)
+            decoded.append(shared.setdefault(pair, pair) if len(shared) < self._MAX_PAIRS else pair)
+        if text is not None and len(text) <= self._SHORT and len(self.texts) < self._MAX_TEXTS:
+            self.texts[text] = tuple(decoded)
+        return decoded
+
+
 def _body_bytes(value) -> bytes | None:
     if value is None:
         return None
     return value.encode("utf-8") if isinstance(value, str) else bytes(value)
 
 
-def _hop_from_row(row) -> Hop:
-    (hop_id, trace_id, seq, _name, started, ended, listener, client_addr, method, url, upstream_url,
+# Hop's leading fields in declaration order: a positional call is several times cheaper than 22 keywords,
+# which counts at 100k hops. Checked against the dataclass so that a field added in between cannot shift values.
+_HOP_POSITIONAL = (
+    "trace_id seq method url id started ended listener client_addr upstream_url http_version query req_headers "
+    "req_body req_truncated form status resp_headers resp_body resp_truncated location error"
+).split()
+_POSITIONAL_OK = [f.name for f in fields(Hop)][:len(_HOP_POSITIONAL)] == _HOP_POSITIONAL
+
+
+def _hop_from_row(row, reader: _RowReader | None = None) -> Hop:
+    (hop_id, trace_id, seq, started, ended, listener, client_addr, method, url, upstream_url,
      http_version, query, req_headers, req_body, req_truncated, form, status, resp_headers, resp_body,
      resp_truncated, location, error) = row
+    pairs = reader.pairs if reader is not None else _pairs
+    if reader is not None:
+        method, listener, http_version = reader.same(method), reader.same(listener), reader.same(http_version)
+    if _POSITIONAL_OK:
+        return Hop(
+            trace_id, seq, method, url, hop_id, started, ended, listener, client_addr or "", upstream_url,
+            http_version or "", pairs(query), pairs(req_headers), _body_bytes(req_body), bool(req_truncated),
+            pairs(form), status, pairs(resp_headers), _body_bytes(resp_body), bool(resp_truncated), location,
+            error,
+        )
     return Hop(
         id=hop_id, trace_id=trace_id, seq=seq, started=started, ended=ended, listener=listener,
         client_addr=client_addr or "", method=method, url=url, upstream_url=upstream_url,
-        http_version=http_version or "", query=_pairs(query), req_headers=_pairs(req_headers),
-        req_body=_body_bytes(req_body), req_truncated=bool(req_truncated), form=_pairs(form), status=status,
-        resp_headers=_pairs(resp_headers), resp_body=_body_bytes(resp_body), resp_truncated=bool(resp_truncated),
+        http_version=http_version or "", query=pairs(query), req_headers=pairs(req_headers),
+        req_body=_body_bytes(req_body), req_truncated=bool(req_truncated), form=pairs(form), status=status,
+        resp_headers=pairs(resp_headers), resp_body=_body_bytes(resp_body), resp_truncated=bool(resp_truncated),
         location=location, error=error,
     )

@@ -147,7 +147,8 @@ def gc_paused():
 def _run(rule: Rule, exchange: Exchange, ctx: Context, profile: str | None, report: Report) -> None:
     try:
         hits = list(rule.check(exchange, ctx) or ())
-        findings = [_finding(rule, hit, exchange, ctx, profile) for hit in hits]
+        # the exchange's profile, resolved once per exchange (None would have every finding choose it again)
+        findings = [_finding(rule, hit, exchange, ctx, ctx.profile) for hit in hits]
     except Exception as exc:  # one broken rule must not hide the others' findings
         report.not_evaluated.append(NotEvaluated(rule.id, exchange.index, f"rule failed: {_where(exc)}"))
         return

@@ -160,9 +160,11 @@ def severity_table() -> dict[str, dict[str, str]]:
     """This module's table with the rule modules' PROFILE_SEVERITIES merged over it (cached per rule set)."""
     from oauthtrace.analysis.registry import RULES
 
-    modules = sorted({rule.check.__module__ for rule in RULES.values() if rule.check is not None})
-    key = tuple(modules)
+    # the same rule objects, the same table: a cheap key, since every finding asks (tuples compare by identity
+    # first, so an unchanged registry compares in well under a microsecond)
+    key = tuple(RULES.values())
     if _merged.get("key") != key:
+        modules = sorted({rule.check.__module__ for rule in RULES.values() if rule.check is not None})
         merged = {name: dict(values) for name, values in SEVERITIES.items()}
         for module_name in modules:
             module = sys.modules.get(module_name)
