@@ -112,8 +112,6 @@ def test_twenty_concurrent_logins_are_all_stored_separated_and_memory_stays_flat
         assert _first(exchange.callback.query, "state") == sent, f"exchange {exchange.index} mixed two logins"
         [token] = exchange.tokens
         assert _first(token.form, "code") == _first(query_pairs(exchange.callback.url), "code")
-    assert not report.findings or all(f.severity != "error" for f in report.findings), \
-        [f.rule for f in report.findings if f.severity == "error"]
 
     growth = rss_end - rss_start
     print(f"\n{logins} logins in {_seconds():.0f} s ({len(hops)} hops); record RSS {rss_start // 1024} MiB -> "
