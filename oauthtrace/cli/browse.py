@@ -46,26 +46,19 @@ def show(trace, db_path, fmt):
       oauthtrace show
       oauthtrace show "demo drop-state" --format json
     """
+    from oauthtrace.analysis.engine import check_trace
     from oauthtrace.cli.timeline_text import render_trace
 
     with open_store(db_path) as store:
         found = store.resolve_trace(trace)
         hops = store.hops(found.id)
-        report = _analyze(store, found, hops)
-    roles = report.roles if report else {}
+        report = check_trace(store, found)
+    roles = report.roles
     rows = [hop_row(hop, roles.get(hop.seq)) for hop in hops]
-    findings = [f.as_dict() for f in report.findings] if report else []
+    findings = [f.as_dict() for f in report.findings]
     if fmt == "json":
         click.echo(json.dumps({"trace": {"id": found.id, "name": found.name}, "hops": rows, "findings": findings},
                               indent=2, ensure_ascii=False))
         return
     render_trace(found, rows, report)
 
-
-def _analyze(store, trace, hops):
-    """Lint when the analysis layer is installed; a timeline is still useful without it."""
-    try:
-        from oauthtrace.analysis.engine import check_trace
-    except ImportError:
-        return None
-    return check_trace(store, trace)

@@ -91,8 +91,6 @@ def _mcp_demo(db_path: str, bug: str, browser: str | None, open_ui: bool) -> Non
 
 
 def _open_ui(db_path: str, trace_id: int) -> None:
-    try:
-        from oauthtrace.tui.app import run_ui
-    except ImportError:
-        return
+    from oauthtrace.tui.app import run_ui
+
     run_ui(db_path, str(trace_id))

@@ -6,15 +6,17 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from oauthtrace.analysis.report_formats import format_text
+
 ROLE_STYLE = {"authorize": "cyan", "callback": "magenta", "token": "yellow", "refresh": "yellow",
               "login": "blue", "consent": "blue", "metadata": "green", "registration": "green",
               "resource": "white"}
 
 
-def render_trace(trace, rows: list[dict], report=None, console: Console | None = None) -> None:
+def render_trace(trace, rows: list[dict], report, console: Console | None = None) -> None:
     console = console or _console()
     console.print(Text(f"Trace {trace.id}: {trace.name}  ({len(rows)} hops)", style="bold"))
-    faulty = {f.hop for f in report.findings if f.severity == "error"} if report else set()
+    faulty = {f.hop for f in report.findings if f.severity == "error"}
     table = Table(box=None, pad_edge=False, show_edge=False)
     for column in ("#", "listener", "role", "method", "host/path", "status", "→ location"):
         table.add_column(column, overflow="fold")
@@ -31,10 +33,7 @@ def render_trace(trace, rows: list[dict], report=None, console: Console | None =
             Text(row["redirect"]),
         )
     console.print(table)
-    if report is not None:
-        from oauthtrace.analysis.report_formats import format_text
-
-        console.print(Text(format_text([report], [trace])))
+    console.print(Text(format_text([report], [trace])))
 
 
 def _status_style(status) -> str:
