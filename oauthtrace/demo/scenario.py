@@ -23,14 +23,15 @@ class DemoResult:
 
 
 def run_demo(db_path: str, *, bug: str = "good", pkce: bool = False, browser: str | None = None,
-             back_channel: str = "reverse", name: str | None = None, confdir: str | None = None) -> DemoResult:
+             back_channel: str = "reverse", name: str | None = None, confdir: str | None = None,
+             provider_port: int = 0) -> DemoResult:
     """Record one login through the real proxy.
 
     `browser`: a Chromium binary, or None for the built-in agent. `back_channel`: "reverse" sends the client's
     token request through a reverse listener in front of the provider; "proxy" sends it through the explicit
-    proxy, as HTTP_PROXY would.
+    proxy, as HTTP_PROXY would. `provider_port`: a fixed port for the provider (recordings keep one origin).
     """
-    provider = DemoProvider(bug).start()
+    provider = DemoProvider(bug, port=provider_port).start()
     confdir = confdir or tempfile.mkdtemp(prefix="oauthtrace-demo-ca-")
     runner = ProxyRunner(ProxyConfig(
         db_path=db_path, port=0, confdir=confdir, name=name or f"demo {bug}{' pkce' if pkce else ''}",
