@@ -133,14 +133,14 @@ def _title_cause(finding: Finding) -> str:
 
 def outcome(exchange: Exchange) -> str:
     """What the failure led to, read from the traffic: the client refused the callback, the token request failed …"""
-    callback = exchange.callback
-    if callback is not None and callback.status and callback.status >= 400:
-        said = _said(callback)
-        return "the client refused the login" + (f" ({code(said)})" if said else "")
     failed = [hop for hop in exchange.tokens if hop.status and hop.status >= 400]
     if failed:
         said = _said(failed[-1])
         return "the token request failed" + (f" ({code(said)})" if said else "")
+    callback = exchange.callback
+    if callback is not None and callback.status and callback.status >= 400:
+        said = _said(callback)
+        return "the client refused the login" + (f" ({code(said)})" if said else "")
     refused = [hop for hop in exchange.resources if hop.status in (401, 403) and hop.req_header("authorization")]
     if refused:
         return f"the resource server refused the token (#{refused[-1].seq})"
