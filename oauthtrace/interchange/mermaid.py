@@ -44,7 +44,7 @@ def escape(text: str, *, limit: int = MAX_TEXT) -> str:
     flat = " ".join(flat.split())
     if len(flat) > limit:
         flat = flat[: limit - 1] + "…"
-    return "".join(f"#{ord(ch)};" if ch in _ENTITY_CHARS else ch for ch in flat) or " "
+    return "".join(f"#{ord(ch)};" if ch in _ENTITY_CHARS else ch for ch in flat) or "∅"
 
 
 def sequence_diagram(participants: list[Participant], steps: list[Message | Note]) -> str:
