@@ -1,0 +1,109 @@
+"""The report's diagrams parsed and drawn by the real Mermaid (the library GitHub renders with), in headless Chromium.
+
+Mermaid's bundle comes from the npm registry (`npm pack`, cached under ~/.cache/oauthtrace); without npm or
+Chromium the test is skipped, except in CI where both are expected.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from oauthtrace.interchange.importer import read_file
+from oauthtrace.interchange.markdown import markdown_report
+from oauthtrace.interchange.mermaid import Message, Note, Participant, sequence_diagram
+from oauthtrace.model import Trace
+from tests.test_markdown import NASTY, mermaid_blocks
+
+MERMAID_VERSION = "11.17.2"
+CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "oauthtrace" / f"mermaid-{MERMAID_VERSION}"
+RECORDINGS = Path(__file__).resolve().parent.parent / "recordings"
+
+
+def _unavailable(reason: str):
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def mermaid_js() -> str:
+    bundle = CACHE / "mermaid.min.js"
+    if not bundle.is_file():
+        npm = shutil.which("npm")
+        if npm is None:
+            _unavailable("npm is needed to fetch Mermaid")
+        CACHE.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run([npm, "pack", f"mermaid@{MERMAID_VERSION}", "--silent", "--pack-destination",
+                               str(CACHE)], capture_output=True, text=True, timeout=300)
+        packed = CACHE / f"mermaid-{MERMAID_VERSION}.tgz"
+        if done.returncode != 0 or not packed.is_file():
+            _unavailable(f"npm pack mermaid failed: {done.stderr.strip()[:200]}")
+        with tarfile.open(packed) as archive:
+            member = archive.extractfile("package/dist/mermaid.min.js")
+            bundle.write_bytes(member.read())
+        packed.unlink()
+    return bundle.read_text()
+
+
+@pytest.fixture(scope="module")
+def mermaid_page(mermaid_js):
+    from oauthtrace.capture.browser import find_chromium
+
+    binary = find_chromium()
+    if binary is None:
+        _unavailable("Chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=binary, headless=True, args=["--no-sandbox"])
+        page = browser.new_page()
+        page.set_content("<html><body></body></html>")
+        page.add_script_tag(content=mermaid_js)
+        page.evaluate("mermaid.initialize({startOnLoad: false, securityLevel: 'strict'})")
+        yield page
+        browser.close()
+
+
+def parse_error(page, source: str) -> str | None:
+    return page.evaluate(
+        "async (text) => { try { await mermaid.parse(text); return null; } catch (e) { return String(e.message); } }",
+        source)
+
+
+def drawn_texts(page, source: str) -> list[str]:
+    svg = page.evaluate("async (text) => (await mermaid.render('d' + Date.now(), text)).svg", source)
+    texts = re.findall(r"<text[^>]*>(.*?)</text>", svg, flags=re.S)
+    return [re.sub(r"<[^>]+>", "", text) for text in texts]
+
+
+def test_the_check_has_teeth(mermaid_page):
+    assert parse_error(mermaid_page, "sequenceDiagram\n    participant A\n    A->>A: a ; b\n    end\n")
+
+
+def test_nasty_text_parses_and_is_drawn_as_written(mermaid_page):
+    steps = []
+    for text in NASTY:
+        steps += [Message("Browser", "Provider", text), Note(("Browser", "Provider"), text)]
+    source = sequence_diagram([Participant("Browser", "Browser"), Participant("Provider", "Provider")], steps)
+    assert parse_error(mermaid_page, source) is None
+    drawn = html.unescape(" ".join(drawn_texts(mermaid_page, source)))
+    for shown in ("a;b", "#1 #x", "wrap:text", "style x fill:#f00;", "%%{init: {'theme':'dark'}}%%"):
+        assert shown in drawn, shown
+
+
+@pytest.mark.parametrize("recording", sorted(path.name for path in RECORDINGS.glob("*.har")))
+def test_every_recordings_report_has_diagrams_mermaid_accepts(mermaid_page, recording):
+    hops = read_file(str(RECORDINGS / recording)).hops
+    report = markdown_report(Trace(id=1, name=recording, created=0.0), hops)
+    blocks = mermaid_blocks(report)
+    assert blocks
+    for block in blocks:
+        assert parse_error(mermaid_page, block) is None, block
