@@ -112,7 +112,7 @@ def test_the_report_section_walks_the_chain_and_marks_findings():
         "MCP request without a token", "Protected resource metadata", "Authorization server metadata",
         "Dynamic client registration", "Authorization request", "Callback", "Token request",
         "MCP calls with the token"]
-    assert "resource ∅" in rows[4] and "✗ `resource-missing`" in rows[4]
+    assert "resource ∅" in rows[4] and "❌ `resource-missing`" in rows[4]
     assert "POST 200 event stream, POST 403" in rows[7]
     assert "code=" not in section and "Bearer" not in section, "paths and statuses only"
     assert chain_section(analyze(flow()).exchanges[0]) == ""

@@ -117,3 +117,18 @@ def test_demo_command_shows_the_finding(db_path):
     wrong = CliRunner().invoke(cli, ["demo", "--bug", "prm-resource-mismatch", "--no-browser", "--no-ui",
                                      "--db", db_path])
     assert wrong.exit_code == 2 and "needs --mcp" in wrong.output
+
+
+def test_markdown_report_walks_the_chain(db_path, confdir):
+    result = run_mcp_demo(db_path, bug="resource-missing", confdir=confdir)
+    report = CliRunner().invoke(cli, ["export", str(result.trace_id), "--format", "markdown", "--db", db_path])
+    assert report.exit_code == 0, report.output
+    section = report.output.split("### MCP authorization chain", 1)[1]
+    steps = [row.split(" | ")[0].lstrip("| ") for row in section.splitlines() if row.startswith("| ") and " | #" in row]
+    assert steps == ["MCP request without a token", "Protected resource metadata", "Authorization server metadata",
+                     "Dynamic client registration", "Authorization request", "Callback", "Token request",
+                     "MCP calls with the token"]
+    assert "resource ∅" in section and "`resource-missing`" in section
+    with Store.open(db_path) as store:
+        token = next(hop for hop in store.hops(result.trace_id) if path(hop.url) == "/token").resp_json()
+    assert token["access_token"] not in report.output

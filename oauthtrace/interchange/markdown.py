@@ -259,6 +259,11 @@ def _exchange_section(exchange: Exchange, hops: list[Hop], report: "Report", par
     state = state_line(exchange)
     if state:
         lines += [state, ""]
+    from oauthtrace.interchange.mcp_markdown import chain_section
+
+    chain = chain_section(exchange, report.findings)
+    if chain:
+        lines += [chain.rstrip("\n"), ""]
     return lines
 
 
