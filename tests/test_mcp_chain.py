@@ -116,3 +116,15 @@ def test_the_report_section_walks_the_chain_and_marks_findings():
     assert "POST 200 event stream, POST 403" in rows[7]
     assert "code=" not in section and "Bearer" not in section, "paths and statuses only"
     assert chain_section(analyze(flow()).exchanges[0]) == ""
+
+
+def test_metadata_under_a_path_is_recognised_in_every_discovery_form():
+    urls = [f"{RS}/.well-known/oauth-protected-resource/tenant/mcp",  # RFC 9728, path-suffixed
+            f"{AS}/.well-known/oauth-authorization-server/tenant1",  # RFC 8414 path insertion
+            f"{AS}/.well-known/openid-configuration/tenant1",  # OIDC path insertion (MCP's second try)
+            f"{AS}/tenant1/.well-known/openid-configuration"]  # OIDC path appending
+    hops = [make_hop(n, "GET", url, resp_json={"issuer": AS}) for n, url in enumerate(urls, start=1)]
+    assert set(classify(hops).values()) == {"metadata"}
+    report = analyze(hops)
+    parts = chain(report.exchanges[0])
+    assert [h.seq for h in parts.resource_metadata] == [1] and [h.seq for h in parts.as_metadata] == [2, 3, 4]
