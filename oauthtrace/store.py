@@ -18,7 +18,8 @@ from typing import Callable, Iterable, Iterator
 from oauthtrace.errors import UserError
 from oauthtrace.model import Finding, Hop, Trace
 
-SCHEMA_VERSION = 1
+# 2: hops_fts names its content table as content="hops", the spelling Datasette looks for to offer search.
+SCHEMA_VERSION = 2
 DEFAULT_DB = "oauthtrace.db"
 
 _SCHEMA = """
@@ -72,7 +73,7 @@ CREATE TABLE IF NOT EXISTS findings (
 );
 CREATE INDEX IF NOT EXISTS findings_trace ON findings (trace_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS hops_fts USING fts5 (
-    url, location, req_body, resp_body, content='hops', content_rowid='id'
+    url, location, req_body, resp_body, content="hops", content_rowid='id'
 );
 CREATE TRIGGER IF NOT EXISTS hops_ai AFTER INSERT ON hops BEGIN
     INSERT INTO hops_fts (rowid, url, location, req_body, resp_body)
@@ -147,8 +148,13 @@ class Store:
         if found == SCHEMA_VERSION:
             return
         with self.transaction():
+            if found == 1:
+                # Same index, declared the way Datasette detects it: dropped, made again, filled from hops.
+                self.conn.execute("DROP TABLE IF EXISTS hops_fts")
             for statement in _statements(_SCHEMA):
                 self.conn.execute(statement)
+            if found == 1:
+                self.conn.execute(_FTS_FILL)
             self.conn.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
@@ -440,6 +446,16 @@ class Store:
         ):
             counts.setdefault(trace_id, {})[severity] = n
         return counts
+
+
+# Every hop into the full-text index, text bodies only (what the insert trigger indexes).
+_FTS_FILL = (
+    "INSERT INTO hops_fts (rowid, url, location, req_body, resp_body)"
+    " SELECT id, url, location,"
+    " CASE WHEN typeof(req_body) = 'text' THEN req_body END,"
+    " CASE WHEN typeof(resp_body) = 'text' THEN resp_body END"
+    " FROM hops"
+)
 
 
 def _fts_insert_trigger() -> str:
