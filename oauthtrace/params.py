@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from oauthtrace.model import Pairs
@@ -34,21 +35,30 @@ def raw_query_value(url: str, name: str) -> str | None:
     return None
 
 
+# The analysis asks for the same hop's base URL or origin again and again (classification, correlation, rules),
+# hops apart: a cache larger than urlsplit's own 128 entries keeps those answers. Results are strings.
+_CACHED = lru_cache(maxsize=8192)
+
+
+@_CACHED
 def base_url(url: str) -> str:
     """scheme://authority/path — the URL without query and fragment."""
     parts = _split(url)
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
 
 
+@_CACHED
 def origin(url: str) -> str:
     parts = _split(url)
     return f"{parts.scheme}://{parts.netloc}"
 
 
+@_CACHED
 def host(url: str) -> str:
     return (_split(url).hostname or "").lower()
 
 
+@_CACHED
 def path(url: str) -> str:
     return _split(url).path or "/"
 
@@ -58,6 +68,7 @@ def is_loopback(url: str) -> bool:
     return name in ("localhost", "::1") or name.startswith("127.") or name.endswith(".localhost")
 
 
+@_CACHED
 def _split(url: str):
     try:
         return urlsplit(url or "")

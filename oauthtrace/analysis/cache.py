@@ -18,7 +18,15 @@ _SLOT = "_oauthtrace_derived"
 
 def derived(obj, key: str, build: Callable[[], T], *inputs) -> T:
     """build() once per object and key, again only when one of `inputs` is no longer the same object."""
-    store = _store(obj)
+    # _store inlined: this runs a million times on a large trace
+    if isinstance(obj, Hop):
+        store = obj.derived
+        if store is None:
+            store = obj.derived = {}
+    else:
+        store = obj.__dict__.get(_SLOT)
+        if store is None:
+            store = obj.__dict__[_SLOT] = {}
     found = store.get(key)
     # tuple equality tries identity first, element by element: cheap when nothing changed
     if found is not None and found[0] == inputs:

@@ -6,19 +6,21 @@ import base64
 from urllib.parse import unquote_plus
 
 from oauthtrace.analysis.cache import derived
-from oauthtrace.model import Hop, Pairs, first
+from oauthtrace.model import Hop, Pairs
 from oauthtrace.params import fragment_pairs, parse_pairs, query_pairs
 
 
 def request_params(hop: Hop) -> Pairs:
     """Query parameters, then form fields (authorize may be GET or POST)."""
-    return list(hop.query) + list(hop.form)
+    return [*hop.query, *hop.form]  # a new list: callers may extend it
 
 
 def param(pairs: Pairs, name: str) -> str | None:
     """A parameter's value; a parameter sent without a value counts as omitted (RFC 6749 §3.1)."""
-    value = first(pairs, name)
-    return value if value else None
+    for key, value in pairs:  # first(pairs, name) inlined: the analysis's most frequent call
+        if key == name:
+            return value if value else None
+    return None
 
 
 def authz_response_params(hop: Hop) -> tuple[Pairs, str]:
@@ -64,7 +66,7 @@ def form_post_fields(html: str) -> Pairs:
 
 def callback_params(hop: Hop) -> Pairs:
     """Parameters the client's callback received: its query, or its form_post body."""
-    return list(hop.query) + list(hop.form)
+    return [*hop.query, *hop.form]
 
 
 def body_params(hop: Hop) -> Pairs:

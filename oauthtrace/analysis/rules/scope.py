@@ -16,6 +16,8 @@ from oauthtrace.model import Exchange, Hit, Hop
 PROFILE_SEVERITIES: dict[str, dict[str, str]] = {}
 
 SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5B\x5D-\x7E]+")  # NQCHAR, RFC 6749 Appendix A.4
+# single-space-delimited NQCHAR tokens without commas: nothing format_problems could say but duplicates
+_CLEAN_SCOPE = re.compile(r"[\x21\x23-\x2B\x2D-\x5B\x5D-\x7E]+(?: [\x21\x23-\x2B\x2D-\x5B\x5D-\x7E]+)*")
 
 
 def requested_scope(exchange: Exchange, ctx: Context) -> tuple[bool, str | None]:
@@ -72,6 +74,10 @@ def scope_omitted(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
 
 def format_problems(scope: str) -> list[str]:
     """What is wrong with a scope string's syntax; empty when it is a valid space-delimited list."""
+    if _CLEAN_SCOPE.fullmatch(scope):
+        clean = scope.split(" ")
+        if len(set(clean)) == len(clean):
+            return []
     problems = []
     tokens = scope.split(" ")
     if any(token == "" for token in tokens):
@@ -79,7 +85,8 @@ def format_problems(scope: str) -> list[str]:
     words = [token for token in tokens if token]
     if any(len([part for part in token.split(",") if part]) > 1 for token in words):
         problems.append("comma-separated (scopes are space-delimited)")
-    bad = sorted({char for token in words for char in token if not SCOPE_TOKEN.fullmatch(char)})
+    bad = sorted({char for token in words if not SCOPE_TOKEN.fullmatch(token)
+                  for char in token if not SCOPE_TOKEN.fullmatch(char)})
     if bad:
         problems.append(f"characters outside NQCHAR: {' '.join(char_name(c) for c in bad)}")
     duplicates = sorted({token for token in words if words.count(token) > 1})

@@ -28,6 +28,7 @@ OAUTH_PARAMS = frozenset({
 })
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 _BASE64 = re.compile(r"[A-Za-z0-9+/_-]{8,}={0,2}")
+_JSON_KEY = re.compile(rb'"([^"\\]*)"\s*:')
 
 
 def _state(pairs: Pairs | None) -> str | None:
@@ -308,6 +309,8 @@ def param_duplicated(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
 
 
 def _repeated(pairs: Pairs) -> dict[str, list[str]]:
+    if len({name for name, _ in pairs}) == len(pairs):
+        return {}  # no name twice: the usual case, without building the lists
     values: dict[str, list[str]] = {}
     for name, value in pairs:
         if name in OAUTH_PARAMS:
@@ -316,9 +319,16 @@ def _repeated(pairs: Pairs) -> dict[str, list[str]]:
 
 
 def _json_pairs(body: bytes | None) -> Pairs:
-    """Top-level members of a JSON object body, duplicates kept (json.loads would keep only the last)."""
+    """Top-level members of a JSON object body, duplicates kept (json.loads would keep only the last).
+
+    Empty when no member name repeats at all: the caller looks for repeats only, and that is seen without a parse.
+    """
     if not body or not body.lstrip().startswith(b"{"):
         return []
+    if b"\\" not in body:
+        keys = _JSON_KEY.findall(body)  # every member name at any depth, as written (no escapes to undo)
+        if len(set(keys)) == len(keys):
+            return []  # no name repeated anywhere, so none at the top level
     objects: list[list] = []
 
     def keep(members):
@@ -403,7 +413,9 @@ def _b64_text(value: str) -> str | None:
     if not _BASE64.fullmatch(value):
         return None
     padded = value + "=" * (-len(value) % 4)
-    for decoder in (base64.urlsafe_b64decode, base64.b64decode):
+    # without - or _ both alphabets decode the same bytes: one failed attempt (and its exception) is enough
+    decoders = (base64.urlsafe_b64decode, base64.b64decode) if "-" in value or "_" in value else (base64.b64decode,)
+    for decoder in decoders:
         try:
             return decoder(padded).decode("utf-8")
         except (binascii.Error, ValueError, UnicodeDecodeError):

@@ -33,6 +33,8 @@ def provider_url(hop: Hop) -> str:
 
 
 def is_insecure(url: str) -> bool:
+    if url.startswith("https://"):
+        return False  # most URLs: no parse needed
     try:
         scheme = urlsplit(url).scheme.lower()
     except ValueError:
@@ -45,9 +47,13 @@ def endpoint_hops(exchange: Exchange, ctx: Context) -> list[tuple[str, Hop]]:
 
     The first exchange also takes the trace's metadata and registration hops that no exchange lists.
     """
+    return [(_role(hop, exchange, ctx), hop) for hop in _owned_endpoints(exchange, ctx)]
+
+
+def _owned_endpoints(exchange: Exchange, ctx: Context) -> list[Hop]:
     owners = memo(ctx, "transport.endpoint-owners",
                   lambda: first_owners(ctx, _endpoint_list, ("metadata", "registration")))
-    return [(_role(hop, exchange, ctx), hop) for hop in owners.get(exchange.index, [])]
+    return owners.get(exchange.index, [])
 
 
 def _endpoint_list(exchange: Exchange) -> list[Hop]:
@@ -91,10 +97,11 @@ def credentials_sent(hop: Hop) -> list[str]:
 )
 def insecure_endpoint(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """An authorization, token, registration, metadata or MCP endpoint was reached over plain http."""
-    for role, hop in endpoint_hops(exchange, ctx):
+    for hop in _owned_endpoints(exchange, ctx):
         url = provider_url(hop)
         if not is_insecure(url):
             continue
+        role = _role(hop, exchange, ctx)  # only for what is reported: most endpoints are https
         secrets = credentials_sent(hop)
         clear = f"; sent in clear: {', '.join(secrets)}" if secrets else ""
         yield Hit(
