@@ -237,3 +237,10 @@ def test_cli_writes_the_report_of_the_latest_trace(capsys, db_path, tmp_path):
     text = target.read_text()
     assert text.startswith("# OAuth trace: seed\n") and "state-dropped" in text
     assert PROVIDER.split("//")[1] in text
+
+
+def test_the_sentence_counts_the_other_problems():
+    hops = flow(error="access_denied", returned_state=None, callback_status=400)
+    line = next(line for line in markdown_report(TRACE, list(hops)).splitlines() if line.startswith("**What failed"))
+    assert line.startswith("**What failed:** The provider dropped `state` from its redirect to the callback (#3)")
+    assert line.endswith("Also 1 more error below.")

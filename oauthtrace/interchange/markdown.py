@@ -119,7 +119,7 @@ def summary_sentence(report: "Report", by_seq: dict[int, Hop]) -> str:
     sentence = f"{cause}{where}{', so ' + consequence if consequence else ''}."
     others = [f for f in report.findings if f is not finding and f.severity in ("error", "warning")]
     if others:
-        sentence += f" {_count(others)} more below."
+        sentence += f" Also {_count(others)} below."
     return sentence
 
 
@@ -164,8 +164,8 @@ def _said(hop: Hop) -> str | None:
 def _count(findings: list[Finding]) -> str:
     errors = sum(1 for f in findings if f.severity == "error")
     warnings = sum(1 for f in findings if f.severity == "warning")
-    parts = [f"{errors} error{'s' if errors != 1 else ''}" if errors else "",
-             f"{warnings} warning{'s' if warnings != 1 else ''}" if warnings else ""]
+    parts = [f"{errors} more error{'s' if errors != 1 else ''}" if errors else "",
+             f"{warnings} {'more ' if not errors else ''}warning{'s' if warnings != 1 else ''}" if warnings else ""]
     return " and ".join(part for part in parts if part)
 
 
