@@ -1,7 +1,7 @@
 """The report's diagrams parsed and drawn by the real Mermaid (the library GitHub renders with), in headless Chromium.
 
-Mermaid's bundle comes from the npm registry (`npm pack`, cached under ~/.cache/oauthtrace); without npm or
-Chromium the test is skipped, except in CI where both are expected.
+Mermaid's bundle comes from the npm registry (`npm pack`, cached under ~/.cache/oauthtrace). Without npm the test
+is skipped; without Chromium, or when npm cannot fetch the bundle, it is skipped too, except in CI, which has both.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ def mermaid_js() -> str:
     bundle = CACHE / "mermaid.min.js"
     if not bundle.is_file():
         npm = shutil.which("npm")
-        if npm is None:
-            _unavailable("npm is needed to fetch Mermaid")
+        if npm is None:  # node is optional on a machine (.ci/run installs its packages only where it is)
+            pytest.skip("npm is needed to fetch Mermaid")
         CACHE.mkdir(parents=True, exist_ok=True)
         done = subprocess.run([npm, "pack", f"mermaid@{MERMAID_VERSION}", "--silent", "--pack-destination",
                                str(CACHE)], capture_output=True, text=True, timeout=300)
