@@ -134,7 +134,8 @@ def main(argv: list[str] | None = None) -> dict:
     if not os.path.exists(har):
         started = time.perf_counter()
         count = build_har(har, args.entries)
-        print(f"generated {count} entries ({os.path.getsize(har) / 1e6:.0f} MB) in {time.perf_counter() - started:.0f} s")
+        size = os.path.getsize(har) / 1e6
+        print(f"generated {count} entries ({size:.0f} MB) in {time.perf_counter() - started:.0f} s")
     imported, baseline = best("import", har, args.rounds), best("baseline", har, args.rounds)
     assert imported["entries"] == baseline["entries"], (imported, baseline)
     rate = imported["entries"] / imported["seconds"]

@@ -24,7 +24,8 @@ NASTY = [
     "a;b", "#1 #x", "a:b", "wrap:text", "%%{init: {'theme':'dark'}}%%", "%% comment", "#59;", "#lt;script#gt;",
     "&amp; &#35;", "<br>line<b>bold</b>", "<script>alert(1)</script>", "line\nend\nBrowser->>Provider: forged",
     "Note over Browser: x", "-->> ->> --x", "end", "loop", "style x fill:#f00;", "classDef a fill:#fff;",
-    "| pipe | cell |", "`tick` ``double``", "\x1b[31mred\x1b[0m", "\r\n\t", "", "   ", "ünïcødé ✓ ‹redacted:abc123›",
+    "| pipe | cell |", "`tick` ``double``", "\x1b[31mred\x1b[0m", "\r\n\t", "", "   ",
+    "ünïcødé ✓ ‹redacted:abc123›",
     "a" * 500, "%2F%3B%23", "participant Evil", "{}[]()", "\\n\\;",
 ]
 

@@ -84,9 +84,9 @@ def render_markdown(trace: Trace, hops: list[Hop], report: "Report", *, redacted
     lines += _findings_section(report)
     lines += _not_evaluated_section(report)
     lines += _hops_section(hops, report, parties)
-    lines.append("---")
-    lines.append(f"_Made with `oauthtrace export --format markdown`. "
-                 f"{'Secrets are replaced by fingerprints `‹redacted:…›`: equal values have equal fingerprints.' if redacted else '**Not redacted: this report holds secrets.**'}_")
+    secrets = ("Secrets are replaced by fingerprints `‹redacted:…›`: equal values have equal fingerprints."
+               if redacted else "**Not redacted: this report holds secrets.**")
+    lines += ["---", f"_Made with `oauthtrace export --format markdown`. {secrets}_"]
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -1,9 +1,9 @@
 """Mermaid `sequenceDiagram` text from participants, messages and notes, safe whatever the captured text holds.
 
-Mermaid ends a message at `#`, `;` or a line break, reads `%%{…}%%` anywhere as a directive, strips `style…:…#…;`
-patterns before parsing, renders `<…>` as HTML and `&…;` as entities. Message text therefore goes out with every
-such character written as a Mermaid entity code (`#35;` for `#`), which Mermaid shows as the character itself;
-control characters and line breaks become spaces.
+Mermaid ends a message at `#`, `;` or a line break, reads `%%{…}%%` anywhere as a directive, strips
+`style…:…#…;` patterns before parsing, renders `<…>` as HTML and `&…;` as entities. Message text therefore goes
+out with every such character written as a Mermaid entity code (`#35;` for `#`), which Mermaid shows as the
+character itself; control characters and line breaks become spaces.
 """
 
 from __future__ import annotations
