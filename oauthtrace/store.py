@@ -524,6 +524,8 @@ _encode_json = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def _pairs_json(pairs) -> str:
+    if not pairs:
+        return "[]"  # most hops have no query or no form: not worth the encoder's call
     return _encode_json(pairs if isinstance(pairs, list) else list(pairs))
 
 
