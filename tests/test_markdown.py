@@ -162,7 +162,7 @@ def test_hops_outside_oauth_are_listed_but_not_drawn():
 
 def test_no_oauth_at_all_is_one_sentence_and_no_diagram():
     report = markdown_report(TRACE, [make_hop(1, "GET", "https://example.com/")])
-    assert "No OAuth exchange was found in these 1 hops." in report
+    assert "No OAuth exchange was found in 1 hop." in report
     assert mermaid_blocks(report) == []
 
 
@@ -245,3 +245,10 @@ def test_the_sentence_counts_the_other_problems():
     line = next(line for line in markdown_report(TRACE, list(hops)).splitlines() if line.startswith("**What failed"))
     assert line.startswith("**What failed:** The provider dropped `state` from its redirect to the callback (#3)")
     assert line.endswith("Also 1 more error below.")
+
+
+def test_a_rule_without_a_phrase_is_told_by_its_title_or_its_message():
+    hops = flow(token_headers=[], pkce=True)  # the token response may be cached: no phrase of its own
+    line = next(line for line in markdown_report(TRACE, list(hops)).splitlines() if line.startswith("**What failed"))
+    assert line.startswith("**What failed:** A response carrying tokens may be cached")
+    assert "(`token-cache-headers`, provider) (#5)" in line

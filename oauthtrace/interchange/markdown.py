@@ -106,7 +106,7 @@ def headline(report: "Report") -> Finding | None:
 
 def summary_sentence(report: "Report", by_seq: dict[int, Hop]) -> str:
     if not report.exchanges:
-        return f"No OAuth exchange was found in these {len(by_seq)} hops."
+        return f"No OAuth exchange was found in {len(by_seq)} hop{'s' if len(by_seq) != 1 else ''}."
     finding = headline(report)
     if finding is None:
         count = len(report.exchanges)
@@ -127,8 +127,10 @@ def _title_cause(finding: Finding) -> str:
     from oauthtrace.analysis.registry import RULES
 
     rule = RULES.get(finding.rule)
-    title = (rule.title if rule else finding.rule).rstrip(".")
-    return f"{title} (`{finding.rule}`, {blame_word(finding.blame)})"
+    title = rule.title if rule else ""
+    if not title.endswith("."):  # no title, or one cut at the end of its docstring's first line
+        return f"`{finding.rule}` ({blame_word(finding.blame)}): {code(finding.message)}"
+    return f"{title.rstrip('.')} (`{finding.rule}`, {blame_word(finding.blame)})"
 
 
 def outcome(exchange: Exchange) -> str:
