@@ -34,17 +34,12 @@ TARGET_RSS_MB = 300.0
 
 def build(path: str, exchanges: int) -> int:
     """Write the trace; returns its hop count."""
-    from hops import NO_STORE, flow, interleave, make_hop, metadata_hop  # the tests' realistic flow builder
-
     from oauthtrace.store import Store
 
     store = Store.open(path)
     trace_id = store.create_trace(f"scale {exchanges}")
-    seq, total, batch = 1, 0, []
-    for group in range(0, exchanges, 10):
-        flows = [_one(n, trace_id, flow, make_hop, metadata_hop, NO_STORE) for n in range(group, min(group + 10, exchanges))]
-        hops = interleave(*flows, first_seq=seq)
-        seq += len(hops)
+    total, batch = 0, []
+    for hops in generate(exchanges, trace_id):
         batch += hops
         if len(batch) > 20_000:
             total += store.insert_hops(batch)
@@ -52,6 +47,18 @@ def build(path: str, exchanges: int) -> int:
     total += store.insert_hops(batch)
     store.close()
     return total
+
+
+def generate(exchanges: int, trace_id: int):
+    """The trace's hops, ten interleaved exchanges at a time (the same hops on every call)."""
+    from hops import NO_STORE, flow, interleave, make_hop, metadata_hop  # the tests' realistic flow builder
+
+    seq = 1
+    for group in range(0, exchanges, 10):
+        flows = [_one(n, trace_id, flow, make_hop, metadata_hop, NO_STORE) for n in range(group, min(group + 10, exchanges))]
+        hops = interleave(*flows, first_seq=seq)
+        seq += len(hops)
+        yield hops
 
 
 def _one(n: int, trace_id: int, flow, make_hop, metadata_hop, no_store):

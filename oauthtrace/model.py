@@ -142,10 +142,20 @@ def _parsed_once(hop: "Hop", slot: str, body: bytes | None):
     return value
 
 
+_JSON_SPACE = b" \t\r\n"
+# How a JSON text can begin, as json.loads reads it (NaN and Infinity included); a NUL or a byte above 0x7f may be
+# UTF-16/32 or a BOM, which json.loads detects itself.
+_JSON_STARTS = frozenset(bytes([c]) for c in b'{["-0123456789tfnNI\x00')
+
+
 def _json(body: bytes | None):
     """The parsed JSON body, or None when there is none or it does not parse."""
     if not body:
         return None
+    if isinstance(body, bytes):
+        start = body[:1] if body[:1] not in _JSON_SPACE else body.lstrip(_JSON_SPACE)[:1]
+        if start and start < b"\x80" and start not in _JSON_STARTS:
+            return None  # an HTML page, a form, a script: not JSON, and no exception raised to learn it
     try:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError):

@@ -41,13 +41,15 @@ def classify(hops: list[Hop]) -> dict[int, str]:
 def classify_with_sources(hops: list[Hop]) -> tuple[dict[int, str], dict[int, Hop]]:
     """The roles, and the redirect sources found on the way (correlate needs them too: computed once)."""
     roles = {hop.seq: request_role(hop) for hop in hops}
-    redirect_uris = {base_url(value) for hop in hops if roles[hop.seq] == "authorize"
+    authorizes = [hop for hop in hops if roles[hop.seq] == "authorize"]
+    redirect_uris = {base_url(value) for hop in authorizes
                      for value in [param(request_params(hop), "redirect_uri")] if value}
-    sources = redirect_sources(hops)
-    provider_origins = {origin(hop.url) for hop in hops if roles[hop.seq] == "authorize"}
+    ordered = sorted(hops, key=_start)  # once for both passes
+    sources = _redirect_sources(ordered)
+    provider_origins = {origin(hop.url) for hop in authorizes}
     consented: set[str] = set()  # provider origins whose login form was posted since their last authorize
     asked: set[tuple] = set()  # authorization requests already seen, to tell a consent form re-posting them
-    for hop in sorted(hops, key=_start):
+    for hop in ordered:
         role = roles[hop.seq]
         if role == "authorize":
             key = _authorize_key(hop)
@@ -175,9 +177,14 @@ def redirect_sources(hops: list[Hop]) -> dict[int, Hop]:
     Walks the hops by start time keeping, per target URL (fragment removed: browsers do not send it), the
     latest redirect issued so far; one dict lookup per hop however often a target repeats.
     """
+    return _redirect_sources(sorted(hops, key=_start))
+
+
+def _redirect_sources(ordered: list[Hop]) -> dict[int, Hop]:
+    """redirect_sources of hops already ordered by start time."""
     latest: dict[str, Hop] = {}
     found: dict[int, Hop] = {}
-    for hop in sorted(hops, key=_start):
+    for hop in ordered:
         source = latest.get(without_fragment(hop.url))
         if source is not None:
             found[hop.seq] = source
@@ -188,8 +195,8 @@ def redirect_sources(hops: list[Hop]) -> dict[int, Hop]:
 
 def redirect_targets(hop: Hop) -> tuple[str, ...]:
     """Absolute URLs (fragment removed) this hop's response sends the browser to."""
-    if not hop.location and not hop.resp_body:
-        return ()  # most hops: nothing to cache
+    if not hop.location and not (hop.resp_body and _RESPONSE_INPUT.search(hop.resp_body, 0, _HTML_SCAN)):
+        return ()  # most hops: no redirect, no form field that could post a response; nothing to cache
     return derived(hop, "redirect_targets", lambda: _redirect_targets(hop), hop.url, hop.location, hop.resp_body)
 
 
