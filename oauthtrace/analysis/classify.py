@@ -152,7 +152,7 @@ def is_mcp_call(hop: Hop) -> bool:
 
 def is_authorize(hop: Hop) -> bool:
     """An authorization request: response_type with client_id, or a PAR request_uri with client_id."""
-    if hop.method not in ("GET", "POST"):
+    if hop.method not in ("GET", "POST") or not (hop.query or hop.form):
         return False
     pairs = request_params(hop)
     if not param(pairs, "client_id"):
@@ -252,8 +252,8 @@ def is_callback(hop: Hop, source: Hop | None, redirect_uris: set[str]) -> bool:
     """The request delivering an authorization response to the client's redirect_uri."""
     if source is not None and carries_response(source):
         return True
-    params = request_params(hop)
-    delivers = any(param(params, key) for key in RESPONSE_KEYS)
+    params = request_params(hop) if hop.query or hop.form else []  # most hops carry no parameters at all
+    delivers = bool(params) and any(param(params, key) for key in RESPONSE_KEYS)
     if base_url(hop.url) in redirect_uris:
         # a fragment response reaches the redirect_uri with an empty query: still the callback when redirected
         return delivers or source is not None
