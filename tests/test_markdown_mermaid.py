@@ -1,7 +1,7 @@
 """The report's diagrams parsed and drawn by the real Mermaid (the library GitHub renders with), in headless Chromium.
 
-Mermaid's bundle comes from the npm registry (`npm pack`, cached under ~/.cache/oauthtrace). Without npm the test
-is skipped; without Chromium, or when npm cannot fetch the bundle, it is skipped too, except in CI, which has both.
+Mermaid's bundle is installed with the node test packages (tests/interop/node). Without it, or without Chromium, the
+test is skipped, except in CI, which has both.
 """
 
 from __future__ import annotations
@@ -9,9 +9,6 @@ from __future__ import annotations
 import html
 import os
 import re
-import shutil
-import subprocess
-import tarfile
 from pathlib import Path
 
 import pytest
@@ -22,8 +19,8 @@ from oauthtrace.interchange.mermaid import Message, Note, Participant, sequence_
 from oauthtrace.model import Trace
 from tests.test_markdown import NASTY, mermaid_blocks
 
-MERMAID_VERSION = "11.17.2"
-CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "oauthtrace" / f"mermaid-{MERMAID_VERSION}"
+# Pinned in tests/interop/node/package.json, installed by .ci/run before the tests: the test itself stays offline.
+BUNDLE = Path(__file__).resolve().parent / "interop" / "node" / "node_modules" / "mermaid" / "dist" / "mermaid.min.js"
 RECORDINGS = Path(__file__).resolve().parent.parent / "recordings"
 
 
@@ -35,22 +32,9 @@ def _unavailable(reason: str):
 
 @pytest.fixture(scope="module")
 def mermaid_js() -> str:
-    bundle = CACHE / "mermaid.min.js"
-    if not bundle.is_file():
-        npm = shutil.which("npm")
-        if npm is None:  # node is optional on a machine (.ci/run installs its packages only where it is)
-            pytest.skip("npm is needed to fetch Mermaid")
-        CACHE.mkdir(parents=True, exist_ok=True)
-        done = subprocess.run([npm, "pack", f"mermaid@{MERMAID_VERSION}", "--silent", "--pack-destination",
-                               str(CACHE)], capture_output=True, text=True, timeout=300)
-        packed = CACHE / f"mermaid-{MERMAID_VERSION}.tgz"
-        if done.returncode != 0 or not packed.is_file():
-            _unavailable(f"npm pack mermaid failed: {done.stderr.strip()[:200]}")
-        with tarfile.open(packed) as archive:
-            member = archive.extractfile("package/dist/mermaid.min.js")
-            bundle.write_bytes(member.read())
-        packed.unlink()
-    return bundle.read_text()
+    if not BUNDLE.is_file():
+        _unavailable("Mermaid is not installed: npm ci --prefix tests/interop/node (.ci/run does it)")
+    return BUNDLE.read_text()
 
 
 @pytest.fixture(scope="module")
