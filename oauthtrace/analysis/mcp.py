@@ -78,7 +78,13 @@ def is_mcp_exchange(exchange: Exchange) -> bool:
 def mcp_applies(exchange: Exchange, profile: str) -> bool:
     """Whether MCP authorization's requirements apply: the mcp profile, an MCP chain recorded, or the
     callback of a known MCP connector (ChatGPT, Claude) when only the front channel was recorded."""
-    if profile == "mcp" or is_mcp_exchange(exchange):
+    if profile == "mcp":
+        return True
+    return derived(exchange, "mcp_applies", lambda: _mcp_applies(exchange), len(exchange.hops))
+
+
+def _mcp_applies(exchange: Exchange) -> bool:
+    if is_mcp_exchange(exchange):
         return True
     from oauthtrace.analysis.profiles import redirect_uri_of
 

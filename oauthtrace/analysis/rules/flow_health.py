@@ -10,7 +10,6 @@ from typing import Iterator
 from oauthtrace.analysis.mcp import bearer_token, challenge_params, issued_access_tokens, mcp_applies
 from oauthtrace.analysis.oauth import callback_params, param
 from oauthtrace.analysis.registry import Context, memo, rule
-from oauthtrace.analysis.rules._shared import hops_with_role
 from oauthtrace.model import Exchange, Hit, Hop
 from oauthtrace.params import path
 
@@ -162,12 +161,14 @@ def baseline_drift(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
 )
 def callback_replayed(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """The same callback URL (code and state) was hit more than once."""
-    first = memo(ctx, "flow_health.callbacks", lambda: _first_callbacks(ctx))
-    for hop in hops_with_role(exchange, "callback"):
-        key = _callback_key(hop)
-        if key is not None and first.get(key, hop).seq != hop.seq:
-            yield Hit(hop=hop, message=f"callback {path(hop.url)} with the same code and state as #{first[key].seq}",
-                      evidence={"first": first[key].seq, "status": hop.status})
+    replays = memo(ctx, "flow_health.replays", lambda: _replays(ctx))
+    if not replays:
+        return
+    for hop in exchange.hops:
+        if hop.seq in replays:
+            first = replays[hop.seq]
+            yield Hit(hop=hop, message=f"callback {path(hop.url)} with the same code and state as #{first.seq}",
+                      evidence={"first": first.seq, "status": hop.status})
 
 
 def _callback_key(hop: Hop) -> tuple[str, str] | None:
@@ -176,11 +177,17 @@ def _callback_key(hop: Hop) -> tuple[str, str] | None:
     return (code, param(params, "state") or "") if code else None
 
 
-def _first_callbacks(ctx: Context) -> dict[tuple[str, str], Hop]:
+def _replays(ctx: Context) -> dict[int, Hop]:
+    """seq of a callback hop that repeats an earlier one -> that earlier callback (one pass over the trace)."""
     first: dict[tuple[str, str], Hop] = {}
+    replays: dict[int, Hop] = {}
     for hop in sorted(ctx.hops, key=lambda h: h.seq):
         if ctx.roles.get(hop.seq) == "callback":
             key = _callback_key(hop)
-            if key is not None:
-                first.setdefault(key, hop)
-    return first
+            if key is None:
+                continue
+            if key in first:
+                replays[hop.seq] = first[key]
+            else:
+                first[key] = hop
+    return replays

@@ -112,6 +112,10 @@ def par_required_bypassed(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """The metadata requires PAR, yet a plain authorization request was accepted."""
     if exchange.authorize is None or param(request_params(exchange.authorize), "request_uri"):
         return
+    if not memo(ctx, "par.required-somewhere", lambda: any(
+            isinstance(doc, dict) and doc.get("require_pushed_authorization_requests") is True
+            for doc in ctx.metadata.values())):
+        return  # no provider in this trace asks for PAR (ctx.metadata holds every AS document recorded)
     metadata = provider_metadata(exchange, ctx)
     if not metadata or metadata.get("require_pushed_authorization_requests") is not True:
         return
