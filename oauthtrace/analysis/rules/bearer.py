@@ -34,7 +34,7 @@ PROFILE_SEVERITIES: dict[str, dict[str, str]] = {}
 )
 def bearer_misuse(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """The resource server challenges wrongly, or accepts a token meant for another resource."""
-    left_to_discovery = _discovery_reports(exchange, ctx)
+    left_to_discovery = _discovery_reports(exchange, ctx) if exchange.resources else set()
     for hop in exchange.resources:
         if hop.seq in left_to_discovery:
             continue
@@ -57,8 +57,11 @@ def _discovery_reports(exchange: Exchange, ctx: Context) -> set[int]:
 
 def _foreign_audience(exchange: Exchange) -> Iterator[Hit]:
     """A JWT access token whose aud does not name this server, accepted anyway (RFC 9700 §2.3; MCP)."""
+    calls = chain(exchange).calls
+    if not calls:
+        return  # most exchanges: nothing to read the tokens for
     issued = {token for _, token in issued_access_tokens(exchange)}
-    for hop in chain(exchange).calls:
+    for hop in calls:
         token = bearer_token(hop)
         if token not in issued or hop.status is None or not 200 <= hop.status < 300:
             continue

@@ -75,6 +75,9 @@ def token_in_url(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     for hop in _hops_of(exchange):
         if hop.seq in reported:
             continue
+        if not (hop.location and "token" in hop.location) and not any(
+                name in TOKEN_PARAMS and value for name, value in hop.query):
+            continue  # nowhere a token could be: most hops
         found = list(_tokens_in_url(hop, exchange))
         if found:
             reported.add(hop.seq)
