@@ -28,6 +28,7 @@ OAUTH_PARAMS = frozenset({
 })
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 _BASE64 = re.compile(r"[A-Za-z0-9+/_-]{8,}={0,2}")
+_URL_START = re.compile(r"https?://", re.IGNORECASE)
 _JSON_KEY = re.compile(rb'"([^"\\]*)"\s*:')
 
 
@@ -373,10 +374,10 @@ def state_unprotected_data(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
 
 def readable_data(state: str) -> tuple[str, str] | None:
     """(what it is, the readable text) when state carries unsigned data; None for an opaque or signed value."""
-    email = _EMAIL.search(state)
+    email = _EMAIL.search(state) if "@" in state else None  # the search is slow on long values without one
     if email:
         return "an e-mail address", email.group(0)
-    if state.startswith("/") or re.match(r"https?://", state, re.IGNORECASE):
+    if state.startswith("/") or _URL_START.match(state):
         return "a URL", state
     if _json_object(state) is not None:
         return "JSON", state
@@ -393,7 +394,7 @@ def readable_data(state: str) -> tuple[str, str] | None:
         return None
     if _json_object(text) is not None:
         return "base64-encoded JSON", text
-    if text.startswith("/") or re.match(r"https?://", text, re.IGNORECASE):
+    if text.startswith("/") or _URL_START.match(text):
         return "a base64-encoded URL", text
     return None
 
