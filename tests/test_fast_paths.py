@@ -142,3 +142,26 @@ def test_hops_read_back_own_their_lists_and_share_their_pairs(tmp_path):
     first.req_headers.append(("X", "1"))
     assert second.req_headers == headers and store.hops(trace_id)[1].req_headers == headers
     assert first.method == "GET" and first.http_version == "HTTP/1.1" and first.form == [] and first.id
+
+
+def _b64_text_with_both_alphabets(value: str):
+    import base64
+    import binascii
+
+    if not state._BASE64.fullmatch(value):
+        return None
+    padded = value + "=" * (-len(value) % 4)
+    for decoder in (base64.urlsafe_b64decode, base64.b64decode):
+        try:
+            return decoder(padded).decode("utf-8")
+        except (binascii.Error, ValueError, UnicodeDecodeError):
+            continue
+    return None
+
+
+def test_base64_state_is_decoded_as_with_both_alphabets():
+    rng = random.Random(13)
+    samples = ["eyJhIjoiYiJ9", "L2FwcC9ob21l", "aHR0cHM6Ly94LmV4YW1wbGUvPw", "YWI-Pw", "YWI_Pw", "YWI+Pw=="]
+    samples += ["".join(rng.choice("ABCabc019+/-_=") for _ in range(rng.randint(0, 16))) for _ in range(20_000)]
+    for value in samples:
+        assert state._b64_text(value) == _b64_text_with_both_alphabets(value), value
