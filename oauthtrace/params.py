@@ -45,11 +45,12 @@ _CACHED = lru_cache(maxsize=8192)
 # brackets (nothing it strips, normalises or validates). Its parts are then plain slices, several times cheaper
 # than urlsplit + urlunsplit; anything else takes that road.
 _PLAIN_URL = re.compile(r"(https?://[^/?#]+)([^?#]*)")  # a host: an empty one is urlsplit's business
-_UNUSUAL = re.compile(r"[^\x21-\x7e]|[\[\]]")
 
 
 def _plain(url: str):
-    if url.startswith(("https://", "http://")) and not _UNUSUAL.search(url):
+    # printable ASCII (0x20-0x7e) without space or IPv6 brackets; str methods, several times faster than a regex
+    if (url.startswith(("https://", "http://")) and url.isascii() and url.isprintable() and " " not in url
+            and "[" not in url and "]" not in url):
         return _PLAIN_URL.match(url)
     return None
 

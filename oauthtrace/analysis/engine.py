@@ -15,7 +15,7 @@ from typing import Iterable
 
 from oauthtrace.analysis.classify import FRONT_ROLES, classify_with_sources, is_mcp_call
 from oauthtrace.analysis.correlate import correlate
-from oauthtrace.analysis.profiles import check_profile, fix_for, profile_for, severity_for
+from oauthtrace.analysis.profiles import check_profile, fix_for, profile_for, severity_for, severity_table
 from oauthtrace.analysis.registry import RULES, Context
 from oauthtrace.errors import UserError
 from oauthtrace.model import SEVERITY_RANK, Exchange, Finding, Hit, Hop, Rule, Trace
@@ -103,6 +103,7 @@ def _analyze(hops: list[Hop], trace_id: int, profile: str | None, rules: list[Ru
             report.not_evaluated.append(NotEvaluated(rule.id, None, _missing_reason(missing, rule.needs)))
         elif not missing:
             runnable.append(rule)
+    table = severity_table()  # the profiles' severities, once per run rather than per finding
     for exchange in exchanges:
         ctx.profile = report.profiles[exchange.index] = profile_for(exchange, profile)
         for rule in runnable:  # 81 rules × 10k exchanges on a large trace: no call here that can be saved
@@ -113,7 +114,7 @@ def _analyze(hops: list[Hop], trace_id: int, profile: str | None, rules: list[Ru
                 hits = list(hits)
                 if hits:
                     # the exchange's profile resolved once (None would have every finding choose it again)
-                    report.findings.extend([_finding(rule, hit, exchange, ctx, ctx.profile) for hit in hits])
+                    report.findings.extend([_finding(rule, hit, exchange, ctx, ctx.profile, table) for hit in hits])
             except Exception as exc:  # one broken rule must not hide the others' findings
                 report.not_evaluated.append(NotEvaluated(rule.id, exchange.index, f"rule failed: {_where(exc)}"))
     report.findings.sort(key=_finding_order)
@@ -154,10 +155,11 @@ def gc_paused():
             gc.enable()
 
 
-def _finding(rule: Rule, hit: Hit, exchange: Exchange, ctx: Context, profile: str | None) -> Finding:
+def _finding(rule: Rule, hit: Hit, exchange: Exchange, ctx: Context, profile: str | None,
+             table: dict | None = None) -> Finding:
     return Finding(
         rule=rule.id,
-        severity=severity_for(rule, hit, profile, exchange),
+        severity=severity_for(rule, hit, profile, exchange, table=table),
         blame=hit.blame or rule.blame,
         trace=ctx.trace_id,
         exchange=exchange.index,

@@ -137,15 +137,17 @@ def redirect_uri_of(exchange: Exchange) -> str | None:
     return None
 
 
-def severity_for(rule: Rule, hit: Hit, profile: str | None, exchange: Exchange | None = None) -> str:
+def severity_for(rule: Rule, hit: Hit, profile: str | None, exchange: Exchange | None = None, *,
+                 table: dict[str, dict[str, str]] | None = None) -> str:
     """A finding's severity: the profile's override if it has one, else the hit's, else the rule's default.
 
     Under `chatgpt` the overrides soften only what the client (ChatGPT) does: a hit of the same rule blamed on
     the provider (e.g. failing with invalid_scope instead of applying a default scope) keeps its severity.
+    `table`: severity_table(), when the caller already has it (the engine asks once per run, not per finding).
     """
     name = profile_for(exchange, profile)
     own = hit.severity or rule.severity
-    override = severity_table().get(name, {}).get(rule.id)
+    override = (table if table is not None else severity_table()).get(name, {}).get(rule.id)
     softer = override and SEVERITY_RANK.get(override, 0) < SEVERITY_RANK.get(own, 0)
     if softer and name == "chatgpt" and (hit.blame or rule.blame) != "C":
         return own
