@@ -153,6 +153,7 @@ def test_fresh_run_exported_like_the_recordings_holds_none_of_its_secrets(scenar
     with Store.open(db) as store:
         hops = store.hops(result.trace_id)
         exported = b"".join(export_trace(store, str(result.trace_id), fmt="har"))
+    exported += _everything_said_about(db, result.trace_id)
     secrets = {value for hop in hops for _, value in secret_places(hop) if len(value) >= 4}
     recorded = [place for hop in hops_of(scenario.file) for place in secret_places(hop)]
     assert bool(secrets) == bool(recorded)  # where the recording has secrets, this run has some to look for
@@ -162,3 +163,22 @@ def test_fresh_run_exported_like_the_recordings_holds_none_of_its_secrets(scenar
     report = analyze(hops, trace_id=result.trace_id, stall_seconds=scenario.stall_seconds)
     found = sorted({f.rule for f in report.findings if f.severity in ("error", "warning")})
     assert found == sorted(scenario.expect), "the scenario no longer does what its recording shows"
+
+
+def _everything_said_about(db: str, trace_id: int) -> bytes:
+    """Every export format and every report the CLI prints of a trace, stdout and stderr together."""
+    from click.testing import CliRunner
+
+    from oauthtrace.cli import cli
+
+    runner = CliRunner()
+    said = b""
+    commands = [["export", str(trace_id), "--format", fmt] for fmt in ("har", "json", "markdown")]
+    commands += [["check", str(trace_id), "--format", fmt] for fmt in ("text", "json", "junit", "sarif")]
+    commands += [["show", str(trace_id)], ["show", str(trace_id), "--format", "json"], ["list"]]
+    for command in commands:
+        result = runner.invoke(cli, [*command, "--db", db])
+        assert result.exit_code in (0, 1), (command, result.output)
+        said += result.stdout_bytes + (result.stderr_bytes or b"")
+    return said
+

@@ -38,8 +38,12 @@ def list_traces(db_path, fmt):
 @click.argument("trace", required=False)
 @db_option
 @format_option("text", "json")
-def show(trace, db_path, fmt):
+@click.option("--no-redact", is_flag=True, help="JSON only: keep codes, tokens and secrets in the URLs shown.")
+def show(trace, db_path, fmt, no_redact):
     """Show one trace (id or name; the latest when omitted) as a timeline, with its findings.
+
+    The text timeline shows hosts, paths and parameter names only; the JSON carries full URLs, redacted unless
+    --no-redact.
 
     \b
     Examples:
@@ -54,11 +58,19 @@ def show(trace, db_path, fmt):
         hops = store.hops(found.id)
         report = check_trace(store, found)
     roles = report.roles
-    rows = [hop_row(hop, roles.get(hop.seq)) for hop in hops]
+    shown_hops = hops if no_redact or fmt != "json" else _redacted(hops)
+    rows = [hop_row(hop, roles.get(hop.seq)) for hop in shown_hops]
     findings = [f.as_dict() for f in report.findings]
     if fmt == "json":
         click.echo(json.dumps({"trace": {"id": found.id, "name": found.name}, "hops": rows, "findings": findings},
                               indent=2, ensure_ascii=False))
         return
     render_trace(found, rows, report)
+
+
+def _redacted(hops):
+    from oauthtrace.interchange.redact import Redactor
+
+    redactor = Redactor(hops)
+    return [redactor.hop(hop) for hop in hops]
 
