@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from functools import lru_cache
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
@@ -93,6 +94,19 @@ def is_loopback(url: str) -> bool:
 
 
 @_CACHED
+def basic_auth(header: str | None) -> tuple[str, str] | None:
+    """(user, password) of an `Authorization: Basic` header as sent (not form-decoded); None for anything else."""
+    scheme, _, token = (header or "").partition(" ")
+    if scheme.lower() != "basic" or not token.strip():
+        return None
+    try:
+        decoded = base64.b64decode(token.strip(), validate=False).decode("utf-8", errors="replace")
+    except (ValueError, TypeError):
+        return None
+    user, _, password = decoded.partition(":")
+    return user, password
+
+
 def _split(url: str):
     try:
         return urlsplit(url or "")

@@ -9,6 +9,7 @@ import pytest
 
 from oauthtrace.errors import UserError
 from oauthtrace.model import Finding, Hop
+from oauthtrace.html_forms import page_forms
 from oauthtrace.replay import backchannel, forms
 from oauthtrace.replay.compare import CLIENT_SIDE, NOT_REACHED, compare, passed
 from oauthtrace.replay.plan import check_targets, missing_secrets, recorded_flows
@@ -89,7 +90,7 @@ LOGIN_PAGE = """<html><form method="post" action="/login">
 
 
 def test_fill_takes_hidden_values_from_the_live_page_and_typed_ones_from_the_recording():
-    live = forms.page_forms(LOGIN_PAGE, "https://auth.example.com/authorize?x=1")
+    live = page_forms(LOGIN_PAGE, "https://auth.example.com/authorize?x=1")
     recorded = [("csrf", "STALE"), ("state", "OLD"), ("username", "demo"), ("password", "pw"), ("go", "1")]
     form = forms.choose(live, "/login", [n for n, _ in recorded])
     assert form.action == "https://auth.example.com/login"
@@ -100,7 +101,7 @@ def test_fill_takes_hidden_values_from_the_live_page_and_typed_ones_from_the_rec
 
 
 def test_fill_names_a_typed_field_it_has_no_value_for():
-    form = forms.page_forms(LOGIN_PAGE, "https://auth.example.com/")[0]
+    form = page_forms(LOGIN_PAGE, "https://auth.example.com/")[0]
     _, missing = forms.fill(form, [("username", "demo"), ("password", "‹redacted:abc123›")],
                             Secrets({}, {}).value)
     assert missing == ["password"]

@@ -12,6 +12,7 @@ from urllib.parse import urljoin
 
 from oauthtrace.analysis.cache import derived
 from oauthtrace.analysis.oauth import authz_response_params, body_params, param, request_params
+from oauthtrace.html_forms import page_forms
 from oauthtrace.model import Hop
 from oauthtrace.params import base_url, origin, path
 
@@ -232,20 +233,8 @@ def form_post_action(hop: Hop) -> str | None:
 
 
 def _form_action(html: str) -> str | None:
-    from html.parser import HTMLParser
-
-    found: list[str] = []
-
-    class _Forms(HTMLParser):
-        def handle_starttag(self, tag, attrs):
-            if tag == "form" and not found:
-                found.append(dict(attrs).get("action") or "")
-
-    try:
-        _Forms().feed(html)
-    except Exception:  # html.parser is lenient, but never let a hostile page stop the analysis
-        return None
-    return found[0] if found else None
+    forms = page_forms(html)
+    return forms[0].action if forms else None
 
 
 def is_callback(hop: Hop, source: Hop | None, redirect_uris: set[str]) -> bool:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import base64
 from urllib.parse import unquote_plus
 
 from oauthtrace.analysis.cache import derived
+from oauthtrace.html_forms import named_inputs
 from oauthtrace.model import Hop, Pairs
-from oauthtrace.params import fragment_pairs, parse_pairs, query_pairs
+from oauthtrace.params import basic_auth, fragment_pairs, parse_pairs, query_pairs
 
 
 def request_params(hop: Hop) -> Pairs:
@@ -49,19 +49,7 @@ def _authz_response_params(hop: Hop) -> tuple[Pairs, str]:
 
 def form_post_fields(html: str) -> Pairs:
     """Hidden input name/value pairs of an auto-submitting form (OAuth 2.0 Form Post Response Mode)."""
-    from html.parser import HTMLParser
-
-    pairs: Pairs = []
-
-    class _Inputs(HTMLParser):
-        def handle_starttag(self, tag, attrs):
-            if tag == "input":
-                attributes = dict(attrs)
-                if attributes.get("name"):
-                    pairs.append((attributes["name"], attributes.get("value") or ""))
-
-    _Inputs().feed(html)
-    return pairs
+    return named_inputs(html)
 
 
 def callback_params(hop: Hop) -> Pairs:
@@ -83,30 +71,13 @@ def body_params(hop: Hop) -> Pairs:
 
 def basic_credentials(hop: Hop) -> tuple[str, str] | None:
     """(client_id, client_secret) from an `Authorization: Basic` header, form-decoded (RFC 6749 §2.3.1)."""
-    header = hop.req_header("authorization") or ""
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "basic" or not token:
-        return None
-    try:
-        decoded = base64.b64decode(token.strip(), validate=False).decode("utf-8", errors="replace")
-    except (ValueError, TypeError):
-        return None
-    user, _, password = decoded.partition(":")
-    return unquote_plus(user), unquote_plus(password)
+    raw = raw_basic_credentials(hop)
+    return (unquote_plus(raw[0]), unquote_plus(raw[1])) if raw else None
 
 
 def raw_basic_credentials(hop: Hop) -> tuple[str, str] | None:
     """Like basic_credentials but without the form-decoding, to check the client's encoding."""
-    header = hop.req_header("authorization") or ""
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "basic" or not token:
-        return None
-    try:
-        decoded = base64.b64decode(token.strip(), validate=False).decode("utf-8", errors="replace")
-    except (ValueError, TypeError):
-        return None
-    user, _, password = decoded.partition(":")
-    return user, password
+    return basic_auth(hop.req_header("authorization"))
 
 
 def token_response(hop: Hop) -> dict | None:

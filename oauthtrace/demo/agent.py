@@ -7,11 +7,11 @@ import subprocess
 import tempfile
 import urllib.error
 import urllib.request
-from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlencode, urljoin
 
 from oauthtrace.capture.browser import chromium_args, find_chromium
+from oauthtrace.html_forms import page_forms
 
 MAX_REDIRECTS = 20
 
@@ -66,25 +66,5 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 def _first_form(page: str) -> tuple[str, list[tuple[str, str]]] | None:
-    parser = _FormParser()
-    parser.feed(page)
-    return (parser.action, parser.fields) if parser.action is not None else None
-
-
-class _FormParser(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.action: str | None = None
-        self.fields: list[tuple[str, str]] = []
-        self._inside = False
-
-    def handle_starttag(self, tag, attrs):
-        attributes = dict(attrs)
-        if tag == "form" and self.action is None:
-            self.action, self._inside = attributes.get("action") or "", True
-        elif tag == "input" and self._inside and attributes.get("name"):
-            self.fields.append((attributes["name"], attributes.get("value") or ""))
-
-    def handle_endtag(self, tag):
-        if tag == "form":
-            self._inside = False
+    forms = page_forms(page)
+    return (forms[0].action, [(f.name, f.value) for f in forms[0].fields]) if forms else None

@@ -12,9 +12,10 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import unquote_plus, urlencode, urlsplit
 
 from oauthtrace.demo.web import App, Request, Response
+from oauthtrace.params import basic_auth
 
 BUGS = {
     "good": "a correct provider",
@@ -188,13 +189,9 @@ class DemoProvider:
 
 
 def _client_credentials(request: Request, form: dict) -> tuple[str | None, str | None]:
-    auth = request.headers.get("authorization") or ""
-    if auth.lower().startswith("basic "):
-        from urllib.parse import unquote_plus
-
-        decoded = base64.b64decode(auth[6:]).decode("utf-8", "replace")
-        user, _, password = decoded.partition(":")
-        return unquote_plus(user), unquote_plus(password)
+    basic = basic_auth(request.headers.get("authorization"))
+    if basic:
+        return unquote_plus(basic[0]), unquote_plus(basic[1])
     return form.get("client_id"), form.get("client_secret")
 
 

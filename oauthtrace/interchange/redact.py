@@ -23,11 +23,11 @@ import html
 import json
 import re
 import secrets
-from html.parser import HTMLParser
 from typing import Iterable
 from urllib.parse import quote, quote_plus, unquote_plus
 
 from oauthtrace.interchange.sweep import Sweeper
+from oauthtrace.html_forms import named_inputs
 from oauthtrace.model import REDACTED_MARK as MARK
 from oauthtrace.model import Hop, Pairs, is_redacted
 
@@ -419,17 +419,9 @@ def _collect_json_text(redactor: Redactor, text: str, response: bool) -> None:
 def _collect_inputs(redactor: Redactor, page: str) -> None:
     """Hidden inputs of an auto-submitting form (form_post response mode) carry code and tokens."""
 
-    class Inputs(HTMLParser):
-        def handle_starttag(self, tag, attrs):
-            if tag == "input":
-                attributes = dict(attrs)
-                if redactor.is_secret_param(attributes.get("name") or ""):
-                    redactor.add_secret(attributes.get("value"))
-
-    try:
-        Inputs().feed(page)
-    except Exception:  # noqa: BLE001 - a page the parser chokes on only loses the hidden-input pass
-        pass
+    for name, value in named_inputs(page):
+        if redactor.is_secret_param(name):
+            redactor.add_secret(value)
 
 
 # -- helpers ------------------------------------------------------------------------------------

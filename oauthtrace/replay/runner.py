@@ -13,6 +13,7 @@ from urllib.parse import urlencode, urljoin
 from oauthtrace.analysis.oauth import basic_credentials, body_params, param, token_fields
 from oauthtrace.model import Hop, Pairs
 from oauthtrace.params import base_url, fragment_pairs, origin, path, query_pairs
+from oauthtrace.html_forms import Form, page_forms
 from oauthtrace.replay import backchannel, forms
 from oauthtrace.replay.plan import RecordedFlow, target_url
 from oauthtrace.replay.secrets import Secrets, usable
@@ -116,7 +117,7 @@ class _FlowWalk:
                 headers = backchannel.copied_headers(auth)
                 continue
             page = hop.resp_text if hop.resp_content_type in ("text/html", "application/xhtml+xml") else ""
-            live_forms = forms.page_forms(page, hop.url) if page else []
+            live_forms = page_forms(page, hop.url) if page else []
             posted = next((f for f in live_forms if self._is_callback(f.action)), None)
             if posted is not None:  # response_mode=form_post: the fields are the authorization response
                 self.outcome.callback = [(f.name, f.value) for f in posted.fields]
@@ -131,7 +132,7 @@ class _FlowWalk:
             method, url, body, headers = self._submit(recorded, live_forms, hop)
         raise ReplayStopped(f"no callback after {MAX_STEPS} requests; stopped")
 
-    def _submit(self, recorded: Hop, live_forms: list[forms.LiveForm], page: Hop):
+    def _submit(self, recorded: Hop, live_forms: list[Form], page: Hop):
         form = forms.choose(live_forms, path(target_url(recorded)), [name for name, _ in recorded.form])
         if form is None:
             raise ReplayStopped(f"the page at {short_url(page.url)} has no form like the recorded "
