@@ -165,7 +165,8 @@ def pkce_verifier_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
         if computed == challenge:
             continue
         yield Hit(hop=hop, message=_mismatch_message(method, verifier, computed, challenge, hop, exchange, ctx),
-                  evidence={"code_verifier": verifier, "method": method, "computed": computed,
+                  evidence={"code_verifier": shown(verifier, secret=True), "method": method,
+                            "computed": computed if method == "S256" else shown(computed, secret=True),
                             "code_challenge": challenge, "status": hop.status,
                             "other_exchange": _challenge_owner(ctx, computed, exchange)})
 
@@ -267,7 +268,8 @@ def pkce_downgrade(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
             yield Hit(hop=hop,
                       message=f"authorize.code_challenge = ∅ → token.code_verifier = {shown(verifier, secret=True)}"
                       f" → {hop.status} with access_token",
-                      evidence={"code_challenge": None, "code_verifier": verifier, "status": hop.status})
+                      evidence={"code_challenge": None, "code_verifier": shown(verifier, secret=True),
+                                "status": hop.status})
 
 
 @rule(
@@ -316,7 +318,9 @@ def _malformed(value: str | None, *, exact: int | None = None) -> str:
 
 
 def _malformed_evidence(name: str, value: str, method: str | None) -> dict:
-    return {"param": name, "value": value, "length": len(value), "method": method,
+    # The verifier is a secret (the challenge is public): evidence leaves the database with `check --format json`.
+    kept = shown(value, secret=True) if name == "code_verifier" else value
+    return {"param": name, "value": kept, "length": len(value), "method": method,
             "bad_characters": sorted({ch for ch in value if not UNRESERVED.fullmatch(ch)})[:16]}
 
 
