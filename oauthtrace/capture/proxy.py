@@ -89,7 +89,7 @@ class ProxyRunner:
 
     def __init__(self, config: ProxyConfig):
         self.config = config
-        self.recorder = Recorder(config.db_path, config.name)
+        self.recorder = Recorder(config.db_path, config.name, close_on_done=False)
         self.listening: Listening | None = None
         self.stats: WriterStats | None = None
         self._master = None
@@ -108,14 +108,14 @@ class ProxyRunner:
         handler = _user_lines_handler()
         logging.getLogger("oauthtrace.capture").addHandler(handler)
         try:
-            return asyncio.run(self._main(on_ready, install_signals=True))
+            return self._serve(on_ready, install_signals=True)
         finally:
             logging.getLogger("oauthtrace.capture").removeHandler(handler)
 
     # -- background use ------------------------------------------------------------------------
 
     def start_in_thread(self, timeout: float = 30) -> Listening:
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._main(None, False)), daemon=True)
+        self._thread = threading.Thread(target=lambda: self._serve(None, install_signals=False), daemon=True)
         self._thread.start()
         if not self._ready.wait(timeout):
             raise RuntimeError("the proxy did not start in time")
@@ -132,7 +132,18 @@ class ProxyRunner:
 
     # -- internals -----------------------------------------------------------------------------
 
-    async def _main(self, on_ready, install_signals: bool) -> WriterStats:
+    def _serve(self, on_ready, install_signals: bool) -> WriterStats:
+        try:
+            asyncio.run(self._main(on_ready, install_signals))
+        finally:
+            # Only once the event loop has ended can no response hook hand over a flow any more: connections still
+            # finish while mitmproxy runs its done hooks and while asyncio winds its tasks down.
+            self.stats = self.recorder.close()
+        if self._startup_error and install_signals:
+            raise UserError(self._startup_error)
+        return self.stats
+
+    async def _main(self, on_ready, install_signals: bool) -> None:
         from mitmproxy import options
         from mitmproxy.tools.dump import DumpMaster
 
@@ -167,10 +178,6 @@ class ProxyRunner:
             await master.run()
         finally:
             ready_task.cancel()
-            self.stats = self.recorder.close()
-        if self._startup_error and install_signals:
-            raise UserError(self._startup_error)
-        return self.stats
 
     async def _announce(self, on_ready) -> None:
         await asyncio.to_thread(self._ready.wait)

@@ -20,7 +20,11 @@ STREAMED_TYPES = ("text/event-stream",)
 
 
 class Recorder:
-    def __init__(self, db_path: str | None = None, trace_name: str | None = None):
+    def __init__(self, db_path: str | None = None, trace_name: str | None = None, *, close_on_done: bool = True):
+        # mitmproxy's done hook runs while connections still finish: hooks of other addons yield to them, and a
+        # response forwarded then would miss a writer already closed. Whoever owns the master (ProxyRunner) can
+        # close the writer after the master has stopped instead; `mitmdump -s` users get it closed on done.
+        self._close_on_done = close_on_done
         self._db_path = db_path
         self._trace_name = trace_name
         self._seq = itertools.count(1)
@@ -66,7 +70,8 @@ class Recorder:
         self._record(flow)
 
     def done(self) -> None:
-        self.close()
+        if self._close_on_done:
+            self.close()
 
     def close(self) -> WriterStats | None:
         return self.writer.close() if self.writer else None

@@ -82,6 +82,10 @@ class HopWriter:
             self.stats.last_error = f"could not convert flow #{seq}: {type(exc).__name__}"
             self._say(self.stats.last_error)
             return
+        if self._stopping and not self._thread.is_alive():  # never silently: the flow is counted as lost
+            self.stats.failed += 1
+            self._say(f"flow #{seq} finished after the recorder had stopped; not stored")
+            return
         self._incoming.append(hop)
         if len(self._incoming) >= BATCH_ROWS:
             self._wake.set()
