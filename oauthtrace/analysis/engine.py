@@ -16,7 +16,7 @@ from typing import Iterable
 from oauthtrace.analysis.classify import FRONT_ROLES, classify_with_sources, is_mcp_call
 from oauthtrace.analysis.correlate import correlate
 from oauthtrace.analysis.profiles import check_profile, fix_for, profile_for, severity_for, severity_table
-from oauthtrace.analysis.registry import RULES, Context
+from oauthtrace.analysis.registry import RULES, Context, applies, exchange_parts
 from oauthtrace.errors import UserError
 from oauthtrace.model import SEVERITY_RANK, Exchange, Finding, Hit, Hop, Rule, Trace
 
@@ -104,9 +104,15 @@ def _analyze(hops: list[Hop], trace_id: int, profile: str | None, rules: list[Ru
         elif not missing:
             runnable.append(rule)
     table = severity_table()  # the profiles' severities, once per run rather than per finding
+    # the rules that can report on an exchange holding given parts; few shapes of exchange, so few lists
+    by_parts: dict[frozenset[str], list[Rule]] = {}
     for exchange in exchanges:
         ctx.profile = report.profiles[exchange.index] = profile_for(exchange, profile)
-        for rule in runnable:  # 81 rules × 10k exchanges on a large trace: no call here that can be saved
+        parts = exchange_parts(exchange)
+        applicable = by_parts.get(parts)
+        if applicable is None:
+            applicable = by_parts[parts] = [rule for rule in runnable if applies(rule.id, parts)]
+        for rule in applicable:  # up to 81 rules × 10k exchanges on a large trace
             try:
                 hits = rule.check(exchange, ctx)
                 if hits is None:

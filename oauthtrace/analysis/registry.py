@@ -8,6 +8,12 @@ from typing import Callable, Iterable
 from oauthtrace.model import Exchange, Hit, Hop, Rule
 
 RULES: dict[str, Rule] = {}
+# rule id -> the exchange parts (EXCHANGE_PARTS) at least one of which the rule needs to report anything; a rule
+# without an entry may report on any exchange. The engine skips a rule on an exchange holding none of them.
+PRECONDITIONS: dict[str, frozenset[str]] = {}
+# Exchange fields that may be empty: a hop (authorize …) or a list of hops (tokens …).
+EXCHANGE_PARTS = ("authorize", "authz_response", "callback", "tokens", "refreshes", "registrations", "metadata",
+                  "resources", "pushed")
 
 CheckFn = Callable[[Exchange, "Context"], Iterable[Hit]]
 
@@ -23,12 +29,19 @@ def rule(
     quote: str,
     fix: str,
     title: str = "",
+    when: tuple[str, ...] = (),
 ) -> Callable[[CheckFn], CheckFn]:
     """Register `fn(exchange, context) -> Iterable[Hit]` as rule `id`.
 
     `needs` uses RULES.md's letters: F front channel, B back channel, M metadata; "F+B" needs both,
     "F/B" either. `severity` is the default; a Hit may carry another for rules with two severities.
+    `when`: exchange parts (EXCHANGE_PARTS) of which the rule needs at least one to report anything, e.g.
+    ("tokens", "refreshes"); a precondition the rule's own code implies, so skipping it changes nothing. A rule
+    that reports what is absent must name what it really reads (state-missing needs "authorize", not "callback").
     """
+    unknown = set(when) - set(EXCHANGE_PARTS)
+    if unknown:
+        raise ValueError(f"rule {id}: unknown exchange parts {sorted(unknown)}")
 
     def register(fn: CheckFn) -> CheckFn:
         if id in RULES:
@@ -37,9 +50,22 @@ def rule(
             id=id, family=family, severity=severity, blame=blame, needs=needs, spec=spec, quote=quote,
             fix=fix, title=title or _first_line(fn.__doc__) or id, check=fn,
         )
+        if when:
+            PRECONDITIONS[id] = frozenset(when)
         return fn
 
     return register
+
+
+def exchange_parts(exchange: Exchange) -> frozenset[str]:
+    """The parts (EXCHANGE_PARTS) the exchange holds: a hop that is there, a list that is not empty."""
+    return frozenset(name for name in EXCHANGE_PARTS if getattr(exchange, name))
+
+
+def applies(rule_id: str, parts: frozenset[str]) -> bool:
+    """Whether rule `rule_id` can report anything on an exchange holding `parts` (its precondition)."""
+    needed = PRECONDITIONS.get(rule_id)
+    return needed is None or not needed.isdisjoint(parts)
 
 
 def _first_line(text: str | None) -> str:

@@ -25,6 +25,7 @@ PROFILE_SEVERITIES: dict[str, dict[str, str]] = {}
     severity="error",
     blame="RS",
     needs="B",
+    when=("resources",),
     spec="RFC 6750 §3, §3.1; RFC 9700 §2.3; MCP authorization (Token Handling, Scope Challenge Handling)",
     quote="If the protected resource request does not include authentication credentials or does not contain an "
     "access token that enables access to the protected resource, the resource server MUST include the HTTP "

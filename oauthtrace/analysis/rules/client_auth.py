@@ -114,6 +114,7 @@ def _secret_note(secret: str) -> str:
     severity="error",
     blame="C",
     needs="B",
+    when=("tokens", "refreshes"),
     spec="RFC 6749 §2.3, §5.2",
     quote="The client MUST NOT use more than one authentication method in each request",
     fix="Client: authenticate once per request — either the Authorization: Basic header or client_secret in "
@@ -138,6 +139,7 @@ def client_auth_multiple(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     severity="warning",
     blame="C",
     needs="B+M",
+    when=("tokens", "refreshes"),
     spec="RFC 6749 §2.3.1; RFC 7591 §2; RFC 8414 §2",
     quote="token_endpoint_auth_method / token_endpoint_auth_methods_supported: if omitted, the default is "
     "client_secret_basic",
@@ -232,6 +234,7 @@ def _without_query(url: str) -> str:
     severity="error",
     blame="C",
     needs="B+M",
+    when=("tokens", "refreshes"),
     spec="RFC 6749 §3.2.1, §4.1.3; RFC 7591 §2",
     quote="A client MAY use the client_id request parameter to identify itself ... an unauthenticated client "
     "MUST send its client_id to prevent itself from inadvertently accepting a code intended for another client",
@@ -277,6 +280,7 @@ def public_client_secret(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     severity="warning",
     blame="C",
     needs="B",
+    when=("tokens", "refreshes"),
     spec="RFC 6749 §2.3.1",
     quote="The client identifier is encoded using the application/x-www-form-urlencoded encoding algorithm ... "
     "and the encoded value is used as the username; the client password is encoded using the same algorithm",

@@ -31,6 +31,7 @@ def _issued(hop: Hop) -> bool:
     severity="warning",
     blame="C",
     needs="B",
+    when=("tokens",),
     spec="RFC 6749 §4.1.2; RFC 9700 §4.2.4",
     quote="The client MUST NOT use the authorization code more than once. If an authorization code is used more "
           "than once, the authorization server MUST deny the request and SHOULD revoke … all tokens previously "
@@ -66,6 +67,7 @@ def code_reuse(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     severity="warning",
     blame="C",
     needs="F+B",
+    when=("tokens",),
     spec="RFC 6749 §4.1.2",
     quote="A maximum authorization code lifetime of 10 minutes is RECOMMENDED.",
     fix="Client: redeem the code as soon as the callback arrives; if it failed with invalid_grant, restart the "
@@ -100,6 +102,7 @@ def code_late_exchange(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     severity="error",
     blame="AS",
     needs="F",
+    when=("authz_response", "callback"),
     spec="RFC 6749 §4.1.2, §4.1.2.1",
     quote="If the resource owner grants the access request, the authorization server issues an authorization "
           "code … If the request fails …, the authorization server informs the client by adding the following "
@@ -148,6 +151,7 @@ def _codes(ctx: Context) -> dict[str, int]:
     severity="warning",
     blame="AS",
     needs="F",
+    when=("authz_response", "callback"),
     spec="RFC 6749 §10.10",
     quote="The probability of an attacker guessing generated tokens (and other credentials not intended for "
           "handling by end-users) MUST be less than or equal to 2^(-128) and SHOULD be less than or equal to "

@@ -77,6 +77,7 @@ def expected_resources(hop: Hop, exchange: Exchange) -> tuple[set[str], str]:
     severity="error",
     blame="RS",
     needs="M",
+    when=("resources",),
     spec="RFC 9728 §5.1; MCP authorization (Protected Resource Metadata Discovery)",
     quote="MCP servers MUST implement one of the following discovery mechanisms: WWW-Authenticate header with "
     "resource_metadata, or the well-known URI",
@@ -110,6 +111,7 @@ def mcp_401_no_resource_metadata(exchange: Exchange, ctx: Context) -> Iterator[H
     severity="error",
     blame="RS",
     needs="M",
+    when=("metadata",),
     spec="RFC 9728 §2, §3.2; MCP authorization (Authorization Server Location)",
     quote="Protected resource metadata MUST include the authorization_servers field; the response is a JSON "
     "object with a 200 status",
@@ -160,6 +162,7 @@ def _prm_problems(document: dict) -> list[str]:
     severity="error",
     blame="RS",
     needs="M",
+    when=("metadata",),
     spec="RFC 9728 §3.3, §5.1",
     quote="the resource value returned MUST be identical to the protected resource's resource identifier value "
     "into which the well-known URI path suffix was inserted … If these values are not identical, the data "
@@ -193,6 +196,7 @@ def prm_resource_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     severity="error",
     blame="AS",
     needs="M",
+    when=("metadata",),
     spec="RFC 8414 §2, §3.2; RFC 9700 §2.6; MCP authorization (Authorization Server Metadata Discovery)",
     quote="The response is a set of claims … issuer REQUIRED, authorization_endpoint REQUIRED, token_endpoint "
     "REQUIRED, response_types_supported REQUIRED; clients use the endpoints the metadata names",

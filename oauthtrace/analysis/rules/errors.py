@@ -104,6 +104,7 @@ def _all_errors(exchange: Exchange) -> list[ErrorResponse]:
     severity="info",
     blame="AS",
     needs="F",
+    when=("authz_response", "callback"),
     spec="RFC 6749 §4.1.2.1; OpenID Connect Core §3.1.2.6",
     quote="If the resource owner denies the access request or if the request fails for reasons other than a "
     "missing or invalid redirection URI, the authorization server informs the client",
@@ -193,6 +194,7 @@ def _successful_authorizations(ctx: Context) -> dict[str | None, list[float]]:
     severity="warning",
     blame="AS",
     needs="F/B",
+    when=("authz_response", "callback", "tokens", "refreshes", "registrations"),
     spec="RFC 6749 §4.1.2.1, §5.2, §8.5",
     quote="error REQUIRED. A single ASCII error code from the following: … (or a value registered in the OAuth "
     "Extensions Error Registry)",
@@ -220,6 +222,7 @@ def error_code_unknown(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     severity="warning",
     blame="AS",
     needs="F/B",
+    when=("authz_response", "callback", "tokens", "refreshes", "registrations"),
     spec="RFC 6749 §4.1.2.1, §5.2, Appendix A.7–A.9",
     quote="Values for the \"error\" and \"error_description\" parameters MUST NOT include characters outside "
     "the set %x20-21 / %x23-5B / %x5D-7E",
@@ -248,6 +251,7 @@ def error_charset(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     severity="error",
     blame="AS",
     needs="B",
+    when=("tokens", "refreshes"),
     spec="RFC 6749 §5.2",
     quote="The authorization server responds with an HTTP 400 (Bad Request) status code (unless specified "
     "otherwise)",
@@ -275,6 +279,7 @@ def token_error_status(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     severity="warning",
     blame="AS",
     needs="B",
+    when=("tokens", "refreshes", "registrations"),
     spec="RFC 6749 §5.2",
     quote="If the client attempted to authenticate via the \"Authorization\" request header field, the "
     "authorization server MUST respond with an HTTP 401 (Unauthorized) status code and include the "

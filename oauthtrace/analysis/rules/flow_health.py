@@ -30,6 +30,7 @@ def recorded_until(ctx: Context) -> float:
     severity="warning",
     blame="C",
     needs="F+B",
+    when=("callback",),
     spec="RFC 6749 §4.1.3 (timeline)",
     quote="the client requests an access token from the token endpoint by including the authorization code "
     "received from the authorization server",
@@ -65,6 +66,7 @@ def flow_stalled_after_callback(exchange: Exchange, ctx: Context) -> Iterator[Hi
     severity="warning",
     blame="C",
     needs="B",
+    when=("tokens",),
     spec="RFC 6750 §2.1; MCP authorization (Access Token Usage) (timeline)",
     quote="the client uses the access token to access the protected resource; post-token 401/403 point at "
     "audience, issuer or scope validation, 405 at a wrong path or method",

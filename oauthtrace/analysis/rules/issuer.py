@@ -157,6 +157,7 @@ def _show(value: str | None) -> str:
     severity="error",
     blame="AS",
     needs="F+M",
+    when=("authz_response", "callback"),
     spec="RFC 9207 §2.3, §2.4; RFC 9700 §4.4.2.1",
     quote="the value of the iss parameter MUST exactly match the issuer identifier in the authorization "
     "server's metadata; clients MUST reject responses with a different value",
@@ -187,6 +188,7 @@ def iss_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     severity="error",
     blame="AS",
     needs="F+M",
+    when=("authz_response", "callback"),
     spec="RFC 9207 §2, §3",
     quote="authorization servers supporting this specification MUST provide their issuer identifier "
     "(iss) in authorization responses, including error responses",
@@ -215,6 +217,7 @@ def iss_missing(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     severity="info",
     blame="AS",
     needs="F",
+    when=("authz_response", "callback"),
     spec="RFC 9207 §2",
     quote="clients with strict or absent issuer configuration reject a newly appearing iss",
     fix="Client: configure the provider's issuer so the new iss validates. Provider: announce such changes and "
@@ -349,6 +352,7 @@ def id_tokens(exchange: Exchange, ctx: Context) -> Iterator[tuple[Hop, str]]:
     severity="error",
     blame="AS",
     needs="B",
+    when=("tokens", "refreshes", "authz_response", "callback"),
     spec="OIDC Core §3.1.3.7 step 2",
     quote="The Issuer Identifier for the OpenID Provider MUST exactly match the value of the iss (issuer) Claim",
     fix="Provider: issue id_tokens whose iss is exactly your metadata issuer. Client: configure that issuer "
@@ -384,6 +388,7 @@ def id_token_iss_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     severity="warning",
     blame="C",
     needs="F",
+    when=("authorize",),
     spec="RFC 9700 §2.1, §4.4.2",
     quote="Clients that interact with more than one authorization server MUST use a defense against mix-up "
     "attacks: the iss parameter (RFC 9207) or distinct redirect URIs per issuer",
@@ -447,6 +452,7 @@ def _authorize_handoff(hop: Hop) -> Pairs | None:
     severity="error",
     blame="AS",
     needs="F+B",
+    when=("authorize",),
     spec="RFC 9700 §4.4.1",
     quote="an attacker's authorization server redirects the user to an honest one; the code issued there is "
     "then sent to the attacker's token endpoint",

@@ -43,6 +43,7 @@ def _response_types(exchange: Exchange, ctx: Context) -> list[str]:
     severity="warning",
     blame="C",
     needs="F",
+    when=("authorize",),
     spec="RFC 9700 §2.1.2; OAuth 2.1 §10.1",
     quote="Clients SHOULD NOT use the implicit grant (response type \"token\") or other response types issuing "
     "access tokens in the authorization response",
@@ -117,6 +118,7 @@ def _tokens_in_url(hop: Hop, exchange: Exchange) -> Iterator[Hit]:
     severity="error",
     blame="AS",
     needs="F",
+    when=("authorize",),
     spec="OAuth 2.0 Multiple Response Type Encoding Practices §2.1, §5; OAuth 2.0 Form Post Response Mode §2",
     quote="the default Response Mode for the code Response Type is the query encoding; for the token Response "
     "Type it is the fragment encoding; response_mode informs the AS of the mechanism to use",
@@ -171,6 +173,7 @@ def _is_authorization_response(pairs) -> bool:
     severity="error",
     blame="C",
     needs="F",
+    when=("authorize", "authz_response", "callback", "tokens", "refreshes"),
     spec="RFC 9700 §4.2, §4.2.4; RFC 6749 §3.1.2.5",
     quote="The contents of the authorization request URI or the authorization response URI can unintentionally "
     "be disclosed to attackers through the Referer HTTP header (RFC 9700 §4.2)",
@@ -254,6 +257,7 @@ def _flow_secrets(exchange: Exchange) -> list[tuple[str, str]]:
     severity="warning",
     blame="C",
     needs="F",
+    when=("authorize", "callback"),
     spec="RFC 6749 §3.1.2.5; RFC 9700 §4.2.4",
     quote="The client SHOULD NOT include any third-party scripts (e.g., third-party analytics, social plug-ins, "
     "ad networks) in the redirection endpoint response",

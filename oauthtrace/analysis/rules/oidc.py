@@ -43,6 +43,7 @@ def is_openid(pairs: Pairs) -> bool:
     severity="error",
     blame="C",
     needs="F",
+    when=("authorize",),
     spec="OIDC Core §3.1.2.1, §3.2.2.1, §3.3.2.11; RFC 9700 §2.1.1, §4.5.3.2",
     quote="nonce: REQUIRED for the implicit and hybrid flows; clients without PKCE MUST use nonce (or state) "
     "to bind the response to the user agent",
@@ -86,6 +87,7 @@ def _code_flow_id_tokens(exchange: Exchange, ctx: Context) -> Iterator[tuple[Hop
     severity="error",
     blame="AS",
     needs="B",
+    when=("authorize",),
     spec="OIDC Core §3.1.3.7 step 11, §3.1.2.1",
     quote="If a nonce value was sent in the Authentication Request, a nonce Claim MUST be present and its value "
     "checked to verify that it is the same value as the one that was sent",
@@ -119,6 +121,7 @@ def nonce_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     severity="warning",
     blame="C",
     needs="F",
+    when=("authorize",),
     spec="RFC 9700 §2.1.1; OIDC Core §15.5.2",
     quote="the nonce value MUST be transaction-specific; it is a random value bound to one authentication request",
     fix="Client: generate a new random nonce for every authorization request and keep it with that request's "
@@ -237,6 +240,7 @@ def _time_problems(claims: dict, received: float) -> list[tuple[str, dict]]:
     severity="error",
     blame="AS",
     needs="B",
+    when=("tokens", "refreshes", "authz_response", "callback"),
     spec="OIDC Core §2, §3.1.3.7, §3.2.2.9, §3.3.2.10",
     quote="The Client MUST validate that the aud (audience) Claim contains its client_id value ... The current "
     "time MUST be before the time represented by the exp Claim",

@@ -20,6 +20,7 @@ PROFILE_SEVERITIES: dict[str, dict[str, str]] = {}
     severity="error",
     blame="AS",
     needs="B",
+    when=("pushed",),
     spec="RFC 9126 §2.2",
     quote="the authorization server MUST … respond with HTTP status code 201 … request_uri REQUIRED … expires_in "
     "REQUIRED: a JSON number",
@@ -59,6 +60,7 @@ def par_response_invalid(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     severity="warning",
     blame="C",
     needs="F",
+    when=("authorize",),
     spec="RFC 9126 §4",
     quote="the client MUST only use a request_uri value once. Authorization servers SHOULD treat request_uri "
     "values as one-time use",
@@ -102,6 +104,7 @@ def _first_uses(ctx: Context) -> dict[str, Hop]:
     severity="error",
     blame="AS",
     needs="F+M",
+    when=("authorize",),
     spec="RFC 9126 §5",
     quote="require_pushed_authorization_requests: Boolean parameter indicating whether the authorization server "
     "accepts authorization request data only via PAR",

@@ -79,6 +79,7 @@ _CLIENT_TYPE_WORDS = {
     severity="warning",
     blame="C",
     needs="F",
+    when=("authorize",),
     spec="RFC 7636 §4.3; RFC 9700 §2.1.1; OAuth 2.1 §4.1.1; MCP authorization",
     quote="Public clients MUST use PKCE … it is RECOMMENDED that confidential clients also use PKCE (RFC 9700 "
     "§2.1.1); MCP clients MUST implement PKCE",
@@ -106,6 +107,7 @@ def pkce_missing(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     severity="warning",
     blame="C",
     needs="F",
+    when=("authorize",),
     spec="RFC 7636 §4.2, §4.3; RFC 9700 §2.1.1; MCP authorization",
     quote="If the client is capable of using S256, it MUST use S256 … if code_challenge_method is not present, "
     "the server MUST use plain",
@@ -142,6 +144,7 @@ def _advertised_methods(ctx: Context) -> list | None:
     severity="error",
     blame="C",
     needs="B",
+    when=("tokens",),
     spec="RFC 7636 §4.6",
     quote="If the values are equal, the token endpoint MUST continue processing as normal … If the values are "
     "not equal, an error response indicating \"invalid_grant\" … MUST be returned",
@@ -221,6 +224,7 @@ def _challenge_index(ctx: Context) -> dict[str, int]:
     severity="error",
     blame="C",
     needs="B",
+    when=("tokens",),
     spec="RFC 7636 §4.5, §4.6; RFC 9700 §2.1.1",
     quote="code_verifier REQUIRED (RFC 7636 §4.5); authorization servers MUST enforce the correct usage of "
     "code_verifier (RFC 9700 §2.1.1)",
@@ -251,6 +255,7 @@ def pkce_verifier_missing(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     severity="error",
     blame="AS",
     needs="F+B",
+    when=("tokens",),
     spec="RFC 9700 §2.1.1, §4.8.2; OAuth 2.1 §4.1.3",
     quote="code_verifier … present if and only if a code_challenge parameter was present in the authorization "
     "request (OAuth 2.1); the AS MUST reject a code_verifier when no code_challenge was sent (RFC 9700 §4.8.2)",
@@ -278,6 +283,7 @@ def pkce_downgrade(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     severity="error",
     blame="C",
     needs="F/B",
+    when=("authorize", "tokens"),
     spec="RFC 7636 §4.1, §4.2; OAuth 2.1 §4.1.1",
     quote="code-verifier = 43*128unreserved; unreserved = ALPHA / DIGIT / \"-\" / \".\" / \"_\" / \"~\"",
     fix="Client: make the verifier 43–128 characters of [A-Za-z0-9-._~] (e.g. 32 random bytes, base64url "
@@ -330,6 +336,7 @@ def _malformed_evidence(name: str, value: str, method: str | None) -> dict:
     severity="warning",
     blame="C",
     needs="F",
+    when=("authorize",),
     spec="RFC 9700 §2.1.1",
     quote="clients MUST use a transaction-specific code_challenge … authorization servers are encouraged to "
     "detect constant code_challenge values",

@@ -56,6 +56,7 @@ def _registered(exchange: Exchange) -> list[str]:
     severity="error",
     blame="C",
     needs="F+B",
+    when=("tokens",),
     spec="RFC 6749 §4.1.3",
     quote="redirect_uri: REQUIRED, if the \"redirect_uri\" parameter was included in the authorization request "
           "as described in Section 4.1.1, and their values MUST be identical.",
@@ -105,6 +106,7 @@ def _error_text(hop: Hop) -> str:
     severity="error",
     blame="C",
     needs="F+B",
+    when=("tokens",),
     spec="RFC 6749 §4.1.3; OAuth 2.1 §10.2",
     quote="redirect_uri: REQUIRED, if the \"redirect_uri\" parameter was included in the authorization request",
     fix="Client: repeat the authorization request's redirect_uri in the token request (an OAuth 2.0 provider "
@@ -130,6 +132,7 @@ def redirect_uri_omitted_at_token(exchange: Exchange, ctx: Context) -> Iterator[
     severity="error",
     blame="AS",
     needs="F",
+    when=("authz_response", "callback"),
     spec="RFC 6749 §3.1.2.3; RFC 9700 §2.1",
     quote="the authorization server MUST compare the two URIs using simple string comparison (§3.1.2.3); "
           "exact string matching MUST be used (RFC 9700 §2.1)",
@@ -170,6 +173,7 @@ def callback_target_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     severity="error",
     blame="AS",
     needs="F",
+    when=("authz_response", "callback"),
     spec="RFC 6749 §3.1.2.4, §4.1.2.1; RFC 9700 §4.11.2",
     quote="If the request fails due to a missing, invalid, or mismatching redirection URI, or if the client "
           "identifier is missing or invalid, the authorization server … MUST NOT automatically redirect the "
@@ -217,6 +221,7 @@ def redirect_on_invalid_client(exchange: Exchange, ctx: Context) -> Iterator[Hit
     severity="error",
     blame="AS",
     needs="F",
+    when=("authz_response", "callback"),
     spec="RFC 6749 §3.1.2",
     quote="The endpoint URI MAY include an \"application/x-www-form-urlencoded\" formatted query component, "
           "which MUST be retained when adding additional query parameters.",
@@ -249,6 +254,7 @@ def redirect_uri_query_dropped(exchange: Exchange, ctx: Context) -> Iterator[Hit
     severity="error",
     blame="C",
     needs="F/M",
+    when=("authorize", "registrations"),
     spec="RFC 6749 §3.1.2, §3.1.2.1; RFC 9700 §2.6; MCP authorization",
     quote="The endpoint URI MUST NOT include a fragment component (§3.1.2); authorization servers MUST NOT allow "
           "redirect URIs that use the \"http\" scheme except for native clients that use loopback (RFC 9700)",
@@ -297,6 +303,7 @@ def _insecure(uri: str) -> str | None:
     severity="error",
     blame="AS",
     needs="M/F",
+    when=("authorize", "registrations"),
     spec="RFC 7591 §3.2.2; RFC 9700 §2.1",
     quote="invalid_redirect_uri: The value of one or more redirection URIs is invalid (RFC 7591 §3.2.2) — here "
           "for a client whose callback is fixed and public",

@@ -43,6 +43,7 @@ def _as_metadata(exchange: Exchange) -> tuple[Hop, dict] | None:
     severity="error",
     blame="AS",
     needs="M",
+    when=("registrations", "metadata"),
     spec="RFC 8414 §2; RFC 7591 §3; MCP authorization (Client Registration Approaches)",
     quote="MCP clients without a pre-registered client_id use a client ID metadata document or dynamic client "
     "registration; the authorization server advertises registration_endpoint and accepts an unauthenticated POST",
@@ -78,6 +79,7 @@ def registration_unavailable(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     severity="error",
     blame="AS",
     needs="M",
+    when=("registrations",),
     spec="RFC 7591 §3.2.1, §3.2.2",
     quote="the authorization server … returns an HTTP 201 Created status code … containing client_id; errors: "
     "invalid_redirect_uri, invalid_client_metadata",
@@ -130,6 +132,7 @@ def _redirect_note(request: dict, error: str | None) -> str:
     severity="info",
     blame="AS",
     needs="M",
+    when=("registrations",),
     spec="RFC 7591 §3.2.1",
     quote="The authorization server MAY reject or replace any of the client's requested metadata values … The "
     "client MUST use the returned values",
@@ -161,6 +164,7 @@ def _normal(value):
     severity="error",
     blame="C",
     needs="M/F",
+    when=("authorize",),
     spec="MCP authorization 2025-11-25 (Client ID Metadata Documents)",
     quote="The client_id property in the document MUST match the document URL exactly; authorization servers "
     "MUST validate redirect URIs presented in an authorization request against those in the metadata document",

@@ -47,6 +47,7 @@ def _token_requests(exchange: Exchange) -> list[Hop]:
     severity="info",
     blame="C",
     needs="F/B",
+    when=("authorize", "tokens", "refreshes"),
     spec="RFC 8707 §2; MCP authorization (Resource Parameter Implementation); OpenAI Apps SDK authentication",
     quote="MCP clients MUST implement Resource Indicators … The resource parameter MUST be included in both "
     "authorization requests and token requests … regardless of whether authorization servers support it",
@@ -79,6 +80,7 @@ def _hint(exchange: Exchange) -> str:
     severity="error",
     blame="C",
     needs="F/B/M",
+    when=("authorize", "tokens", "refreshes", "authz_response", "callback"),
     spec="RFC 8707 §2, §2.2; MCP authorization (Canonical Server URI)",
     quote="The value of the resource parameter MUST be an absolute URI … MUST NOT include a fragment component; "
     "invalid_target: the requested resource is invalid, missing, unknown, or malformed",

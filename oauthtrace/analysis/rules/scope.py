@@ -42,6 +42,7 @@ def _sent_empty(exchange: Exchange) -> bool:
     severity="info",
     blame="C",
     needs="F",
+    when=("authorize",),
     spec="RFC 6749 §3.1, §3.3",
     quote="If the client omits the scope parameter when requesting authorization, the authorization server MUST "
     "either process the request using a pre-defined default value or fail the request indicating an invalid scope",
@@ -117,6 +118,7 @@ def _scoped_requests(exchange: Exchange, ctx: Context) -> Iterator[tuple[str, Ho
     severity="warning",
     blame="C",
     needs="F",
+    when=("authorize", "tokens", "refreshes"),
     spec="RFC 6749 §3.3, Appendix A.4",
     quote="The value of the scope parameter is expressed as a list of space-delimited, case-sensitive strings",
     fix="Client: send scopes separated by single spaces, each once, using only printable ASCII without '\"' "

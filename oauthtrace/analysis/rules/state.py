@@ -52,6 +52,7 @@ def _sent_states(ctx: Context) -> dict[str, list[int]]:
     severity="error",
     blame="AS",
     needs="F",
+    when=("authz_response", "callback"),
     spec="RFC 6749 §4.1.2",
     quote="state: REQUIRED if the \"state\" parameter was present in the client authorization request. The exact "
           "value received from the client. (§4.1.2.1: the same for error responses)",
@@ -80,6 +81,7 @@ def state_dropped(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     severity="error",
     blame="AS",
     needs="F",
+    when=("authz_response", "callback"),
     spec="RFC 6749 §4.1.2",
     quote="state: REQUIRED if the \"state\" parameter was present in the client authorization request. The exact "
           "value received from the client.",
@@ -134,6 +136,7 @@ class _OtherStates:
     severity="warning",
     blame="AS",
     needs="F",
+    when=("authz_response", "callback"),
     spec="RFC 6749 §10.12",
     quote="The client MUST implement CSRF protection for its redirection URI … (a state that no pending request "
           "sent cannot be bound to the user-agent)",
@@ -173,6 +176,7 @@ def state_unsolicited(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     severity="error",
     blame="C",
     needs="F",
+    when=("authorize",),
     spec="RFC 6749 §4.1.1, §10.12; RFC 9700 §2.1",
     quote="The client MUST implement CSRF protection for its redirection URI (§10.12); clients MAY rely on PKCE "
           "for CSRF protection only if the authorization server supports PKCE (RFC 9700 §2.1)",
@@ -208,6 +212,7 @@ def state_missing(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     severity="warning",
     blame="C",
     needs="F",
+    when=("authorize",),
     spec="RFC 6749 §10.10, §10.12",
     quote="The probability of an attacker guessing generated tokens … MUST be less than or equal to 2^(-128) "
           "(§10.10); the state value MUST contain a non-guessable value (§10.12)",
@@ -280,6 +285,7 @@ def state_reused(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     severity="error",
     blame="either",
     needs="F/B",
+    when=("authorize", "authz_response", "callback", "tokens", "refreshes"),
     spec="RFC 6749 §3.1, §3.2",
     quote="Request and response parameters MUST NOT be included more than once.",
     fix="Send each OAuth parameter once. Provider: reject repeated parameters with invalid_request instead of "
@@ -350,6 +356,7 @@ def _json_pairs(body: bytes | None) -> Pairs:
     severity="warning",
     blame="C",
     needs="F",
+    when=("authorize",),
     spec="RFC 9700 §4.7.1; RFC 6749 §10.8",
     quote="If state is used for carrying application state, … it MUST be protected against tampering and "
           "swapping (RFC 9700 §4.7.1)",

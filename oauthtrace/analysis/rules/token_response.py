@@ -46,6 +46,7 @@ def _successful(exchange: Exchange) -> Iterator[tuple[str, Hop, dict]]:
     severity="error",
     blame="AS",
     needs="B",
+    when=("tokens", "refreshes"),
     spec="RFC 6749 §5.1, §5.2",
     quote="The parameters are included in the entity-body of the HTTP response using the \"application/json\" "
     "media type",
@@ -96,6 +97,7 @@ def _body_kind(hop: Hop, data) -> str:
     severity="error",
     blame="AS",
     needs="B",
+    when=("tokens", "refreshes"),
     spec="RFC 6749 §5.1, §7.1",
     quote="access_token REQUIRED … token_type REQUIRED … The client MUST NOT use an access token if it does not "
     "understand the token type",
@@ -130,6 +132,7 @@ def token_fields_missing(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     severity="error",
     blame="AS",
     needs="B",
+    when=("tokens", "refreshes"),
     spec="RFC 6749 §5.1, Appendix A.14",
     quote="Numerical values are included as JSON numbers",
     fix="Provider: serialise expires_in (and other numeric members) as JSON numbers: \"expires_in\": 3600, "
@@ -156,6 +159,7 @@ def expires_in_not_number(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     severity="error",
     blame="AS",
     needs="B",
+    when=("tokens", "refreshes"),
     spec="RFC 6749 §5.1; OAuth 2.1 §3.2.3",
     quote="The authorization server MUST include the HTTP \"Cache-Control\" response header field with a value "
     "of \"no-store\" in any response containing tokens, credentials, or other sensitive information, as well "
@@ -196,6 +200,7 @@ def _pragma_severity(profile: str, *, no_store: bool) -> str:
     severity="warning",
     blame="AS",
     needs="B",
+    when=("tokens", "refreshes"),
     spec="RFC 6749 §3.3, §5.1",
     quote="If the issued access token scope is different from the one requested by the client, the "
     "authorization server MUST include the \"scope\" response parameter to inform the client of the actual "
@@ -279,6 +284,7 @@ def _challenge_params(header: str) -> dict[str, str]:
     severity="error",
     blame="C",
     needs="B",
+    when=("refreshes",),
     spec="RFC 6749 §6; RFC 9700 §2.2.2, §4.14.2; OAuth 2.1 §4.3.1; MCP authorization",
     quote="The requested scope MUST NOT include any scope not originally granted (RFC 6749 §6); for public "
     "clients, authorization servers MUST rotate refresh tokens (MCP)",
