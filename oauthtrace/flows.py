@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mitmproxy import http
+from mitmproxy.net import encoding
 
 from oauthtrace.model import BROWSER_LISTENER, Hop, Pairs, first
 from oauthtrace.params import parse_pairs, query_pairs
@@ -16,41 +17,73 @@ SEQ_KEY = "oauthtrace_seq"
 
 
 def hop_from_flow(flow: http.HTTPFlow, *, trace_id: int, seq: int, body_cap: int = DEFAULT_BODY_CAP) -> Hop:
-    # Runs once per recorded flow, holding the GIL the proxy needs: headers are converted once and looked up in
-    # those pairs, which costs a fraction of mitmproxy's case-insensitive Headers lookups.
-    request = flow.request
-    req_headers = header_pairs(request.headers)
-    req_body, req_cut = _capped(_content(request, req_headers), body_cap)
-    url = _clean(client_url(flow))
+    return hop_from_parts(flow_parts(flow), trace_id=trace_id, seq=seq, body_cap=body_cap)
+
+
+def flow_parts(flow: http.HTTPFlow) -> tuple:
+    """What a hop is made of, read off the flow as plain values that marshal can send to another process.
+
+    Runs on mitmproxy's event loop for every recorded flow, so it reads and decodes nothing it can leave to
+    hop_from_parts; only the URL is built here, as mitmproxy builds it.
+    """
+    request, response = flow.request, flow.response
+    reverse = _is_reverse(flow)
+    streamed = flow.metadata.get(STREAMED_BODY_KEY)
+    return (
+        request.method,
+        client_url(flow),
+        request.pretty_url if reverse else None,
+        flow.client_conn.proxy_mode.full_spec if reverse else BROWSER_LISTENER,
+        flow.client_conn.peername,
+        request.http_version,
+        request.timestamp_start,
+        _ended(flow),
+        request.headers.fields,
+        request.raw_content,
+        None if response is None else (
+            response.status_code,
+            response.headers.fields,
+            bytes(streamed) if streamed is not None else response.raw_content,
+            streamed is not None,
+        ),
+        None if flow.error is None else error_text(flow),
+    )
+
+
+def hop_from_parts(parts: tuple, *, trace_id: int, seq: int, body_cap: int = DEFAULT_BODY_CAP) -> Hop:
+    (method, url, upstream_url, listener, peername, http_version, started, ended, req_fields, req_raw, response,
+     error) = parts
+    req_headers = _header_pairs(req_fields)
+    req_body, req_cut = _capped(_decoded(req_raw, req_headers), body_cap)
+    url = _clean(url)
     hop = Hop(
         trace_id=trace_id,
         seq=seq,
-        method=request.method,
+        method=method,
         url=url,
-        upstream_url=_clean(request.pretty_url) if _is_reverse(flow) else None,
-        started=request.timestamp_start,
-        ended=_ended(flow),
-        listener=listener_name(flow),
-        client_addr=_address(flow.client_conn.peername),
-        http_version=request.http_version,
+        upstream_url=_clean(upstream_url) if upstream_url is not None else None,
+        started=started,
+        ended=ended,
+        listener=listener,
+        client_addr=_address(peername),
+        http_version=http_version,
         query=query_pairs(url),
         req_headers=req_headers,
         req_body=req_body,
         req_truncated=req_cut,
         form=form_pairs(first(req_headers, "content-type", case=False) or "", req_body),
+        error=error,
     )
-    if flow.response is not None:
-        response = flow.response
-        hop.resp_headers = header_pairs(response.headers)
-        streamed = flow.metadata.get(STREAMED_BODY_KEY)
-        body = bytes(streamed) if streamed is not None else _content(response, hop.resp_headers)
-        hop.status = response.status_code
+    if response is not None:
+        status, resp_fields, resp_raw, streamed = response
+        hop.resp_headers = _header_pairs(resp_fields)
+        hop.status = status
+        # a streamed body is kept as it passed through: mitmproxy did not decode it, and neither do we
+        body = resp_raw if streamed else _decoded(resp_raw, hop.resp_headers)
         hop.resp_body, hop.resp_truncated = _capped(body, body_cap)
-        if streamed is not None and len(streamed) >= body_cap:
+        if streamed and resp_raw is not None and len(resp_raw) >= body_cap:
             hop.resp_truncated = True
         hop.location = first(hop.resp_headers, "location", case=False)
-    if flow.error is not None:
-        hop.error = error_text(flow)
     return hop
 
 
@@ -90,17 +123,13 @@ def client_url(flow: http.HTTPFlow) -> str:
     return f"{scheme}://{authority}{request.path}"
 
 
-def listener_name(flow: http.HTTPFlow) -> str:
-    """`browser` for the explicit proxy; the mode spec (`reverse:https://auth.example@8081`) for reverse ones."""
-    mode = getattr(flow.client_conn, "proxy_mode", None)
-    if mode is None or not _is_reverse(flow):
-        return BROWSER_LISTENER
-    return mode.full_spec
-
-
 def header_pairs(headers) -> Pairs:
     """Ordered header pairs; bytes that are not UTF-8 are kept visible as escapes instead of failing."""
-    return [(_decode(k), _decode(v)) for k, v in headers.fields]
+    return _header_pairs(headers.fields)
+
+
+def _header_pairs(fields) -> Pairs:
+    return [(_decode(k), _decode(v)) for k, v in fields]
 
 
 def form_pairs(content_type: str, body: bytes | None) -> Pairs:
@@ -114,14 +143,16 @@ def _is_reverse(flow: http.HTTPFlow) -> bool:
     return mode is not None and mode.type_name == "reverse"
 
 
-def _content(message, headers: Pairs) -> bytes | None:
-    """The decoded body (gzip/br/deflate/zstd undone); the raw bytes when decoding fails."""
-    if message.raw_content is None or first(headers, "content-encoding", case=False) is None:
-        return message.raw_content
+def _decoded(raw: bytes | None, headers: Pairs) -> bytes | None:
+    """The body with gzip/br/deflate/zstd undone, as mitmproxy's get_content(strict=False); raw when that fails."""
+    content_encoding = first(headers, "content-encoding", case=False)
+    if raw is None or not content_encoding:
+        return raw
     try:
-        return message.get_content(strict=False)
+        content = encoding.decode(raw, content_encoding)
     except ValueError:
-        return message.raw_content
+        return raw
+    return content if isinstance(content, bytes) else raw  # a charset named as an encoding decodes to str
 
 
 def _capped(body: bytes | None, cap: int) -> tuple[bytes | None, bool]:
