@@ -42,17 +42,23 @@ def raw_query_value(url: str, name: str) -> str | None:
 _CACHED = lru_cache(maxsize=8192)
 
 
-# A URL that urlsplit would take apart as it is written: lowercase http(s) scheme, printable ASCII, no IPv6
-# brackets (nothing it strips, normalises or validates). Its parts are then plain slices, several times cheaper
-# than urlsplit + urlunsplit; anything else takes that road.
+# A URL whose scheme, authority and path urlsplit would take as they are written: lowercase http(s) scheme, and
+# up to the first `?` or `#` printable ASCII without space or IPv6 brackets (nothing it strips, normalises or
+# validates there; what it removes from the query or fragment, tabs and newlines, cannot move where they begin).
+# Its parts are then plain slices, several times cheaper than urlsplit + urlunsplit; anything else takes that road.
 _PLAIN_URL = re.compile(r"(https?://[^/?#]+)([^?#]*)")  # a host: an empty one is urlsplit's business
 
 
 def _plain(url: str):
-    # printable ASCII (0x20-0x7e) without space or IPv6 brackets; str methods, several times faster than a regex
-    if (url.startswith(("https://", "http://")) and url.isascii() and url.isprintable() and " " not in url
-            and "[" not in url and "]" not in url):
-        return _PLAIN_URL.match(url)
+    if not url.startswith(("https://", "http://")):
+        return None
+    match = _PLAIN_URL.match(url)
+    if match is None:
+        return None
+    # only the part before the query is checked: a long query is most of an authorization request's URL
+    head = match.group(0)
+    if head.isascii() and head.isprintable() and " " not in head and "[" not in head and "]" not in head:
+        return match
     return None
 
 
@@ -73,6 +79,12 @@ def origin(url: str) -> str:
         return plain.group(1)
     parts = _split(url)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def plain_origin(url: str) -> str | None:
+    """origin(url) when the URL is one urlsplit takes as written (see _plain), else None."""
+    plain = _plain(url) if isinstance(url, str) else None
+    return plain.group(1) if plain is not None else None
 
 
 @_CACHED
