@@ -14,7 +14,7 @@ from oauthtrace.analysis.cache import derived
 from oauthtrace.analysis.oauth import authz_response_params, body_params, param, request_params
 from oauthtrace.html_forms import page_forms
 from oauthtrace.model import Hop
-from oauthtrace.params import base_url, origin, path
+from oauthtrace.params import base_url, origin, path, plain_origin
 
 ROLES = (
     "authorize", "login", "consent", "callback", "token", "refresh", "registration", "metadata", "resource", "other",
@@ -63,9 +63,11 @@ def classify_with_sources(hops: list[Hop]) -> tuple[dict[int, str], dict[int, Ho
             continue
         if role != "other":
             continue
-        if is_callback(hop, sources.get(hop.seq), redirect_uris):
+        source = sources.get(hop.seq)
+        if is_callback(hop, source, redirect_uris):
             roles[hop.seq] = "callback"
-        elif _at_provider(hop, sources.get(hop.seq), roles, provider_origins) and is_provider_page(hop):
+        # the page test first: it turns away the assets and API calls (most hops) without parsing the URL
+        elif is_provider_page(hop) and _at_provider(hop, source, roles, provider_origins):
             roles[hop.seq] = _login_or_consent(hop, consented)
     return roles, sources
 
@@ -91,9 +93,29 @@ def request_role(hop: Hop) -> str:
             return "other"
     if is_authorize(hop):
         return "authorize"
-    if is_resource(hop) or is_mcp_call(hop):
+    # is_resource(hop) or is_mcp_call(hop), with the request's headers read once (every hop is asked) and the
+    # cheap tests before the calls
+    authorization, session, version = _role_headers(hop.req_headers) if hop.req_headers else _NO_ROLE_HEADERS
+    if (session or version or (authorization is not None and _sends_token(authorization))
+            or (hop.status == 401 and _answers_challenge(hop)) or (hop.method == "POST" and _is_jsonrpc_post(hop))):
         return "resource"
     return "other"
+
+
+_ROLE_HEADERS = ("authorization", "mcp-session-id", "mcp-protocol-version")
+_NO_ROLE_HEADERS = (None, None, None)
+
+
+def _role_headers(headers) -> list[str | None]:
+    """The first value of each of _ROLE_HEADERS (names compared case-insensitively), in one pass."""
+    found: list[str | None] = [None, None, None]
+    for key, value in headers:
+        name = key.lower()
+        if name in _ROLE_HEADERS:
+            index = _ROLE_HEADERS.index(name)
+            if found[index] is None:
+                found[index] = value
+    return found
 
 
 def is_metadata(hop: Hop) -> bool:
@@ -143,6 +165,10 @@ def is_mcp_call(hop: Hop) -> bool:
     (the GET event stream, the DELETE that ends a session)."""
     if hop.req_header("mcp-session-id") or hop.req_header("mcp-protocol-version"):
         return True
+    return _is_jsonrpc_post(hop)
+
+
+def _is_jsonrpc_post(hop: Hop) -> bool:
     body = hop.req_body
     if hop.method != "POST" or not body or b'"jsonrpc"' not in body[:4096]:
         return False
@@ -165,11 +191,16 @@ def is_authorize(hop: Hop) -> bool:
 
 def is_resource(hop: Hop) -> bool:
     """A call to a protected resource: a Bearer token sent, or a Bearer challenge answered."""
-    scheme = (hop.req_header("authorization") or "").split(" ", 1)[0].lower()
-    if scheme in ("bearer", "dpop"):
-        return True
-    challenge = (hop.resp_header("www-authenticate") or "").lower()
-    return hop.status == 401 and challenge.startswith(("bearer", "dpop"))
+    return _sends_token(hop.req_header("authorization")) or _answers_challenge(hop)
+
+
+def _sends_token(authorization: str | None) -> bool:
+    return (authorization or "").split(" ", 1)[0].lower() in ("bearer", "dpop")
+
+
+def _answers_challenge(hop: Hop) -> bool:
+    """A 401 with a Bearer or DPoP challenge (the status first: the header is looked up only on a 401)."""
+    return hop.status == 401 and (hop.resp_header("www-authenticate") or "").lower().startswith(("bearer", "dpop"))
 
 
 def redirect_sources(hops: list[Hop]) -> dict[int, Hop]:
@@ -189,15 +220,22 @@ def _redirect_sources(ordered: list[Hop]) -> dict[int, Hop]:
         source = latest.get(without_fragment(hop.url))
         if source is not None:
             found[hop.seq] = source
-        for target in redirect_targets(hop):
-            latest[target] = hop
+        if _may_redirect(hop):
+            # not redirect_targets(hop): its cache pays only when asked again, and this is once per hop
+            for target in _redirect_targets(hop):
+                latest[target] = hop
     return found
+
+
+def _may_redirect(hop: Hop) -> bool:
+    """A Location, or a form field that could post an authorization response; most hops have neither."""
+    return bool(hop.location or (hop.resp_body and _RESPONSE_INPUT.search(hop.resp_body, 0, _HTML_SCAN)))
 
 
 def redirect_targets(hop: Hop) -> tuple[str, ...]:
     """Absolute URLs (fragment removed) this hop's response sends the browser to."""
-    if not hop.location and not (hop.resp_body and _RESPONSE_INPUT.search(hop.resp_body, 0, _HTML_SCAN)):
-        return ()  # most hops: no redirect, no form field that could post a response; nothing to cache
+    if not _may_redirect(hop):
+        return ()  # most hops: nothing to cache
     return derived(hop, "redirect_targets", lambda: _redirect_targets(hop), hop.url, hop.location, hop.resp_body)
 
 
@@ -213,12 +251,27 @@ def _redirect_targets(hop: Hop) -> tuple[str, ...]:
 def absolute(base: str, reference: str) -> str:
     """`reference` resolved against `base`, fragment removed (most Locations are absolute already)."""
     if not reference.startswith(("https://", "http://")):
-        reference = urljoin(base, reference)
+        return _path_on_origin(base, reference) or without_fragment(urljoin(base, reference))
     return without_fragment(reference)
 
 
+def _path_on_origin(base: str, reference: str) -> str | None:
+    """absolute(base, reference) for an absolute path ("/login?ticket=1", the usual relative Location) that
+    urljoin would not rewrite: no dot or empty segment, no parameters, no empty query, printable ASCII. A
+    concatenation, several times cheaper than urljoin; None for anything else."""
+    if not reference.startswith("/") or reference.startswith("//"):
+        return None
+    reference = without_fragment(reference)
+    path = reference.split("?", 1)[0]
+    if (not reference.isascii() or not reference.isprintable() or reference.endswith("?") or "//" in path
+            or "/." in path or ";" in path):
+        return None
+    at = plain_origin(base)
+    return at + reference if at is not None else None
+
+
 def without_fragment(url: str) -> str:
-    return url.split("#", 1)[0]
+    return url.split("#", 1)[0] if "#" in url else url  # browsers do not send fragments: most URLs have none
 
 
 def form_post_action(hop: Hop) -> str | None:
@@ -243,6 +296,8 @@ def is_callback(hop: Hop, source: Hop | None, redirect_uris: set[str]) -> bool:
         return True
     params = request_params(hop) if hop.query or hop.form else []  # most hops carry no parameters at all
     delivers = bool(params) and any(param(params, key) for key in RESPONSE_KEYS)
+    if not delivers and source is None:
+        return False  # neither carrying a response nor redirected here: whatever its URL
     if base_url(hop.url) in redirect_uris:
         # a fragment response reaches the redirect_uri with an empty query: still the callback when redirected
         return delivers or source is not None
