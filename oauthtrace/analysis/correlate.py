@@ -299,9 +299,11 @@ class _Joiner:
             return
         starters = sorted((f for f in self.flows if f.authorize is not None), key=lambda f: _start(f.authorize))
         starts = [_start(f.authorize) for f in starters]
+        # each flow's endpoint, once: a discovery hop is compared with up to 50 flows
+        endpoints = [base_url(f.authorize.url) for f in starters]
         leftovers: list[Hop] = []
         for hop in sorted(self.discovery, key=_start):
-            flow = self._discovery_flow(hop, starters, bisect.bisect_left(starts, _start(hop)))
+            flow = self._discovery_flow(hop, starters, endpoints, bisect.bisect_left(starts, _start(hop)))
             if flow is None:
                 leftovers.append(hop)
             else:
@@ -311,11 +313,14 @@ class _Joiner:
             for hop in leftovers:
                 self._file_discovery(flow, hop)
 
-    def _discovery_flow(self, hop: Hop, starters: list[_Flow], after: int) -> _Flow | None:
+    def _discovery_flow(self, hop: Hop, starters: list[_Flow], endpoints: list[str], after: int) -> _Flow | None:
         following = starters[after:after + 50]
-        for flow in following:
-            if _related(hop, flow):
-                return flow
+        claim = _claim(hop)
+        if claim is not None:
+            kind, value = claim
+            for index, flow in enumerate(following, start=after):
+                if value == (flow.client_id if kind == "client_id" else endpoints[index]):
+                    return flow
         if following:
             return following[0]
         return starters[after - 1] if after > 0 else None
@@ -364,14 +369,16 @@ def _basic_client(hop: Hop) -> str | None:
     return credentials[0] if credentials else None
 
 
-def _related(hop: Hop, flow: _Flow) -> bool:
-    """Whether a discovery hop evidently belongs to this flow (its client_id or its provider)."""
+def _claim(hop: Hop) -> tuple[str, object] | None:
+    """What evidently ties a discovery hop to a flow, read once per hop: ("client_id", the document's client_id),
+    to compare with the flow's client_id, or ("endpoint", the base URL of its authorization_endpoint), to compare
+    with the base URL of the flow's authorization request; None when the document names neither."""
     document = hop.resp_json()
     if not isinstance(document, dict):
-        return False
+        return None
     if "client_id" in document:
-        return document.get("client_id") == flow.client_id
+        return "client_id", document.get("client_id")
     endpoint = document.get("authorization_endpoint")
-    if isinstance(endpoint, str) and flow.authorize is not None:
-        return base_url(endpoint) == base_url(flow.authorize.url)
-    return False
+    if isinstance(endpoint, str):
+        return "endpoint", base_url(endpoint)
+    return None
