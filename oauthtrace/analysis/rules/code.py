@@ -6,7 +6,7 @@ from typing import Iterator
 
 from oauthtrace.analysis.oauth import body_params, param, shown, token_fields
 from oauthtrace.analysis.registry import Context, memo, rule
-from oauthtrace.analysis.rules._shared import authz_response, estimated_bits, sent_params
+from oauthtrace.analysis.rules._shared import estimated_bits, facts
 from oauthtrace.model import Exchange, Hit, Hop
 
 CODE_LIFETIME = 600.0  # RFC 6749 §4.1.2: a maximum authorization code lifetime of 10 minutes is RECOMMENDED
@@ -15,9 +15,8 @@ MIN_CODE_LENGTH = 10
 MIN_CODE_BITS = 64  # well below §10.10's 2^-128, so only clearly weak codes are flagged
 
 
-def _code(exchange: Exchange) -> str | None:
-    response = authz_response(exchange)
-    return param(response.pairs, "code") if response else None
+def _code(exchange: Exchange, ctx: Context) -> str | None:
+    return facts(exchange, ctx).response_param("code")
 
 
 def _issued(hop: Hop) -> bool:
@@ -111,19 +110,19 @@ def code_late_exchange(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
 )
 def callback_malformed(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """The authorization response has neither code nor error, or both."""
-    response = authz_response(exchange)
+    known = facts(exchange, ctx)
+    response = known.response
     if response is None:
         return
-    sent = sent_params(exchange, ctx) or []
-    response_type = (param(sent, "response_type") or "code").split()
+    response_type = (known.sent_param("response_type") or "code").split()
     if response_type == ["none"]:
         return
-    code, error = param(response.pairs, "code"), param(response.pairs, "error")
+    code, error = known.response_param("code"), known.response_param("error")
     if code and error:
         problem = "both code and error"
     elif code or error:
         return
-    elif "code" not in response_type and (param(response.pairs, "access_token") or param(response.pairs, "id_token")):
+    elif "code" not in response_type and (known.response_param("access_token") or known.response_param("id_token")):
         return  # implicit: tokens instead of a code
     else:
         problem = "neither code nor error"
@@ -139,7 +138,7 @@ def _codes(ctx: Context) -> dict[str, int]:
     """code -> the first exchange whose authorization response carried it."""
     first: dict[str, int] = {}
     for exchange in ctx.exchanges:
-        code = _code(exchange)
+        code = _code(exchange, ctx)
         if code:
             first.setdefault(code, exchange.index)
     return first
@@ -161,10 +160,10 @@ def _codes(ctx: Context) -> dict[str, int]:
 )
 def code_weak(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """The code is short, drawn from a small alphabet, or the same as another flow's."""
-    code = _code(exchange)
+    code = _code(exchange, ctx)
     if not code:
         return
-    hop = authz_response(exchange).hop
+    hop = facts(exchange, ctx).response.hop
     first = memo(ctx, "code.issued", lambda: _codes(ctx)).get(code)
     if first is not None and first != exchange.index:
         yield Hit(

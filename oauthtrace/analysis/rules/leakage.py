@@ -9,7 +9,7 @@ from oauthtrace.analysis.oauth import (
     authz_response_params, callback_params, param, request_params, shown, token_fields,
 )
 from oauthtrace.analysis.registry import Context, memo, rule
-from oauthtrace.analysis.rules._shared import sent_params
+from oauthtrace.analysis.rules._shared import facts
 from oauthtrace.model import Exchange, Hit, Hop
 from oauthtrace.params import base_url, fragment_pairs, host, origin, query_pairs
 
@@ -30,7 +30,7 @@ def _requested(exchange: Exchange, ctx: Context) -> list[tuple[str, str]]:
     stays in the pushed request, which oidc-provider honours."""
     if exchange.authorize is None:
         return []
-    return sent_params(exchange, ctx) or request_params(exchange.authorize)
+    return facts(exchange, ctx).sent or request_params(exchange.authorize)
 
 
 def _response_types(exchange: Exchange, ctx: Context) -> list[str]:

@@ -14,7 +14,7 @@ from oauthtrace.analysis.compare import describe_difference
 from oauthtrace.analysis.jwt import decode as decode_jwt
 from oauthtrace.analysis.oauth import basic_credentials, body_params, param, request_params, shown, token_response
 from oauthtrace.analysis.registry import Context, memo, rule
-from oauthtrace.analysis.rules._shared import sent_params
+from oauthtrace.analysis.rules._shared import facts
 from oauthtrace.analysis.rules.issuer import authorization_response, how_differs, id_tokens
 from oauthtrace.model import Exchange, Hit, Hop, Pairs, is_redacted
 
@@ -29,8 +29,9 @@ def authorize_params(exchange: Exchange, ctx: Context) -> Pairs | None:
     """The authorization request's parameters, with a pushed request's (RFC 9126) or a request object's added.
 
     None when they cannot be known (no authorize hop, or a request_uri whose pushed request was not recorded).
+    Shared with the other rules: read-only.
     """
-    return sent_params(exchange, ctx)
+    return facts(exchange, ctx).sent
 
 
 def is_openid(pairs: Pairs) -> bool:

@@ -6,7 +6,7 @@ from typing import Iterator
 
 from oauthtrace.analysis.oauth import param, request_params
 from oauthtrace.analysis.registry import Context, memo, rule
-from oauthtrace.analysis.rules._shared import authz_response
+from oauthtrace.analysis.rules._shared import facts
 from oauthtrace.analysis.rules.issuer import provider_metadata
 from oauthtrace.model import Exchange, Hit, Hop
 from oauthtrace.params import base_url
@@ -76,7 +76,7 @@ def par_request_uri_reused(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     first = memo(ctx, "par.first-use", lambda: _first_uses(ctx)).get(request_uri)
     if first is None or first.seq == exchange.authorize.seq:
         return
-    response = authz_response(exchange)
+    response = facts(exchange, ctx).response
     accepted = response is not None and param(response.pairs, "code") is not None
     yield Hit(
         hop=exchange.authorize,
@@ -122,7 +122,7 @@ def par_required_bypassed(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     metadata = provider_metadata(exchange, ctx)
     if not metadata or metadata.get("require_pushed_authorization_requests") is not True:
         return
-    response = authz_response(exchange)
+    response = facts(exchange, ctx).response
     if response is not None:
         if param(response.pairs, "error"):
             return  # refused, as it should be

@@ -9,7 +9,7 @@ from typing import Iterator
 
 from oauthtrace.analysis.oauth import body_params, client_auth_used, param, request_params, shown, token_fields
 from oauthtrace.analysis.registry import Context, memo, rule
-from oauthtrace.analysis.rules._shared import sent_params
+from oauthtrace.analysis.rules._shared import facts
 from oauthtrace.model import Exchange, Hit, Hop, Pairs, is_redacted
 
 # Severities the profiles give these rules ({profile: {rule_id: severity}}); read by analysis/profiles.py.
@@ -36,8 +36,9 @@ def authorize_params(exchange: Exchange, ctx: Context) -> Pairs | None:
 
     None when they cannot be known (no authorize hop, or a request_uri whose PAR request was not recorded):
     the PKCE rules then say nothing rather than guess.
+    Shared with the other rules: read-only.
     """
-    return sent_params(exchange, ctx)
+    return facts(exchange, ctx).sent
 
 
 def _is_code_flow(pairs: Pairs) -> bool:

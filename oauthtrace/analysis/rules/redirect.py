@@ -9,7 +9,7 @@ from oauthtrace.analysis.compare import describe_difference
 from oauthtrace.analysis.oauth import body_params, param, shown, token_fields
 from oauthtrace.analysis.profiles import known_client
 from oauthtrace.analysis.registry import Context, rule
-from oauthtrace.analysis.rules._shared import authz_response, hops_with_role, redirect_target, sent_params
+from oauthtrace.analysis.rules._shared import facts, hops_with_role, redirect_target
 from oauthtrace.model import Exchange, Hit, Hop
 from oauthtrace.params import base_url, is_loopback, origin, query_pairs
 
@@ -33,8 +33,7 @@ _BODY_SCAN = 100_000  # enough of an error page to find its sentence
 
 
 def _requested(exchange: Exchange, ctx: Context) -> str | None:
-    pairs = sent_params(exchange, ctx)
-    return param(pairs, "redirect_uri") if pairs is not None else None
+    return facts(exchange, ctx).sent_param("redirect_uri")
 
 
 def _registered(exchange: Exchange) -> list[str]:
@@ -141,7 +140,7 @@ def redirect_uri_omitted_at_token(exchange: Exchange, ctx: Context) -> Iterator[
 )
 def callback_target_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """The provider sent the authorization response somewhere else than the requested redirect_uri."""
-    response = authz_response(exchange)
+    response = facts(exchange, ctx).response
     if response is None or response.mode == "callback" or not response.target:
         return
     target = base_url(response.target)
@@ -183,7 +182,7 @@ def callback_target_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
 )
 def redirect_on_invalid_client(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """The provider redirected an error about the client or its redirect_uri to that redirect_uri."""
-    response = authz_response(exchange)
+    response = facts(exchange, ctx).response
     if response is None:
         return
     requested = _requested(exchange, ctx)
@@ -230,7 +229,7 @@ def redirect_on_invalid_client(exchange: Exchange, ctx: Context) -> Iterator[Hit
 def redirect_uri_query_dropped(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """The redirect_uri's own query parameters are missing from the redirect."""
     requested = _requested(exchange, ctx)
-    response = authz_response(exchange)
+    response = facts(exchange, ctx).response
     if not requested or response is None or not response.target:
         return
     wanted = query_pairs(requested)
@@ -265,7 +264,7 @@ def redirect_uri_insecure(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """A redirect_uri over plain http (not loopback) or with a fragment."""
     requested = _requested(exchange, ctx)
     if requested and _insecure(requested):
-        response = authz_response(exchange)
+        response = facts(exchange, ctx).response
         accepted = response is not None and response.mode != "callback"
         yield Hit(
             hop=exchange.authorize,
@@ -331,7 +330,7 @@ def redirect_uri_rejected(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
             )
     requested = _requested(exchange, ctx)
     client = known_client(requested)
-    if not client or authz_response(exchange) is not None:
+    if not client or facts(exchange, ctx).response is not None:
         return
     pages = hops_with_role(exchange, "authorize", "login", "consent")
     for hop in pages:

@@ -11,7 +11,7 @@ from oauthtrace.analysis.mcp import chain, json_document, mcp_applies
 from oauthtrace.analysis.oauth import param, request_params, shown
 from oauthtrace.analysis.profiles import known_client
 from oauthtrace.analysis.registry import Context, memo, rule
-from oauthtrace.analysis.rules._shared import authz_response
+from oauthtrace.analysis.rules._shared import facts
 from oauthtrace.analysis.rules.discovery import prm_status
 from oauthtrace.model import Exchange, Hit, Hop
 from oauthtrace.params import base_url
@@ -197,7 +197,7 @@ def cimd_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     redirect_uri = param(pairs, "redirect_uri")
     listed = document.get("redirect_uris") if isinstance(document.get("redirect_uris"), list) else []
     if redirect_uri and redirect_uri not in listed:
-        response = authz_response(exchange)
+        response = facts(exchange, ctx).response
         accepted = response is not None and param(response.pairs, "code") is not None
         yield Hit(hop=exchange.authorize if not accepted else response.hop, blame="AS" if accepted else "C",
                   message=f"authorize.redirect_uri = {redirect_uri} ∉ document.redirect_uris = {shown(listed)}"

@@ -10,7 +10,7 @@ from oauthtrace.analysis.compare import TRAILING_SLASH, describe_difference
 from oauthtrace.analysis.mcp import chain, mcp_applies
 from oauthtrace.analysis.oauth import body_params, param
 from oauthtrace.analysis.registry import Context, rule
-from oauthtrace.analysis.rules._shared import authz_response, sent_params
+from oauthtrace.analysis.rules._shared import facts
 from oauthtrace.analysis.rules.discovery import expected_resources, valid_prm
 from oauthtrace.model import Exchange, Hit, Hop, Pairs, every
 
@@ -58,7 +58,7 @@ def resource_missing(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """An MCP flow's authorization or token request lacks the resource parameter."""
     if not mcp_applies(exchange, ctx.profile):
         return
-    sent = sent_params(exchange, ctx)
+    sent = facts(exchange, ctx).sent
     if sent is not None and not resources_in(sent):
         yield Hit(hop=exchange.authorize, message="authorize.resource = ∅" + _hint(exchange),
                   evidence={"request": "authorize", "resource": None, "expected": prm_resource(exchange)})
@@ -89,7 +89,7 @@ def _hint(exchange: Exchange) -> str:
 )
 def resource_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """resource differs between authorize, token and the resource metadata; is malformed; or was refused."""
-    sent = sent_params(exchange, ctx)
+    sent = facts(exchange, ctx).sent
     asked = resources_in(sent) if sent is not None else []
     for value in asked:
         problem = _malformed(value)
@@ -105,7 +105,7 @@ def resource_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
             yield _differs(hop, "token.resource", got[0], asked[0], "authorize.resource")
         elif not asked and got and expected and expected not in got:
             yield _differs(hop, "token.resource", got[0], expected, "PRM resource")
-    yield from _invalid_target(exchange)
+    yield from _invalid_target(exchange, ctx)
 
 
 def _malformed(value: str) -> str | None:
@@ -127,9 +127,9 @@ def _differs(hop: Hop, what: str, got: str, expected: str, basis: str) -> Hit:
                severity="warning" if difference == TRAILING_SLASH else None)
 
 
-def _invalid_target(exchange: Exchange) -> Iterator[Hit]:
+def _invalid_target(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """The provider refused the resource: invalid_target in the authorization or a token response."""
-    response = authz_response(exchange)
+    response = facts(exchange, ctx).response
     if response is not None and param(response.pairs, "error") == "invalid_target":
         yield Hit(hop=response.hop, blame="AS", message="authorization response error = invalid_target",
                   evidence={"error": "invalid_target", "where": "authorization response"})

@@ -7,7 +7,7 @@ from typing import Iterator
 
 from oauthtrace.analysis.oauth import body_params, param, request_params
 from oauthtrace.analysis.registry import Context, memo, rule
-from oauthtrace.analysis.rules._shared import sent_params
+from oauthtrace.analysis.rules._shared import facts
 from oauthtrace.analysis.rules.issuer import authorization_response, provider_key
 from oauthtrace.model import Exchange, Hit, Hop
 
@@ -26,10 +26,10 @@ def requested_scope(exchange: Exchange, ctx: Context) -> tuple[bool, str | None]
     An empty scope counts as omitted (None); `known` is False when the request's parameters cannot be read
     (a request_uri whose pushed request was not recorded).
     """
-    pairs = sent_params(exchange, ctx)
-    if pairs is None:
+    known = facts(exchange, ctx)
+    if known.sent is None:
         return False, None
-    return True, param(pairs, "scope")
+    return True, known.sent_param("scope")
 
 
 def _sent_empty(exchange: Exchange) -> bool:

@@ -12,7 +12,7 @@ from oauthtrace.analysis import jwt
 from oauthtrace.analysis.compare import describe_difference
 from oauthtrace.analysis.oauth import body_params, callback_params, param, request_params, shown
 from oauthtrace.analysis.registry import Context, memo, rule
-from oauthtrace.analysis.rules._shared import SECRET_PARAMS, authz_response, estimated_bits, sent_params
+from oauthtrace.analysis.rules._shared import SECRET_PARAMS, estimated_bits, facts
 from oauthtrace.model import Exchange, Hit, Hop, Pairs
 
 MIN_STATE_LENGTH = 8  # ORY Hydra/fosite and Authelia reject shorter values with error=invalid_state
@@ -40,7 +40,7 @@ def _sent_states(ctx: Context) -> dict[str, list[int]]:
     """state -> indexes of the exchanges whose authorization request sent it, in order."""
     index: dict[str, list[int]] = {}
     for exchange in ctx.exchanges:
-        state = _state(sent_params(exchange, ctx))
+        state = facts(exchange, ctx).sent_param("state")
         if state:
             index.setdefault(state, []).append(exchange.index)
     return index
@@ -61,12 +61,13 @@ def _sent_states(ctx: Context) -> dict[str, list[int]]:
 )
 def state_dropped(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """The authorization response lost the state the client sent."""
-    sent = _state(sent_params(exchange, ctx))
-    response = authz_response(exchange)
+    known = facts(exchange, ctx)
+    sent = known.sent_param("state")
+    response = known.response
     if not sent or response is None:
         return
-    kind = "error" if param(response.pairs, "error") else "code" if param(response.pairs, "code") else None
-    if kind is None or _state(response.pairs):
+    kind = "error" if known.response_param("error") else "code" if known.response_param("code") else None
+    if kind is None or known.response_param("state"):
         return
     yield Hit(
         hop=response.hop,
@@ -90,11 +91,12 @@ def state_dropped(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
 )
 def state_altered(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """The state that came back differs from the one sent."""
-    sent = _state(sent_params(exchange, ctx))
-    response = authz_response(exchange)
-    returned = _state(response.pairs) if response else None
+    known = facts(exchange, ctx)
+    sent = known.sent_param("state")
+    returned = known.response_param("state")
     if not sent or not returned:
         return
+    response = known.response
     others = memo(ctx, "state.sent", lambda: _sent_states(ctx))
     if returned != sent:
         how = describe_difference(sent, returned, others=_OtherStates(others, sent))
@@ -145,13 +147,13 @@ class _OtherStates:
 )
 def state_unsolicited(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """A state came back that no authorization request sent."""
-    response = authz_response(exchange)
-    returned = _state(response.pairs) if response else None
+    known = facts(exchange, ctx)
+    returned = known.response_param("state")
     if not returned:
         return
-    sent_pairs = sent_params(exchange, ctx)
-    if sent_pairs is not None:
-        if not _state(sent_pairs):
+    response = known.response
+    if known.sent is not None:
+        if not known.sent_param("state"):
             yield Hit(
                 hop=response.hop,
                 message=f"authorize.state = ∅ → callback.state = {shown(returned, limit=24)}",
@@ -185,11 +187,11 @@ def state_unsolicited(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
 )
 def state_missing(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """The authorization request carries no state."""
-    pairs = sent_params(exchange, ctx)
-    if pairs is None or _state(pairs):
+    known = facts(exchange, ctx)
+    if known.sent is None or known.sent_param("state"):
         return
-    pkce = bool(param(pairs, "code_challenge"))
-    nonce = bool(param(pairs, "nonce"))
+    pkce = bool(known.sent_param("code_challenge"))
+    nonce = bool(known.sent_param("nonce"))
     advertised = "S256" in ((ctx.as_metadata() or {}).get("code_challenge_methods_supported") or [])
     if pkce and advertised:
         severity, why = "info", "PKCE S256 advertised by the provider protects the callback"
@@ -221,7 +223,7 @@ def state_missing(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
 )
 def state_low_entropy(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """The state is short or drawn from a small alphabet."""
-    state = _state(sent_params(exchange, ctx))
+    state = facts(exchange, ctx).sent_param("state")
     if not state:
         return
     bits = estimated_bits(state)
@@ -252,7 +254,7 @@ def state_low_entropy(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
 )
 def state_reused(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """The same state was sent twice, or a callback with an already consumed state arrived."""
-    state = _state(sent_params(exchange, ctx))
+    state = facts(exchange, ctx).sent_param("state")
     if state:
         users = memo(ctx, "state.sent", lambda: _sent_states(ctx)).get(state, [])
         if users and users[0] != exchange.index:
@@ -293,7 +295,7 @@ def state_reused(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
 )
 def param_duplicated(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """An OAuth parameter appears more than once in one request or response."""
-    response = authz_response(exchange)
+    response = facts(exchange, ctx).response
     checked: list[tuple[Hop, Pairs, str, str]] = []
     if exchange.authorize is not None:
         checked.append((exchange.authorize, request_params(exchange.authorize), "authorize", "C"))
@@ -365,7 +367,7 @@ def _json_pairs(body: bytes | None) -> Pairs:
 )
 def state_unprotected_data(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """The state carries readable application data (URL, JSON, e-mail) with no signature."""
-    state = _state(sent_params(exchange, ctx))
+    state = facts(exchange, ctx).sent_param("state")
     if not state:
         return
     found = readable_data(state)

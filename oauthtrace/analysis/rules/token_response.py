@@ -12,7 +12,7 @@ from oauthtrace.analysis.oauth import (
     body_params, client_auth_used, param, shown, token_fields, token_response,
 )
 from oauthtrace.analysis.registry import Context, rule
-from oauthtrace.analysis.rules._shared import sent_params
+from oauthtrace.analysis.rules._shared import facts
 from oauthtrace.model import Exchange, Hit, Hop, every
 
 PROFILE_SEVERITIES: dict[str, dict[str, str]] = {}
@@ -235,9 +235,9 @@ def scope_changed_unreported(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
 
 
 def _authorize_scope(exchange: Exchange, ctx: Context) -> str | None:
-    # sent_params, not the URL alone: with PAR (RFC 9126) the URL has only client_id and request_uri, and the
+    # the sent parameters, not the URL alone: with PAR (RFC 9126) the URL has only client_id and request_uri, and the
     # scope is in the pushed request (seen on oidc-provider); a request object may carry it too.
-    return param(sent_params(exchange, ctx) or [], "scope")
+    return facts(exchange, ctx).sent_param("scope")
 
 
 def _scope_diff(asked: list[str], granted: list[str]) -> str:
