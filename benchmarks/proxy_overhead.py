@@ -4,9 +4,9 @@
 
 A local HTTP server answers a small JSON body; clients send requests over keep-alive connections through the
 proxy. Rounds alternate between the two proxies so drift on the machine hits both; the median round counts.
-Target: ratio ≥ 0.95. Also measured (Linux): CPU time per request of the whole proxy process and of its main
-thread, mitmproxy's event loop, which bounds throughput (the recorder's writer thread runs beside it); other load
-on the machine disturbs these less than throughput. Every request must be stored, or the run fails.
+Target: ratio ≥ 0.95. Also measured (Linux): CPU time per request of the whole proxy (with the recorder's writer
+process) and of its main thread, mitmproxy's event loop, which bounds throughput; other load on the machine
+disturbs these less than throughput. Every request must be stored, or the run fails.
 """
 
 from __future__ import annotations
@@ -117,14 +117,24 @@ def run_proxy(kind: str, workdir: str) -> tuple[subprocess.Popen, int]:
 
 
 def cpu_seconds(pid: int) -> tuple[float, float] | None:
-    """(whole process, main thread) user + system CPU seconds so far (Linux /proc), or None elsewhere.
+    """(whole proxy, main thread) user + system CPU seconds so far (Linux /proc), or None elsewhere.
 
-    The main thread runs mitmproxy's event loop, which bounds throughput; the recorder's writer thread is apart.
+    The whole proxy is the process and its children (oauthtrace's writer process); the main thread runs
+    mitmproxy's event loop, which bounds throughput.
     """
     try:
-        return _stat_cpu(f"/proc/{pid}/stat"), _stat_cpu(f"/proc/{pid}/task/{pid}/stat")
+        whole = sum(_stat_cpu(f"/proc/{each}/stat") for each in (pid, *_descendants(pid)))
+        return whole, _stat_cpu(f"/proc/{pid}/task/{pid}/stat")
     except OSError:
         return None
+
+
+def _descendants(pid: int) -> list[int]:
+    children = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as listed:
+            children += [int(child) for child in listed.read().split()]
+    return [found for child in children for found in (child, *_descendants(child))]
 
 
 def _stat_cpu(path: str) -> float:

@@ -136,29 +136,38 @@ class TinyDisk:
 
 
 class FileSizeLimit:
-    """No mount allowed: limit the size of the files the record process may write, from outside."""
+    """No mount allowed: limit the size of the files the record process and its writer process may write."""
 
     def __init__(self, root: Path):
         self.root = root
         root.mkdir()
-        self._pid: int | None = None
+        self._pids: list[int] = []
 
     def attach(self, pid: int) -> None:
-        self._pid = pid
+        self._pids = [pid, *_descendants(pid)]  # the writer process, started before the proxy listens
 
     def fill(self) -> None:
-        _, hard = resource.prlimit(self._pid, resource.RLIMIT_FSIZE)
-        resource.prlimit(self._pid, resource.RLIMIT_FSIZE, (1, hard))  # the soft limit: no privilege needed
+        for pid in self._pids:
+            _, hard = resource.prlimit(pid, resource.RLIMIT_FSIZE)
+            resource.prlimit(pid, resource.RLIMIT_FSIZE, (1, hard))  # the soft limit: no privilege needed
 
     def free(self) -> None:
-        try:
-            _, hard = resource.prlimit(self._pid, resource.RLIMIT_FSIZE)
-            resource.prlimit(self._pid, resource.RLIMIT_FSIZE, (hard, hard))
-        except ProcessLookupError:  # the limit went with the process
-            pass
+        for pid in self._pids:
+            try:
+                _, hard = resource.prlimit(pid, resource.RLIMIT_FSIZE)
+                resource.prlimit(pid, resource.RLIMIT_FSIZE, (hard, hard))
+            except ProcessLookupError:  # the limit went with the process
+                pass
 
     def close(self) -> None:
         pass
+
+
+def _descendants(pid: int) -> list[int]:
+    children = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children += [int(child) for child in (task / "children").read_text().split()]
+    return [found for child in children for found in (child, *_descendants(child))]
 
 
 @pytest.fixture

@@ -88,6 +88,38 @@ def test_sigkill_keeps_the_database_sound_and_every_committed_flow(slow_server, 
     assert {str(i) for i in range(30)} <= _stored_paths(db_path)
 
 
+def test_sigkill_after_a_flush_interval_loses_no_flow_and_leaves_no_writer_behind(slow_server, db_path, confdir):
+    """The proxy hands flows to its writer process within a quarter second; killed, it still closes the pipe."""
+    record = start_record(db_path, confdir=confdir)
+    writers = _children(record.process.pid)
+    assert len(writers) == 1, "one writer process"
+    for i in range(40):
+        assert _get(record.proxy_url, f"{slow_server.url}/n/{i}")
+    time.sleep(0.6)  # more than a flush interval: every flow has gone down the pipe to the writer
+    record.stop(signal.SIGKILL)
+
+    assert _gone(writers[0], timeout=10), "the writer process ends once the proxy is gone"
+    assert _stored_paths(db_path) == {str(i) for i in range(40)}
+
+
+def _children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as children:
+        return [int(child) for child in children.read().split()]
+
+
+def _gone(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                if stat.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return True  # exited; only init has yet to reap it
+        except FileNotFoundError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def _run_record(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "oauthtrace", "record", *args],
                           capture_output=True, text=True, timeout=60)

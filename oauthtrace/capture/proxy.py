@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from oauthtrace.capture.recorder import Recorder
+from oauthtrace.capture.userlog import LOGGER, user_lines_handler
 from oauthtrace.capture.writer import WriterStats
 from oauthtrace.errors import UserError
 
@@ -105,12 +106,12 @@ class ProxyRunner:
         The recorder's problems while running (disk full, database deleted) are printed as `Error: …` lines:
         mitmproxy's own log handler would swallow them, as its terminal log is off.
         """
-        handler = _user_lines_handler()
-        logging.getLogger("oauthtrace.capture").addHandler(handler)
+        handler = user_lines_handler()
+        logging.getLogger(LOGGER).addHandler(handler)
         try:
             return self._serve(on_ready, install_signals=True)
         finally:
-            logging.getLogger("oauthtrace.capture").removeHandler(handler)
+            logging.getLogger(LOGGER).removeHandler(handler)
 
     # -- background use ------------------------------------------------------------------------
 
@@ -236,18 +237,6 @@ def _drop_errorcheck(master) -> None:
     if check is not None:
         master.addons.remove(check)
     logging.getLogger("mitmproxy").setLevel(logging.CRITICAL)
-
-
-class _UserLine(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        return f"{'Error' if record.levelno >= logging.ERROR else 'Warning'}: {record.getMessage()}"
-
-
-def _user_lines_handler() -> logging.Handler:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setLevel(logging.WARNING)
-    handler.setFormatter(_UserLine())
-    return handler
 
 
 def _reason(exc: BaseException | None) -> str:

@@ -10,7 +10,8 @@ from typing import Sequence
 
 from mitmproxy import ctx, http
 
-from oauthtrace.capture.writer import HopWriter, WriterStats
+from oauthtrace.capture.writer import WriterStats
+from oauthtrace.capture.writer_process import ProcessWriter
 from oauthtrace.flows import DEFAULT_BODY_CAP, SEQ_KEY, STREAMED_BODY_KEY
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ class Recorder:
         self._seq = itertools.count(1)
         self._only: list[re.Pattern] = []
         self._ignore: list[re.Pattern] = []
-        self.writer: HopWriter | None = None
+        self.writer: ProcessWriter | None = None
 
     def load(self, loader) -> None:
         loader.add_option("oauthtrace_db", str, self._db_path or "oauthtrace.db", "oauthtrace database file.")
@@ -50,7 +51,7 @@ class Recorder:
             self._ignore = [re.compile(p, re.IGNORECASE) for p in ctx.options.oauthtrace_ignore_hosts]
         if self.writer is None and ("oauthtrace_db" in updated or "oauthtrace_name" in updated):
             name = ctx.options.oauthtrace_name or time.strftime("record %Y-%m-%d %H:%M:%S")
-            self.writer = HopWriter(ctx.options.oauthtrace_db, name, body_cap=ctx.options.oauthtrace_body_cap)
+            self.writer = ProcessWriter(ctx.options.oauthtrace_db, name, body_cap=ctx.options.oauthtrace_body_cap)
             self.writer.start()
 
     def requestheaders(self, flow: http.HTTPFlow) -> None:
@@ -84,6 +85,8 @@ class Recorder:
         self.writer.put(flow, flow.metadata[SEQ_KEY])
 
     def _wanted(self, flow: http.HTTPFlow) -> bool:
+        if not self._only and not self._ignore:  # the usual case: no filter, and pretty_host parses the Host header
+            return True
         host = flow.request.pretty_host
         if self._only and not any(p.search(host) for p in self._only):
             return False

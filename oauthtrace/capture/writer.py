@@ -1,8 +1,8 @@
-"""A thread that owns the database connection and commits captured flows in small batches.
+"""A thread that owns the database connection and commits captured hops in small batches.
 
-mitmproxy's event loop must never wait for SQLite: one synchronous insert per flow was measured at about a third
-of the proxy's throughput. The addon only appends flows to a deque; this thread wakes every BATCH_SECONDS (or when
-BATCH_ROWS flows wait), converts them and commits them in one transaction.
+It runs in the writer process (capture/writer_process.py), whose main thread converts what the proxy sends and
+appends the hops to a deque; this thread wakes every BATCH_SECONDS (or when BATCH_ROWS hops wait) and commits them
+in one transaction.
 
 A failed commit (disk full, the database locked longer than the busy timeout) loses nothing at once: the hops
 are held in memory, up to a bound, and retried with the next batches, so they land once the disk has room or
@@ -18,7 +18,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from oauthtrace.capture.dbfile import DELETED, SAME, DbFile, restore
-from oauthtrace.flows import DEFAULT_BODY_CAP, hop_from_flow
+from oauthtrace.flows import DEFAULT_BODY_CAP, hop_from_flow, hop_from_parts
 from oauthtrace.model import Hop
 from oauthtrace.store import Store
 
@@ -68,15 +68,18 @@ class HopWriter:
         self._thread.start()
 
     def put(self, flow, seq: int) -> None:
-        """Called on mitmproxy's event loop: convert the flow there, queue the hop for this thread.
+        """Convert the flow on the caller's thread and queue the hop for this thread."""
+        self._accept(lambda: hop_from_flow(flow, trace_id=0, seq=seq, body_cap=self.body_cap), seq)
 
-        Converting here costs the event loop about 20 µs a flow; converting on this thread cost it more, because
-        every attribute read of the flow handed the GIL back and forth (benchmarks/proxy_overhead: throughput
-        ratio about 0.75 before, 0.81 after). A deque append takes no lock and wakes no one: waking the writer for
-        every flow (a Queue) cost the event loop a thread switch per flow, about a tenth of its time under load.
-        """
+    def put_parts(self, parts: tuple, seq: int) -> None:
+        """The same for a flow's parts (flows.flow_parts), as the writer process receives them."""
+        self._accept(lambda: hop_from_parts(parts, trace_id=0, seq=seq, body_cap=self.body_cap), seq)
+
+    def _accept(self, convert, seq: int) -> None:
+        # A deque append takes no lock and wakes no one: waking the writer for every flow (a Queue) cost a
+        # thread switch per flow.
         try:
-            hop = hop_from_flow(flow, trace_id=0, seq=seq, body_cap=self.body_cap)
+            hop = convert()
         except Exception as exc:  # one odd flow must not cost the batch; the message may quote captured data
             self.stats.failed += 1
             self.stats.last_error = f"could not convert flow #{seq}: {type(exc).__name__}"
