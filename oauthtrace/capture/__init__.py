@@ -1,1 +1,1 @@
-"""Capture: the mitmproxy Recorder addon, its writer thread, and the in-process proxy runner."""
+"""Capture: the mitmproxy Recorder addon, its writer process, and the in-process proxy runner."""

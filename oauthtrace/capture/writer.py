@@ -93,6 +93,10 @@ class HopWriter:
         if len(self._incoming) >= BATCH_ROWS:
             self._wake.set()
 
+    def commit_soon(self) -> None:
+        """Commit what waits now rather than at the next interval (the writer process got a whole batch)."""
+        self._wake.set()
+
     def close(self, timeout: float = 30.0) -> WriterStats:
         """Flush everything put so far, then stop. Safe to call twice."""
         if self._thread.is_alive():

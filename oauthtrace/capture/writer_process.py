@@ -233,6 +233,7 @@ def _receive(stream, writer: HopWriter) -> None:
             return
         for seq, parts in batch:
             writer.put_parts(parts, seq)
+        writer.commit_soon()  # the proxy already waited up to BATCH_SECONDS to send it
 
 
 def _answer(line: str) -> None:
