@@ -1,8 +1,10 @@
-"""The writer thread's bookkeeping when the database fails: hold, retry, bound, say it once. No proxy needed."""
+"""The writer's bookkeeping when the database fails (hold, retry, bound, say it once) and its process. No proxy."""
 
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import time
 
 import pytest
@@ -10,6 +12,8 @@ from mitmproxy.test import tflow
 
 from oauthtrace.capture import writer as writer_module
 from oauthtrace.capture.writer import HopWriter
+from oauthtrace.capture.writer_process import ProcessWriter
+from oauthtrace.errors import UserError
 from oauthtrace.store import Store
 from tests.support.upstreams import wait_until
 
@@ -102,3 +106,49 @@ def test_a_flow_that_cannot_be_converted_costs_only_itself(db_path, monkeypatch)
     assert (stats.stored, stats.failed) == (2, 1)
     assert _stored_paths(db_path) == ["0", "2"]
     assert stats.last_error == "could not convert flow #2: ValueError"
+
+
+# -- the writer process (what the recorder uses) -------------------------------------------------------------------
+
+
+def test_writer_process_stores_what_it_was_sent_and_reports_it(db_path):
+    writer = ProcessWriter(db_path, "unit")
+    writer.start()
+    for n in range(250):  # more than one batch
+        writer.put(_flow(n), n + 1)
+    stats = writer.close()
+    assert (stats.stored, stats.failed) == (250, 0)
+    assert _stored_paths(db_path) == [str(n) for n in range(250)]
+    assert writer.close() is stats, "closing twice is harmless"
+
+
+def test_writer_process_that_cannot_open_the_database_fails_at_start_in_one_line(tmp_path):
+    writer = ProcessWriter(str(tmp_path / "missing-dir" / "x.db"), "unit")
+    with pytest.raises(UserError, match="cannot create database") as failure:
+        writer.start()
+    assert "\n" not in str(failure.value)
+
+
+def test_a_writer_process_that_dies_is_said_once_and_every_later_flow_counted(db_path, caplog):
+    writer = ProcessWriter(db_path, "unit")
+    writer.start()
+    writer.put(_flow(0), 1)  # outside an event loop each put is sent at once
+    os.kill(writer.pid, signal.SIGKILL)  # as the kernel's out-of-memory killer would
+    assert wait_until(lambda: _ended(writer.pid), timeout=5)
+    with caplog.at_level(logging.ERROR, logger="oauthtrace.capture"):
+        for n in range(1, 4):
+            writer.put(_flow(n), n + 1)
+        stats = writer.close()
+    assert stats.failed == 4, "three refused by the pipe, one sent but never confirmed"
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 2, said
+    assert said[0] == "the writer process has stopped (Broken pipe): 1 hop(s) not stored"
+    assert said[1] == "the writer process ended without a report (exit -9); 1 hop(s) sent to it are unconfirmed"
+
+
+def _ended(pid: int) -> bool:
+    """Every thread of it has exited, so its end of the pipe is closed (the main thread turns zombie first)."""
+    try:
+        return not os.listdir(f"/proc/{pid}/fd")
+    except FileNotFoundError:
+        return True

@@ -52,6 +52,7 @@ class ProcessWriter:
         self._pending: list[tuple[int, tuple]] = []
         self._closed = False
         self._child_lost = False
+        self._sent = 0  # flows written into the pipe; the child's report says what became of them
 
     def start(self) -> None:
         """Start the child and wait until it has the database open: a bad path fails here, in one line."""
@@ -68,6 +69,10 @@ class ProcessWriter:
         if answer.startswith(_FAILED):
             raise UserError(answer[len(_FAILED):])
         raise UserError(f"the recorder's writer process did not start ({answer or 'no answer'})")
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
 
     def put(self, flow, seq: int) -> None:
         if self._closed:  # never silently: the flow is counted as lost
@@ -93,11 +98,12 @@ class ProcessWriter:
             return
         batch, self._pending = self._pending, []
         data = _marshalled(batch, self._unsendable)
-        if self._child_lost:
-            self._lose(len(batch), "the writer process has stopped")
+        if self._child_lost:  # said when it happened; the total is in the final figures
+            self.stats.failed += len(batch)
             return
         try:
             _write_all(self._process.stdin.fileno(), data)
+            self._sent += len(batch)
         except OSError as exc:
             self._child_lost = True
             self._lose(len(batch), f"the writer process has stopped ({exc.strerror or exc})")
@@ -129,8 +135,10 @@ class ProcessWriter:
     def _merge(self, report: str) -> None:
         try:
             child = WriterStats(**json.loads(report))
-        except (ValueError, TypeError):
-            self.stats.last_error = f"the writer process ended without a report (exit {self._process.returncode})"
+        except (ValueError, TypeError):  # killed, say by the out-of-memory killer: nothing sent is confirmed
+            self.stats.failed += self._sent
+            self.stats.last_error = (f"the writer process ended without a report (exit {self._process.returncode}); "
+                                     f"{self._sent} hop(s) sent to it are unconfirmed")
             self._say(self.stats.last_error)
             return
         mine = self.stats
