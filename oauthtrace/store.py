@@ -97,8 +97,10 @@ _HOP_COLUMNS = (
 ).split()
 
 
-# What a Hop is read from: every column but `name`, which only labels rows for Datasette.
-_SELECT_HOP = f"SELECT id, {', '.join(c for c in _HOP_COLUMNS if c != 'name')} FROM hops"
+# What a Hop is read from: every column but `name`, which only labels rows for Datasette. Bodies are stored as
+# text when they are UTF-8; read as blobs, SQLite hands over their bytes instead of a str to encode back.
+_SELECT_HOP = "SELECT id, {} FROM hops".format(", ".join(
+    f"CAST({c} AS BLOB)" if c in ("req_body", "resp_body") else c for c in _HOP_COLUMNS if c != "name"))
 _INSERT_HOP = f"INSERT INTO hops ({', '.join(_HOP_COLUMNS)}) VALUES ({', '.join('?' * len(_HOP_COLUMNS))})"
 
 
@@ -581,12 +583,6 @@ class _RowReader:
 _intern = sys.intern
 
 
-def _body_bytes(value) -> bytes | None:
-    if value is None:
-        return None
-    return value.encode("utf-8") if isinstance(value, str) else bytes(value)
-
-
 # Hop's leading fields in declaration order: a positional call is several times cheaper than 22 keywords,
 # which counts at 100k hops. Checked against the dataclass so that a field added in between cannot shift values.
 _HOP_POSITIONAL = (
@@ -619,14 +615,14 @@ def _hop_from_row(row, reader: _RowReader | None = None) -> Hop:
     if _POSITIONAL_OK:
         return Hop(
             trace_id, seq, method, url, hop_id, started, ended, listener, client_addr or "", upstream_url,
-            http_version, query, req_headers, _body_bytes(req_body), bool(req_truncated), form, status,
-            resp_headers, _body_bytes(resp_body), bool(resp_truncated), location, error,
+            http_version, query, req_headers, req_body, bool(req_truncated), form, status,
+            resp_headers, resp_body, bool(resp_truncated), location, error,
         )
     return Hop(
         id=hop_id, trace_id=trace_id, seq=seq, started=started, ended=ended, listener=listener,
         client_addr=client_addr or "", method=method, url=url, upstream_url=upstream_url,
         http_version=http_version, query=query, req_headers=req_headers,
-        req_body=_body_bytes(req_body), req_truncated=bool(req_truncated), form=form, status=status,
-        resp_headers=resp_headers, resp_body=_body_bytes(resp_body), resp_truncated=bool(resp_truncated),
+        req_body=req_body, req_truncated=bool(req_truncated), form=form, status=status,
+        resp_headers=resp_headers, resp_body=resp_body, resp_truncated=bool(resp_truncated),
         location=location, error=error,
     )
