@@ -31,6 +31,9 @@ _CONSENT_WORDS = ("consent", "approve", "allow", "grant", "confirm", "decision",
 _PASSWORD_FIELDS = ("password", "passwd", "pass", "pwd")
 _HTML_SCAN = 200_000  # how much of a page is read for forms
 # a hidden input carrying an authorization response: checked before paying for an HTML parse
+# what a Location needs for one of its parameters to be named like a response key: the name written out, or
+# something urlsplit and parse_qsl decode or remove (a %XX escape; a tab or newline)
+_MAY_NAME_RESPONSE = re.compile(r"code|error|access_token|id_token|[%\t\r\n]")
 _RESPONSE_INPUT = re.compile(rb"""name\s*=\s*["']?(code|error|access_token|id_token)["'\s>/]""", re.IGNORECASE)
 
 
@@ -306,7 +309,10 @@ def is_callback(hop: Hop, source: Hop | None, redirect_uris: set[str]) -> bool:
 
 def carries_response(hop: Hop) -> bool:
     """The hop's redirect (query or fragment) or auto-posted form carries an authorization response."""
-    if not hop.location and not (hop.resp_body and _RESPONSE_INPUT.search(hop.resp_body, 0, _HTML_SCAN)):
+    if hop.location:
+        if not _MAY_NAME_RESPONSE.search(hop.location):
+            return False  # a redirect whose parameters cannot be named code, error ...: skip parsing
+    elif not (hop.resp_body and _RESPONSE_INPUT.search(hop.resp_body, 0, _HTML_SCAN)):
         return False  # no redirect, and no form field that could carry one: skip parsing
     pairs, mode = authz_response_params(hop)
     return mode != "none" and any(k in RESPONSE_KEYS for k, _ in pairs)
