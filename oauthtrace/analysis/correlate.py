@@ -59,6 +59,13 @@ class _Flow:
         self.pushed: list[Hop] = []
         self.client_id: str | None = None
         self.redirect_uri: str | None = None
+        self._endpoint: str | None = None
+
+    def endpoint(self) -> str:
+        """The base URL of the flow's authorization request, computed once: discovery hops compare it often."""
+        if self._endpoint is None:
+            self._endpoint = base_url(self.authorize.url)
+        return self._endpoint
 
     @property
     def delivered(self) -> bool:
@@ -299,11 +306,9 @@ class _Joiner:
             return
         starters = sorted((f for f in self.flows if f.authorize is not None), key=lambda f: _start(f.authorize))
         starts = [_start(f.authorize) for f in starters]
-        # each flow's endpoint, once: a discovery hop is compared with up to 50 flows
-        endpoints = [base_url(f.authorize.url) for f in starters]
         leftovers: list[Hop] = []
         for hop in sorted(self.discovery, key=_start):
-            flow = self._discovery_flow(hop, starters, endpoints, bisect.bisect_left(starts, _start(hop)))
+            flow = self._discovery_flow(hop, starters, bisect.bisect_left(starts, _start(hop)))
             if flow is None:
                 leftovers.append(hop)
             else:
@@ -313,13 +318,13 @@ class _Joiner:
             for hop in leftovers:
                 self._file_discovery(flow, hop)
 
-    def _discovery_flow(self, hop: Hop, starters: list[_Flow], endpoints: list[str], after: int) -> _Flow | None:
+    def _discovery_flow(self, hop: Hop, starters: list[_Flow], after: int) -> _Flow | None:
         following = starters[after:after + 50]
         claim = _claim(hop)
         if claim is not None:
             kind, value = claim
-            for index, flow in enumerate(following, start=after):
-                if value == (flow.client_id if kind == "client_id" else endpoints[index]):
+            for flow in following:
+                if value == (flow.client_id if kind == "client_id" else flow.endpoint()):
                     return flow
         if following:
             return following[0]
@@ -351,10 +356,10 @@ class _Joiner:
 
     def _exchanges(self) -> list[Exchange]:
         flows = [f for f in self.flows if f.hops]
-        flows.sort(key=lambda f: min(_start(h) for h in f.hops.values()))
+        flows.sort(key=lambda f: min(map(_start, f.hops.values())))
         out = []
         for index, flow in enumerate(flows, start=1):
-            hops = sorted(flow.hops.values(), key=lambda h: h.seq)
+            hops = [flow.hops[seq] for seq in sorted(flow.hops)]  # flow.hops is keyed by seq
             out.append(Exchange(
                 index=index, hops=hops, authorize=flow.authorize, authz_response=flow.authz_response,
                 callback=flow.callback, tokens=flow.tokens, refreshes=flow.refreshes,
