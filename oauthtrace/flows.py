@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from mitmproxy import http
+from typing import TYPE_CHECKING
+
 from mitmproxy.net import encoding
 
 from oauthtrace.model import BROWSER_LISTENER, Hop, Pairs, first
 from oauthtrace.params import parse_pairs, query_pairs
+
+if TYPE_CHECKING:  # the writer process converts parts without mitmproxy's flow classes: it starts faster
+    from mitmproxy import http
 
 DEFAULT_BODY_CAP = 1024 * 1024
 FORM_TYPE = "application/x-www-form-urlencoded"

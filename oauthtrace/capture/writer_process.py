@@ -12,7 +12,6 @@ outright still closes the pipe, so whatever the child was sent gets stored.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import marshal
@@ -125,6 +124,8 @@ class ProcessWriter:
         return self.stats
 
     def _flush_later(self) -> None:
+        import asyncio  # loaded already on the proxy's side; the writer process has no use for it
+
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # called outside an event loop (a test driving the addon's hooks): send at once
