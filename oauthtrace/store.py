@@ -433,15 +433,16 @@ class Store:
     # -- findings ------------------------------------------------------------------------------
 
     def replace_findings(self, trace_id: int, findings: Iterable[Finding]) -> None:
-        ids = dict(self.conn.execute("SELECT seq, id FROM hops WHERE trace_id = ?", (trace_id,)).fetchall())
         with self.transaction() as conn:
             conn.execute("DELETE FROM findings WHERE trace_id = ?", (trace_id,))
+            # the hop's id looked up by SQLite per finding (an index probe) rather than every hop's id read
+            # into a dict first: a 100k-hop trace has a third as many findings as hops
             conn.executemany(
                 "INSERT INTO findings (trace_id, hop_id, exchange, hop_seq, rule, severity, blame, message, spec,"
-                " fix, evidence) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                " fix, evidence) VALUES (?, (SELECT id FROM hops WHERE trace_id = ? AND seq = ?), ?,?,?,?,?,?,?,?,?)",
                 [
                     (
-                        trace_id, ids.get(f.hop), f.exchange, f.hop, f.rule, f.severity, f.blame, f.message,
+                        trace_id, trace_id, f.hop, f.exchange, f.hop, f.rule, f.severity, f.blame, f.message,
                         f.spec, f.fix, _encode_evidence(f.evidence),
                     )
                     for f in findings
