@@ -82,8 +82,6 @@ def analyze(
 
 def _analyze(hops: list[Hop], trace_id: int, profile: str | None, rules: list[Rule], *,
              baseline: list[Hop] | None = None, stall_seconds: float | None = None) -> Report:
-    from oauthtrace.analysis.rules._shared import ExchangeFacts  # the rules package, loaded with the rules
-
     hops = sorted(hops, key=lambda hop: hop.seq)
     roles, sources = classify_with_sources(hops)
     exchanges = correlate(hops, roles, sources=sources)
@@ -98,6 +96,7 @@ def _analyze(hops: list[Hop], trace_id: int, profile: str | None, rules: list[Ru
         ctx.stall_seconds = stall_seconds
     report = Report(trace_id=trace_id, exchanges=exchanges, roles=roles, findings=[], not_evaluated=[],
                     sides=sides, rules=[rule.id for rule in rules])
+    ctx.facts = {}  # what rules read from each exchange, read once for the run (rules._shared.facts)
     runnable = []
     for rule in rules:
         missing = missing_sides(rule.needs, sides)
@@ -110,7 +109,6 @@ def _analyze(hops: list[Hop], trace_id: int, profile: str | None, rules: list[Ru
     by_parts: dict[frozenset[str], list[Rule]] = {}
     for exchange in exchanges:
         ctx.profile = report.profiles[exchange.index] = profile_for(exchange, profile)
-        ctx.facts = ExchangeFacts(exchange, ctx)
         parts = exchange_parts(exchange)
         applicable = by_parts.get(parts)
         if applicable is None:
@@ -126,7 +124,7 @@ def _analyze(hops: list[Hop], trace_id: int, profile: str | None, rules: list[Ru
                     report.findings.extend([_finding(rule, hit, exchange, ctx, ctx.profile, table) for hit in hits])
             except Exception as exc:  # one broken rule must not hide the others' findings
                 report.not_evaluated.append(NotEvaluated(rule.id, exchange.index, f"rule failed: {_where(exc)}"))
-    ctx.facts = None
+    ctx.facts = None  # the run is over: let them go with their exchanges
     report.findings.sort(key=_finding_order)
     return report
 

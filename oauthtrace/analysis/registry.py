@@ -85,7 +85,7 @@ class Context:
     metadata: dict[str, dict] = field(default_factory=dict)  # issuer -> AS metadata document
     baseline: object | None = None  # a golden recording to compare with (oauthtrace.analysis.drift.Side), if any
     stall_seconds: float = 30.0  # how long a client may take before flow-health rules say it stopped
-    facts: object | None = None  # the exchange being analysed, read once for all rules (rules._shared.facts)
+    facts: dict | None = None  # during an engine run: exchange index -> what rules read from it (rules._shared.facts)
 
     def earlier(self, exchange: Exchange) -> list[Exchange]:
         return [ex for ex in self.exchanges if ex.index < exchange.index]

@@ -10,6 +10,7 @@ import re
 from typing import Iterator
 from urllib.parse import unquote_plus
 
+from oauthtrace.analysis.cache import derived
 from oauthtrace.analysis.jwt import decode as decode_jwt
 from oauthtrace.analysis.oauth import (
     basic_credentials,
@@ -42,8 +43,25 @@ def token_endpoint_requests(exchange: Exchange) -> list[Hop]:
 
 def auth_methods(hop: Hop) -> list[str]:
     """The client authentication methods one token request used, in the order the request shows them."""
+    return list(_request_auth(hop)[0])
+
+
+def _request_auth(hop: Hop) -> tuple[tuple[str, ...], str | None]:
+    """(auth_methods, the client_id the request itself names: body client_id, else the Basic user), read once
+    per hop: four rules ask for every token request."""
+    return derived(hop, "client_auth.request", lambda: _read_request_auth(hop), hop.req_headers, hop.form,
+                   hop.req_body)
+
+
+def _read_request_auth(hop: Hop) -> tuple[tuple[str, ...], str | None]:
+    basic = basic_credentials(hop)
+    from_body = param(body_params(hop), "client_id")
+    return tuple(_auth_methods(hop, basic)), from_body or (basic[0] if basic and basic[0] else None)
+
+
+def _auth_methods(hop: Hop, basic: tuple[str, str] | None) -> list[str]:
     methods = []
-    if basic_credentials(hop) is not None:
+    if basic is not None:
         methods.append("client_secret_basic")
     body = body_params(hop)
     if param(body, "client_secret"):
@@ -62,12 +80,9 @@ def _assertion_method(assertion: str) -> str:
 
 def client_id_of(hop: Hop, exchange: Exchange) -> str | None:
     """Who the request claims to be: body client_id, Basic user, else the authorize request's client_id."""
-    from_body = param(body_params(hop), "client_id")
-    if from_body:
-        return from_body
-    basic = basic_credentials(hop)
-    if basic and basic[0]:
-        return basic[0]
+    named = _request_auth(hop)[1]
+    if named:
+        return named
     if exchange.authorize is not None:
         return param(request_params(exchange.authorize), "client_id")
     return None

@@ -8,6 +8,7 @@ from oauthtrace.analysis.oauth import (
     authz_response_params, callback_params, param, request_params, shown, token_fields,
 )
 from oauthtrace.analysis.registry import Context, memo, rule
+from oauthtrace.analysis.rules._shared import per_exchange
 from oauthtrace.model import Exchange, Hit, Hop, first, is_redacted
 
 PROFILE_SEVERITIES: dict[str, dict[str, str]] = {}
@@ -93,9 +94,18 @@ def back_channel_errors(exchange: Exchange) -> list[ErrorResponse]:
     return found
 
 
-def _all_errors(exchange: Exchange) -> list[ErrorResponse]:
-    front = authorization_error(exchange)
-    return ([front] if front else []) + back_channel_errors(exchange)
+def _all_errors(exchange: Exchange, ctx: Context) -> list[ErrorResponse]:
+    front = _front_error(exchange, ctx)
+    return ([front] if front else []) + _back_errors(exchange, ctx)
+
+
+# Each error response is read once per exchange for the five rules of this family.
+def _front_error(exchange: Exchange, ctx: Context) -> ErrorResponse | None:
+    return per_exchange(exchange, ctx, "errors.front", lambda: authorization_error(exchange))
+
+
+def _back_errors(exchange: Exchange, ctx: Context) -> list[ErrorResponse]:
+    return per_exchange(exchange, ctx, "errors.back", lambda: back_channel_errors(exchange))
 
 
 @rule(
@@ -113,7 +123,7 @@ def _all_errors(exchange: Exchange) -> list[ErrorResponse]:
 )
 def authz_error(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """The authorization response is an error: what it says and its likely cause."""
-    error = authorization_error(exchange)
+    error = _front_error(exchange, ctx)
     if error is None:
         return
     code = error.error
@@ -203,7 +213,7 @@ def _successful_authorizations(ctx: Context) -> dict[str | None, list[float]]:
 )
 def error_code_unknown(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """The error code is not one the RFCs or the IANA registry define."""
-    for response in _all_errors(exchange):
+    for response in _all_errors(exchange, ctx):
         code = response.error
         if isinstance(code, str) and code in KNOWN_ERRORS:
             continue
@@ -231,7 +241,7 @@ def error_code_unknown(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
 )
 def error_charset(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """error or error_description has characters outside the allowed set, or error_uri is not a URI."""
-    for response in _all_errors(exchange):
+    for response in _all_errors(exchange, ctx):
         for name, allowed in (("error", _nqschar), ("error_description", _nqschar), ("error_uri", _uri_char)):
             value = response.fields.get(name)
             if not isinstance(value, str) or not value or is_redacted(value):
@@ -260,7 +270,7 @@ def error_charset(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
 )
 def token_error_status(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """A token error came with a status other than 400 (or 401 for invalid_client); 200 is the worst case."""
-    for response in back_channel_errors(exchange):
+    for response in _back_errors(exchange, ctx):
         if response.where == "registration":
             continue  # RFC 7591 §3.2.2 has its own rules (400)
         status = response.hop.status
@@ -289,7 +299,7 @@ def token_error_status(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
 )
 def invalid_client_challenge(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """invalid_client after header authentication without 401 and WWW-Authenticate."""
-    for response in back_channel_errors(exchange):
+    for response in _back_errors(exchange, ctx):
         hop = response.hop
         authorization = hop.req_header("authorization")
         if response.error != "invalid_client" or not authorization:

@@ -18,6 +18,7 @@ from oauthtrace.analysis.oauth import (
     token_response,
 )
 from oauthtrace.analysis.registry import Context, memo, rule
+from oauthtrace.analysis.rules._shared import facts
 from oauthtrace.model import Exchange, Hit, Hop, Pairs
 from oauthtrace.params import base_url, origin, path, query_pairs
 
@@ -52,11 +53,8 @@ def request_urls(hop: Hop) -> set[str]:
 
 
 def per_exchange(ctx: Context, name: str, exchange: Exchange, build):
-    """`build()` computed once per exchange and analysed trace: several rules read the same things."""
-    cache = memo(ctx, name, dict)
-    if exchange.index not in cache:
-        cache[exchange.index] = build()
-    return cache[exchange.index]
+    """`build()` computed once per exchange being analysed: several rules read the same things."""
+    return facts(exchange, ctx).remember(name, build)
 
 
 def provider_metadata(exchange: Exchange, ctx: Context) -> dict | None:
@@ -337,6 +335,10 @@ def metadata_issuer_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
 
 def id_tokens(exchange: Exchange, ctx: Context) -> Iterator[tuple[Hop, str]]:
     """Every id_token the exchange received: token and refresh responses, and a front-channel response."""
+    return iter(per_exchange(ctx, "issuer.id-tokens", exchange, lambda: list(_id_tokens(exchange, ctx))))
+
+
+def _id_tokens(exchange: Exchange, ctx: Context) -> Iterator[tuple[Hop, str]]:
     for hop in exchange.tokens + exchange.refreshes:
         body = token_response(hop)
         if body and isinstance(body.get("id_token"), str) and body["id_token"]:
@@ -468,8 +470,10 @@ def mixup_cross_as(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     start = exchange.authorize
     if start is None:
         return
+    if not start.location or origin(start.location) == origin(start.url):
+        return  # most authorization requests redirect to their own login page
     handoff = _authorize_handoff(start)
-    if handoff is None or origin(start.location or "") == origin(start.url):
+    if handoff is None:
         return
     first = request_params(start)
     client_redirect = param(first, "redirect_uri")

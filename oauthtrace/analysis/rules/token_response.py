@@ -12,7 +12,7 @@ from oauthtrace.analysis.oauth import (
     body_params, client_auth_used, param, shown, token_fields, token_response,
 )
 from oauthtrace.analysis.registry import Context, rule
-from oauthtrace.analysis.rules._shared import facts
+from oauthtrace.analysis.rules._shared import facts, per_exchange
 from oauthtrace.model import Exchange, Hit, Hop, every
 
 PROFILE_SEVERITIES: dict[str, dict[str, str]] = {}
@@ -26,18 +26,22 @@ NUMERIC_FIELDS = ("expires_in", "refresh_expires_in", "refresh_token_expires_in"
 TOKEN_FIELDS = ("access_token", "refresh_token", "id_token")
 
 
-def _responses(exchange: Exchange) -> list[tuple[str, Hop]]:
-    """Token-endpoint hops of the exchange that got an HTTP answer, named for messages."""
+def _responses(exchange: Exchange, ctx: Context) -> list[tuple[str, Hop]]:
+    """Token-endpoint hops of the exchange that got an HTTP answer, named for messages (read once per exchange
+    for this family's rules)."""
+    return per_exchange(exchange, ctx, "token_response.answered", lambda: _answered(exchange))
+
+
+def _answered(exchange: Exchange) -> list[tuple[str, Hop]]:
     named = [("token", hop) for hop in exchange.tokens] + [("refresh", hop) for hop in exchange.refreshes]
     return [(name, hop) for name, hop in named if hop.status is not None]
 
 
-def _successful(exchange: Exchange) -> Iterator[tuple[str, Hop, dict]]:
+def _successful(exchange: Exchange, ctx: Context) -> list[tuple[str, Hop, dict]]:
     """(name, hop, JSON object) for 200 answers that are not errors in disguise."""
-    for name, hop in _responses(exchange):
-        data = token_response(hop)
-        if hop.status == 200 and data is not None and "error" not in data:
-            yield name, hop, data
+    return per_exchange(exchange, ctx, "token_response.successful", lambda: [
+        (name, hop, data) for name, hop in _responses(exchange, ctx)
+        if hop.status == 200 and (data := token_response(hop)) is not None and "error" not in data])
 
 
 @rule(
@@ -55,7 +59,7 @@ def _successful(exchange: Exchange) -> Iterator[tuple[str, Hop, dict]]:
 )
 def token_response_not_json(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """The token response is not a JSON object served as application/json."""
-    for name, hop in _responses(exchange):
+    for name, hop in _responses(exchange, ctx):
         media = hop.resp_content_type
         data = hop.resp_json()
         if media == "application/json" and isinstance(data, dict):
@@ -106,7 +110,7 @@ def _body_kind(hop: Hop, data) -> str:
 )
 def token_fields_missing(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """A successful token response lacks access_token or token_type, or has a token_type clients do not know."""
-    for name, hop, data in _successful(exchange):
+    for name, hop, data in _successful(exchange, ctx):
         missing = [field for field in ("access_token", "token_type")
                    if not isinstance(data.get(field), str) or not data.get(field)]
         if missing:
@@ -140,7 +144,7 @@ def token_fields_missing(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
 )
 def expires_in_not_number(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """expires_in (or another numeric member) is a JSON string."""
-    for name, hop, data in _successful(exchange):
+    for name, hop, data in _successful(exchange, ctx):
         for field in NUMERIC_FIELDS:
             value = data.get(field)
             if not isinstance(value, str):
@@ -169,7 +173,7 @@ def expires_in_not_number(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
 )
 def token_cache_headers(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """A response carrying tokens may be cached: no Cache-Control: no-store, or no Pragma: no-cache."""
-    for name, hop in _responses(exchange):
+    for name, hop in _responses(exchange, ctx):
         fields = token_fields(hop) or {}
         if hop.status != 200 or not any(isinstance(fields.get(f), str) and fields[f] for f in TOKEN_FIELDS):
             continue
@@ -211,7 +215,7 @@ def _pragma_severity(profile: str, *, no_store: bool) -> str:
 def scope_changed_unreported(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """The granted scope differs from the requested one and the token response does not say so (or says so)."""
     asked_at_authorize = _authorize_scope(exchange, ctx)
-    for name, hop, data in _successful(exchange):
+    for name, hop, data in _successful(exchange, ctx):
         # A refresh without scope asks for the scope originally granted (RFC 6749 §6), which may be narrower
         # than what the authorization request asked for.
         fallback = _original_grant(exchange, ctx) if name == "refresh" else asked_at_authorize
