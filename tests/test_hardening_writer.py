@@ -149,6 +149,8 @@ def test_a_writer_process_that_dies_is_said_once_and_every_later_flow_counted(db
 def _ended(pid: int) -> bool:
     """Every thread of it has exited, so its end of the pipe is closed (the main thread turns zombie first)."""
     try:
-        return not os.listdir(f"/proc/{pid}/fd")
+        with open(f"/proc/{pid}/stat") as stat:
+            zombie = stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+        return zombie and os.listdir(f"/proc/{pid}/task") == [str(pid)]
     except FileNotFoundError:
         return True
