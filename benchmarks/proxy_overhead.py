@@ -1,9 +1,10 @@
 """Throughput of `oauthtrace record` against plain `mitmdump -q` on the same load, in the same run.
 
-    python benchmarks/proxy_overhead.py [--requests 3000] [--connections 8] [--rounds 3]
+    python benchmarks/proxy_overhead.py [--requests 3000] [--connections 8] [--rounds 5]
 
 A local HTTP server answers a small JSON body; clients send requests over keep-alive connections through the
-proxy. Rounds alternate between the two proxies so drift on the machine hits both; the median round counts.
+proxy. Rounds alternate between the two proxies, in turn first (ABBA), so drift on the machine hits both; the
+median round counts.
 Target: ratio ≥ 0.95. Also measured (Linux): CPU time per request of the whole proxy (with the recorder's writer
 process) and of its main thread, mitmproxy's event loop, which bounds throughput; other load on the machine
 disturbs these less than throughput. Every request must be stored, or the run fails.
@@ -176,14 +177,15 @@ def main(argv=None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args(argv)
     server_port = start_server()
     baseline, ours = [], []
     with tempfile.TemporaryDirectory(prefix="oauthtrace-bench-") as workdir:
-        for _ in range(args.rounds):
-            baseline.append(measure("mitmdump", server_port, args, workdir))
-            ours.append(measure("oauthtrace", server_port, args, workdir))
+        for number in range(args.rounds):
+            order = ("mitmdump", "oauthtrace") if number % 2 == 0 else ("oauthtrace", "mitmdump")
+            for kind in order:
+                (baseline if kind == "mitmdump" else ours).append(measure(kind, server_port, args, workdir))
     throughput = figure("proxy throughput (req/s)", [r for r, _ in ours], [r for r, _ in baseline],
                         f"ratio ≥ {TARGET_RATIO}")
     rows = [throughput]
