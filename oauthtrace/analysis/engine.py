@@ -207,6 +207,8 @@ def recorded_sides(hops: list[Hop], roles: dict[int, str]) -> set[str]:
             sides.add("M")
         if hop.is_reverse:
             sides.add("B")
+        if len(sides) == 3:
+            break  # all of F, B and M: the rest of a large trace cannot add any
     return sides
 
 

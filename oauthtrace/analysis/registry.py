@@ -93,8 +93,19 @@ class Context:
     def others(self, exchange: Exchange) -> list[Exchange]:
         return [ex for ex in self.exchanges if ex.index != exchange.index]
 
-    def hops_with_role(self, role: str) -> list[Hop]:
-        return [hop for hop in self.hops if self.roles.get(hop.seq) == role]
+    def hops_with_role(self, *roles: str) -> list[Hop]:
+        """The trace's hops with one of `roles`, in the order of ctx.hops."""
+        by_role = memo(self, "registry.hops-by-role", self._hops_by_role)
+        if len(roles) == 1:
+            return [hop for _, hop in by_role.get(roles[0], ())]
+        return [hop for _, hop in sorted(entry for role in roles for entry in by_role.get(role, ()))]
+
+    def _hops_by_role(self) -> dict[str, list[tuple[int, Hop]]]:
+        """role -> (position in ctx.hops, hop): one pass over the trace for every rule that asks for a role."""
+        by_role: dict[str, list[tuple[int, Hop]]] = {}
+        for position, hop in enumerate(self.hops):
+            by_role.setdefault(self.roles.get(hop.seq), []).append((position, hop))
+        return by_role
 
     def as_metadata(self) -> dict | None:
         """The first authorization server metadata document seen in the trace, if any."""

@@ -98,7 +98,7 @@ def registration_for(client_id: str | None, exchange: Exchange, ctx: Context) ->
 def _registrations(ctx: Context) -> dict[str, tuple[dict, dict]]:
     """client_id -> (registration request, response) over the whole trace, built once."""
     hops = [hop for ex in ctx.exchanges for hop in ex.registrations]
-    hops += [hop for hop in ctx.hops if ctx.roles.get(hop.seq) == "registration"]
+    hops += ctx.hops_with_role("registration")
     found: dict[str, tuple[dict, dict]] = {}
     for hop in hops:
         response = hop.resp_json()

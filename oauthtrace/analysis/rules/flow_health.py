@@ -5,6 +5,7 @@ evaluated when the side it needs was not recorded at all)."""
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Iterator
 
 from oauthtrace.analysis.mcp import bearer_token, challenge_params, issued_access_tokens, mcp_applies
@@ -110,7 +111,7 @@ def token_not_used(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
 def _uses(hops: list[Hop]) -> dict[str, list[Hop]]:
     """access token -> the requests that presented it, in order."""
     found: dict[str, list[Hop]] = {}
-    for hop in sorted(hops, key=lambda h: h.seq):
+    for hop in sorted(hops, key=attrgetter("seq")):
         token = bearer_token(hop)
         if token:
             found.setdefault(token, []).append(hop)
@@ -183,13 +184,12 @@ def _replays(ctx: Context) -> dict[int, Hop]:
     """seq of a callback hop that repeats an earlier one -> that earlier callback (one pass over the trace)."""
     first: dict[tuple[str, str], Hop] = {}
     replays: dict[int, Hop] = {}
-    for hop in sorted(ctx.hops, key=lambda h: h.seq):
-        if ctx.roles.get(hop.seq) == "callback":
-            key = _callback_key(hop)
-            if key is None:
-                continue
-            if key in first:
-                replays[hop.seq] = first[key]
-            else:
-                first[key] = hop
+    for hop in sorted(ctx.hops_with_role("callback"), key=attrgetter("seq")):
+        key = _callback_key(hop)
+        if key is None:
+            continue
+        if key in first:
+            replays[hop.seq] = first[key]
+        else:
+            first[key] = hop
     return replays

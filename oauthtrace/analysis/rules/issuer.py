@@ -295,7 +295,7 @@ def first_owners(ctx: Context, hops_of, orphan_roles: tuple[str, ...]) -> dict[i
                 claimed.add(hop.seq)
                 owners.setdefault(exchange.index, []).append(hop)
     if ordered:
-        orphans = [hop for hop in ctx.hops if ctx.roles.get(hop.seq) in orphan_roles and hop.seq not in claimed]
+        orphans = [hop for hop in ctx.hops_with_role(*orphan_roles) if hop.seq not in claimed]
         owners.setdefault(ordered[0].index, []).extend(orphans)
     return owners
 
@@ -442,6 +442,8 @@ def _authorize_handoff(hop: Hop) -> Pairs | None:
     """The authorization request a provider's response redirected to, when it redirected to one."""
     if not hop.location:
         return None
+    if "%" not in hop.location and not ("response_type" in hop.location and "client_id" in hop.location):
+        return None  # the names appear as written unless percent-encoded: no parse for a login page's URL
     pairs = query_pairs(hop.location)
     if param(pairs, "response_type") and param(pairs, "client_id"):
         return pairs
