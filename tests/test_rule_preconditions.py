@@ -1,19 +1,24 @@
-"""Rule preconditions (`@rule(when=…)`): the engine skips a rule on an exchange holding none of the parts it
-names, so a precondition must be implied by the rule's own code — a rule never reports on an exchange that lacks
-them, and skipping it changes no finding."""
+"""Rule preconditions (`@rule(when=…)`): the engine skips a rule on an exchange holding none of the parts or
+traits it names, so a precondition must be implied by the rule's own code — a rule never reports on an exchange
+that lacks them, and skipping it changes no finding."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from hops import flow, metadata_hop, renumber, sequential
+from hops import PROVIDER, VERIFIER, flow, metadata_hop, renumber, sequential
 from mcp_hops import mcp_flow
+from test_rules_issuer import jwt
+from test_rules_mcp import CIMD, _with_document
+from test_rules_par import par_flow, pushed
 
 from oauthtrace.analysis import engine, registry
 from oauthtrace.analysis.classify import classify_with_sources
 from oauthtrace.analysis.correlate import correlate
-from oauthtrace.analysis.registry import EXCHANGE_PARTS, PRECONDITIONS, Context, applies, exchange_parts
+from oauthtrace.analysis.registry import (
+    EXCHANGE_PARTS, PRECONDITIONS, TRAITS, Context, applies, exchange_parts, exchange_traits,
+)
 from oauthtrace.interchange.importer import read_file
 from oauthtrace.model import Exchange, Hop, Rule
 
@@ -32,6 +37,26 @@ def hand_made_traces() -> dict[str, list[Hop]]:
         "mcp": list(mcp_flow()),
         "mcp-without-authorize": list(mcp_flow(authorize=False)),
         "two-flows": sequential(list(flow()), list(flow(state="another-state-value-123456789"))),
+        # flows with the content the traits name
+        "token-error-200": list(flow(token_status=200, token_json={"error": "Invalid_Grant"})),
+        "basic-auth": list(flow(client_auth="basic", client_id="client:with space")),
+        "pkce-plain": list(flow(pkce=True, challenge_method="plain")),
+        "pkce-mismatch": list(flow(pkce=True, token_verifier="x" * 43)),
+        "pkce-downgrade": list(flow(extra_token=[("code_verifier", VERIFIER)])),
+        "oidc": renumber([metadata_hop(1), *flow(scope="openid", nonce="n-0S6_WzA2Mj", token_json={
+            "access_token": "at-1", "token_type": "Bearer",
+            "id_token": jwt({"iss": PROVIDER + "/", "aud": "another-client", "nonce": "other", "exp": 1})})]),
+        "nonce-reused": sequential(list(flow(scope="openid", nonce="n-1")),
+                                   list(flow(scope="openid", nonce="n-1", state="another-state-value-123456789"))),
+        "pkce-verifier-short": list(flow(pkce=True, token_verifier="short")),
+        "pkce-verifier-omitted": list(flow(pkce=True, token_verifier=None)),
+        "invalid-client": list(flow(client_auth="basic", token_status=400, token_json={"error": "invalid_client"})),
+        "error-charset": list(flow(error="access_denied", error_description='denied "by" policy',
+                                   returned_state=None)),
+        "openid-without-nonce": list(flow(scope="openid", response_type="id_token", back_channel=False)),
+        "iss": renumber([metadata_hop(1), *flow(extra_response=[("iss", "https://other.example.com")])]),
+        "par-reused": sequential(renumber([pushed(), *par_flow()]), list(par_flow())),
+        "cimd-mismatch": list(_with_document({"client_id": CIMD + "?v=2"})[0]),
     }
 
 
@@ -50,12 +75,36 @@ def _context(hops: list[Hop]) -> tuple[Context, list[Exchange]]:
     return ctx, exchanges
 
 
-def test_every_precondition_belongs_to_a_rule_and_names_exchange_parts():
+def test_every_precondition_belongs_to_a_rule_and_names_exchange_parts_or_traits():
     rules = engine.load_rules()
     assert PRECONDITIONS, "no rule declares a precondition"
     for rule_id, parts in PRECONDITIONS.items():
         assert rule_id in rules
-        assert parts and parts <= set(EXCHANGE_PARTS)
+        assert parts and parts <= set(EXCHANGE_PARTS) | TRAITS.keys()
+
+
+def test_every_trait_is_seen_and_every_rule_needing_one_reports_in_these_traces():
+    """The traces below exercise what they are for: each trait holds somewhere, and the rules that need a trait
+    report somewhere (so the test that they never report without it is not vacuous)."""
+    seen, reported = set(), set()
+    for hops in traces().values():
+        ctx, exchanges = _context(hops)
+        for exchange in exchanges:
+            ctx.profile = "oauth2"
+            seen |= exchange_traits(exchange, ctx, TRAITS)
+        reported |= {finding.rule for finding in engine.analyze(hops, trace_id=1).findings}
+    assert TRAITS.keys() - seen == set()
+    needing = {rule_id for rule_id, names in PRECONDITIONS.items() if names & TRAITS.keys()}
+    assert needing - reported == set()
+
+
+def test_a_trait_that_fails_counts_as_present(monkeypatch):
+    def broken(exchange, ctx):
+        raise KeyError("boom")
+
+    monkeypatch.setitem(TRAITS, "x-broken", broken)
+    ctx, [exchange] = _context(list(flow()))
+    assert exchange_traits(exchange, ctx, ["x-broken"]) == {"x-broken"}
 
 
 def test_exchange_parts_are_the_parts_present():
@@ -75,9 +124,9 @@ def test_an_unknown_part_is_refused_at_registration():
 def test_no_rule_reports_on_an_exchange_lacking_its_precondition(name):
     ctx, exchanges = _context(traces()[name])
     for exchange in exchanges:
-        parts = exchange_parts(exchange)
+        ctx.profile = "oauth2"
+        parts = exchange_parts(exchange) | exchange_traits(exchange, ctx, TRAITS)
         for rule in engine.select_rules():
-            ctx.profile = "oauth2"
             hits = list(rule.check(exchange, ctx) or [])
             if hits:
                 assert applies(rule.id, parts), f"{rule.id} reported on an exchange holding only {sorted(parts)}"

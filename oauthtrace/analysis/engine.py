@@ -16,7 +16,7 @@ from typing import Iterable
 from oauthtrace.analysis.classify import FRONT_ROLES, classify_with_sources, is_mcp_call
 from oauthtrace.analysis.correlate import correlate
 from oauthtrace.analysis.profiles import check_profile, fix_for, profile_for, severity_for, severity_table
-from oauthtrace.analysis.registry import RULES, Context, applies, exchange_parts
+from oauthtrace.analysis.registry import PRECONDITIONS, RULES, TRAITS, Context, applies, exchange_parts, exchange_traits
 from oauthtrace.errors import UserError
 from oauthtrace.model import SEVERITY_RANK, Exchange, Finding, Hit, Hop, Rule, Trace
 
@@ -105,11 +105,12 @@ def _analyze(hops: list[Hop], trace_id: int, profile: str | None, rules: list[Ru
         elif not missing:
             runnable.append(rule)
     table = severity_table()  # the profiles' severities, once per run rather than per finding
-    # the rules that can report on an exchange holding given parts; few shapes of exchange, so few lists
+    # the rules that can report on an exchange holding given parts and traits; few shapes, so few lists
     by_parts: dict[frozenset[str], list[Rule]] = {}
+    traits = sorted({name for rule in runnable for name in PRECONDITIONS.get(rule.id, ()) if name in TRAITS})
     for exchange in exchanges:
         ctx.profile = report.profiles[exchange.index] = profile_for(exchange, profile)
-        parts = exchange_parts(exchange)
+        parts = exchange_parts(exchange) | exchange_traits(exchange, ctx, traits)  # a trait may read the profile
         applicable = by_parts.get(parts)
         if applicable is None:
             applicable = by_parts[parts] = [rule for rule in runnable if applies(rule.id, parts)]

@@ -8,14 +8,32 @@ from typing import Callable, Iterable
 from oauthtrace.model import Exchange, Hit, Hop, Rule
 
 RULES: dict[str, Rule] = {}
-# rule id -> the exchange parts (EXCHANGE_PARTS) at least one of which the rule needs to report anything; a rule
-# without an entry may report on any exchange. The engine skips a rule on an exchange holding none of them.
+# rule id -> the exchange parts (EXCHANGE_PARTS) or traits (TRAITS) at least one of which the rule needs to report
+# anything; a rule without an entry may report on any exchange. The engine skips a rule on an exchange holding
+# none of them.
 PRECONDITIONS: dict[str, frozenset[str]] = {}
 # Exchange fields that may be empty: a hop (authorize …) or a list of hops (tokens …).
 EXCHANGE_PARTS = ("authorize", "authz_response", "callback", "tokens", "refreshes", "registrations", "metadata",
                   "resources", "pushed")
 
 CheckFn = Callable[[Exchange, "Context"], Iterable[Hit]]
+TraitFn = Callable[[Exchange, "Context"], bool]
+# trait name -> whether an exchange has it: what a few rules need of its content (an error response, an id_token,
+# a code_challenge sent …), told by the same readers those rules use, once per exchange.
+TRAITS: dict[str, TraitFn] = {}
+
+
+def trait(name: str) -> Callable[[TraitFn], TraitFn]:
+    """Register `fn(exchange, context) -> bool` as trait `name`, for rules to name in `when` (register it before
+    the rules that do)."""
+
+    def register(fn: TraitFn) -> TraitFn:
+        if name in TRAITS or name in EXCHANGE_PARTS:
+            raise ValueError(f"trait {name} registered twice")
+        TRAITS[name] = fn
+        return fn
+
+    return register
 
 
 def rule(
@@ -35,11 +53,12 @@ def rule(
 
     `needs` uses RULES.md's letters: F front channel, B back channel, M metadata; "F+B" needs both,
     "F/B" either. `severity` is the default; a Hit may carry another for rules with two severities.
-    `when`: exchange parts (EXCHANGE_PARTS) of which the rule needs at least one to report anything, e.g.
-    ("tokens", "refreshes"); a precondition the rule's own code implies, so skipping it changes nothing. A rule
-    that reports what is absent must name what it really reads (state-missing needs "authorize", not "callback").
+    `when`: exchange parts (EXCHANGE_PARTS) or traits (TRAITS) of which the rule needs at least one to report
+    anything, e.g. ("tokens", "refreshes"); a precondition the rule's own code implies, so skipping it changes
+    nothing. A rule that reports what is absent must name what it really reads (state-missing needs "authorize",
+    not "callback").
     """
-    unknown = set(when) - set(EXCHANGE_PARTS)
+    unknown = set(when) - set(EXCHANGE_PARTS) - TRAITS.keys()
     if unknown:
         raise ValueError(f"rule {id}: unknown exchange parts {sorted(unknown)}")
 
@@ -62,8 +81,22 @@ def exchange_parts(exchange: Exchange) -> frozenset[str]:
     return frozenset(name for name in EXCHANGE_PARTS if getattr(exchange, name))
 
 
+def exchange_traits(exchange: Exchange, ctx: Context, names: Iterable[str]) -> frozenset[str]:
+    """Which of the traits `names` the exchange has. A trait that fails to be told counts as present: the rules
+    needing it then run, and report their own failure."""
+    found = []
+    for name in names:
+        try:
+            present = TRAITS[name](exchange, ctx)
+        except Exception:  # noqa: BLE001 — the rule's own run says what went wrong
+            present = True
+        if present:
+            found.append(name)
+    return frozenset(found)
+
+
 def applies(rule_id: str, parts: frozenset[str]) -> bool:
-    """Whether rule `rule_id` can report anything on an exchange holding `parts` (its precondition)."""
+    """Whether rule `rule_id` can report anything on an exchange holding `parts` (its parts and traits)."""
     needed = PRECONDITIONS.get(rule_id)
     return needed is None or not needed.isdisjoint(parts)
 

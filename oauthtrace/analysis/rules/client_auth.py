@@ -20,7 +20,7 @@ from oauthtrace.analysis.oauth import (
     request_params,
     token_response,
 )
-from oauthtrace.analysis.registry import Context, memo, rule
+from oauthtrace.analysis.registry import Context, memo, rule, trait
 from oauthtrace.analysis.rules.issuer import provider_metadata
 from oauthtrace.model import Exchange, Hit, Hop, is_redacted
 
@@ -121,6 +121,13 @@ def answered_invalid_client(hop: Hop) -> bool:
 
 def _secret_note(secret: str) -> str:
     return "‹secret, redacted›" if is_redacted(secret) else f"‹secret, {len(secret)} chars›"
+
+
+
+@trait("basic_auth")
+def sends_basic_auth(exchange: Exchange, ctx: Context) -> bool:
+    """A token-endpoint request of the exchange carries an `Authorization: Basic` header."""
+    return any(raw_basic_credentials(hop) is not None for hop in token_endpoint_requests(exchange))
 
 
 @rule(
@@ -295,7 +302,7 @@ def public_client_secret(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     severity="warning",
     blame="C",
     needs="B",
-    when=("tokens", "refreshes"),
+    when=("basic_auth",),
     spec="RFC 6749 §2.3.1",
     quote="The client identifier is encoded using the application/x-www-form-urlencoded encoding algorithm ... "
     "and the encoded value is used as the username; the client password is encoded using the same algorithm",

@@ -7,7 +7,7 @@ from typing import Iterator
 from oauthtrace.analysis.oauth import (
     authz_response_params, callback_params, param, request_params, shown, token_fields,
 )
-from oauthtrace.analysis.registry import Context, memo, rule
+from oauthtrace.analysis.registry import Context, memo, rule, trait
 from oauthtrace.analysis.rules._shared import per_exchange
 from oauthtrace.model import Exchange, Hit, Hop, first, is_redacted
 
@@ -108,13 +108,20 @@ def _back_errors(exchange: Exchange, ctx: Context) -> list[ErrorResponse]:
     return per_exchange(exchange, ctx, "errors.back", lambda: back_channel_errors(exchange))
 
 
+
+@trait("error")
+def has_error_response(exchange: Exchange, ctx: Context) -> bool:
+    """The authorization response or a back-channel answer carries an error: what every rule here reads."""
+    return bool(_all_errors(exchange, ctx))
+
+
 @rule(
     "authz-error",
     family="F",
     severity="info",
     blame="AS",
     needs="F",
-    when=("authz_response", "callback"),
+    when=("error",),
     spec="RFC 6749 §4.1.2.1; OpenID Connect Core §3.1.2.6",
     quote="If the resource owner denies the access request or if the request fails for reasons other than a "
     "missing or invalid redirection URI, the authorization server informs the client",
@@ -204,7 +211,7 @@ def _successful_authorizations(ctx: Context) -> dict[str | None, list[float]]:
     severity="warning",
     blame="AS",
     needs="F/B",
-    when=("authz_response", "callback", "tokens", "refreshes", "registrations"),
+    when=("error",),
     spec="RFC 6749 §4.1.2.1, §5.2, §8.5",
     quote="error REQUIRED. A single ASCII error code from the following: … (or a value registered in the OAuth "
     "Extensions Error Registry)",
@@ -232,7 +239,7 @@ def error_code_unknown(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     severity="warning",
     blame="AS",
     needs="F/B",
-    when=("authz_response", "callback", "tokens", "refreshes", "registrations"),
+    when=("error",),
     spec="RFC 6749 §4.1.2.1, §5.2, Appendix A.7–A.9",
     quote="Values for the \"error\" and \"error_description\" parameters MUST NOT include characters outside "
     "the set %x20-21 / %x23-5B / %x5D-7E",
@@ -261,7 +268,7 @@ def error_charset(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     severity="error",
     blame="AS",
     needs="B",
-    when=("tokens", "refreshes"),
+    when=("error",),
     spec="RFC 6749 §5.2",
     quote="The authorization server responds with an HTTP 400 (Bad Request) status code (unless specified "
     "otherwise)",
@@ -289,7 +296,7 @@ def token_error_status(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     severity="warning",
     blame="AS",
     needs="B",
-    when=("tokens", "refreshes", "registrations"),
+    when=("error",),
     spec="RFC 6749 §5.2",
     quote="If the client attempted to authenticate via the \"Authorization\" request header field, the "
     "authorization server MUST respond with an HTTP 401 (Unauthorized) status code and include the "

@@ -17,7 +17,7 @@ from oauthtrace.analysis.oauth import (
     request_params,
     token_response,
 )
-from oauthtrace.analysis.registry import Context, memo, rule
+from oauthtrace.analysis.registry import Context, memo, rule, trait
 from oauthtrace.analysis.rules._shared import facts
 from oauthtrace.model import Exchange, Hit, Hop, Pairs
 from oauthtrace.params import base_url, origin, path, query_pairs
@@ -149,13 +149,26 @@ def _show(value: str | None) -> str:
 # --- rules -------------------------------------------------------------------------------------------------
 
 
+
+@trait("iss")
+def has_iss(exchange: Exchange, ctx: Context) -> bool:
+    """The authorization response carries iss (RFC 9207)."""
+    return param(authorization_response(exchange, ctx)[1], "iss") is not None
+
+
+@trait("id_token")
+def has_id_token(exchange: Exchange, ctx: Context) -> bool:
+    """The exchange received an id_token (id_tokens() finds one)."""
+    return next(id_tokens(exchange, ctx), None) is not None
+
+
 @rule(
     "iss-mismatch",
     family="I",
     severity="error",
     blame="AS",
     needs="F+M",
-    when=("authz_response", "callback"),
+    when=("iss",),
     spec="RFC 9207 §2.3, §2.4; RFC 9700 §4.4.2.1",
     quote="the value of the iss parameter MUST exactly match the issuer identifier in the authorization "
     "server's metadata; clients MUST reject responses with a different value",
@@ -354,7 +367,7 @@ def _id_tokens(exchange: Exchange, ctx: Context) -> Iterator[tuple[Hop, str]]:
     severity="error",
     blame="AS",
     needs="B",
-    when=("tokens", "refreshes", "authz_response", "callback"),
+    when=("id_token",),
     spec="OIDC Core §3.1.3.7 step 2",
     quote="The Issuer Identifier for the OpenID Provider MUST exactly match the value of the iss (issuer) Claim",
     fix="Provider: issue id_tokens whose iss is exactly your metadata issuer. Client: configure that issuer "

@@ -13,7 +13,7 @@ from typing import Iterator
 from oauthtrace.analysis.compare import describe_difference
 from oauthtrace.analysis.jwt import decode as decode_jwt
 from oauthtrace.analysis.oauth import basic_credentials, body_params, param, request_params, shown, token_response
-from oauthtrace.analysis.registry import Context, memo, rule
+from oauthtrace.analysis.registry import Context, memo, rule, trait
 from oauthtrace.analysis.rules._shared import facts
 from oauthtrace.analysis.rules.issuer import authorization_response, how_differs, id_tokens
 from oauthtrace.model import Exchange, Hit, Hop, Pairs, is_redacted
@@ -38,13 +38,27 @@ def is_openid(pairs: Pairs) -> bool:
     return "openid" in (param(pairs, "scope") or "").split()
 
 
+
+@trait("openid")
+def asks_openid(exchange: Exchange, ctx: Context) -> bool:
+    """The authorization request's scope holds openid."""
+    pairs = authorize_params(exchange, ctx)
+    return pairs is not None and is_openid(pairs)
+
+
+@trait("nonce")
+def sends_nonce(exchange: Exchange, ctx: Context) -> bool:
+    """The authorization request sent a nonce."""
+    return bool(param(authorize_params(exchange, ctx) or [], "nonce"))
+
+
 @rule(
     "nonce-missing",
     family="J",
     severity="error",
     blame="C",
     needs="F",
-    when=("authorize",),
+    when=("openid",),
     spec="OIDC Core §3.1.2.1, §3.2.2.1, §3.3.2.11; RFC 9700 §2.1.1, §4.5.3.2",
     quote="nonce: REQUIRED for the implicit and hybrid flows; clients without PKCE MUST use nonce (or state) "
     "to bind the response to the user agent",
@@ -88,7 +102,7 @@ def _code_flow_id_tokens(exchange: Exchange, ctx: Context) -> Iterator[tuple[Hop
     severity="error",
     blame="AS",
     needs="B",
-    when=("authorize",),
+    when=("id_token",),
     spec="OIDC Core §3.1.3.7 step 11, §3.1.2.1",
     quote="If a nonce value was sent in the Authentication Request, a nonce Claim MUST be present and its value "
     "checked to verify that it is the same value as the one that was sent",
@@ -122,7 +136,7 @@ def nonce_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     severity="warning",
     blame="C",
     needs="F",
-    when=("authorize",),
+    when=("nonce",),
     spec="RFC 9700 §2.1.1; OIDC Core §15.5.2",
     quote="the nonce value MUST be transaction-specific; it is a random value bound to one authentication request",
     fix="Client: generate a new random nonce for every authorization request and keep it with that request's "
@@ -241,7 +255,7 @@ def _time_problems(claims: dict, received: float) -> list[tuple[str, dict]]:
     severity="error",
     blame="AS",
     needs="B",
-    when=("tokens", "refreshes", "authz_response", "callback"),
+    when=("id_token",),
     spec="OIDC Core §2, §3.1.3.7, §3.2.2.9, §3.3.2.10",
     quote="The Client MUST validate that the aud (audience) Claim contains its client_id value ... The current "
     "time MUST be before the time represented by the exp Claim",

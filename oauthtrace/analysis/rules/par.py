@@ -5,13 +5,20 @@ from __future__ import annotations
 from typing import Iterator
 
 from oauthtrace.analysis.oauth import param, request_params
-from oauthtrace.analysis.registry import Context, memo, rule
+from oauthtrace.analysis.registry import Context, memo, rule, trait
 from oauthtrace.analysis.rules._shared import facts
 from oauthtrace.analysis.rules.issuer import provider_metadata
 from oauthtrace.model import Exchange, Hit, Hop
 from oauthtrace.params import base_url
 
 PROFILE_SEVERITIES: dict[str, dict[str, str]] = {}
+
+
+
+@trait("request_uri")
+def sends_request_uri(exchange: Exchange, ctx: Context) -> bool:
+    """The authorization request's URL carries a request_uri (a pushed request, RFC 9126)."""
+    return exchange.authorize is not None and bool(param(request_params(exchange.authorize), "request_uri"))
 
 
 @rule(
@@ -60,7 +67,7 @@ def par_response_invalid(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     severity="warning",
     blame="C",
     needs="F",
-    when=("authorize",),
+    when=("request_uri",),
     spec="RFC 9126 §4",
     quote="the client MUST only use a request_uri value once. Authorization servers SHOULD treat request_uri "
     "values as one-time use",

@@ -8,7 +8,7 @@ import re
 from typing import Iterator
 
 from oauthtrace.analysis.oauth import body_params, client_auth_used, param, request_params, shown, token_fields
-from oauthtrace.analysis.registry import Context, memo, rule
+from oauthtrace.analysis.registry import Context, memo, rule, trait
 from oauthtrace.analysis.rules._shared import facts
 from oauthtrace.model import Exchange, Hit, Hop, Pairs, is_redacted
 
@@ -74,6 +74,19 @@ _CLIENT_TYPE_WORDS = {
 }
 
 
+
+@trait("code_challenge")
+def sends_code_challenge(exchange: Exchange, ctx: Context) -> bool:
+    """The authorization request (with its pushed request or request object) sent a code_challenge."""
+    return bool(param(authorize_params(exchange, ctx) or [], "code_challenge"))
+
+
+@trait("code_verifier")
+def sends_code_verifier(exchange: Exchange, ctx: Context) -> bool:
+    """A token request of the exchange sent a code_verifier."""
+    return any(param(body_params(hop), "code_verifier") for hop in _token_requests(exchange))
+
+
 @rule(
     "pkce-missing",
     family="D",
@@ -108,7 +121,7 @@ def pkce_missing(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     severity="warning",
     blame="C",
     needs="F",
-    when=("authorize",),
+    when=("code_challenge",),
     spec="RFC 7636 §4.2, §4.3; RFC 9700 §2.1.1; MCP authorization",
     quote="If the client is capable of using S256, it MUST use S256 … if code_challenge_method is not present, "
     "the server MUST use plain",
@@ -145,7 +158,7 @@ def _advertised_methods(ctx: Context) -> list | None:
     severity="error",
     blame="C",
     needs="B",
-    when=("tokens",),
+    when=("code_challenge",),
     spec="RFC 7636 §4.6",
     quote="If the values are equal, the token endpoint MUST continue processing as normal … If the values are "
     "not equal, an error response indicating \"invalid_grant\" … MUST be returned",
@@ -225,7 +238,7 @@ def _challenge_index(ctx: Context) -> dict[str, int]:
     severity="error",
     blame="C",
     needs="B",
-    when=("tokens",),
+    when=("code_challenge",),
     spec="RFC 7636 §4.5, §4.6; RFC 9700 §2.1.1",
     quote="code_verifier REQUIRED (RFC 7636 §4.5); authorization servers MUST enforce the correct usage of "
     "code_verifier (RFC 9700 §2.1.1)",
@@ -256,7 +269,7 @@ def pkce_verifier_missing(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     severity="error",
     blame="AS",
     needs="F+B",
-    when=("tokens",),
+    when=("code_verifier",),
     spec="RFC 9700 §2.1.1, §4.8.2; OAuth 2.1 §4.1.3",
     quote="code_verifier … present if and only if a code_challenge parameter was present in the authorization "
     "request (OAuth 2.1); the AS MUST reject a code_verifier when no code_challenge was sent (RFC 9700 §4.8.2)",
@@ -284,7 +297,7 @@ def pkce_downgrade(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     severity="error",
     blame="C",
     needs="F/B",
-    when=("authorize", "tokens"),
+    when=("code_challenge", "code_verifier"),
     spec="RFC 7636 §4.1, §4.2; OAuth 2.1 §4.1.1",
     quote="code-verifier = 43*128unreserved; unreserved = ALPHA / DIGIT / \"-\" / \".\" / \"_\" / \"~\"",
     fix="Client: make the verifier 43–128 characters of [A-Za-z0-9-._~] (e.g. 32 random bytes, base64url "

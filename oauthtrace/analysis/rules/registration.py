@@ -10,7 +10,7 @@ from oauthtrace.analysis.compare import describe_difference
 from oauthtrace.analysis.mcp import chain, json_document, mcp_applies
 from oauthtrace.analysis.oauth import param, request_params, shown
 from oauthtrace.analysis.profiles import known_client
-from oauthtrace.analysis.registry import Context, memo, rule
+from oauthtrace.analysis.registry import Context, memo, rule, trait
 from oauthtrace.analysis.rules._shared import facts
 from oauthtrace.analysis.rules.discovery import prm_status
 from oauthtrace.model import Exchange, Hit, Hop
@@ -35,6 +35,13 @@ def _as_metadata(exchange: Exchange) -> tuple[Hop, dict] | None:
         if document is not None and "issuer" in document and "authorization_servers" not in document:
             return hop, document
     return None
+
+
+
+@trait("url_client_id")
+def has_url_client_id(exchange: Exchange, ctx: Context) -> bool:
+    """The authorization request's client_id is a URL (a client ID metadata document)."""
+    return exchange.authorize is not None and _url_client_id(param(request_params(exchange.authorize), "client_id"))
 
 
 @rule(
@@ -164,7 +171,7 @@ def _normal(value):
     severity="error",
     blame="C",
     needs="M/F",
-    when=("authorize",),
+    when=("url_client_id",),
     spec="MCP authorization 2025-11-25 (Client ID Metadata Documents)",
     quote="The client_id property in the document MUST match the document URL exactly; authorization servers "
     "MUST validate redirect URIs presented in an authorization request against those in the metadata document",

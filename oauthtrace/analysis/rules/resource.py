@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from oauthtrace.analysis.compare import TRAILING_SLASH, describe_difference
 from oauthtrace.analysis.mcp import chain, mcp_applies
 from oauthtrace.analysis.oauth import body_params, param
-from oauthtrace.analysis.registry import Context, rule
+from oauthtrace.analysis.registry import Context, rule, trait
 from oauthtrace.analysis.rules._shared import facts
 from oauthtrace.analysis.rules.discovery import expected_resources, valid_prm
 from oauthtrace.model import Exchange, Hit, Hop, Pairs, every
@@ -41,13 +41,20 @@ def _token_requests(exchange: Exchange) -> list[Hop]:
     return sorted(exchange.tokens + exchange.refreshes, key=lambda hop: hop.seq)
 
 
+
+@trait("mcp")
+def is_mcp_flow(exchange: Exchange, ctx: Context) -> bool:
+    """MCP authorization applies to the exchange (mcp_applies, under the exchange's profile)."""
+    return mcp_applies(exchange, ctx.profile)
+
+
 @rule(
     "resource-missing",
     family="M",
     severity="info",
     blame="C",
     needs="F/B",
-    when=("authorize", "tokens", "refreshes"),
+    when=("mcp",),
     spec="RFC 8707 §2; MCP authorization (Resource Parameter Implementation); OpenAI Apps SDK authentication",
     quote="MCP clients MUST implement Resource Indicators … The resource parameter MUST be included in both "
     "authorization requests and token requests … regardless of whether authorization servers support it",
