@@ -14,6 +14,7 @@ import sys
 import time
 from contextlib import contextmanager
 from dataclasses import fields
+from json.scanner import make_scanner
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -573,7 +574,7 @@ class _RowReader:
             return list(found)
         shared = self.shared
         decoded = []
-        for name, value in json.loads(text or "[]"):
+        for name, value in _json_loads(text or "[]"):
             pair = (name, value)
             decoded.append(shared.setdefault(pair, pair) if len(shared) < self._MAX_PAIRS else pair)
         if text is not None and len(text) <= self._SHORT and len(self.texts) < self._MAX_TEXTS:
@@ -582,6 +583,18 @@ class _RowReader:
 
 
 _intern = sys.intern
+_scan_json = make_scanner(json.JSONDecoder())
+
+
+def _json_loads(text: str):
+    """json.loads(text), without its Python layers for the usual text (a JSON value and nothing around it): on
+    the short texts of the pairs columns they cost as much as the parse. Anything else goes to json.loads, which
+    accepts it (surrounding whitespace) or raises its own error."""
+    try:
+        value, end = _scan_json(text, 0)
+    except (StopIteration, ValueError):
+        return json.loads(text)
+    return value if end == len(text) else json.loads(text)
 
 
 # Hop's leading fields in declaration order: a positional call is several times cheaper than 22 keywords,
