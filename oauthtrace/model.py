@@ -132,6 +132,8 @@ def _media_type(value: str | None) -> str:
 
 def _parsed_once(hop: "Hop", slot: str, body: bytes | None):
     """The body's JSON, parsed once per body object (the analysis asks for it dozens of times); read-only."""
+    if not _may_be_json(body):
+        return None  # no body, or a page, a form: known at a glance, nothing worth a cache entry
     if hop.derived is None:
         hop.derived = {}
     found = hop.derived.get(slot)
@@ -148,14 +150,22 @@ _JSON_SPACE = b" \t\r\n"
 _JSON_STARTS = frozenset(bytes([c]) for c in b'{["-0123456789tfnNI\x00')
 
 
-def _json(body: bytes | None):
-    """The parsed JSON body, or None when there is none or it does not parse."""
+def _may_be_json(body: bytes | None) -> bool:
+    """False for no body, and for a body whose first character cannot begin JSON (an HTML page, a form, a
+    script): json.loads would refuse it, and learning that from its exception costs far more."""
     if not body:
-        return None
+        return False
     if isinstance(body, bytes):
         start = body[:1] if body[:1] not in _JSON_SPACE else body.lstrip(_JSON_SPACE)[:1]
         if start and start < b"\x80" and start not in _JSON_STARTS:
-            return None  # an HTML page, a form, a script: not JSON, and no exception raised to learn it
+            return False
+    return True
+
+
+def _json(body: bytes | None):
+    """The parsed JSON body, or None when there is none or it does not parse."""
+    if not _may_be_json(body):
+        return None
     try:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError):
