@@ -327,13 +327,16 @@ def _at_provider(hop: Hop, source: Hop | None, roles: dict[int, str], provider_o
 
 def is_provider_page(hop: Hop) -> bool:
     """A page the user sees at the provider (GET of HTML) or a form they submit (POST of a form)."""
+    if hop.method not in ("GET", "POST"):
+        return False
     # a page or a redirect answers the browser; JSON answers an API call (token, PAR, revocation ...)
-    answers_browser = hop.resp_content_type == "text/html" or (hop.status or 0) in range(300, 400)
+    content_type = hop.resp_content_type  # a header lookup: once
+    answers_browser = content_type == "text/html" or (hop.status or 0) in range(300, 400)
     if hop.method == "POST":
         submitted = bool(hop.form) or hop.req_content_type in (
             "application/x-www-form-urlencoded", "multipart/form-data")
         return submitted and answers_browser and not param(hop.form, "grant_type")
-    return hop.method == "GET" and answers_browser and not hop.resp_content_type.startswith(_ASSET_TYPES)
+    return answers_browser and not content_type.startswith(_ASSET_TYPES)
 
 
 def _login_or_consent(hop: Hop, consented: set[str]) -> str:

@@ -74,9 +74,9 @@ class _Flow:
 
 class _Joiner:
     def __init__(self, hops: list[Hop], roles: dict[int, str], sources: dict[int, Hop] | None):
-        self.hops = sorted(hops, key=_start)
+        self.hops = hops
         self.roles = roles
-        self.sources = sources if sources is not None else redirect_sources(self.hops)
+        self.sources = sources if sources is not None else redirect_sources(hops)
         self.flows: list[_Flow] = []
         self.owner: dict[int, _Flow] = {}
         self.linked: set[int] = set()  # hops attached by a redirect chain or Referer, not by a guess
@@ -97,6 +97,8 @@ class _Joiner:
 
     def run(self) -> list[Exchange]:
         front, back, refresh, resource = [], [], [], []
+        # split first, then each group into start order: most hops belong to no group and need no sorting (a
+        # stable sort of a group gives the order it had within all the hops sorted)
         for hop in self.hops:
             role = self.roles.get(hop.seq, "other")
             if role in FRONT_ROLES:
@@ -111,6 +113,8 @@ class _Joiner:
                 self.discovery.append(hop)
             elif role == "other" and is_pushed_request(hop):
                 self.pushed.append(hop)
+        for group in (front, back, refresh, resource, self.discovery, self.pushed):
+            group.sort(key=_start)
         for hop in front:
             self._front(hop)
         for hop in back:
@@ -255,7 +259,8 @@ class _Joiner:
         if not flows:
             return None
         # the same code in two flows (a weak provider): the latest flow delivered before this request
-        earlier = [f for f in flows if _start(f.first) <= _start(hop)]
+        asked = _start(hop)
+        earlier = [f for f in flows if _start(f.first) <= asked]
         return (earlier or flows)[-1]
 
     def _refresh(self, hop: Hop) -> None:
