@@ -71,6 +71,8 @@ def provider_metadata(exchange: Exchange, ctx: Context) -> dict | None:
 def _provider_metadata(exchange: Exchange, ctx: Context) -> dict | None:
     own = [doc for hop in exchange.metadata if (doc := as_metadata_document(hop))]
     candidates = own + [doc for doc in ctx.metadata.values() if isinstance(doc, dict)]
+    if len(candidates) == 1:
+        return candidates[0]  # matched by endpoint or not, the only document seen (the usual single provider)
     endpoints: set[str] = set()
     if exchange.authorize:
         endpoints |= request_urls(exchange.authorize)
