@@ -21,16 +21,31 @@ def parse_pairs(text: str) -> Pairs:
 
 
 def query_pairs(url: str) -> Pairs:
-    return parse_pairs(_split(url).query)
+    return parse_pairs(_query_and_fragment(url)[0])
 
 
 def fragment_pairs(url: str) -> Pairs:
-    return parse_pairs(_split(url).fragment)
+    return parse_pairs(_query_and_fragment(url)[1])
+
+
+# what urlsplit deletes (tabs, newlines) or validates (IPv6 brackets) anywhere in a URL
+_REWRITTEN = re.compile(r"[\t\r\n\[\]]")
+
+
+def _query_and_fragment(url: str) -> tuple[str, str]:
+    """urlsplit(url).query and .fragment; by str.partition when urlsplit would split at the same places: an ASCII
+    URL without what it deletes or validates. Its scheme and authority cannot hold `?` or `#`, so the first `#`
+    and the first `?` before it are the ones urlsplit splits at. Several times cheaper on a Location."""
+    if isinstance(url, str) and url.isascii() and not _REWRITTEN.search(url):
+        before, _, fragment = url.partition("#")
+        return before.partition("?")[2], fragment
+    parts = _split(url)
+    return parts.query, parts.fragment
 
 
 def raw_query_value(url: str, name: str) -> str | None:
     """The still-encoded value of `name` in the URL's query, to tell `+` from `%20`."""
-    for part in _split(url).query.split("&"):
+    for part in _query_and_fragment(url)[0].split("&"):
         key, sep, value = part.partition("=")
         if key == name and sep:
             return value
