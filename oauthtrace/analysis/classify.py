@@ -30,10 +30,10 @@ _ASSET_TYPES = ("text/css", "application/javascript", "text/javascript", "image/
 _CONSENT_WORDS = ("consent", "approve", "allow", "grant", "confirm", "decision", "authorize")
 _PASSWORD_FIELDS = ("password", "passwd", "pass", "pwd")
 _HTML_SCAN = 200_000  # how much of a page is read for forms
-# a hidden input carrying an authorization response: checked before paying for an HTML parse
 # what a Location needs for one of its parameters to be named like a response key: the name written out, or
 # something urlsplit and parse_qsl decode or remove (a %XX escape; a tab or newline)
 _MAY_NAME_RESPONSE = re.compile(r"code|error|access_token|id_token|[%\t\r\n]")
+# a hidden input carrying an authorization response: checked before paying for an HTML parse
 _RESPONSE_INPUT = re.compile(rb"""name\s*=\s*["']?(code|error|access_token|id_token)["'\s>/]""", re.IGNORECASE)
 
 
