@@ -165,3 +165,57 @@ def test_base64_state_is_decoded_as_with_both_alphabets():
     samples += ["".join(rng.choice("ABCabc019+/-_=") for _ in range(rng.randint(0, 16))) for _ in range(20_000)]
     for value in samples:
         assert state._b64_text(value) == _b64_text_with_both_alphabets(value), value
+
+
+def test_query_and_fragment_parameters_match_urlsplit_on_random_urls():
+    for url in _random_urls(seed=17, count=20_000):
+        parts = _split(url)
+        assert params.query_pairs(url) == params.parse_pairs(parts.query), url
+        assert params.fragment_pairs(url) == params.parse_pairs(parts.fragment), url
+    for url in ("https://h/p?a=1\t2#f", "https://[::1]/?a=1", "https://é.example/?a=1", None, ""):
+        assert params.query_pairs(url) == params.parse_pairs(_split(url).query), url
+
+
+def test_relative_locations_resolve_as_urljoin_does():
+    from urllib.parse import urljoin
+
+    from oauthtrace.analysis.classify import absolute
+
+    rng = random.Random(19)
+    bases = ["https://as.example", "https://as.example/a/b?q#f", "http://h:8/p;x", "HTTPS://h/", "https://[::1]/",
+             "https://é.example/x"]
+    references = ["/login?ticket=1", "/", "/a/./b", "/a/../b", "/a//b", "/a;p?q", "/a?", "/a?#f", "//other/x",
+                  "/a b", "/a\tb", "/é"]
+    references += ["/" + "".join(rng.choice("ab/.?#;=% \t") for _ in range(rng.randint(0, 8))) for _ in range(5_000)]
+    for base in bases:
+        for reference in references:
+            assert absolute(base, reference) == urljoin(base, reference).split("#", 1)[0], (base, reference)
+
+
+def test_a_location_is_read_for_an_authorization_response_as_by_a_full_parse():
+    from oauthtrace.analysis.classify import RESPONSE_KEYS, carries_response
+    from oauthtrace.analysis.oauth import authz_response_params
+
+    rng = random.Random(23)
+    pieces = ["code", "co", "de", "error", "access_token", "id_token", "%63ode", "%", "co\tde", "e\nrror", "=", "&",
+              "?", "#", "+", "x", "c+ode"]
+    for _ in range(20_000):
+        location = rng.choice(["https://c.example/cb", "/cb", "cb"]) + rng.choice(["?", "#", ""]) + "".join(
+            rng.choice(pieces) for _ in range(rng.randint(0, 6)))
+        hop = Hop(trace_id=1, seq=1, method="GET", url="https://as.example/authorize", status=302, location=location)
+        pairs, mode = authz_response_params(hop)
+        assert carries_response(hop) == (mode != "none" and any(k in RESPONSE_KEYS for k, _ in pairs)), location
+
+
+@pytest.mark.parametrize("text", ["[]", ' [["a", "b"]]', '[["a", "b"]] ', '[["é", "\\u00e9"]]', "\ufeff[]", "[1] [2]",
+                                  "[1,", ""])
+def test_pairs_texts_decode_as_json_loads(text):
+    from oauthtrace.store import _json_loads
+
+    def outcome(loads):
+        try:
+            return loads(text)
+        except ValueError as exc:
+            return type(exc), str(exc)
+
+    assert outcome(_json_loads) == outcome(json.loads)
