@@ -7,7 +7,6 @@ import logging
 import os
 import signal
 import socket
-import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
