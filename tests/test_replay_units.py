@@ -216,6 +216,15 @@ def test_a_remaining_warning_passes_but_a_remaining_error_does_not():
     assert not passed(compare(error, error, client_side=lambda f: False, completed=True), error, True)
 
 
+def test_a_new_info_finding_is_listed_but_only_a_new_warning_or_error_fails_the_replay():
+    recorded = [_finding("state-dropped")]
+    info = [_finding("iss-appeared", "info")]
+    diff = compare(recorded, info, client_side=lambda f: False, completed=True)
+    assert [f.rule for f in diff.new] == ["iss-appeared"] and passed(diff, info, True)
+    warning = [_finding("scope-changed-unreported", "warning")]
+    assert not passed(compare(recorded, warning, client_side=lambda f: False, completed=True), warning, True)
+
+
 def test_plan_gives_an_unjoined_refresh_to_the_flow_before_it():
     recording = h.flow()
     refresh = h.make_hop(len(recording) + 1, "POST", f"{h.PROVIDER}/token", started=2000.0, listener=h.REVERSE,

@@ -13,6 +13,7 @@ from typing import Callable
 
 from oauthtrace.model import Finding
 
+FAILING = ("error", "warning")  # new findings of these severities fail a replay
 CLIENT_SIDE = "about the client's side, which a replay does not contact"
 NOT_REACHED = "the replay stopped before it could show this fixed"
 
@@ -26,6 +27,11 @@ class Diff:
 
     def remaining_errors(self, replayed: list[Finding]) -> list[Finding]:
         return [f for f in replayed if f.severity == "error"]
+
+    def new_problems(self) -> list[Finding]:
+        """New findings that fail a replay: an info finding (the fixed server now sends `iss`, say) is listed, and
+        does not."""
+        return [f for f in self.new if f.severity in FAILING]
 
 
 def compare(recorded: list[Finding], replayed: list[Finding], *, client_side: Callable[[Finding], bool],
@@ -60,5 +66,5 @@ def compare(recorded: list[Finding], replayed: list[Finding], *, client_side: Ca
 
 
 def passed(diff: Diff, replayed: list[Finding], completed: bool) -> bool:
-    """Exit 0: the replay ran to the end, no error-level finding remains and nothing new appeared."""
-    return completed and not diff.remaining_errors(replayed) and not diff.new
+    """Exit 0: the replay ran to the end, no error-level finding remains and no new warning or error appeared."""
+    return completed and not diff.remaining_errors(replayed) and not diff.new_problems()

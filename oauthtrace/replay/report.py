@@ -9,7 +9,7 @@ from oauthtrace.analysis.report_formats import blame_word, finding_dict
 from oauthtrace.model import Finding
 from oauthtrace.replay.job import ReplayResult
 
-VERDICT_PASS = "PASS: the replay ran to the end, no error-level finding remains and nothing new appeared."
+VERDICT_PASS = "PASS: the replay ran to the end, no error-level finding remains and no new warning or error appeared."
 
 
 def render(fmt: str, result: ReplayResult) -> str:
@@ -30,8 +30,9 @@ def verdict(result: ReplayResult) -> str:
     if errors:
         reasons.append(f"{len(errors)} error-level finding{'s' if len(errors) != 1 else ''} remain"
                        f"{'s' if len(errors) == 1 else ''}")
-    if result.diff.new:
-        reasons.append(f"{len(result.diff.new)} new finding{'s' if len(result.diff.new) != 1 else ''}")
+    new_problems = result.diff.new_problems()
+    if new_problems:
+        reasons.append(f"{len(new_problems)} new finding{'s' if len(new_problems) != 1 else ''}")
     return "FAIL: " + "; ".join(reasons) + "."
 
 
