@@ -22,7 +22,8 @@ from oauthtrace.errors import UserError
 from oauthtrace.model import Finding, Hop, Trace
 
 # 2: hops_fts names its content table as content="hops", the spelling Datasette looks for to offer search.
-SCHEMA_VERSION = 2
+# 3: traces.listeners, what the recording listened on, so a listener that saw nothing can be named.
+SCHEMA_VERSION = 3
 DEFAULT_DB = "oauthtrace.db"
 
 _SCHEMA = """
@@ -32,7 +33,8 @@ CREATE TABLE IF NOT EXISTS traces (
     name TEXT NOT NULL,
     created REAL NOT NULL,
     source TEXT NOT NULL DEFAULT 'record',
-    parent_id INTEGER REFERENCES traces(id)
+    parent_id INTEGER REFERENCES traces(id),
+    listeners TEXT NOT NULL DEFAULT '[]'
 );
 CREATE TABLE IF NOT EXISTS hops (
     id INTEGER PRIMARY KEY,
@@ -171,6 +173,9 @@ class Store:
                 self.conn.execute(statement)
             if found == 1:
                 self.conn.execute(_FTS_FILL)
+            columns = {row[1] for row in self.conn.execute("PRAGMA table_info(traces)")}
+            if "listeners" not in columns:  # CREATE TABLE IF NOT EXISTS left an older traces table as it was
+                self.conn.execute("ALTER TABLE traces ADD COLUMN listeners TEXT NOT NULL DEFAULT '[]'")
             self.conn.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
@@ -197,12 +202,23 @@ class Store:
 
     # -- traces --------------------------------------------------------------------------------
 
-    def create_trace(self, name: str, source: str = "record", parent_id: int | None = None) -> int:
+    def create_trace(self, name: str, source: str = "record", parent_id: int | None = None,
+                     listeners: Iterable[str] = ()) -> int:
+        """`listeners`: what a recording listened on, as hops name them (`browser`, `reverse:URL@PORT`)."""
         cur = self.conn.execute(
-            "INSERT INTO traces (name, created, source, parent_id) VALUES (?, ?, ?, ?)",
-            (name, time.time(), source, parent_id),
+            "INSERT INTO traces (name, created, source, parent_id, listeners) VALUES (?, ?, ?, ?, ?)",
+            (name, time.time(), source, parent_id, json.dumps(list(listeners))),
         )
         return cur.lastrowid
+
+    def trace_listeners(self, trace_id: int) -> list[str]:
+        """What the trace's recording listened on; empty when not known (an import, an older database)."""
+        row = self.conn.execute("SELECT listeners FROM traces WHERE id = ?", (trace_id,)).fetchone()
+        try:
+            listeners = json.loads(row[0]) if row else []
+        except (TypeError, ValueError):
+            return []
+        return [item for item in listeners if isinstance(item, str)] if isinstance(listeners, list) else []
 
     def traces(self) -> list[Trace]:
         rows = self.conn.execute(

@@ -218,3 +218,28 @@ def test_jwt_decodes_without_verification_and_never_raises():
 def test_exchange_type_is_the_models():
     [ex] = analyze_hops(flow()).exchanges
     assert isinstance(ex, Exchange) and isinstance(RULES["state-dropped"], Rule)
+
+
+# -- why a back channel is missing -------------------------------------------------------------------------------
+
+
+def _back_channel_reason(hops, listeners):
+    report = analyze(hops, trace_id=1, listeners=listeners)
+    return {item.reason for item in report.not_evaluated if item.rule == "token-response-not-json"}
+
+
+def test_a_silent_reverse_listener_is_named_with_what_to_do():
+    front_only = flow(back_channel=False)
+    [reason] = _back_channel_reason(front_only, ["browser", "reverse:https://auth.example.com@8081"])
+    assert reason == ("no back-channel capture (the reverse listener on port 8081 for https://auth.example.com saw no "
+                      "request: point the client's token URL at it instead of at the provider)")
+
+
+def test_recording_without_reverse_says_how_the_back_channel_is_seen():
+    [reason] = _back_channel_reason(flow(back_channel=False), ["browser"])
+    assert reason.startswith("no back-channel capture (recorded without --reverse:")
+
+
+def test_no_hint_where_the_listeners_are_unknown_or_the_back_channel_was_heard():
+    assert _back_channel_reason(flow(back_channel=False), []) == {"no back-channel capture"}, "an import: not known"
+    assert _back_channel_reason(flow(), ["browser", "reverse:https://auth.example.com@8081"]) == set()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from oauthtrace.demo.agent import run_chromium
@@ -99,3 +102,24 @@ def test_reverse_hop_keeps_the_url_the_client_used(chromium, provider_factory, d
     assert token.url == f"{listener_url}/token"
     assert token.upstream_url == f"{provider.url}/token"
     assert token.listener == f"reverse:{provider.url}@{listener_url.rsplit(':', 1)[1]}"
+
+
+def test_a_client_that_bypasses_the_reverse_listener_is_told_where_to_point(chromium, provider_factory, db_path,
+                                                                             confdir):
+    """The usual slip: --reverse is running, but the client's token URL still names the provider itself."""
+    provider = provider_factory("good")
+    with recording(db_path, "--reverse", f"{provider.url}@0", confdir=confdir) as record:
+        client = DemoClient(provider.url)  # its server calls go straight to the provider, past the proxy
+        client.start()
+        provider.redirect_uris.append(client.redirect_uri)
+        try:
+            run_chromium(f"{client.url}/start", record.proxy_url, None, binary=chromium)
+            assert client.done.wait(10)
+        finally:
+            client.stop()
+        listener_port = record.reverse[provider.url].rsplit(":", 1)[1]
+    done = subprocess.run([sys.executable, "-m", "oauthtrace", "check", "--db", db_path], capture_output=True,
+                          text=True, timeout=60)
+    hint = (f"no back-channel capture (the reverse listener on port {listener_port} for {provider.url} saw no "
+            f"request: point the client's token URL at it instead of at the provider)")
+    assert hint in done.stdout, done.stdout

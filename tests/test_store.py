@@ -94,3 +94,17 @@ def test_not_a_database_is_a_user_error(tmp_path):
     junk.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(UserError, match="cannot use database"):
         Store.open(str(junk))
+
+
+def test_listeners_are_kept_with_the_trace_and_an_older_database_gains_the_column(db_path):
+    with Store.open(db_path) as store:
+        recorded = store.create_trace("r", listeners=["browser", "reverse:https://auth.example.com@8081"])
+        imported = store.create_trace("i", source="import:har")
+        assert store.trace_listeners(recorded) == ["browser", "reverse:https://auth.example.com@8081"]
+        assert store.trace_listeners(imported) == []
+    with sqlite3.connect(db_path) as conn:  # as schema version 2 made it
+        conn.execute("ALTER TABLE traces DROP COLUMN listeners")
+        conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    with Store.open(db_path) as store:
+        assert store.trace_listeners(recorded) == [] and store.create_trace("new", listeners=["browser"])
+        assert [t.name for t in store.traces()] == ["r", "i", "new"]

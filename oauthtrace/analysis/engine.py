@@ -64,12 +64,13 @@ def select_rules(only: Iterable[str] | None = None) -> list[Rule]:
 
 def analyze(
     hops: list[Hop], *, trace_id: int, profile: str | None = None, only: Iterable[str] | None = None,
-    baseline: list[Hop] | None = None, stall_seconds: float | None = None,
+    baseline: list[Hop] | None = None, stall_seconds: float | None = None, listeners: Iterable[str] = (),
 ) -> Report:
     """Findings for one trace's hops. `profile` None chooses per exchange (chatgpt for ChatGPT callbacks).
 
     `baseline`: the hops of a golden recording of the same client and provider (baseline-drift compares with
-    it); `stall_seconds`: how long flow-health rules wait for a client's next step (default 30).
+    it); `stall_seconds`: how long flow-health rules wait for a client's next step (default 30); `listeners`:
+    what the recording listened on (Store.trace_listeners), to say why a back channel is missing.
     """
     try:
         check_profile(profile)
@@ -77,11 +78,12 @@ def analyze(
         raise UserError(str(exc)) from None
     with gc_paused():
         return _analyze(hops, trace_id, profile, select_rules(only), baseline=baseline,
-                        stall_seconds=stall_seconds)
+                        stall_seconds=stall_seconds, listeners=tuple(listeners))
 
 
 def _analyze(hops: list[Hop], trace_id: int, profile: str | None, rules: list[Rule], *,
-             baseline: list[Hop] | None = None, stall_seconds: float | None = None) -> Report:
+             baseline: list[Hop] | None = None, stall_seconds: float | None = None,
+             listeners: tuple[str, ...] = ()) -> Report:
     hops = sorted(hops, key=lambda hop: hop.seq)
     roles, sources = classify_with_sources(hops)
     exchanges = correlate(hops, roles, sources=sources)
@@ -101,7 +103,8 @@ def _analyze(hops: list[Hop], trace_id: int, profile: str | None, rules: list[Ru
     for rule in rules:
         missing = missing_sides(rule.needs, sides)
         if missing and exchanges:
-            report.not_evaluated.append(NotEvaluated(rule.id, None, _missing_reason(missing, rule.needs)))
+            reason = _missing_reason(missing, rule.needs) + back_channel_hint(missing, listeners, hops)
+            report.not_evaluated.append(NotEvaluated(rule.id, None, reason))
         elif not missing:
             runnable.append(rule)
     table = severity_table()  # the profiles' severities, once per run rather than per finding
@@ -141,7 +144,8 @@ def check_trace(store, trace: Trace | int, profile: str | None = None, only: Ite
         if baseline is not None:
             baseline_hops = store.hops(baseline if isinstance(baseline, int) else baseline.id)
         report = analyze(store.hops(trace_id), trace_id=trace_id, profile=profile, only=only,
-                         baseline=baseline_hops, stall_seconds=stall_seconds)
+                         baseline=baseline_hops, stall_seconds=stall_seconds,
+                         listeners=store.trace_listeners(trace_id))
         if not only:
             # still paused: a collection here would walk every hop of the trace (1.5 s at 100k hops)
             store.replace_findings(trace_id, report.findings)
@@ -222,6 +226,30 @@ def missing_sides(needs: str, sides: set[str]) -> list[str]:
         return [side for side in needs.split("+") if side not in sides]
     options = needs.split("/")
     return [] if any(side in sides for side in options) else options
+
+
+def back_channel_hint(missing: list[str], listeners: tuple[str, ...], hops: list[Hop]) -> str:
+    """Why a recording has no back channel, when what it listened on says: the usual setup slip."""
+    if "B" not in missing or not listeners:
+        return ""
+    reverse = [name for name in listeners if name.startswith("reverse:")]
+    if not reverse:
+        return (" (recorded without --reverse: the client's server-to-server calls reach oauthtrace through a "
+                "reverse listener, or through the proxy when the client has HTTPS_PROXY set)")
+    heard = {hop.listener for hop in hops}
+    silent = [_reverse_listener(name) for name in reverse if name not in heard]
+    if not silent:
+        return ""
+    return (f" ({' and '.join(silent)} saw no request: point the client's token URL at "
+            f"{'it' if len(silent) == 1 else 'them'} instead of at the provider)")
+
+
+def _reverse_listener(name: str) -> str:
+    """`reverse:https://auth.example.com@8081` -> `the reverse listener on port 8081 for https://auth.example.com`."""
+    upstream, _, port = name.removeprefix("reverse:").rpartition("@")
+    if not port.isdigit():  # no port given: mitmproxy's default
+        return f"the reverse listener for {name.removeprefix('reverse:')}"
+    return f"the reverse listener on port {port} for {upstream}"
 
 
 def _missing_reason(missing: list[str], needs: str) -> str:

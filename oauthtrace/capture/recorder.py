@@ -9,10 +9,12 @@ import time
 from typing import Sequence
 
 from mitmproxy import ctx, http
+from mitmproxy.proxy.mode_specs import ProxyMode
 
 from oauthtrace.capture.writer import WriterStats
 from oauthtrace.capture.writer_process import ProcessWriter
 from oauthtrace.flows import DEFAULT_BODY_CAP, SEQ_KEY, STREAMED_BODY_KEY
+from oauthtrace.model import BROWSER_LISTENER
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +53,8 @@ class Recorder:
             self._ignore = [re.compile(p, re.IGNORECASE) for p in ctx.options.oauthtrace_ignore_hosts]
         if self.writer is None and ("oauthtrace_db" in updated or "oauthtrace_name" in updated):
             name = ctx.options.oauthtrace_name or time.strftime("record %Y-%m-%d %H:%M:%S")
-            self.writer = ProcessWriter(ctx.options.oauthtrace_db, name, body_cap=ctx.options.oauthtrace_body_cap)
+            self.writer = ProcessWriter(ctx.options.oauthtrace_db, name, body_cap=ctx.options.oauthtrace_body_cap,
+                                        listeners=listener_names(ctx.options.mode))
             self.writer.start()
 
     def requestheaders(self, flow: http.HTTPFlow) -> None:
@@ -91,6 +94,18 @@ class Recorder:
         if self._only and not any(p.search(host) for p in self._only):
             return False
         return not any(p.search(host) for p in self._ignore)
+
+
+def listener_names(modes: Sequence[str]) -> tuple[str, ...]:
+    """What the proxy listens on, named as its hops name their listener: `browser`, `reverse:URL@PORT`."""
+    names = []
+    for spec in modes:
+        try:
+            mode = ProxyMode.parse(spec)
+        except ValueError:  # mitmproxy refuses it too, and says why
+            continue
+        names.append(mode.full_spec if mode.type_name == "reverse" else BROWSER_LISTENER)
+    return tuple(dict.fromkeys(names))
 
 
 def _tee(flow: http.HTTPFlow, cap: int):

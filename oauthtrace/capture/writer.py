@@ -43,11 +43,13 @@ class WriterStats:
 class HopWriter:
     """Flows in (converted as they come), committed hops out; the trace is created with the first batch."""
 
-    def __init__(self, db_path: str, trace_name: str, *, source: str = "record", body_cap: int = DEFAULT_BODY_CAP):
+    def __init__(self, db_path: str, trace_name: str, *, source: str = "record", body_cap: int = DEFAULT_BODY_CAP,
+                 listeners: tuple[str, ...] = ()):
         self.db_path = db_path
         self.trace_name = trace_name
         self.source = source
         self.body_cap = body_cap
+        self.listeners = listeners  # stored with the trace: `browser`, `reverse:URL@PORT`
         self.stats = WriterStats()
         self._incoming: deque = deque()
         self._wake = threading.Event()
@@ -204,7 +206,7 @@ class HopWriter:
 
     def _trace_id(self) -> int:
         if self.stats.trace_id is None:
-            self.stats.trace_id = self._store.create_trace(self.trace_name, self.source)
+            self.stats.trace_id = self._store.create_trace(self.trace_name, self.source, listeners=self.listeners)
         return self.stats.trace_id
 
 

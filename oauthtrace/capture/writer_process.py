@@ -41,11 +41,13 @@ class ProcessWriter:
     put() runs on mitmproxy's event loop; so do the flushes it schedules. close() runs once the loop has ended.
     """
 
-    def __init__(self, db_path: str, trace_name: str, *, source: str = "record", body_cap: int = DEFAULT_BODY_CAP):
+    def __init__(self, db_path: str, trace_name: str, *, source: str = "record", body_cap: int = DEFAULT_BODY_CAP,
+                 listeners: tuple[str, ...] = ()):
         self.db_path = db_path
         self.trace_name = trace_name
         self.source = source
         self.body_cap = body_cap
+        self.listeners = listeners
         self.stats = WriterStats()  # what went wrong on this side; the child's figures are added at close()
         self._process: subprocess.Popen | None = None
         self._pending: list[tuple[int, tuple]] = []
@@ -56,7 +58,8 @@ class ProcessWriter:
     def start(self) -> None:
         """Start the child and wait until it has the database open: a bad path fails here, in one line."""
         self._process = subprocess.Popen(
-            [sys.executable, "-m", __name__, self.db_path, self.trace_name, self.source, str(self.body_cap)],
+            [sys.executable, "-m", __name__, self.db_path, self.trace_name, self.source, str(self.body_cap),
+             json.dumps(list(self.listeners))],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=_child_env(), bufsize=0,
         )
         _widen_pipe(self._process.stdin.fileno())
@@ -214,13 +217,13 @@ def _child_env() -> dict:
 
 
 def main(argv: list[str]) -> int:
-    db_path, trace_name, source, body_cap = argv
+    db_path, trace_name, source, body_cap, listeners = argv
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, signal.SIG_IGN)
     from oauthtrace.capture.userlog import LOGGER, user_lines_handler
 
     logging.getLogger(LOGGER).addHandler(user_lines_handler())
-    writer = HopWriter(db_path, trace_name, source=source, body_cap=int(body_cap))
+    writer = HopWriter(db_path, trace_name, source=source, body_cap=int(body_cap), listeners=tuple(json.loads(listeners)))
     try:
         writer.start()
     except UserError as exc:
