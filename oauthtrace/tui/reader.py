@@ -120,9 +120,10 @@ class Reader:
                 return Analysis(trace_id, findings=store.findings(trace_id),
                                 note=f"{count} hops: showing stored findings (run `oauthtrace check` to refresh)")
             hops = store.hops(trace_id)
+            listeners = store.trace_listeners(trace_id)
         from oauthtrace.analysis.engine import analyze
 
-        report = analyze(hops, trace_id=trace_id)
+        report = analyze(hops, trace_id=trace_id, listeners=listeners)
         found = Analysis(trace_id, exchanges=report.exchanges, roles=report.roles, findings=report.findings,
                          not_evaluated=report.not_evaluated)
         for exchange in report.exchanges:
