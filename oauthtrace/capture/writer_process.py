@@ -199,9 +199,10 @@ def _widen_pipe(fd: int) -> None:
 
 
 def _read_line(stream, timeout: float) -> str:
-    ready, _, _ = select.select([stream], [], [], timeout)
-    if not ready:
-        return ""
+    if os.name != "nt":  # Windows cannot wait on a pipe with select: there the read just blocks
+        ready, _, _ = select.select([stream], [], [], timeout)
+        if not ready:
+            return ""
     return stream.readline().decode("utf-8", "replace").strip()
 
 
