@@ -243,3 +243,10 @@ def test_recording_without_reverse_says_how_the_back_channel_is_seen():
 def test_no_hint_where_the_listeners_are_unknown_or_the_back_channel_was_heard():
     assert _back_channel_reason(flow(back_channel=False), []) == {"no back-channel capture"}, "an import: not known"
     assert _back_channel_reason(flow(), ["browser", "reverse:https://auth.example.com@8081"]) == set()
+
+
+def test_no_hint_where_the_flow_broke_before_a_token_request_was_due():
+    """The motivating case: the client refused the callback without state, so it never asked for a token."""
+    refused = flow(returned_state=None, callback_status=400, back_channel=False)
+    assert _back_channel_reason(refused, ["browser", "reverse:https://auth.example.com@8081"]) == {
+        "no back-channel capture"}

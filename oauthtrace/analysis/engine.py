@@ -15,6 +15,7 @@ from typing import Iterable
 
 from oauthtrace.analysis.classify import FRONT_ROLES, classify_with_sources, is_mcp_call
 from oauthtrace.analysis.correlate import correlate
+from oauthtrace.analysis.oauth import param, request_params
 from oauthtrace.analysis.profiles import check_profile, fix_for, profile_for, severity_for, severity_table
 from oauthtrace.analysis.registry import PRECONDITIONS, RULES, TRAITS, Context, applies, exchange_parts, exchange_traits
 from oauthtrace.errors import UserError
@@ -103,7 +104,7 @@ def _analyze(hops: list[Hop], trace_id: int, profile: str | None, rules: list[Ru
     for rule in rules:
         missing = missing_sides(rule.needs, sides)
         if missing and exchanges:
-            reason = _missing_reason(missing, rule.needs) + back_channel_hint(missing, listeners, hops)
+            reason = _missing_reason(missing, rule.needs) + back_channel_hint(missing, listeners, hops, exchanges)
             report.not_evaluated.append(NotEvaluated(rule.id, None, reason))
         elif not missing:
             runnable.append(rule)
@@ -228,9 +229,14 @@ def missing_sides(needs: str, sides: set[str]) -> list[str]:
     return [] if any(side in sides for side in options) else options
 
 
-def back_channel_hint(missing: list[str], listeners: tuple[str, ...], hops: list[Hop]) -> str:
-    """Why a recording has no back channel, when what it listened on says: the usual setup slip."""
-    if "B" not in missing or not listeners:
+def back_channel_hint(missing: list[str], listeners: tuple[str, ...], hops: list[Hop],
+                      exchanges: list[Exchange]) -> str:
+    """Why a recording has no back channel, when what it listened on says: the usual setup slip.
+
+    Only where a token request was due: a client that took a code at its callback went on to exchange it. A flow
+    that broke before (the motivating dropped `state`) never made one, wherever its token URL points.
+    """
+    if "B" not in missing or not listeners or not any(_code_taken(exchange) for exchange in exchanges):
         return ""
     reverse = [name for name in listeners if name.startswith("reverse:")]
     if not reverse:
@@ -242,6 +248,13 @@ def back_channel_hint(missing: list[str], listeners: tuple[str, ...], hops: list
         return ""
     return (f" ({' and '.join(silent)} saw no request: point the client's token URL at "
             f"{'it' if len(silent) == 1 else 'them'} instead of at the provider)")
+
+
+def _code_taken(exchange: Exchange) -> bool:
+    callback = exchange.callback
+    if callback is None or callback.status is None or callback.status >= 400:
+        return False
+    return param(request_params(callback), "code") is not None
 
 
 def _reverse_listener(name: str) -> str:
