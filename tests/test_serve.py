@@ -170,3 +170,39 @@ def test_the_live_state_is_echoed_even_where_the_recording_dropped_it(stub_of):
     stub = stub_of(h.flow(returned_state=None))
     location = _login(stub, state="echo-me")["location"]
     assert dict(parse_qsl(urlsplit(location).query))["state"] == "echo-me"
+
+
+# -- OpenID Connect: a recorded id_token is issued afresh, signed with the stub's own published key ---------------
+
+
+def _expired_id_token(issuer: str) -> str:
+    """What a provider issued months ago, with a signature the stub cannot make (HS256 under the provider's key)."""
+    from authlib.jose import jwt as jose_jwt
+
+    claims = {"iss": issuer, "sub": "user-42", "aud": "recorded-client", "iat": 1_600_000_000,
+              "exp": 1_600_000_600, "nonce": "recorded-nonce", "at_hash": "recorded", "email": "demo@example.com"}
+    return jose_jwt.encode({"alg": "HS256"}, claims, b"the provider's own secret").decode()
+
+
+def test_an_openid_client_verifies_a_fresh_id_token_against_the_stubs_published_key(stub_of):
+    from authlib.jose import JsonWebKey
+    from authlib.jose import jwt as jose_jwt
+    from authlib.oidc.core import CodeIDToken
+
+    recording = [h.metadata_hop(0, jwks_uri=f"{h.PROVIDER}/oauth/jwks", started=900.0)] + list(h.flow(
+        seq=2, scope="openid email", token_json={"access_token": "recorded-at", "token_type": "Bearer",
+                                                 "expires_in": 3600, "id_token": _expired_id_token(h.PROVIDER)}))
+    stub = stub_of(recording)
+    client = OAuth2Session("live-client", "secret", scope="openid email", redirect_uri=REDIRECT_URI)
+    metadata = client.get(f"{stub.url}/.well-known/oauth-authorization-server", withhold_token=True).json()
+    url, state = client.create_authorization_url(metadata["authorization_endpoint"], nonce="live-nonce")
+    _, location, _ = browser(url)
+    token = client.fetch_token(metadata["token_endpoint"], authorization_response=location, state=state)
+
+    keys = JsonWebKey.import_key_set(client.get(metadata["jwks_uri"], withhold_token=True).json())
+    claims = jose_jwt.decode(token["id_token"], keys, claims_cls=CodeIDToken,
+                             claims_options={"iss": {"values": [metadata["issuer"]]}},
+                             claims_params={"nonce": "live-nonce", "client_id": "live-client"})
+    claims.validate()  # iss, aud, exp, iat, nonce and at_hash, as an OpenID client checks them (OIDC Core §3.1.3.7)
+    assert claims["sub"] == "user-42" and claims["email"] == "demo@example.com", "the recorded user stays"
+    assert metadata["jwks_uri"] == f"{stub.url}/oauth/jwks"

@@ -63,8 +63,9 @@ def serve(source, db_path, port, host):
 
     /authorize redirects straight back to the client's redirect_uri with the recorded response (the live
     state echoed, a fresh code); the token endpoint answers in the recorded shape (form-encoded, expires_in as
-    a string … as recorded); metadata, userinfo and other recorded endpoints answer as recorded; anything
-    else gets a 404 that lists what the recording holds. Stop with Ctrl-C.
+    a string … as recorded); metadata, userinfo and other recorded endpoints answer as recorded; a recorded
+    id_token is issued afresh for the live client and nonce, signed with the stub's own key (published at the
+    recorded jwks_uri); anything else gets a 404 that lists what the recording holds. Stop with Ctrl-C.
 
     \b
     Example:

@@ -4,7 +4,9 @@ It answers as the recorded provider did, on the live request: /authorize redirec
 with the recorded authorization response (the live `state` echoed, a fresh code, the recorded response mode); the
 token endpoint checks the code (and PKCE) and answers in the recorded shape, quirks included (form-encoded,
 `expires_in` as a string); metadata, userinfo and other recorded JSON endpoints answer as recorded, the recorded
-provider origin rewritten to the stub's own. Anything else is a 404 that lists what the recording holds.
+provider origin rewritten to the stub's own. A recorded id_token is issued afresh for each login (replay/idtoken.py)
+and signed with the stub's own key, published at the recorded jwks_uri. Anything else is a 404 that lists what the
+recording holds.
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ from urllib.parse import urlencode, urlsplit
 
 from oauthtrace.analysis.classify import classify
 from oauthtrace.analysis.correlate import correlate
+from oauthtrace.analysis.jwt import claims as jwt_claims
 from oauthtrace.analysis.oauth import authz_response_params, param, request_params, token_fields
 from oauthtrace.demo.web import App, Request, Response
 from oauthtrace.errors import UserError
 from oauthtrace.model import Hop, Pairs
-from oauthtrace.params import origin, path
+from oauthtrace.params import basic_auth, origin, path
+from oauthtrace.replay.idtoken import IdTokenIssuer
 from oauthtrace.replay.plan import target_url
 
 KEPT_HEADERS = ("cache-control", "pragma", "www-authenticate")
@@ -46,6 +50,7 @@ class Recorded:
     refresh: Hop | None = None
     documents: dict[str, Hop] = field(default_factory=dict)  # path -> recorded GET answered with JSON
     resources: dict[str, Hop] = field(default_factory=dict)  # path -> recorded bearer call
+    jwks_path: str | None = None  # where the stub publishes its own key, when it issues id_tokens
 
 
 @dataclass
@@ -53,6 +58,8 @@ class Grant:
     redirect_uri: str | None
     challenge: str | None
     method: str | None
+    client_id: str | None = None
+    nonce: str | None = None
 
 
 def read_recording(hops: list[Hop]) -> Recorded:
@@ -87,7 +94,19 @@ def read_recording(hops: list[Hop]) -> Recorded:
             recorded.resources.setdefault(where, hop)
         elif hop.method == "GET" and hop.status == 200 and hop.resp_json() is not None:
             recorded.documents.setdefault(where, hop)
+    recorded.jwks_path = _jwks_path(recorded)
     return recorded
+
+
+def _jwks_path(recorded: Recorded) -> str | None:
+    """The recorded jwks_uri's path (the stub's key goes there), "/jwks" when an id_token was recorded without one."""
+    for hop in recorded.documents.values():
+        document = hop.resp_json()
+        jwks_uri = document.get("jwks_uri") if isinstance(document, dict) else None
+        if isinstance(jwks_uri, str) and origin(jwks_uri) == recorded.provider:
+            return path(jwks_uri)
+    answers = [token_fields(hop) or {} for hop in (recorded.token, recorded.refresh) if hop is not None]
+    return "/jwks" if any("id_token" in fields for fields in answers) else None
 
 
 class StubProvider:
@@ -97,6 +116,7 @@ class StubProvider:
         self._grants: dict[str, Grant] = {}
         self._access: set[str] = set()
         self._refresh: set[str] = set()
+        self._id_tokens = IdTokenIssuer() if recorded.jwks_path else None
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         for method in ("GET", "POST", "PUT", "DELETE"):
@@ -129,7 +149,9 @@ class StubProvider:
         if r.token_path:
             kind = r.token.resp_content_type if r.token is not None else "application/json"
             lines.append(f"POST {r.token_path}  -> tokens as recorded ({kind or 'no content type'})")
-        lines += [f"GET {where}  -> as recorded" for where in sorted(r.documents)]
+        if r.jwks_path:
+            lines.append(f"GET {r.jwks_path}  -> the stub's own signing key (id_tokens are issued afresh, signed with it)")
+        lines += [f"GET {where}  -> as recorded" for where in sorted(set(r.documents) - {r.jwks_path})]
         lines += [f"GET {where}  -> as recorded, for a token issued here" for where in sorted(r.resources)]
         return lines
 
@@ -141,6 +163,8 @@ class StubProvider:
             return self.authorize(request)
         if request.path == (r.token_path or "/token") and request.method == "POST":
             return self.token(request)
+        if request.method == "GET" and request.path == r.jwks_path:
+            return Response.json(self._id_tokens.jwks())
         if request.method == "GET" and request.path in r.resources:
             return self.resource(request, r.resources[request.path])
         if request.method == "GET" and request.path in r.documents:
@@ -189,7 +213,7 @@ class StubProvider:
         code = secrets.token_urlsafe(24)
         with self._lock:
             self._grants[code] = Grant(live.get("redirect_uri"), live.get("code_challenge"),
-                                       live.get("code_challenge_method"))
+                                       live.get("code_challenge_method"), live.get("client_id"), live.get("nonce"))
         return code
 
     def token(self, request: Request) -> Response:
@@ -204,16 +228,16 @@ class StubProvider:
                 return _token_error("invalid_grant", "redirect_uri does not match the authorization request")
             if grant.challenge and not _pkce_ok(form.get("code_verifier", ""), grant):
                 return _token_error("invalid_grant", "code_verifier does not match the code_challenge")
-            return self._tokens(self.recorded.token)
+            return self._tokens(self.recorded.token, grant.client_id, grant.nonce)
         if grant_type == "refresh_token":
             with self._lock:
                 known = form.get("refresh_token") in self._refresh
             if not known:
                 return _token_error("invalid_grant", "unknown refresh_token")
-            return self._tokens(self.recorded.refresh or self.recorded.token)
+            return self._tokens(self.recorded.refresh or self.recorded.token, _client_id(request), None)
         return _token_error("unsupported_grant_type", "")
 
-    def _tokens(self, recorded: Hop | None) -> Response:
+    def _tokens(self, recorded: Hop | None, client_id: str | None, nonce: str | None) -> Response:
         fields = dict(token_fields(recorded) or {}) if recorded is not None else {}
         if recorded is not None and (recorded.status or 200) >= 400:  # the provider failed here: so does the stub
             return Response(recorded.status, recorded.resp_body or b"", recorded.resp_header("content-type") or "",
@@ -225,6 +249,10 @@ class StubProvider:
                 if name in fields:
                     fields[name] = secrets.token_urlsafe(32)
                     (self._access if name == "access_token" else self._refresh).add(fields[name])
+        if isinstance(fields.get("id_token"), str) and self._id_tokens is not None:
+            fields["id_token"] = self._id_tokens.reissue(
+                fields["id_token"], issuer=self._issuer(fields["id_token"]), client_id=client_id, nonce=nonce,
+                access_token=fields.get("access_token"))
         headers = _kept_headers(recorded) if recorded is not None else {"Cache-Control": "no-store"}
         content_type = (recorded.resp_header("content-type") if recorded is not None else None) or "application/json"
         if recorded is not None and recorded.resp_json() is None:
@@ -249,13 +277,29 @@ class StubProvider:
 
     def _metadata(self) -> dict:
         r = self.recorded
-        return {
+        metadata = {
             "issuer": self.url,
             "authorization_endpoint": self.url + r.authorize_path,
             "token_endpoint": self.url + (r.token_path or "/token"),
             "response_types_supported": ["code"],
             "code_challenge_methods_supported": ["S256"],
         }
+        if r.jwks_path:
+            metadata["jwks_uri"] = self.url + r.jwks_path
+        return metadata
+
+    def _issuer(self, recorded_id_token: str) -> str:
+        """The recorded iss with the provider's origin made the stub's, as in the metadata the stub serves."""
+        recorded_iss = (jwt_claims(recorded_id_token) or {}).get("iss")
+        if not isinstance(recorded_iss, str) or not recorded_iss.startswith(self.recorded.provider):
+            return self.url
+        return self.url + recorded_iss[len(self.recorded.provider):]
+
+
+def _client_id(request: Request) -> str | None:
+    """Who asks at the token endpoint: client_id in the form, else the Basic credentials' user."""
+    credentials = basic_auth(request.headers.get("authorization"))
+    return request.form.get("client_id") or (credentials[0] if credentials else None)
 
 
 def _kept_headers(hop: Hop | None) -> dict[str, str]:
