@@ -16,6 +16,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Sequence
 
 from oauthtrace.capture.dbfile import DELETED, SAME, DbFile, restore
 from oauthtrace.flows import DEFAULT_BODY_CAP, hop_from_flow, hop_from_parts
@@ -44,7 +45,7 @@ class HopWriter:
     """Flows in (converted as they come), committed hops out; the trace is created with the first batch."""
 
     def __init__(self, db_path: str, trace_name: str, *, source: str = "record", body_cap: int = DEFAULT_BODY_CAP,
-                 listeners: tuple[str, ...] = ()):
+                 listeners: Sequence[str] = ()):
         self.db_path = db_path
         self.trace_name = trace_name
         self.source = source

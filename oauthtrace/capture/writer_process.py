@@ -25,7 +25,7 @@ from pathlib import Path
 
 from oauthtrace.capture.writer import BATCH_ROWS, BATCH_SECONDS, HopWriter, WriterStats
 from oauthtrace.errors import UserError
-from oauthtrace.flows import DEFAULT_BODY_CAP, flow_parts
+from oauthtrace.flows import flow_parts
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +41,10 @@ class ProcessWriter:
     put() runs on mitmproxy's event loop; so do the flushes it schedules. close() runs once the loop has ended.
     """
 
-    def __init__(self, db_path: str, trace_name: str, *, source: str = "record", body_cap: int = DEFAULT_BODY_CAP,
-                 listeners: tuple[str, ...] = ()):
+    def __init__(self, db_path: str, trace_name: str, **options):
+        """HopWriter's arguments (source, body_cap, listeners), handed to the HopWriter in the child."""
         self.db_path = db_path
-        self.trace_name = trace_name
-        self.source = source
-        self.body_cap = body_cap
-        self.listeners = listeners
+        self._writer_args = {"db_path": db_path, "trace_name": trace_name, **options}
         self.stats = WriterStats()  # what went wrong on this side; the child's figures are added at close()
         self._process: subprocess.Popen | None = None
         self._pending: list[tuple[int, tuple]] = []
@@ -58,8 +55,7 @@ class ProcessWriter:
     def start(self) -> None:
         """Start the child and wait until it has the database open: a bad path fails here, in one line."""
         self._process = subprocess.Popen(
-            [sys.executable, "-m", __name__, self.db_path, self.trace_name, self.source, str(self.body_cap),
-             json.dumps(list(self.listeners))],
+            [sys.executable, "-m", __name__, json.dumps(self._writer_args)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=_child_env(), bufsize=0,
         )
         _widen_pipe(self._process.stdin.fileno())
@@ -218,13 +214,13 @@ def _child_env() -> dict:
 
 
 def main(argv: list[str]) -> int:
-    db_path, trace_name, source, body_cap, listeners = argv
+    [writer_args] = argv
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, signal.SIG_IGN)
     from oauthtrace.capture.userlog import LOGGER, user_lines_handler
 
     logging.getLogger(LOGGER).addHandler(user_lines_handler())
-    writer = HopWriter(db_path, trace_name, source=source, body_cap=int(body_cap), listeners=tuple(json.loads(listeners)))
+    writer = HopWriter(**json.loads(writer_args))
     try:
         writer.start()
     except UserError as exc:
