@@ -54,10 +54,13 @@ class ProcessWriter:
 
     def start(self) -> None:
         """Start the child and wait until it has the database open: a bad path fails here, in one line."""
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", __name__, json.dumps(self._writer_args)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=_child_env(), bufsize=0,
-        )
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", __name__, json.dumps(self._writer_args)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=_child_env(), bufsize=0,
+            )
+        except OSError as exc:  # no Python to run it with (a frozen mitmproxy binary), no processes left
+            raise UserError(f"cannot start the recorder's writer process: {exc.strerror or exc}") from None
         _widen_pipe(self._process.stdin.fileno())
         answer = _read_line(self._process.stdout, START_SECONDS)
         if answer == _READY:
