@@ -3,8 +3,8 @@
 mitmproxy's event loop bounds the proxy's throughput, and every thread of its process takes turns with it for the
 GIL: a writer thread converting and storing hops there took its time from the loop (benchmarks/proxy_overhead).
 So the loop only reads each flow's parts (flows.flow_parts, about 10 µs), and every BATCH_SECONDS or BATCH_ROWS
-flows writes them, marshalled, into a pipe. A child process converts them and commits them with HopWriter, on the
-other core.
+flows hands them, marshalled, to a pipe that never makes it wait (capture/outbox.py). A child process converts them
+and commits them with HopWriter, on the other core.
 
 The child ends on end of file, never on a signal: Ctrl-C reaches the whole process group, and a proxy killed
 outright still closes the pipe, so whatever the child was sent gets stored.
@@ -23,6 +23,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from oauthtrace.capture.outbox import Outbox
 from oauthtrace.capture.writer import BATCH_ROWS, BATCH_SECONDS, HopWriter, WriterStats
 from oauthtrace.errors import UserError
 from oauthtrace.flows import flow_parts
@@ -48,9 +49,9 @@ class ProcessWriter:
         self.stats = WriterStats()  # what went wrong on this side; the child's figures are added at close()
         self._process: subprocess.Popen | None = None
         self._pending: list[tuple[int, tuple]] = []
+        self._outbox: Outbox | None = None
         self._closed = False
         self._child_lost = False
-        self._sent = 0  # flows written into the pipe; the child's report says what became of them
 
     def start(self) -> None:
         """Start the child and wait until it has the database open: a bad path fails here, in one line."""
@@ -64,6 +65,7 @@ class ProcessWriter:
         _widen_pipe(self._process.stdin.fileno())
         answer = _read_line(self._process.stdout, START_SECONDS)
         if answer == _READY:
+            self._outbox = Outbox(self._process.stdin.fileno(), self._pipe_broke)
             return
         self._process.kill()
         self._process.wait()
@@ -102,18 +104,17 @@ class ProcessWriter:
         if self._child_lost:  # said when it happened; the total is in the final figures
             self.stats.failed += len(batch)
             return
-        try:
-            _write_all(self._process.stdin.fileno(), data)
-            self._sent += len(batch)
-        except OSError as exc:
-            self._child_lost = True
-            self._lose(len(batch), f"the writer process has stopped ({exc.strerror or exc})")
+        if not self._outbox.send(data, len(batch)):
+            self.stats.failed += len(batch)
+            self.stats.last_error = "the writer process is not keeping up"
+            self._say(f"{self.stats.last_error}: dropping flows until it does")
 
     def close(self, timeout: float = 60.0) -> WriterStats:
         """Flush, let the child store everything and stop; its figures and this side's. Safe to call twice."""
         if self._closed or self._process is None:
             return self.stats
         self.flush()
+        self._outbox.drain()  # the event loop has ended: whatever the pipe had no room for goes now, waiting
         self._closed = True
         self._process.stdin.close()
         report = _read_line(self._process.stdout, timeout)
@@ -139,9 +140,10 @@ class ProcessWriter:
         try:
             child = WriterStats(**json.loads(report))
         except (ValueError, TypeError):  # killed, say by the out-of-memory killer: nothing sent is confirmed
-            self.stats.failed += self._sent
+            sent = self._outbox.sent
+            self.stats.failed += sent
             self.stats.last_error = (f"the writer process ended without a report (exit {self._process.returncode}); "
-                                     f"{self._sent} hop(s) sent to it are unconfirmed")
+                                     f"{sent} hop(s) sent to it are unconfirmed")
             self._say(self.stats.last_error)
             return
         mine = self.stats
@@ -155,10 +157,11 @@ class ProcessWriter:
         self.stats.last_error = f"could not send flow #{seq} to the writer process"
         self._say(self.stats.last_error)
 
-    def _lose(self, count: int, reason: str) -> None:
+    def _pipe_broke(self, count: int, error: OSError) -> None:
+        self._child_lost = True
         self.stats.failed += count
-        self.stats.last_error = reason
-        self._say(f"{reason}: {count} hop(s) not stored")
+        self.stats.last_error = f"the writer process has stopped ({error.strerror or error})"
+        self._say(f"{self.stats.last_error}: {count} hop(s) not stored")
 
     def _say(self, message: str) -> None:
         if not self.stats.errors or self.stats.errors[-1] != message:
@@ -179,13 +182,6 @@ def _marshalled(batch: list, on_unsendable) -> bytes:
             except ValueError:
                 on_unsendable(item[0])
         return marshal.dumps(sendable)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    # A blocking write: the child reads without pause, so this waits only when a burst outgrows the pipe.
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
 
 
 def _widen_pipe(fd: int) -> None:
