@@ -37,7 +37,7 @@ def flow_parts(flow: http.HTTPFlow) -> tuple:
         request.method,
         client_url(flow),
         request.pretty_url if reverse else None,
-        flow.client_conn.proxy_mode.full_spec if reverse else BROWSER_LISTENER,
+        listener_name(getattr(flow.client_conn, "proxy_mode", None)),
         flow.client_conn.peername,
         request.http_version,
         request.timestamp_start,
@@ -140,6 +140,11 @@ def form_pairs(content_type: str, body: bytes | None) -> Pairs:
     if not body or not content_type.lower().startswith(FORM_TYPE):
         return []
     return parse_pairs(body.decode("utf-8", errors="replace"))
+
+
+def listener_name(mode) -> str:
+    """How hops and traces name the listener of a mitmproxy ProxyMode: `reverse:URL@PORT`, else `browser`."""
+    return mode.full_spec if mode is not None and mode.type_name == "reverse" else BROWSER_LISTENER
 
 
 def _is_reverse(flow: http.HTTPFlow) -> bool:

@@ -18,6 +18,15 @@ BLAME_WORDS = {"AS": "provider", "C": "client", "RS": "resource server", "either
 
 BROWSER_LISTENER = "browser"
 
+
+def reverse_listener(listener: str) -> tuple[str, str | None] | None:
+    """(upstream, listening port or None) of a reverse listener's name `reverse:URL[@PORT]`; None for others."""
+    if not listener.startswith("reverse:"):
+        return None
+    spec = listener.removeprefix("reverse:")
+    upstream, at, port = spec.rpartition("@")
+    return (upstream, port) if at and port.isdigit() else (spec, None)
+
 # Exports replace secrets by `‹redacted:3f9a1c›` (oauthtrace.interchange.redact); a JWT keeps header and claims and
 # carries the mark where its signature was. Rules that check a value's format treat such values as opaque.
 REDACTED_MARK = "‹redacted:"

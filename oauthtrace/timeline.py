@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from oauthtrace.model import BROWSER_LISTENER, Hop, Trace
+from oauthtrace.model import BROWSER_LISTENER, Hop, Trace, reverse_listener
 from oauthtrace.params import host, path
 
 
@@ -12,8 +12,7 @@ def listener_label(listener: str) -> str:
     """`browser`, or `reverse→auth.example.com:443` for a reverse listener."""
     if listener == BROWSER_LISTENER:
         return BROWSER_LISTENER
-    upstream = listener.split(":", 1)[1] if listener.startswith("reverse:") else listener
-    upstream = upstream.rsplit("@", 1)[0]
+    upstream = (reverse_listener(listener) or (listener, None))[0]
     return f"reverse→{upstream.split('://', 1)[-1]}"
 
 

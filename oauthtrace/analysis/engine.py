@@ -19,7 +19,7 @@ from oauthtrace.analysis.oauth import param, request_params
 from oauthtrace.analysis.profiles import check_profile, fix_for, profile_for, severity_for, severity_table
 from oauthtrace.analysis.registry import PRECONDITIONS, RULES, TRAITS, Context, applies, exchange_parts, exchange_traits
 from oauthtrace.errors import UserError
-from oauthtrace.model import SEVERITY_RANK, Exchange, Finding, Hit, Hop, Rule, Trace
+from oauthtrace.model import SEVERITY_RANK, Exchange, Finding, Hit, Hop, Rule, Trace, reverse_listener
 
 SIDE_NAMES = {"F": "front-channel", "B": "back-channel", "M": "metadata"}
 
@@ -238,7 +238,7 @@ def back_channel_hint(missing: list[str], listeners: tuple[str, ...], hops: list
     """
     if "B" not in missing or not listeners or not any(_code_taken(exchange) for exchange in exchanges):
         return ""
-    reverse = [name for name in listeners if name.startswith("reverse:")]
+    reverse = [name for name in listeners if reverse_listener(name)]
     if not reverse:
         return (" (recorded without --reverse: the client's server-to-server calls reach oauthtrace through a "
                 "reverse listener, or through the proxy when the client has HTTPS_PROXY set)")
@@ -259,10 +259,8 @@ def _code_taken(exchange: Exchange) -> bool:
 
 def _reverse_listener(name: str) -> str:
     """`reverse:https://auth.example.com@8081` -> `the reverse listener on port 8081 for https://auth.example.com`."""
-    upstream, _, port = name.removeprefix("reverse:").rpartition("@")
-    if not port.isdigit():  # no port given: mitmproxy's default
-        return f"the reverse listener for {name.removeprefix('reverse:')}"
-    return f"the reverse listener on port {port} for {upstream}"
+    upstream, port = reverse_listener(name)
+    return f"the reverse listener on port {port} for {upstream}" if port else f"the reverse listener for {upstream}"
 
 
 def _missing_reason(missing: list[str], needs: str) -> str:

@@ -13,8 +13,7 @@ from mitmproxy.proxy.mode_specs import ProxyMode
 
 from oauthtrace.capture.writer import WriterStats
 from oauthtrace.capture.writer_process import ProcessWriter
-from oauthtrace.flows import DEFAULT_BODY_CAP, SEQ_KEY, STREAMED_BODY_KEY
-from oauthtrace.model import BROWSER_LISTENER
+from oauthtrace.flows import DEFAULT_BODY_CAP, SEQ_KEY, STREAMED_BODY_KEY, listener_name
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +103,7 @@ def listener_names(modes: Sequence[str]) -> tuple[str, ...]:
             mode = ProxyMode.parse(spec)
         except ValueError:  # mitmproxy refuses it too, and says why
             continue
-        names.append(mode.full_spec if mode.type_name == "reverse" else BROWSER_LISTENER)
+        names.append(listener_name(mode))
     return tuple(dict.fromkeys(names))
 
 
