@@ -11,9 +11,7 @@ other half was not recorded.
 
 from __future__ import annotations
 
-import base64
 import bisect
-import hashlib
 
 from oauthtrace.analysis.classify import (
     FRONT_ROLES, carries_response, is_pushed_request, redirect_sources, without_fragment,
@@ -21,6 +19,7 @@ from oauthtrace.analysis.classify import (
 from oauthtrace.analysis.oauth import (
     authz_response_params, basic_credentials, body_params, callback_params, param, request_params, token_fields,
 )
+from oauthtrace.digests import s256
 from oauthtrace.model import Exchange, Hop
 from oauthtrace.params import base_url, origin
 
@@ -30,12 +29,6 @@ def correlate(hops: list[Hop], roles: dict[int, str], *, sources: dict[int, Hop]
     `sources` (hop seq -> the hop that redirected to it) is recomputed when the caller does not pass it.
     """
     return _Joiner(hops, roles, sources).run()
-
-
-def s256(verifier: str) -> str:
-    """The PKCE S256 challenge of a verifier (RFC 7636 §4.2)."""
-    digest = hashlib.sha256(verifier.encode("ascii", errors="replace")).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
 def _start(hop: Hop) -> tuple[float, int]:

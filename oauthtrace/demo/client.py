@@ -3,8 +3,6 @@ code server to server, the way ChatGPT's plugin and GPT Action backend does."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import secrets
 import threading
@@ -15,6 +13,7 @@ from urllib.parse import urlencode
 
 from oauthtrace.demo.provider import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from oauthtrace.demo.web import App, Request, Response
+from oauthtrace.digests import s256
 
 PLUGIN_ID = "plugin-demo"
 MISSING_STATE = {"message": "Missing `state` param in response from OAuth provider"}
@@ -70,8 +69,7 @@ class DemoClient:
         verifier = None
         if self.pkce:
             verifier = secrets.token_urlsafe(48)
-            digest = hashlib.sha256(verifier.encode()).digest()
-            params["code_challenge"] = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+            params["code_challenge"] = s256(verifier)
             params["code_challenge_method"] = "S256"
         self._pending[state] = Pending(verifier)
         return Response.redirect(f"{self.provider_url}/authorize?{urlencode(params)}")

@@ -11,8 +11,6 @@ Its server-to-server calls go through `back_channel_proxy` (what HTTP_PROXY woul
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import secrets
 import threading
@@ -22,6 +20,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
 from oauthtrace.demo.web import App, Request, Response
+from oauthtrace.digests import s256
 
 CONNECTOR_ID = "demo-connector"
 PROTOCOL_VERSION = "2025-11-25"
@@ -119,7 +118,7 @@ class ConnectorClient:
         state = secrets.token_urlsafe(24)
         resource = None if self.bug == "resource-missing" else prm["resource"]
         params = {"response_type": "code", "client_id": client_id, "redirect_uri": self.redirect_uri,
-                  "state": state, "code_challenge": _s256(verifier), "code_challenge_method": "S256", "scope": "mcp"}
+                  "state": state, "code_challenge": s256(verifier), "code_challenge_method": "S256", "scope": "mcp"}
         if resource:
             params["resource"] = resource
         self._pending[state] = Pending(verifier, client_id, metadata["token_endpoint"], resource)
@@ -226,10 +225,6 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 def _rpc(method: str, message_id: int, params: dict) -> dict:
     return {"jsonrpc": "2.0", "id": message_id, "method": method, "params": params}
-
-
-def _s256(verifier: str) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
 
 
 def _json(body: bytes):

@@ -5,8 +5,6 @@ Each bug is one provider (or client) mistake seen in the wild, so the analysis h
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import html
 import secrets
 import threading
@@ -15,6 +13,7 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote_plus, urlencode, urlsplit
 
 from oauthtrace.demo.web import App, Request, Response
+from oauthtrace.digests import s256
 from oauthtrace.params import basic_auth
 
 BUGS = {
@@ -197,8 +196,7 @@ def _client_credentials(request: Request, form: dict) -> tuple[str | None, str |
 
 def _pkce_ok(verifier: str, grant: Grant) -> bool:
     if grant.method == "S256":
-        digest = hashlib.sha256(verifier.encode()).digest()
-        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode() == grant.challenge
+        return s256(verifier) == grant.challenge
     return verifier == grant.challenge
 
 

@@ -26,6 +26,7 @@ import secrets
 from typing import Iterable
 from urllib.parse import quote, quote_plus, unquote_plus
 
+from oauthtrace.digests import b64url, s256
 from oauthtrace.interchange.sweep import Sweeper
 from oauthtrace.html_forms import named_inputs
 from oauthtrace.model import REDACTED_MARK as MARK
@@ -308,7 +309,7 @@ class Redactor:
             if len(secret) >= LONG_VALUE:
                 # A PKCE challenge derived from a redacted verifier is derived again, so
                 # BASE64URL(SHA256(verifier)) == challenge holds in the export exactly when it held in the original.
-                replacements.setdefault(_s256(secret), _s256(redacted))
+                replacements.setdefault(s256(secret), s256(redacted))
         self._sweeper = Sweeper(replacements, min_length=MIN_SWEEP, word_below=LONG_VALUE)
 
 
@@ -451,11 +452,6 @@ def _basic_parts(credentials: str) -> tuple[str, str | None]:
     return (user, password) if colon else (user, None)
 
 
-def _s256(value: str) -> str:
-    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).digest()
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
-
-
 def _variants(secret: str, redacted: str) -> Iterable[tuple[str, str]]:
     """The forms a value takes in URLs, forms, HTML and JSON, each with the same form of its replacement."""
     yield secret, redacted
@@ -468,4 +464,4 @@ def _variants(secret: str, redacted: str) -> Iterable[tuple[str, str]]:
     yield escaped.replace("/", "\\/"), redacted
     encoded = secret.encode("utf-8", "surrogatepass")
     yield base64.b64encode(encoded).decode(), redacted
-    yield base64.urlsafe_b64encode(encoded).decode().rstrip("="), redacted
+    yield b64url(encoded), redacted

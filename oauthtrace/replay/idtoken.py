@@ -9,8 +9,6 @@ RSA key made at start and publishes that key at its jwks_uri.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import secrets
 import time
@@ -19,6 +17,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from oauthtrace.analysis.jwt import claims as jwt_claims
+from oauthtrace.digests import b64url, half_hash
 
 DEFAULT_LIFETIME = 3600  # seconds, where the recorded token does not say (exp - iat)
 _PER_LOGIN = ("iss", "aud", "azp", "nonce", "iat", "exp", "auth_time", "at_hash", "c_hash", "s_hash")
@@ -43,7 +42,7 @@ class IdTokenIssuer:
         header = {"alg": "RS256", "typ": "JWT", "kid": self.kid}
         signing_input = f"{_b64_json(header)}.{_b64_json(claims)}".encode("ascii")
         signature = self._key.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
-        return f"{signing_input.decode('ascii')}.{_b64(signature)}"
+        return f"{signing_input.decode('ascii')}.{b64url(signature)}"
 
 
 def per_login_claims(recorded: dict, *, issuer: str, client_id: str | None, nonce: str | None,
@@ -60,8 +59,7 @@ def per_login_claims(recorded: dict, *, issuer: str, client_id: str | None, nonc
     if "auth_time" in recorded:
         claims["auth_time"] = issued
     if access_token and "at_hash" in recorded:  # for this access token, as the recorded one was (§3.1.3.8)
-        digest = hashlib.sha256(access_token.encode("ascii")).digest()
-        claims["at_hash"] = _b64(digest[: len(digest) // 2])
+        claims["at_hash"] = half_hash(access_token)
     return claims
 
 
@@ -72,13 +70,9 @@ def _lifetime(recorded: dict) -> int:
     return DEFAULT_LIFETIME
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def _b64_json(value: dict) -> str:
-    return _b64(json.dumps(value, separators=(",", ":")).encode("utf-8"))
+    return b64url(json.dumps(value, separators=(",", ":")).encode("utf-8"))
 
 
 def _b64_uint(number: int) -> str:
-    return _b64(number.to_bytes((number.bit_length() + 7) // 8, "big"))
+    return b64url(number.to_bytes((number.bit_length() + 7) // 8, "big"))

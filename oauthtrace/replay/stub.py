@@ -11,8 +11,6 @@ recording holds.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import html
 import json
 import secrets
@@ -25,6 +23,7 @@ from oauthtrace.analysis.correlate import correlate
 from oauthtrace.analysis.jwt import claims as jwt_claims
 from oauthtrace.analysis.oauth import authz_response_params, param, request_params, token_fields
 from oauthtrace.demo.web import App, Request, Response
+from oauthtrace.digests import s256
 from oauthtrace.errors import UserError
 from oauthtrace.model import Hop, Pairs
 from oauthtrace.params import basic_auth, origin, path
@@ -314,10 +313,7 @@ def _token_error(error: str, description: str) -> Response:
 
 
 def _pkce_ok(verifier: str, grant: Grant) -> bool:
-    if grant.method == "S256":
-        digest = hashlib.sha256(verifier.encode()).digest()
-        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode() == grant.challenge
-    return verifier == grant.challenge
+    return (s256(verifier) if grant.method == "S256" else verifier) == grant.challenge
 
 
 def _form_post(action: str, params: Pairs) -> str:

@@ -7,12 +7,11 @@ and a server that mangles `+` still shows it: the replay tests the server, not a
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import secrets
 import string
 from dataclasses import dataclass
 
+from oauthtrace.digests import s256
 from oauthtrace.model import Pairs
 
 URLSAFE = string.ascii_letters + string.digits + "-_"
@@ -48,9 +47,6 @@ def pkce_pair(method: str | None, *, verifier_like: str | None = None) -> tuple[
     return verifier, (s256(verifier) if method == "S256" else verifier)
 
 
-def s256(verifier: str) -> str:
-    digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
 def fresh_authorize_params(pairs: Pairs, *, verifier_like: str | None = None) -> tuple[Pairs, Fresh]:

@@ -6,7 +6,6 @@ makes on the claims. An encrypted id_token (JWE, five segments) cannot be read a
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from typing import Iterator
 
@@ -16,6 +15,7 @@ from oauthtrace.analysis.oauth import basic_credentials, body_params, param, req
 from oauthtrace.analysis.registry import Context, memo, rule, trait
 from oauthtrace.analysis.rules._shared import facts
 from oauthtrace.analysis.rules.issuer import authorization_response, how_differs, id_tokens
+from oauthtrace.digests import half_hash
 from oauthtrace.model import Exchange, Hit, Hop, Pairs, is_redacted
 
 PROFILE_SEVERITIES: dict[str, dict[str, str]] = {}
@@ -191,8 +191,7 @@ def token_hash(value: str, alg: str) -> str | None:
     hasher = HASHES.get(alg[-3:]) if alg[:2] in ("HS", "RS", "ES", "PS") else None
     if hasher is None:
         return None
-    digest = hasher(value.encode("utf-8", errors="surrogateescape")).digest()
-    return base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode("ascii")
+    return half_hash(value, hasher)
 
 
 def id_token_problems(token: str, *, client_id: str | None, received: float, access_token: str | None,

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import re
 from typing import Iterator
 
 from oauthtrace.analysis.oauth import body_params, client_auth_used, param, request_params, shown, token_fields
 from oauthtrace.analysis.registry import Context, memo, rule, trait
 from oauthtrace.analysis.rules._shared import facts
+from oauthtrace.digests import s256
 from oauthtrace.model import Exchange, Hit, Hop, Pairs, is_redacted
 
 # Severities the profiles give these rules ({profile: {rule_id: severity}}); read by analysis/profiles.py.
@@ -23,12 +22,6 @@ PROFILE_SEVERITIES = {
 # RFC 7636 §4.1: code-verifier = 43*128unreserved; unreserved = ALPHA / DIGIT / "-" / "." / "_" / "~"
 UNRESERVED = re.compile(r"[A-Za-z0-9\-._~]*")
 S256_CHALLENGE_LENGTH = 43  # BASE64URL of a 32-byte SHA-256 digest, without padding
-
-
-def s256(verifier: str) -> str:
-    """BASE64URL-ENCODE(SHA256(ASCII(code_verifier))), RFC 7636 §4.2."""
-    digest = hashlib.sha256(verifier.encode("utf-8", errors="surrogateescape")).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
 def authorize_params(exchange: Exchange, ctx: Context) -> Pairs | None:
