@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from oauthtrace.demo.web import App, Response
+from tests.support.processes import descendants
 from tests.support.recording import start_record
 from tests.support.upstreams import (
     closed_port, fetch, never_answers, proxy_opener, raw_server, resets, speaks_garbage, stored_urls, wait_until,
@@ -144,7 +145,7 @@ class FileSizeLimit:
         self._pids: list[int] = []
 
     def attach(self, pid: int) -> None:
-        self._pids = [pid, *_descendants(pid)]  # the writer process, started before the proxy listens
+        self._pids = [pid, *descendants(pid)]  # the writer process, started before the proxy listens
 
     def fill(self) -> None:
         for pid in self._pids:
@@ -161,13 +162,6 @@ class FileSizeLimit:
 
     def close(self) -> None:
         pass
-
-
-def _descendants(pid: int) -> list[int]:
-    children = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        children += [int(child) for child in (task / "children").read_text().split()]
-    return [found for child in children for found in (child, *_descendants(child))]
 
 
 @pytest.fixture

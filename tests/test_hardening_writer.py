@@ -15,6 +15,7 @@ from oauthtrace.capture.writer import HopWriter
 from oauthtrace.capture.writer_process import ProcessWriter
 from oauthtrace.errors import UserError
 from oauthtrace.store import Store
+from tests.support.processes import ended
 from tests.support.upstreams import wait_until
 
 
@@ -134,7 +135,7 @@ def test_a_writer_process_that_dies_is_said_once_and_every_later_flow_counted(db
     writer.start()
     writer.put(_flow(0), 1)  # outside an event loop each put is sent at once
     os.kill(writer.pid, signal.SIGKILL)  # as the kernel's out-of-memory killer would
-    assert wait_until(lambda: _ended(writer.pid), timeout=5)
+    assert wait_until(lambda: ended(writer.pid), timeout=5)
     with caplog.at_level(logging.ERROR, logger="oauthtrace.capture"):
         for n in range(1, 4):
             writer.put(_flow(n), n + 1)
@@ -144,13 +145,3 @@ def test_a_writer_process_that_dies_is_said_once_and_every_later_flow_counted(db
     assert len(said) == 2, said
     assert said[0] == "the writer process has stopped (Broken pipe): 1 hop(s) not stored"
     assert said[1] == "the writer process ended without a report (exit -9); 1 hop(s) sent to it are unconfirmed"
-
-
-def _ended(pid: int) -> bool:
-    """Every thread of it has exited, so its end of the pipe is closed (the main thread turns zombie first)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            zombie = stat.read().rsplit(")", 1)[1].split()[0] == "Z"
-        return zombie and os.listdir(f"/proc/{pid}/task") == [str(pid)]
-    except FileNotFoundError:
-        return True

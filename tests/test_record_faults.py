@@ -15,7 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from oauthtrace.demo.web import App, Response
+from tests.support.processes import children, ended
 from tests.support.recording import recording, start_record
+from tests.support.upstreams import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -91,33 +93,15 @@ def test_sigkill_keeps_the_database_sound_and_every_committed_flow(slow_server, 
 def test_sigkill_after_a_flush_interval_loses_no_flow_and_leaves_no_writer_behind(slow_server, db_path, confdir):
     """The proxy hands flows to its writer process within a quarter second; killed, it still closes the pipe."""
     record = start_record(db_path, confdir=confdir)
-    writers = _children(record.process.pid)
+    writers = children(record.process.pid)
     assert len(writers) == 1, "one writer process"
     for i in range(40):
         assert _get(record.proxy_url, f"{slow_server.url}/n/{i}")
     time.sleep(0.6)  # more than a flush interval: every flow has gone down the pipe to the writer
     record.stop(signal.SIGKILL)
 
-    assert _gone(writers[0], timeout=10), "the writer process ends once the proxy is gone"
+    assert wait_until(lambda: ended(writers[0]), timeout=10), "the writer process ends once the proxy is gone"
     assert _stored_paths(db_path) == {str(i) for i in range(40)}
-
-
-def _children(pid: int) -> list[int]:
-    with open(f"/proc/{pid}/task/{pid}/children") as children:
-        return [int(child) for child in children.read().split()]
-
-
-def _gone(pid: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with open(f"/proc/{pid}/stat") as stat:
-                if stat.read().rsplit(")", 1)[1].split()[0] == "Z":
-                    return True  # exited; only init has yet to reap it
-        except FileNotFoundError:
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def _run_record(*args: str) -> subprocess.CompletedProcess:
