@@ -43,7 +43,7 @@ class Outbox:
 
     def drain(self) -> None:
         """Write what the pipe takes; within an event loop never wait, outside one wait until all is written."""
-        loop = _running_loop()
+        loop = running_loop()
         wait = loop is None or self._blocking_only
         try:
             while self._queue:
@@ -81,7 +81,8 @@ class Outbox:
             loop.add_writer(self._fd, self.drain)
 
 
-def _running_loop() -> asyncio.AbstractEventLoop | None:
+def running_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop running this thread (mitmproxy's, in the proxy), or None."""
     import asyncio  # loaded already on the proxy's side; the writer process, which imports this module, has no use
 
     try:

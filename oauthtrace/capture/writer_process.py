@@ -23,7 +23,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from oauthtrace.capture.outbox import Outbox
+from oauthtrace.capture.outbox import Outbox, running_loop
 from oauthtrace.capture.writer import BATCH_ROWS, BATCH_SECONDS, HopWriter, WriterStats
 from oauthtrace.errors import UserError
 from oauthtrace.flows import flow_parts
@@ -127,11 +127,8 @@ class ProcessWriter:
         return self.stats
 
     def _flush_later(self) -> None:
-        import asyncio  # loaded already on the proxy's side; the writer process has no use for it
-
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # called outside an event loop (a test driving the addon's hooks): send at once
+        loop = running_loop()
+        if loop is None:  # called outside an event loop (a test driving the addon's hooks): send at once
             self.flush()
             return
         loop.call_later(BATCH_SECONDS, self.flush)
