@@ -92,7 +92,11 @@ def registration_for(client_id: str | None, exchange: Exchange, ctx: Context) ->
     """(request, response) of the dynamic registration that issued `client_id`, if it was recorded."""
     if not client_id:
         return None
-    return memo(ctx, "client_auth.registrations", lambda: _registrations(ctx)).get(client_id)
+    return _registration_index(ctx).get(client_id)
+
+
+def _registration_index(ctx: Context) -> dict[str, tuple[dict, dict]]:
+    return memo(ctx, "client_auth.registrations", lambda: _registrations(ctx))
 
 
 def _registrations(ctx: Context) -> dict[str, tuple[dict, dict]]:
@@ -145,13 +149,13 @@ def sends_basic_auth(exchange: Exchange, ctx: Context) -> bool:
 def client_auth_multiple(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """A token request authenticates the client in more than one way."""
     for hop in token_endpoint_requests(exchange):
-        methods = auth_methods(hop)
+        methods = _request_auth(hop)[0]
         if len(methods) < 2:
             continue
         yield Hit(
             hop=hop,
             message=f"token request authenticates {len(methods)} ways: {' + '.join(methods)}",
-            evidence={"methods": methods, "client_id": client_id_of(hop, exchange)},
+            evidence={"methods": list(methods), "client_id": client_id_of(hop, exchange)},
         )
 
 
@@ -177,40 +181,47 @@ def client_auth_method_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hi
     method). A public registration, or a request without authentication, is left to public-client-secret, so
     one mistake is reported once.
     """
+    registrations = _registration_index(ctx)
     metadata = provider_metadata(exchange, ctx)
+    if not registrations and metadata is None:
+        return  # nothing recorded to compare the method with
+    supported = None
+    if metadata is not None:
+        supported = metadata.get("token_endpoint_auth_methods_supported") or [DEFAULT_AUTH_METHOD]
     for hop in token_endpoint_requests(exchange):
-        methods = auth_methods(hop)
+        methods = _request_auth(hop)[0]
         if len(methods) > 1:
             continue  # client-auth-multiple
         used = methods[0] if methods else "none"
-        rejected = answered_invalid_client(hop)
-        severity = "error" if rejected else ("info" if ctx.profile == "chatgpt" else None)
-        blame = "AS" if rejected and ctx.profile == "chatgpt" else None
-        registration = registration_for(client_id_of(hop, exchange), exchange, ctx)
+        registration = registration_for(client_id_of(hop, exchange), exchange, ctx) if registrations else None
         if registration is not None:
             registered = registered_method(registration)
             if registered != used and "none" not in (registered, used):
-                yield Hit(
-                    hop=hop,
+                yield _mismatch_hit(
+                    hop, ctx, used,
                     message=f"registration.token_endpoint_auth_method = {registered} ≠ token request uses {used}",
-                    evidence={"used": used, "registered": registered, "invalid_client": rejected},
-                    severity=severity,
-                    blame=blame,
-                )
+                    evidence={"used": used, "registered": registered})
                 continue
-        if metadata is None:
-            continue
-        supported = metadata.get("token_endpoint_auth_methods_supported") or [DEFAULT_AUTH_METHOD]
         if not isinstance(supported, list) or used in supported or used == "none":
-            continue
-        yield Hit(
-            hop=hop,
+            continue  # the usual case: the method the provider advertises
+        yield _mismatch_hit(
+            hop, ctx, used,
             message=f"metadata.token_endpoint_auth_methods_supported = {', '.join(map(str, supported))} "
             f"∌ token request uses {used}",
-            evidence={"used": used, "supported": supported, "invalid_client": rejected},
-            severity=severity,
-            blame=blame,
-        )
+            evidence={"used": used, "supported": supported})
+
+
+def _mismatch_hit(hop: Hop, ctx: Context, used: str, *, message: str, evidence: dict) -> Hit:
+    """A method mismatch, graded by its outcome: an error when the provider answered invalid_client; under the
+    chatgpt profile information while the flow worked, the provider's fault when it did not."""
+    rejected = answered_invalid_client(hop)
+    return Hit(
+        hop=hop,
+        message=message,
+        evidence={**evidence, "invalid_client": rejected},
+        severity="error" if rejected else ("info" if ctx.profile == "chatgpt" else None),
+        blame="AS" if rejected and ctx.profile == "chatgpt" else None,
+    )
 
 
 @rule(
@@ -226,6 +237,8 @@ def client_auth_method_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hi
 )
 def client_secret_in_url(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """A request URL carries client_secret."""
+    if not any(hop.query and param(hop.query, "client_secret") for hop in _all_hops(exchange)):
+        return  # nearly every exchange: no URL to report, so no need to tell its hops apart
     seen: set[int] = set()
     for hop in _all_hops(exchange):
         if hop.seq in seen:
@@ -265,9 +278,9 @@ def _without_query(url: str) -> str:
 )
 def public_client_secret(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """A public client sends a secret, a confidential one none, or an unauthenticated request has no client_id."""
+    registered_somewhere = bool(_registration_index(ctx))
     for hop in token_endpoint_requests(exchange):
-        methods = auth_methods(hop)
-        client_id = client_id_of(hop, exchange)
+        methods = _request_auth(hop)[0]
         if not methods and hop in exchange.tokens and not param(body_params(hop), "client_id"):
             yield Hit(
                 hop=hop,
@@ -275,6 +288,10 @@ def public_client_secret(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
                 evidence={"param": "client_id", "returned": None, "methods": []},
             )
             continue
+        if not registered_somewhere:
+            continue  # the usual trace: no dynamic registration to hold the request to
+        methods = list(methods)
+        client_id = client_id_of(hop, exchange)
         registration = registration_for(client_id, exchange, ctx)
         if registration is None:
             continue

@@ -243,17 +243,13 @@ def iss_appeared(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     the first exchange that carries it when an earlier exchange with the same provider, in the same trace, had
     an authorization response without it. One recording of a single flow therefore never reports this rule.
     """
+    news = memo(ctx, "issuer.callback-news", lambda: _callback_news(ctx)).get(exchange.index)
+    if news is None:
+        return  # most exchanges: nothing the provider's earlier responses lacked
+    earlier_count, names = news
     hop, pairs = authorization_response(exchange, ctx)
-    if hop is None or not has_outcome(pairs):
-        return
     provider = provider_key(exchange, ctx)
-    history = memo(ctx, "issuer.callback-history", lambda: _callback_history(ctx))
-    earlier_count, seen = history.get(exchange.index, (0, frozenset()))
-    if not earlier_count:
-        return
-    for name in dict.fromkeys(name for name, value in pairs if value):
-        if name in seen or name in OUTCOME_PARAMS:
-            continue
+    for name in names:
         yield Hit(
             hop=hop,
             message=f"earlier callbacks from {provider}: {name} = ∅ → this callback: {name} = {param(pairs, name)}",
@@ -262,21 +258,27 @@ def iss_appeared(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
         )
 
 
-def _callback_history(ctx: Context) -> dict[int, tuple[int, frozenset[str]]]:
-    """exchange index -> (how many earlier exchanges with the same provider had a response, which parameter
-    names those responses carried), built in one pass so the rule stays linear in the number of exchanges."""
+def _callback_news(ctx: Context) -> dict[int, tuple[int, list[str]]]:
+    """exchange index -> (how many earlier exchanges with the same provider had a response, the parameter names
+    this response carries for the first time), only for the exchanges that have such names: built in one pass
+    so the rule stays linear in the number of exchanges and says "nothing" with one lookup."""
     running: dict[str, tuple[int, frozenset[str]]] = {}
-    history = {}
+    news = {}
     for exchange in sorted(ctx.exchanges, key=lambda ex: ex.index):
         provider = provider_key(exchange, ctx)
         if provider is None:
             continue
-        history[exchange.index] = running.get(provider, (0, frozenset()))
-        _, pairs = authorization_response(exchange, ctx)
-        if has_outcome(pairs):
-            count, names = history[exchange.index]
-            running[provider] = (count + 1, names | {name for name, value in pairs if value})
-    return history
+        hop, pairs = authorization_response(exchange, ctx)
+        if hop is None or not has_outcome(pairs):
+            continue
+        count, seen = running.get(provider, (0, frozenset()))
+        carried = dict.fromkeys(name for name, value in pairs if value)
+        if count:
+            new = [name for name in carried if name not in seen and name not in OUTCOME_PARAMS]
+            if new:
+                news[exchange.index] = (count, new)
+        running[provider] = (count + 1, seen | frozenset(carried))
+    return news
 
 
 def expected_issuer(metadata_url: str) -> str | None:
@@ -417,21 +419,23 @@ def mixup_shared_redirect(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
 
     Reported once per redirect_uri, on the first exchange whose response lacks iss.
     """
-    target = redirect_target(exchange)
-    if target is None or exchange.authorize is None:
-        return
-    shared = memo(ctx, "issuer.redirect-sharing", lambda: _redirect_sharing(ctx)).get(target)
-    if shared is None:
-        return
-    providers, first_without_iss = shared
-    if len(providers) < 2 or first_without_iss != exchange.index:
-        return
+    reported = memo(ctx, "issuer.redirect-reports", lambda: _shared_redirect_reports(ctx)).get(exchange.index)
+    if reported is None:
+        return  # most exchanges: their redirect_uri serves one provider, or an earlier exchange reported it
+    target, providers = reported
     yield Hit(
         hop=exchange.authorize,
         message=f"redirect_uri = {target} shared by {len(providers)} authorization servers "
         f"({', '.join(sorted(providers))}); callback.iss = ∅",
         evidence={"redirect_uri": target, "providers": sorted(providers), "iss": None},
     )
+
+
+def _shared_redirect_reports(ctx: Context) -> dict[int, tuple[str, set[str]]]:
+    """exchange index -> (its redirect target, the authorization servers sharing it), for the exchange that
+    reports each shared target: the first whose response lacked iss."""
+    return {first: (target, providers) for target, (providers, first) in _redirect_sharing(ctx).items()
+            if first is not None and len(providers) >= 2}
 
 
 def _redirect_sharing(ctx: Context) -> dict[str, tuple[set[str], int | None]]:
@@ -487,10 +491,8 @@ def mixup_cross_as(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     start = exchange.authorize
     if start is None:
         return
-    if not start.location or origin(start.location) == origin(start.url):
-        return  # most authorization requests redirect to their own login page
-    handoff = _authorize_handoff(start)
-    if handoff is None:
+    handoff = _authorize_handoff(start)  # string tests first: most authorization requests redirect to a login page
+    if handoff is None or origin(start.location) == origin(start.url):
         return
     first = request_params(start)
     client_redirect = param(first, "redirect_uri")

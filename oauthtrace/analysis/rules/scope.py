@@ -139,15 +139,11 @@ def scope_format(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
 
 def _scope_set_changed(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """Info when this connect asks for another scope set than the previous one of the same client and provider."""
-    _, scope = requested_scope(exchange, ctx)
-    if scope is None:
-        return
-    previous = memo(ctx, "scope.previous", lambda: _previous_scopes(ctx)).get(exchange.index)
-    if previous is None:
-        return
+    changed = memo(ctx, "scope.changed", lambda: _changed_scopes(ctx)).get(exchange.index)
+    if changed is None:
+        return  # most connects: the same scope set as the previous one, or the first
+    previous, scope = changed
     before, now = set(previous.split()), set(scope.split())
-    if before == now:
-        return
     added, removed = sorted(now - before), sorted(before - now)
     yield Hit(
         hop=exchange.authorize,
@@ -157,18 +153,21 @@ def _scope_set_changed(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     )
 
 
-def _previous_scopes(ctx: Context) -> dict[int, str]:
-    """exchange index -> the scope the previous connect of the same client to the same provider asked for."""
+def _changed_scopes(ctx: Context) -> dict[int, tuple[str, str]]:
+    """exchange index -> (the scope the previous connect of the same client to the same provider asked for, its
+    own), for the connects whose scope set differs from it: one pass over the trace."""
     last: dict[tuple, tuple[int, str]] = {}
-    previous: dict[int, str] = {}
+    changed: dict[int, tuple[str, str]] = {}
     for exchange in sorted(ctx.exchanges, key=lambda ex: ex.index):
         if exchange.authorize is None:
             continue
         key = (provider_key(exchange, ctx), param(request_params(exchange.authorize), "client_id"))
         earlier = last.get(key)
-        if earlier is not None and earlier[0] != exchange.authorize.seq:
-            previous[exchange.index] = earlier[1]
         _, scope = requested_scope(exchange, ctx)
-        if scope is not None:
-            last[key] = (exchange.authorize.seq, scope)
-    return previous
+        if scope is None:
+            continue
+        if earlier is not None and earlier[0] != exchange.authorize.seq:
+            if set(earlier[1].split()) != set(scope.split()):
+                changed[exchange.index] = (earlier[1], scope)
+        last[key] = (exchange.authorize.seq, scope)
+    return changed

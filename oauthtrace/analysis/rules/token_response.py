@@ -174,15 +174,19 @@ def expires_in_not_number(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
 def token_cache_headers(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """A response carrying tokens may be cached: no Cache-Control: no-store, or no Pragma: no-cache."""
     for name, hop in _responses(exchange, ctx):
-        fields = token_fields(hop) or {}
-        if hop.status != 200 or not any(isinstance(fields.get(f), str) and fields[f] for f in TOKEN_FIELDS):
+        if hop.status != 200:
             continue
         cache_control = ", ".join(every(hop.resp_headers, "cache-control", case=False)) or None
         directives = {d.strip().split("=", 1)[0].lower() for d in (cache_control or "").split(",")}
+        pragma = ", ".join(every(hop.resp_headers, "pragma", case=False)) or None
+        if "no-store" in directives and "no-cache" in (pragma or "").lower():
+            continue  # the usual answer: nothing to report, whatever it carries
+        fields = token_fields(hop) or {}
+        if not any(isinstance(fields.get(f), str) and fields[f] for f in TOKEN_FIELDS):
+            continue
         if "no-store" not in directives:
             yield Hit(hop=hop, message=f"{name}.Cache-Control = {shown(cache_control)} ≠ no-store",
                       evidence={"header": "Cache-Control", "value": cache_control})
-        pragma = ", ".join(every(hop.resp_headers, "pragma", case=False)) or None
         if "no-cache" not in (pragma or "").lower():
             yield Hit(hop=hop, message=f"{name}.Pragma = {shown(pragma)} ≠ no-cache"
                       + (" (no-store is there, so only HTTP/1.0 caches could keep it)" if "no-store" in directives
@@ -266,7 +270,10 @@ def _granted_elsewhere(data: dict, asked: list[str], exchange: Exchange) -> tupl
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             return list(value), f"access_token.{claim}"
     for hop in exchange.resources:
-        params = _challenge_params(hop.resp_header("www-authenticate") or "")
+        challenge = hop.resp_header("www-authenticate") or ""
+        if "insufficient_scope" not in challenge[:4096]:
+            continue  # the auth-param's value, as _challenge_params reads it, is written out in the header
+        params = _challenge_params(challenge)
         needed = (params.get("scope") or "").split()
         if params.get("error") == "insufficient_scope" and needed and set(needed) <= set(asked):
             return [s for s in asked if s not in needed], f"a resource's insufficient_scope for {' '.join(needed)}"
