@@ -35,16 +35,20 @@ PROFILE_SEVERITIES: dict[str, dict[str, str]] = {}
 )
 def bearer_misuse(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """The resource server challenges wrongly, or accepts a token meant for another resource."""
-    left_to_discovery = _discovery_reports(exchange, ctx) if exchange.resources else set()
+    # only a 401 can be mcp-401-no-resource-metadata's: most exchanges have none to leave to it
+    refused = any(hop.status == 401 for hop in exchange.resources)
+    left_to_discovery = _discovery_reports(exchange, ctx) if refused else set()
     for hop in exchange.resources:
         if hop.seq in left_to_discovery:
             continue
-        challenge = challenge_params(hop)
-        if hop.status == 401 and not hop.resp_header("www-authenticate"):
+        header = hop.resp_header("www-authenticate")
+        if hop.status == 401 and not header:
             who = "with a token" if bearer_token(hop) else "without a token"
             yield Hit(hop=hop, message=f"{hop.method} {path(hop.url)} {who} → 401, WWW-Authenticate = ∅",
                       evidence={"status": 401, "www_authenticate": None})
-        elif challenge and challenge.get("error") == "insufficient_scope" and hop.status != 403:
+        elif header is None or hop.status == 403:
+            continue  # no challenge to read, or the status insufficient_scope asks for
+        elif (challenge := challenge_params(hop)) and challenge.get("error") == "insufficient_scope":
             yield Hit(hop=hop, severity="warning",
                       message=f"{hop.method} {path(hop.url)} → {hop.status} error=insufficient_scope (expected 403)",
                       evidence={"status": hop.status, "error": "insufficient_scope"})

@@ -112,10 +112,20 @@ def _uses(hops: list[Hop]) -> dict[str, list[Hop]]:
     """access token -> the requests that presented it, in order."""
     found: dict[str, list[Hop]] = {}
     for hop in sorted(hops, key=attrgetter("seq")):
+        if not _has_authorization(hop):
+            continue  # most hops: no header to read a token from
         token = bearer_token(hop)
         if token:
             found.setdefault(token, []).append(hop)
     return found
+
+
+def _has_authorization(hop: Hop) -> bool:
+    """The request has an Authorization header (bearer_token's only source), told without reading its value."""
+    for name, _ in hop.req_headers:
+        if name.lower() == "authorization":
+            return True
+    return False
 
 
 def _refused(hop: Hop) -> bool:

@@ -10,7 +10,7 @@ from oauthtrace.analysis.compare import TRAILING_SLASH, describe_difference
 from oauthtrace.analysis.mcp import chain, mcp_applies
 from oauthtrace.analysis.oauth import body_params, param
 from oauthtrace.analysis.registry import Context, rule, trait
-from oauthtrace.analysis.rules._shared import facts
+from oauthtrace.analysis.rules._shared import AuthzResponse, facts
 from oauthtrace.analysis.rules.discovery import expected_resources, valid_prm
 from oauthtrace.model import Exchange, Hit, Hop, Pairs, every
 
@@ -96,8 +96,18 @@ def _hint(exchange: Exchange) -> str:
 )
 def resource_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """resource differs between authorize, token and the resource metadata; is malformed; or was refused."""
-    sent = facts(exchange, ctx).sent
+    known = facts(exchange, ctx)
+    sent = known.sent
     asked = resources_in(sent) if sent is not None else []
+    requests = [(hop, got) for hop in _token_requests(exchange) if (got := resources_in(body_params(hop)))]
+    if asked or requests:  # most exchanges name no resource anywhere: nothing to compare
+        yield from _resource_differences(exchange, asked, requests)
+    yield from _invalid_target(exchange, known.response)
+
+
+def _resource_differences(exchange: Exchange, asked: list[str], requests: list[tuple[Hop, list[str]]]) -> Iterator[Hit]:
+    """Malformed resources in the authorization request, and resources that differ between it, the token
+    requests (with the resources each sent) and the protected resource metadata."""
     for value in asked:
         problem = _malformed(value)
         if problem:
@@ -106,13 +116,11 @@ def resource_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     expected = prm_resource(exchange)
     if expected and asked and expected not in asked:
         yield _differs(exchange.authorize, "authorize.resource", asked[0], expected, "PRM resource")
-    for hop in _token_requests(exchange):
-        got = resources_in(body_params(hop))
-        if asked and got and set(got) != set(asked):
+    for hop, got in requests:
+        if asked and set(got) != set(asked):
             yield _differs(hop, "token.resource", got[0], asked[0], "authorize.resource")
-        elif not asked and got and expected and expected not in got:
+        elif not asked and expected and expected not in got:
             yield _differs(hop, "token.resource", got[0], expected, "PRM resource")
-    yield from _invalid_target(exchange, ctx)
 
 
 def _malformed(value: str) -> str | None:
@@ -134,9 +142,8 @@ def _differs(hop: Hop, what: str, got: str, expected: str, basis: str) -> Hit:
                severity="warning" if difference == TRAILING_SLASH else None)
 
 
-def _invalid_target(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
-    """The provider refused the resource: invalid_target in the authorization or a token response."""
-    response = facts(exchange, ctx).response
+def _invalid_target(exchange: Exchange, response: AuthzResponse | None) -> Iterator[Hit]:
+    """The provider refused the resource: invalid_target in the authorization (`response`) or a token response."""
     if response is not None and param(response.pairs, "error") == "invalid_target":
         yield Hit(hop=response.hop, blame="AS", message="authorization response error = invalid_target",
                   evidence={"error": "invalid_target", "where": "authorization response"})

@@ -13,7 +13,7 @@ from oauthtrace.analysis.oauth import (
 )
 from oauthtrace.analysis.registry import Context, rule
 from oauthtrace.analysis.rules._shared import facts, per_exchange
-from oauthtrace.model import Exchange, Hit, Hop, every
+from oauthtrace.model import Exchange, Hit, Hop
 
 PROFILE_SEVERITIES: dict[str, dict[str, str]] = {}
 # token-cache-headers has two cases with different severities; only its Pragma case changes with the profile
@@ -176,9 +176,8 @@ def token_cache_headers(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     for name, hop in _responses(exchange, ctx):
         if hop.status != 200:
             continue
-        cache_control = ", ".join(every(hop.resp_headers, "cache-control", case=False)) or None
+        cache_control, pragma = _cache_headers(hop)
         directives = {d.strip().split("=", 1)[0].lower() for d in (cache_control or "").split(",")}
-        pragma = ", ".join(every(hop.resp_headers, "pragma", case=False)) or None
         if "no-store" in directives and "no-cache" in (pragma or "").lower():
             continue  # the usual answer: nothing to report, whatever it carries
         fields = token_fields(hop) or {}
@@ -193,6 +192,19 @@ def token_cache_headers(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
                          else ""),
                       evidence={"header": "Pragma", "value": pragma},
                       severity=_pragma_severity(ctx.profile, no_store="no-store" in directives))
+
+
+def _cache_headers(hop: Hop) -> tuple[str | None, str | None]:
+    """(Cache-Control, Pragma) of the response, each header's values joined as a cache reads them; one pass over
+    the headers for both."""
+    cache_control, pragma = [], []
+    for name, value in hop.resp_headers:
+        lowered = name.lower()
+        if lowered == "cache-control":
+            cache_control.append(value)
+        elif lowered == "pragma":
+            pragma.append(value)
+    return ", ".join(cache_control) or None, ", ".join(pragma) or None
 
 
 def _pragma_severity(profile: str, *, no_store: bool) -> str:

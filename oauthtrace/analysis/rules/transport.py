@@ -51,9 +51,23 @@ def endpoint_hops(exchange: Exchange, ctx: Context) -> list[tuple[str, Hop]]:
 
 
 def _owned_endpoints(exchange: Exchange, ctx: Context) -> list[Hop]:
-    owners = memo(ctx, "transport.endpoint-owners",
-                  lambda: first_owners(ctx, _endpoint_list, ("metadata", "registration")))
-    return owners.get(exchange.index, [])
+    return _endpoint_owners(ctx).get(exchange.index, [])
+
+
+def _endpoint_owners(ctx: Context) -> dict[int, list[Hop]]:
+    return memo(ctx, "transport.endpoint-owners",
+                lambda: first_owners(ctx, _endpoint_list, ("metadata", "registration")))
+
+
+def _insecure_owned(ctx: Context) -> dict[int, list[Hop]]:
+    """exchange index -> the endpoint hops it owns (_owned_endpoints) that were reached over plain http, for the
+    exchanges that have any: one pass over the trace."""
+    insecure = {}
+    for index, hops in _endpoint_owners(ctx).items():
+        plain = [hop for hop in hops if is_insecure(provider_url(hop))]
+        if plain:
+            insecure[index] = plain
+    return insecure
 
 
 def _endpoint_list(exchange: Exchange) -> list[Hop]:
@@ -97,10 +111,11 @@ def credentials_sent(hop: Hop) -> list[str]:
 )
 def insecure_endpoint(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """An authorization, token, registration, metadata or MCP endpoint was reached over plain http."""
-    for hop in _owned_endpoints(exchange, ctx):
+    insecure = memo(ctx, "transport.insecure-owned", lambda: _insecure_owned(ctx)).get(exchange.index)
+    if insecure is None:
+        return  # most exchanges: every endpoint they are first to list is https
+    for hop in insecure:
         url = provider_url(hop)
-        if not is_insecure(url):
-            continue
         role = _role(hop, exchange, ctx)  # only for what is reported: most endpoints are https
         secrets = credentials_sent(hop)
         clear = f"; sent in clear: {', '.join(secrets)}" if secrets else ""
