@@ -5,14 +5,16 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
+from operator import countOf
 from typing import Iterator
 
 from oauthtrace.analysis import jwt
 from oauthtrace.analysis.compare import describe_difference
-from oauthtrace.analysis.oauth import body_params, callback_params, param, request_params, shown
+from oauthtrace.analysis.oauth import body_params, param, request_params, shown
 from oauthtrace.analysis.registry import Context, memo, rule
-from oauthtrace.analysis.rules._shared import SECRET_PARAMS, estimated_bits, facts
+from oauthtrace.analysis.rules._shared import SECRET_PARAMS, AuthzResponse, estimated_bits, facts
 from oauthtrace.model import Exchange, Hit, Hop, Pairs
 
 MIN_STATE_LENGTH = 8  # ORY Hydra/fosite and Authelia reject shorter values with error=invalid_state
@@ -32,8 +34,31 @@ _URL_START = re.compile(r"https?://", re.IGNORECASE)
 _JSON_KEY = re.compile(rb'"([^"\\]*)"\s*:')
 
 
-def _state(pairs: Pairs | None) -> str | None:
-    return param(pairs, "state") if pairs is not None else None
+def surely_unguessable(value: str, bits: float) -> bool:
+    """Whether estimated_bits(value) >= bits follows from the length alone, without collecting the characters.
+
+    The smallest alphabet estimated_bits counts is 10 (digits only), and anything that is not all ASCII digits
+    draws from at least 16 (hex): two bounds that settle the usual long random value in one comparison. False
+    means "count the alphabet", not "weak".
+    """
+    length = len(value)
+    return length * _LOG2_10 >= bits or (length * 4 >= bits and not value.isdigit())
+
+
+_LOG2_10 = math.log2(10)  # as estimated_bits computes it for a digits-only value
+
+
+def _callback_state(hop: Hop) -> str | None:
+    """param(callback_params(hop), "state"), read without joining the query and the form into a new list."""
+    for pairs in (hop.query, hop.form):
+        for name, value in pairs:
+            if name == "state":
+                return value or None
+    return None
+
+
+def _sent_state_index(ctx: Context) -> dict[str, list[int]]:
+    return memo(ctx, "state.sent", lambda: _sent_states(ctx))
 
 
 def _sent_states(ctx: Context) -> dict[str, list[int]]:
@@ -97,9 +122,8 @@ def state_altered(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     if not sent or not returned:
         return
     response = known.response
-    others = memo(ctx, "state.sent", lambda: _sent_states(ctx))
     if returned != sent:
-        how = describe_difference(sent, returned, others=_OtherStates(others, sent))
+        how = describe_difference(sent, returned, others=_OtherStates(_sent_state_index(ctx), sent))
         yield Hit(
             hop=response.hop,
             message=f"authorize.state = {shown(sent, limit=24)} → callback.state = {shown(returned, limit=24)} "
@@ -110,9 +134,9 @@ def state_altered(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     # The provider's redirect was right; the request that reached the client was not: something in between.
     callback = exchange.callback
     if callback is not None and callback is not response.hop:
-        arrived = _state(callback_params(callback))
+        arrived = _callback_state(callback)
         if arrived and arrived != sent:
-            how = describe_difference(sent, arrived, others=_OtherStates(others, sent))
+            how = describe_difference(sent, arrived, others=_OtherStates(_sent_state_index(ctx), sent))
             yield Hit(
                 hop=callback,
                 message=f"provider redirect.state = {shown(sent, limit=24)} → callback.state = "
@@ -162,7 +186,7 @@ def state_unsolicited(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
         return
     # No authorization request in this exchange: unsolicited only if the trace saw authorization requests at all
     # (a recording started mid-flow would otherwise be blamed on the provider).
-    sent = memo(ctx, "state.sent", lambda: _sent_states(ctx))
+    sent = _sent_state_index(ctx)
     if sent and returned not in sent:
         yield Hit(
             hop=response.hop,
@@ -226,6 +250,8 @@ def state_low_entropy(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     state = facts(exchange, ctx).sent_param("state")
     if not state:
         return
+    if len(state) >= MIN_STATE_LENGTH and surely_unguessable(state, MIN_STATE_BITS):
+        return  # the usual long random value, told by its length
     bits = estimated_bits(state)
     if len(state) >= MIN_STATE_LENGTH and bits >= MIN_STATE_BITS:
         return
@@ -256,18 +282,20 @@ def state_reused(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """The same state was sent twice, or a callback with an already consumed state arrived."""
     state = facts(exchange, ctx).sent_param("state")
     if state:
-        users = memo(ctx, "state.sent", lambda: _sent_states(ctx)).get(state, [])
+        users = _sent_state_index(ctx).get(state, [])
         if users and users[0] != exchange.index:
             yield Hit(
                 hop=exchange.authorize,
                 message=f"authorize.state = {shown(state, limit=24)} already sent by exchange {users[0]}",
                 evidence={"param": "state", "sent": state, "first_exchange": users[0]},
             )
+    if countOf(exchange.roles.values(), "callback") < 2:
+        return  # one callback (the usual flow) cannot repeat a state; roles has one entry per hop of the exchange
     seen: dict[str, Hop] = {}
     for hop in exchange.hops:
         if exchange.roles.get(hop.seq) != "callback":
             continue
-        returned = _state(callback_params(hop))
+        returned = _callback_state(hop)
         if not returned:
             continue
         if returned in seen:
@@ -296,6 +324,8 @@ def state_reused(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
 def param_duplicated(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """An OAuth parameter appears more than once in one request or response."""
     response = facts(exchange, ctx).response
+    if not _some_name_repeated(exchange, response):
+        return  # the usual exchange: no list of messages to build
     checked: list[tuple[Hop, Pairs, str, str]] = []
     if exchange.authorize is not None:
         checked.append((exchange.authorize, request_params(exchange.authorize), "authorize", "C"))
@@ -315,6 +345,22 @@ def param_duplicated(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
                           "values": [shown(v, secret=True) if secret else v for v in values]},
                 blame=blame,
             )
+
+
+def _some_name_repeated(exchange: Exchange, response: AuthzResponse | None) -> bool:
+    """Whether a message param-duplicated checks may repeat a name at all (any name, OAuth's or not)."""
+    if exchange.authorize is not None and _names_repeat(request_params(exchange.authorize)):
+        return True
+    if response is not None and _names_repeat(response.pairs):
+        return True
+    for hop in (*exchange.tokens, *exchange.refreshes):
+        if _names_repeat(hop.form or body_params(hop)) or _json_pairs(hop.resp_body):
+            return True  # _json_pairs is empty unless a member name repeats
+    return False
+
+
+def _names_repeat(pairs: Pairs) -> bool:
+    return len(dict(pairs)) != len(pairs)  # a dict keeps each name once
 
 
 def _repeated(pairs: Pairs) -> dict[str, list[str]]:
@@ -398,7 +444,7 @@ def readable_data(state: str) -> tuple[str, str] | None:
     payload, dot, signature = state.partition(".")
     if dot and signature and _b64_text(payload) is not None:
         return None  # `data.signature`: protected, as RFC 9700 asks
-    text = _b64_text(state)
+    text = _b64_text(state, only_readable=True)
     if text is None:
         return None
     if _json_object(text) is not None:
@@ -418,8 +464,13 @@ def _json_object(text: str):
     return value if isinstance(value, (dict, list)) else None
 
 
-def _b64_text(value: str) -> str | None:
-    """The UTF-8 text a base64/base64url value decodes to, or None."""
+def _b64_text(value: str, *, only_readable: bool = False) -> str | None:
+    """The UTF-8 text a base64/base64url value decodes to, or None.
+
+    only_readable: None also when the text could not be readable data (JSON, a URL), told from its first byte
+    before the last UTF-8 decoding is tried: an opaque random state decodes to bytes that are mostly not UTF-8,
+    and the exception that decoding raises was the slowest step of state-unprotected-data.
+    """
     if not _BASE64.fullmatch(value):
         return None
     padded = value + "=" * (-len(value) % 4)
@@ -427,7 +478,26 @@ def _b64_text(value: str) -> str | None:
     decoders = (base64.urlsafe_b64decode, base64.b64decode) if "-" in value or "_" in value else (base64.b64decode,)
     for decoder in decoders:
         try:
-            return decoder(padded).decode("utf-8")
-        except (binascii.Error, ValueError, UnicodeDecodeError):
+            raw = decoder(padded)
+        except (binascii.Error, ValueError):
+            continue
+        if only_readable and decoder is decoders[-1] and not _may_begin_readable_text(raw):
+            return None  # an earlier decoder's bytes failed as UTF-8, or were not readable either
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
             continue
     return None
+
+
+def _may_begin_readable_text(raw: bytes) -> bool:
+    """Whether UTF-8 text of these bytes could be what readable_data reports: JSON after leading whitespace
+    (str.lstrip), or a value starting with / or http(s)://. Its first byte after ASCII whitespace must then be
+    one of {[/hH, or the lead byte of a non-ASCII space (U+0085, U+00A0: C2; U+1680: E1; U+2000–U+205F: E2;
+    U+3000: E3)."""
+    first = raw.lstrip(_ASCII_SPACE)[:1]
+    return bool(first) and first in _READABLE_FIRST_BYTES
+
+
+_ASCII_SPACE = b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"  # what str.lstrip strips below 0x80
+_READABLE_FIRST_BYTES = frozenset(bytes([b]) for b in b"{[/hH\xc2\xe1\xe2\xe3")
