@@ -8,7 +8,7 @@ from oauthtrace.analysis.oauth import (
     authz_response_params, callback_params, param, request_params, shown, token_fields,
 )
 from oauthtrace.analysis.registry import Context, memo, rule, trait
-from oauthtrace.analysis.rules._shared import per_exchange
+from oauthtrace.analysis.rules._shared import facts, per_exchange
 from oauthtrace.model import Exchange, Hit, Hop, first, is_redacted
 
 PROFILE_SEVERITIES: dict[str, dict[str, str]] = {}
@@ -112,7 +112,31 @@ def _back_errors(exchange: Exchange, ctx: Context) -> list[ErrorResponse]:
 @trait("error")
 def has_error_response(exchange: Exchange, ctx: Context) -> bool:
     """The authorization response or a back-channel answer carries an error: what every rule here reads."""
+    if not _may_carry_error(exchange, ctx):
+        return False  # the usual exchange, told without building its error responses
     return bool(_all_errors(exchange, ctx))
+
+
+def _may_carry_error(exchange: Exchange, ctx: Context) -> bool:
+    """False only when _all_errors is surely empty: no error parameter in the authorization response (as the
+    shared facts read it: the provider's redirect, else the callback) nor in the callback's own query or form,
+    and no back-channel body that could hold an error member."""
+    if facts(exchange, ctx).response_param("error"):
+        return True
+    callback = exchange.callback
+    if callback is not None and (param(callback.query, "error") or param(callback.form, "error")):
+        return True  # with the provider's redirect seen, the callback is not what the facts read
+    for hops in (exchange.tokens, exchange.refreshes, exchange.registrations):
+        for hop in hops:
+            if _may_name_error(hop.resp_body):
+                return True
+    return False
+
+
+def _may_name_error(body: bytes | None) -> bool:
+    """Whether token_fields could find an error member in this body: it must spell "error" — unless it escapes
+    (JSON \\u, form %XX) or is UTF-16/32 (NUL bytes), which are left to the parse."""
+    return bool(body) and (b"error" in body or b"\\" in body or b"%" in body or b"\x00" in body)
 
 
 @rule(
