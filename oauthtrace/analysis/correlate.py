@@ -12,6 +12,8 @@ other half was not recorded.
 from __future__ import annotations
 
 import bisect
+from itertools import repeat
+from operator import attrgetter
 
 from oauthtrace.analysis.classify import (
     FRONT_ROLES, carries_response, is_pushed_request, redirect_sources, without_fragment,
@@ -20,7 +22,7 @@ from oauthtrace.analysis.oauth import (
     authz_response_params, basic_credentials, body_params, callback_params, param, request_params, token_fields,
 )
 from oauthtrace.digests import s256
-from oauthtrace.model import Exchange, Hop
+from oauthtrace.model import Exchange, Hop, Pairs
 from oauthtrace.params import base_url, origin
 
 def correlate(hops: list[Hop], roles: dict[int, str], *, sources: dict[int, Hop] | None = None) -> list[Exchange]:
@@ -35,8 +37,15 @@ def _start(hop: Hop) -> tuple[float, int]:
     return (hop.started or 0.0, hop.seq)
 
 
+_EARLIEST = attrgetter("earliest")
+
+
 class _Flow:
     """An exchange being built, with what the lookups need."""
+
+    __slots__ = ("first", "hops", "authorize", "authz_response", "callback", "tokens", "refreshes",
+                 "registrations", "metadata", "resources", "pushed", "client_id", "redirect_uri", "provider",
+                 "earliest", "_endpoint")
 
     def __init__(self, first: Hop):
         self.first = first
@@ -52,6 +61,8 @@ class _Flow:
         self.pushed: list[Hop] = []
         self.client_id: str | None = None
         self.redirect_uri: str | None = None
+        self.provider: str | None = None  # the origin of its authorization request
+        self.earliest: tuple[float, int] | None = None  # _start of its earliest hop: exchanges are in that order
         self._endpoint: str | None = None
 
     def endpoint(self) -> str:
@@ -89,25 +100,7 @@ class _Joiner:
     # -- driver ----------------------------------------------------------------------------------
 
     def run(self) -> list[Exchange]:
-        front, back, refresh, resource = [], [], [], []
-        # split first, then each group into start order: most hops belong to no group and need no sorting (a
-        # stable sort of a group gives the order it had within all the hops sorted)
-        for hop in self.hops:
-            role = self.roles.get(hop.seq, "other")
-            if role in FRONT_ROLES:
-                front.append(hop)
-            elif role == "token":
-                back.append(hop)
-            elif role == "refresh":
-                refresh.append(hop)
-            elif role == "resource":
-                resource.append(hop)
-            elif role in ("metadata", "registration"):
-                self.discovery.append(hop)
-            elif role == "other" and is_pushed_request(hop):
-                self.pushed.append(hop)
-        for group in (front, back, refresh, resource, self.discovery, self.pushed):
-            group.sort(key=_start)
+        front, back, refresh, resource = self._groups()
         for hop in front:
             self._front(hop)
         for hop in back:
@@ -119,6 +112,36 @@ class _Joiner:
         self._attach_pushed()
         self._attach_discovery()
         return self._exchanges()
+
+    def _groups(self) -> tuple[list[Hop], list[Hop], list[Hop], list[Hop]]:
+        """The front-channel, token, refresh and resource hops, each in start order; discovery and pushed
+        requests go to self.discovery and self.pushed."""
+        front, back, refresh, resource = [], [], [], []
+        group_of = {role: front for role in FRONT_ROLES}
+        group_of.update(token=back, refresh=refresh, resource=resource, metadata=self.discovery,
+                        registration=self.discovery)
+        role_of = self.roles.get
+        # split first, then each group into start order: most hops belong to no group and need no sorting (a
+        # stable sort of a group gives the order it had within all the hops sorted). A recording is written in
+        # start order, so usually no group needs sorting at all: the order is checked here, where each hop is
+        # read anyway (reading 50k hops again just for their start times costs as much as sorting them)
+        in_order, previous = True, None
+        for hop in self.hops:
+            role = role_of(hop.seq, "other")
+            group = group_of.get(role)
+            if group is None:
+                if role != "other" or hop.method != "POST" or not is_pushed_request(hop):  # GETs cannot push
+                    continue
+                group = self.pushed
+            group.append(hop)
+            start = _start(hop)
+            if in_order and previous is not None and start < previous:
+                in_order = False
+            previous = start
+        if not in_order:
+            for group in (front, back, refresh, resource, self.discovery, self.pushed):
+                group.sort(key=_start)
+        return front, back, refresh, resource
 
     # -- front channel ---------------------------------------------------------------------------
 
@@ -151,8 +174,8 @@ class _Joiner:
         return flow
 
     def _authorize(self, hop: Hop) -> None:
-        pairs = request_params(hop)
-        client_id = param(pairs, "client_id")
+        first = _first_values(request_params(hop))
+        client_id = first.get("client_id") or None
         source = self.sources.get(hop.seq)
         chained = self.owner.get(source.seq) if source is not None else None
         if chained is not None and not chained.delivered and chained.client_id == client_id:
@@ -165,20 +188,21 @@ class _Joiner:
         self.linked.add(hop.seq)  # an authorization request is certain of its own flow
         flow.authorize = hop
         flow.client_id = client_id
-        flow.redirect_uri = param(pairs, "redirect_uri")
-        state = param(pairs, "state")
+        flow.redirect_uri = first.get("redirect_uri") or None
+        flow.provider = origin(hop.url)
+        state = first.get("state")
         if state:
             self.by_state[state] = flow
-        challenge = param(pairs, "code_challenge")
+        challenge = first.get("code_challenge")
         if challenge:
             self.by_challenge[challenge] = flow
         self.by_client[(client_id, flow.redirect_uri)] = flow
-        request_uri = param(pairs, "request_uri")
+        request_uri = first.get("request_uri")
         if request_uri:
             self.by_request_uri[request_uri] = flow
         if flow.redirect_uri:
             self.by_redirect_base[base_url(flow.redirect_uri)] = flow
-        self.by_origin[origin(hop.url)] = flow
+        self.by_origin[flow.provider] = flow
         self._maybe_response(flow, hop)
 
     def _callback(self, hop: Hop) -> None:
@@ -202,15 +226,16 @@ class _Joiner:
         self._add(flow, hop)
         if flow.callback is None:
             flow.callback = hop
-            if source is not None and carries_response(source) and self.owner.get(source.seq) is flow:
+            # the parse last: usually the provider's redirect is the flow's response already
+            if (source is not None and self.owner.get(source.seq) is flow and flow.authz_response is not source
+                    and carries_response(source)):
                 flow.authz_response = source
         # delivered: later pages at this provider or callbacks without state belong to another flow
         base = base_url(hop.url)
         if self.by_redirect_base.get(base) is flow:
             del self.by_redirect_base[base]
-        provider = origin(flow.authorize.url) if flow.authorize is not None else None
-        if provider and self.by_origin.get(provider) is flow:
-            del self.by_origin[provider]
+        if flow.provider and self.by_origin.get(flow.provider) is flow:
+            del self.by_origin[flow.provider]
         code = param(params, "code")
         if code:
             self._index_code(code, flow)
@@ -232,14 +257,14 @@ class _Joiner:
     # -- back channel ----------------------------------------------------------------------------
 
     def _token(self, hop: Hop) -> None:
-        body = body_params(hop)
-        flow = self._by_code(param(body, "code"), hop)
-        verifier = param(body, "code_verifier")
+        body = _first_values(body_params(hop))
+        flow = self._by_code(body.get("code"), hop)
+        verifier = body.get("code_verifier")
         if flow is None and verifier:
             flow = self.by_challenge.get(s256(verifier))
-        client_id = param(body, "client_id") or _basic_client(hop)
+        client_id = body.get("client_id") or _basic_client(hop)
         if flow is None:
-            flow = self.by_client.get((client_id, param(body, "redirect_uri")))
+            flow = self.by_client.get((client_id, body.get("redirect_uri") or None))
         if flow is None:
             flow = self._new(hop)
             flow.client_id = client_id
@@ -252,6 +277,8 @@ class _Joiner:
         if not flows:
             return None
         # the same code in two flows (a weak provider): the latest flow delivered before this request
+        if len(flows) == 1:
+            return flows[0]  # the usual case: earlier or not, the only flow
         asked = _start(hop)
         earlier = [f for f in flows if _start(f.first) <= asked]
         return (earlier or flows)[-1]
@@ -302,7 +329,9 @@ class _Joiner:
         """Metadata, registration and unauthenticated resource calls go with the flow that follows them."""
         if not self.discovery:
             return
-        starters = sorted((f for f in self.flows if f.authorize is not None), key=lambda f: _start(f.authorize))
+        # already in the start order of their authorization requests: only _authorize gives a flow one, as it
+        # creates the flow, and the front channel is joined in start order
+        starters = [f for f in self.flows if f.authorize is not None]
         starts = [_start(f.authorize) for f in starters]
         leftovers: list[Hop] = []
         for hop in sorted(self.discovery, key=_start):
@@ -345,26 +374,38 @@ class _Joiner:
     def _add(self, flow: _Flow, hop: Hop) -> None:
         flow.hops[hop.seq] = hop
         self.owner[hop.seq] = flow
+        start = _start(hop)  # here, while the hop is at hand, rather than in a pass over all hops at the end
+        if flow.earliest is None or start < flow.earliest:
+            flow.earliest = start
 
     def _move(self, hop: Hop, old: _Flow, new: _Flow) -> None:
         old.hops.pop(hop.seq, None)
         if old.authz_response is hop:
             old.authz_response = None
+        old.earliest = min(map(_start, old.hops.values()), default=None)
         self._add(new, hop)
 
     def _exchanges(self) -> list[Exchange]:
         flows = [f for f in self.flows if f.hops]
-        flows.sort(key=lambda f: min(map(_start, f.hops.values())))
+        flows.sort(key=_EARLIEST)
+        role_of = self.roles.get
         out = []
         for index, flow in enumerate(flows, start=1):
-            hops = [flow.hops[seq] for seq in sorted(flow.hops)]  # flow.hops is keyed by seq
+            seqs = sorted(flow.hops)  # flow.hops is keyed by seq: no hop is read again
+            hops = list(map(flow.hops.__getitem__, seqs))
             out.append(Exchange(
                 index=index, hops=hops, authorize=flow.authorize, authz_response=flow.authz_response,
                 callback=flow.callback, tokens=flow.tokens, refreshes=flow.refreshes,
                 registrations=flow.registrations, metadata=flow.metadata, resources=flow.resources,
-                roles={h.seq: self.roles.get(h.seq, "other") for h in hops}, pushed=flow.pushed,
+                roles=dict(zip(seqs, map(role_of, seqs, repeat("other")))), pushed=flow.pushed,
             ))
         return out
+
+
+def _first_values(pairs: Pairs) -> dict[str, str]:
+    """Each parameter's first value, as param() reads it (an empty value is omitted: read it with `or None`):
+    one dict built in C instead of a scan of the pairs for every parameter asked."""
+    return dict(reversed(pairs))
 
 
 def _basic_client(hop: Hop) -> str | None:
