@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from oauthtrace.analysis.oauth import body_params, client_auth_used, param, request_params, shown, token_fields
+from oauthtrace.analysis.oauth import body_params, client_auth_used, param, shown, token_fields
 from oauthtrace.analysis.registry import Context, memo, rule, trait
 from oauthtrace.analysis.rules._shared import facts
+from oauthtrace.analysis.rules.state import request_param
 from oauthtrace.digests import s256
 from oauthtrace.model import Exchange, Hit, Hop, Pairs, is_redacted
 
@@ -34,13 +35,17 @@ def authorize_params(exchange: Exchange, ctx: Context) -> Pairs | None:
     return facts(exchange, ctx).sent
 
 
-def _is_code_flow(pairs: Pairs) -> bool:
-    response_type = param(pairs, "response_type")
+def _is_code_flow(response_type: str | None) -> bool:
     return response_type is None or "code" in response_type.split()
 
 
 def _token_requests(exchange: Exchange) -> list[Hop]:
     return list(exchange.tokens)
+
+
+def _verifier(hop: Hop) -> str | None:
+    """param(body_params(hop), "code_verifier"), the form read in place (body_params copies it)."""
+    return param(hop.form or body_params(hop), "code_verifier")
 
 
 def _issued_tokens(hop: Hop) -> bool:
@@ -71,13 +76,16 @@ _CLIENT_TYPE_WORDS = {
 @trait("code_challenge")
 def sends_code_challenge(exchange: Exchange, ctx: Context) -> bool:
     """The authorization request (with its pushed request or request object) sent a code_challenge."""
-    return bool(param(authorize_params(exchange, ctx) or [], "code_challenge"))
+    return bool(facts(exchange, ctx).sent_param("code_challenge"))
 
 
 @trait("code_verifier")
 def sends_code_verifier(exchange: Exchange, ctx: Context) -> bool:
     """A token request of the exchange sent a code_verifier."""
-    return any(param(body_params(hop), "code_verifier") for hop in _token_requests(exchange))
+    for hop in exchange.tokens:
+        if _verifier(hop):
+            return True
+    return False
 
 
 @rule(
@@ -96,8 +104,9 @@ def sends_code_verifier(exchange: Exchange, ctx: Context) -> bool:
 )
 def pkce_missing(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """The authorization request carries no code_challenge."""
-    pairs = authorize_params(exchange, ctx)
-    if pairs is None or not _is_code_flow(pairs) or param(pairs, "code_challenge"):
+    known = facts(exchange, ctx)
+    if known.sent is None or not _is_code_flow(known.sent_param("response_type")) or known.sent_param(
+            "code_challenge"):
         return
     client_type = _client_type(exchange)
     yield Hit(
@@ -123,10 +132,10 @@ def pkce_missing(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
 )
 def pkce_plain(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """PKCE uses the plain method (explicitly, or by leaving code_challenge_method out)."""
-    pairs = authorize_params(exchange, ctx)
-    if pairs is None or not param(pairs, "code_challenge"):
+    known = facts(exchange, ctx)
+    if not known.sent_param("code_challenge"):
         return
-    method = param(pairs, "code_challenge_method")
+    method = known.sent_param("code_challenge_method")
     if method is not None and method != "plain":
         return
     advertised = _advertised_methods(ctx)
@@ -160,15 +169,15 @@ def _advertised_methods(ctx: Context) -> list | None:
 )
 def pkce_verifier_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """The token request's code_verifier does not transform into the authorize request's code_challenge."""
-    pairs = authorize_params(exchange, ctx)
-    challenge = param(pairs or [], "code_challenge")
+    known = facts(exchange, ctx)
+    challenge = known.sent_param("code_challenge")
     if not challenge:
         return
-    method = param(pairs, "code_challenge_method") or "plain"
+    method = known.sent_param("code_challenge_method") or "plain"
     if method not in ("S256", "plain"):
         return  # an unknown method: the provider must refuse it; nothing to compute
     for hop in _token_requests(exchange):
-        verifier = param(body_params(hop), "code_verifier")
+        verifier = _verifier(hop)
         if not verifier:
             continue
         computed = s256(verifier) if method == "S256" else verifier
@@ -219,7 +228,7 @@ def _challenge_index(ctx: Context) -> dict[str, int]:
     index: dict[str, int] = {}
     for exchange in sorted(ctx.exchanges, key=lambda ex: ex.index):
         if exchange.authorize is not None:
-            challenge = param(request_params(exchange.authorize), "code_challenge")
+            challenge = request_param(exchange.authorize, "code_challenge")
             if challenge:
                 index.setdefault(challenge, exchange.index)
     return index
@@ -240,11 +249,11 @@ def _challenge_index(ctx: Context) -> dict[str, int]:
 )
 def pkce_verifier_missing(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """A code_challenge was sent but the token request has no code_verifier."""
-    challenge = param(authorize_params(exchange, ctx) or [], "code_challenge")
+    challenge = facts(exchange, ctx).sent_param("code_challenge")
     if not challenge:
         return
     for hop in _token_requests(exchange):
-        if param(body_params(hop), "code_verifier"):
+        if _verifier(hop):
             continue
         accepted = _issued_tokens(hop)
         message = f"authorize.code_challenge = {shown(challenge, secret=True)} → token.code_verifier = ∅"
@@ -271,11 +280,11 @@ def pkce_verifier_missing(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
 )
 def pkce_downgrade(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """The provider issued tokens for a code_verifier although the authorize request had no code_challenge."""
-    pairs = authorize_params(exchange, ctx)
-    if pairs is None or param(pairs, "code_challenge"):
+    known = facts(exchange, ctx)
+    if known.sent is None or known.sent_param("code_challenge"):
         return
     for hop in _token_requests(exchange):
-        verifier = param(body_params(hop), "code_verifier")
+        verifier = _verifier(hop)
         if verifier and _issued_tokens(hop):
             yield Hit(hop=hop,
                       message=f"authorize.code_challenge = ∅ → token.code_verifier = {shown(verifier, secret=True)}"
@@ -298,16 +307,16 @@ def pkce_downgrade(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
 )
 def pkce_verifier_malformed(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """The code_verifier or code_challenge breaks RFC 7636's length or character rules."""
-    pairs = authorize_params(exchange, ctx)
-    if pairs is not None:
-        challenge = param(pairs, "code_challenge")
-        method = param(pairs, "code_challenge_method") or "plain"
+    known = facts(exchange, ctx)
+    if known.sent is not None:
+        challenge = known.sent_param("code_challenge")
+        method = known.sent_param("code_challenge_method") or "plain"
         problem = _malformed(challenge, exact=S256_CHALLENGE_LENGTH if method == "S256" else None)
         if challenge and problem:
             yield Hit(hop=exchange.authorize, message=f"authorize.code_challenge = {shown(challenge, secret=True)}"
                       f" {problem}", evidence=_malformed_evidence("code_challenge", challenge, method))
     for hop in _token_requests(exchange):
-        verifier = param(body_params(hop), "code_verifier")
+        verifier = _verifier(hop)
         problem = _malformed(verifier)
         if verifier and problem:
             yield Hit(hop=hop, message=f"token.code_verifier = {shown(verifier, secret=True)} {problem}",
@@ -354,7 +363,7 @@ def pkce_challenge_reused(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """The same code_challenge appears in more than one flow."""
     if exchange.authorize is None:
         return
-    challenge = param(request_params(exchange.authorize), "code_challenge")
+    challenge = request_param(exchange.authorize, "code_challenge")
     first_owner = _challenge_owner(ctx, challenge, exchange) if challenge else None
     if first_owner is not None and first_owner < exchange.index:
         yield Hit(hop=exchange.authorize,
@@ -404,9 +413,12 @@ def _metadata_hops_for(exchange: Exchange, ctx: Context) -> list[Hop]:
 
     The first exchange also takes the metadata hops that belong to no exchange at all.
     """
+    first = memo(ctx, "pkce.first-exchange", lambda: min(ex.index for ex in ctx.exchanges))
+    if not exchange.metadata and exchange.index != first:
+        return []  # most exchanges: no document of their own, and the orphans go to the first
     owners = memo(ctx, "pkce.metadata-owner", lambda: _metadata_owners(ctx))
     mine = [hop for hop in exchange.metadata if owners.get(hop.seq) == exchange.index]
-    if exchange.index == memo(ctx, "pkce.first-exchange", lambda: min(ex.index for ex in ctx.exchanges)):
+    if exchange.index == first:
         mine += [hop for hop in ctx.hops_with_role("metadata") if hop.seq not in owners]
     return mine
 
