@@ -7,6 +7,7 @@ from typing import Iterator
 from oauthtrace.analysis.oauth import body_params, param, shown, token_fields
 from oauthtrace.analysis.registry import Context, memo, rule
 from oauthtrace.analysis.rules._shared import estimated_bits, facts
+from oauthtrace.analysis.rules.state import surely_unguessable
 from oauthtrace.model import Exchange, Hit, Hop
 
 CODE_LIFETIME = 600.0  # RFC 6749 §4.1.2: a maximum authorization code lifetime of 10 minutes is RECOMMENDED
@@ -40,6 +41,8 @@ def _issued(hop: Hop) -> bool:
 )
 def code_reuse(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """The same code was sent in more than one token request."""
+    if len(exchange.tokens) < 2:
+        return  # one token request cannot repeat a code
     first: dict[str, Hop] = {}
     for hop in exchange.tokens:
         code = param(body_params(hop), "code")
@@ -79,6 +82,8 @@ def code_late_exchange(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
         return
     for hop in exchange.tokens:
         gap = (hop.started or 0.0) - (delivered.started or 0.0)
+        if gap <= LONG_GAP:
+            continue  # in time whatever the answer (LONG_GAP < CODE_LIFETIME): the usual case, body not read
         expired = (token_fields(hop) or {}).get("error") == "invalid_grant"
         if gap > CODE_LIFETIME:
             severity = "warning"
@@ -172,6 +177,8 @@ def code_weak(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
             evidence={"param": "code", "code": shown(code, secret=True), "first_exchange": first},
         )
         return
+    if len(code) >= MIN_CODE_LENGTH and surely_unguessable(code, MIN_CODE_BITS):
+        return  # the usual long random code, told by its length
     bits = estimated_bits(code)
     if len(code) < MIN_CODE_LENGTH or bits < MIN_CODE_BITS:
         yield Hit(
