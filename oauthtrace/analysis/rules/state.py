@@ -12,7 +12,7 @@ from typing import Iterator
 
 from oauthtrace.analysis import jwt
 from oauthtrace.analysis.compare import describe_difference
-from oauthtrace.analysis.oauth import body_params, param, request_params, shown
+from oauthtrace.analysis.oauth import body_params, request_params, shown
 from oauthtrace.analysis.registry import Context, memo, rule
 from oauthtrace.analysis.rules._shared import SECRET_PARAMS, AuthzResponse, estimated_bits, facts
 from oauthtrace.model import Exchange, Hit, Hop, Pairs
@@ -48,11 +48,12 @@ def surely_unguessable(value: str, bits: float) -> bool:
 _LOG2_10 = math.log2(10)  # as estimated_bits computes it for a digits-only value
 
 
-def _callback_state(hop: Hop) -> str | None:
-    """param(callback_params(hop), "state"), read without joining the query and the form into a new list."""
+def request_param(hop: Hop, name: str) -> str | None:
+    """param(request_params(hop), name) — also param(callback_params(hop), name) — without joining the query and
+    the form into a new list: rules ask it of every authorization request and callback of a trace."""
     for pairs in (hop.query, hop.form):
-        for name, value in pairs:
-            if name == "state":
+        for key, value in pairs:
+            if key == name:
                 return value or None
     return None
 
@@ -134,7 +135,7 @@ def state_altered(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     # The provider's redirect was right; the request that reached the client was not: something in between.
     callback = exchange.callback
     if callback is not None and callback is not response.hop:
-        arrived = _callback_state(callback)
+        arrived = request_param(callback, "state")
         if arrived and arrived != sent:
             how = describe_difference(sent, arrived, others=_OtherStates(_sent_state_index(ctx), sent))
             yield Hit(
@@ -295,7 +296,7 @@ def state_reused(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     for hop in exchange.hops:
         if exchange.roles.get(hop.seq) != "callback":
             continue
-        returned = _callback_state(hop)
+        returned = request_param(hop, "state")
         if not returned:
             continue
         if returned in seen:
