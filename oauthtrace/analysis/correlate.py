@@ -360,8 +360,12 @@ class _Joiner:
     def _file_discovery(self, flow: _Flow, hop: Hop) -> None:
         self._add(flow, hop)
         role = self.roles.get(hop.seq)
-        target = {"metadata": flow.metadata, "registration": flow.registrations}.get(role, flow.resources)
-        target.append(hop)
+        if role == "metadata":
+            flow.metadata.append(hop)
+        elif role == "registration":
+            flow.registrations.append(hop)
+        else:
+            flow.resources.append(hop)
 
     # -- bookkeeping -----------------------------------------------------------------------------
 
