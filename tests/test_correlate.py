@@ -174,3 +174,47 @@ def test_hop_belongs_to_at_most_one_exchange():
     assert len(exchanges) == 10
     seen = [h.seq for ex in exchanges for h in ex.hops]
     assert len(seen) == len(set(seen)) == len(hops)
+
+
+def _joined(exchanges):
+    """What a user reads of each exchange: its number, its hops, and which hop plays each part."""
+    seq = lambda hop: hop.seq if hop is not None else None  # noqa: E731
+    return [(ex.index, [h.seq for h in ex.hops], seq(ex.authorize), seq(ex.authz_response), seq(ex.callback),
+             [h.seq for h in ex.tokens], [h.seq for h in ex.metadata], ex.roles) for ex in exchanges]
+
+
+def test_hops_listed_out_of_start_order_join_as_when_in_order():
+    """A merged or re-imported trace need not list its hops by start time; the joins follow start time."""
+    a = flow(state="A" * 32, code="codeA" * 5, client_id="one")
+    b = flow(state="B" * 32, code="codeB" * 5, client_id="two", t0=1000.3)
+    hops = [metadata_hop(100, started=990.0)] + interleave(a, b)
+    roles = classify(hops)
+    in_order = correlate(hops, roles)
+    assert [ex.index for ex in in_order] == [1, 2] and in_order[0].metadata
+    for shuffled in (hops[::-1], hops[1::2] + hops[::2]):
+        assert _joined(correlate(shuffled, roles)) == _joined(in_order)
+
+
+def test_hops_without_a_start_time_count_as_the_earliest():
+    """A hop imported without a start time counts as starting at 0: before every timed hop, by seq among
+    themselves."""
+    untimed = flow()
+    timed = flow(state="T" * 32, code="timed" * 5, client_id="timed-client", t0=5000)
+    interleave(untimed, timed)  # seqs 1-5, then 6-10
+    for hop in untimed:
+        hop.started = None
+    first, second = exchanges_of(list(timed) + list(untimed))
+    assert first.authorize is untimed.authorize and second.authorize is timed.authorize
+    assert first.callback is untimed.callback and first.tokens == [untimed.token]
+    assert [h.seq for h in first.hops] == [1, 2, 3, 4, 5]
+
+
+def test_exchanges_are_numbered_by_their_earliest_hop_even_one_joined_last():
+    """A client's metadata document fetched before both flows goes with that client's flow, which is then
+    numbered first though its authorization request came second."""
+    a = flow(state="A" * 32, code="codeA" * 5, client_id="one")
+    b = flow(state="B" * 32, code="codeB" * 5, client_id="two", t0=1000.3)
+    document = metadata_hop(100, started=990.0, client_id="two")
+    first, second = exchanges_of([document] + interleave(a, b))
+    assert first.authorize is b.authorize and first.metadata == [document]
+    assert second.authorize is a.authorize and (first.index, second.index) == (1, 2)
