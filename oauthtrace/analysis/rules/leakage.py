@@ -10,6 +10,7 @@ from oauthtrace.analysis.oauth import (
 )
 from oauthtrace.analysis.registry import Context, memo, rule
 from oauthtrace.analysis.rules._shared import facts
+from oauthtrace.analysis.rules.state import request_param
 from oauthtrace.model import Exchange, Hit, Hop
 from oauthtrace.params import base_url, fragment_pairs, host, origin, query_pairs
 
@@ -33,8 +34,18 @@ def _requested(exchange: Exchange, ctx: Context) -> list[tuple[str, str]]:
     return facts(exchange, ctx).sent or request_params(exchange.authorize)
 
 
+def _requested_param(exchange: Exchange, ctx: Context, name: str) -> str | None:
+    """param(_requested(exchange, ctx), name), from the shared facts' index of the sent parameters."""
+    if exchange.authorize is None:
+        return None
+    known = facts(exchange, ctx)
+    if known.sent:
+        return known.sent_param(name)
+    return request_param(exchange.authorize, name)  # what _requested falls back to
+
+
 def _response_types(exchange: Exchange, ctx: Context) -> list[str]:
-    return (param(_requested(exchange, ctx), "response_type") or "").split()
+    return (_requested_param(exchange, ctx, "response_type") or "").split()
 
 
 @rule(
@@ -72,17 +83,28 @@ def implicit_grant(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
 )
 def token_in_url(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """An access, refresh or ID token travels in a URL (redirect Location or request query)."""
+    if not any(map(_may_carry_token, exchange.hops)) and not any(
+            map(_may_carry_token, [*exchange.tokens, *exchange.refreshes, *exchange.resources])):
+        return  # nowhere a token could be: most exchanges
     reported = memo(ctx, "leakage.token-in-url-seen", set)
     for hop in _hops_of(exchange):
-        if hop.seq in reported:
+        if hop.seq in reported or not _may_carry_token(hop):
             continue
-        if not (hop.location and "token" in hop.location) and not any(
-                name in TOKEN_PARAMS and value for name, value in hop.query):
-            continue  # nowhere a token could be: most hops
         found = list(_tokens_in_url(hop, exchange))
         if found:
             reported.add(hop.seq)
         yield from found
+
+
+def _may_carry_token(hop: Hop) -> bool:
+    """Whether _tokens_in_url can find anything in the hop: "token" in its Location (every name in TOKEN_PARAMS
+    ends in it), or a token parameter in its query."""
+    if hop.location and "token" in hop.location:
+        return True
+    for name, value in hop.query:
+        if name in TOKEN_PARAMS and value:
+            return True
+    return False
 
 
 def _hops_of(exchange: Exchange) -> list[Hop]:
@@ -130,11 +152,11 @@ def response_mode_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     response_types = _response_types(exchange, ctx)
     if not response_types:
         return
-    requested = param(_requested(exchange, ctx), "response_mode")
+    requested = _requested_param(exchange, ctx, "response_mode")
     if requested not in (None, "query", "fragment", "form_post"):
         return  # JARM (query.jwt, …) and other extensions: not judged here
     expected = requested or _default_mode(response_types)
-    hop, used = _delivered_mode(exchange)
+    hop, used = _delivered_mode(exchange, ctx)
     if hop is None or used == expected:
         return
     asked = (f"authorize.response_mode = {requested}" if requested
@@ -148,12 +170,12 @@ def _default_mode(response_types: list[str]) -> str:
     return "fragment" if {"token", "id_token"} & set(response_types) else "query"
 
 
-def _delivered_mode(exchange: Exchange) -> tuple[Hop | None, str]:
+def _delivered_mode(exchange: Exchange, ctx: Context) -> tuple[Hop | None, str]:
     """The hop that delivered the authorization response and how (query, fragment, form_post)."""
     if exchange.authz_response is not None:
-        pairs, mode = authz_response_params(exchange.authz_response)
-        if mode != "none" and _is_authorization_response(pairs):
-            return exchange.authz_response, mode
+        seen = facts(exchange, ctx).response  # authz_response_params of the provider's redirect, read once
+        if seen.mode != "none" and _is_authorization_response(seen.pairs):
+            return exchange.authz_response, seen.mode
     callback = exchange.callback
     if callback is not None:
         if callback.method == "POST" and _is_authorization_response(callback.form):
@@ -164,7 +186,10 @@ def _delivered_mode(exchange: Exchange) -> tuple[Hop | None, str]:
 
 
 def _is_authorization_response(pairs) -> bool:
-    return any(name in ("code", "error", "access_token", "id_token") and value for name, value in pairs)
+    for name, value in pairs:
+        if value and name in ("code", "error", "access_token", "id_token"):
+            return True
+    return False
 
 
 @rule(
@@ -206,13 +231,28 @@ def _referer_index(hops: list[Hop]) -> dict[str, list[tuple[Hop, str]]]:
     """Secret-looking value -> the hops whose Referer query carries it."""
     index: dict[str, list[tuple[Hop, str]]] = {}
     for hop in hops:
-        referer = hop.req_header("referer")
-        if not referer or "?" not in referer:
+        referer = None
+        for name, value in hop.req_headers:  # hop.req_header("referer") inlined: every hop of the trace
+            if name.lower() == "referer":
+                referer = value
+                break
+        if not referer or "?" not in referer or not _may_name_secret(referer):
             continue
         for name, value in query_pairs(referer):
             if name in REFERER_SECRETS and value:
                 index.setdefault(value, []).append((hop, referer))
     return index
+
+
+def _may_name_secret(url: str) -> bool:
+    """Whether query_pairs(url) could hold a REFERER_SECRETS name: it is spelled out in the URL (each one contains
+    code, state or token) unless percent-encoded or split by a tab or newline, which urlsplit deletes. Parsing
+    the query is the slow step, and a login page's Referer rarely carries a secret."""
+    return any(part in url for part in _SECRET_NAME_PARTS)
+
+
+_SECRET_NAME_PARTS = ("code", "state", "token", "%", "\t", "\r", "\n")
+assert all(any(part in name for part in _SECRET_NAME_PARTS) for name in REFERER_SECRETS)
 
 
 def _redirect_uri(exchange: Exchange) -> str | None:
@@ -267,7 +307,8 @@ def _flow_secrets(exchange: Exchange) -> list[tuple[str, str]]:
 def callback_page_leaky(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """The callback (or authorization) page loads third-party resources while the URL still holds code or state."""
     for hop, secret, blame in ((exchange.callback, "code", "C"), (exchange.authorize, "state", "AS")):
-        if hop is None or not param(hop.query, secret) or not _is_html_page(hop) or b"//" not in hop.resp_body:
+        if hop is None or not hop.resp_body or b"//" not in hop.resp_body or not param(hop.query, secret) or (
+                not _is_html_page(hop)):
             continue  # without an absolute URL ("https://", "//host") the page loads nothing from elsewhere
         scan = _PageScan.of(hop)
         policy = _referrer_policy(hop, scan)
