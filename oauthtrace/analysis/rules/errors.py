@@ -128,15 +128,15 @@ def _may_carry_error(exchange: Exchange, ctx: Context) -> bool:
         return True  # with the provider's redirect seen, the callback is not what the facts read
     for hops in (exchange.tokens, exchange.refreshes, exchange.registrations):
         for hop in hops:
-            if _may_name_error(hop.resp_body):
+            if may_spell(hop.resp_body, b"error"):
                 return True
     return False
 
 
-def _may_name_error(body: bytes | None) -> bool:
-    """Whether token_fields could find an error member in this body: it must spell "error" — unless it escapes
-    (JSON \\u, form %XX) or is UTF-16/32 (NUL bytes), which are left to the parse."""
-    return bool(body) and (b"error" in body or b"\\" in body or b"%" in body or b"\x00" in body)
+def may_spell(body: bytes | None, word: bytes) -> bool:
+    """Whether token_fields could read `word` (ASCII, no space) in this body, as a member name or value: the body
+    must spell it out — unless it escapes (JSON \\u, form %XX) or is UTF-16/32 (NUL bytes), left to the parse."""
+    return bool(body) and (word in body or b"\\" in body or b"%" in body or b"\x00" in body)
 
 
 @rule(

@@ -10,6 +10,7 @@ from oauthtrace.analysis.oauth import body_params, param, shown, token_fields
 from oauthtrace.analysis.profiles import known_client
 from oauthtrace.analysis.registry import Context, rule
 from oauthtrace.analysis.rules._shared import facts, hops_with_role, redirect_target
+from oauthtrace.analysis.rules.errors import may_spell
 from oauthtrace.model import Exchange, Hit, Hop
 from oauthtrace.params import base_url, is_loopback, origin, query_pairs
 
@@ -30,6 +31,7 @@ _REJECTED = re.compile(
     r"invalid|not allowed|not registered|not permitted|mismatch|does not match|doesn't match|unknown|not valid|"
     r"unauthori[sz]ed|not whitelisted|not in the allow", re.IGNORECASE)
 _BODY_SCAN = 100_000  # enough of an error page to find its sentence
+_PROVIDER_PAGES = ("authorize", "login", "consent")  # where the user submits credentials or consent
 
 
 def _requested(exchange: Exchange, ctx: Context) -> str | None:
@@ -68,7 +70,7 @@ def redirect_uri_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     if not sent:
         return
     for hop in exchange.tokens:
-        used = param(body_params(hop), "redirect_uri")
+        used = _token_param(hop, "redirect_uri")
         if not used:
             continue
         if used != sent:
@@ -88,10 +90,19 @@ def redirect_uri_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
             )
 
 
+def _token_param(hop: Hop, name: str) -> str | None:
+    """param(body_params(hop), name), the form read in place (body_params copies it)."""
+    return param(hop.form or body_params(hop), name)
+
+
 def _rejected_redirect(hop: Hop) -> bool:
+    if not may_spell(hop.resp_body, b"invalid_grant"):
+        return False  # most answers: tokens, told without reading the body's fields
     fields = token_fields(hop) or {}
+    if fields.get("error") != "invalid_grant":
+        return False  # most answers: tokens, or another error
     text = f"{fields.get('error', '')} {fields.get('error_description', '')}"
-    return fields.get("error") == "invalid_grant" and bool(_MENTIONS_REDIRECT.search(text))
+    return bool(_MENTIONS_REDIRECT.search(text))
 
 
 def _error_text(hop: Hop) -> str:
@@ -117,7 +128,7 @@ def redirect_uri_omitted_at_token(exchange: Exchange, ctx: Context) -> Iterator[
     if not sent:
         return
     for hop in exchange.tokens:
-        if not param(body_params(hop), "redirect_uri"):
+        if not _token_param(hop, "redirect_uri"):
             yield Hit(
                 hop=hop,
                 message=f"authorize.redirect_uri = {shown(sent)} → token.redirect_uri = ∅",
@@ -195,10 +206,11 @@ def redirect_on_invalid_client(exchange: Exchange, ctx: Context) -> Iterator[Hit
             evidence={"param": "redirect_uri", "sent": requested, "registered": registered},
         )
         return
-    error = param(response.pairs, "error")
+    known = facts(exchange, ctx)
+    error = known.response_param("error")
     if not error:
         return
-    description = param(response.pairs, "error_description") or ""
+    description = known.response_param("error_description") or ""
     if error in _USER_ERRORS:
         return
     about_client = error == "invalid_client" or _INVALID_CLIENT.search(description) is not None
@@ -229,8 +241,10 @@ def redirect_on_invalid_client(exchange: Exchange, ctx: Context) -> Iterator[Hit
 def redirect_uri_query_dropped(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """The redirect_uri's own query parameters are missing from the redirect."""
     requested = _requested(exchange, ctx)
+    if not requested or "?" not in requested:
+        return  # no query of its own to lose: the usual redirect_uri
     response = facts(exchange, ctx).response
-    if not requested or response is None or not response.target:
+    if response is None or not response.target:
         return
     wanted = query_pairs(requested)
     if not wanted or base_url(response.target) != base_url(requested):
@@ -328,9 +342,11 @@ def redirect_uri_rejected(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
                 evidence={"param": "redirect_uris", "sent": uri, "client": client, "status": hop.status,
                           "error": error},
             )
+    if facts(exchange, ctx).response is not None:
+        return  # the provider answered: it did not refuse the callback
     requested = _requested(exchange, ctx)
     client = known_client(requested)
-    if not client or facts(exchange, ctx).response is not None:
+    if not client:
         return
     pages = hops_with_role(exchange, "authorize", "login", "consent")
     for hop in pages:
@@ -367,13 +383,17 @@ def _text(hop: Hop) -> str:
 )
 def redirect_307(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """A form POST at the provider answered with 307/308 towards the client, re-posting the credentials."""
-    requested = _requested(exchange, ctx)
-    for hop in hops_with_role(exchange, "authorize", "login", "consent"):
+    requested = None  # read once a candidate turns up: most exchanges have none
+    for hop in exchange.hops:
         if hop.method != "POST" or hop.status not in (307, 308):
+            continue  # the cheap tests before the role
+        if exchange.roles.get(hop.seq) not in _PROVIDER_PAGES:
             continue
         target = redirect_target(hop)
         if not target:
             continue
+        if requested is None:
+            requested = _requested(exchange, ctx)
         to_client = (requested and base_url(target) == base_url(requested)) or origin(target) != origin(hop.url)
         if to_client:
             fields = sorted({name for name, _ in hop.form})
