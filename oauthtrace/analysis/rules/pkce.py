@@ -419,8 +419,15 @@ def _metadata_hops_for(exchange: Exchange, ctx: Context) -> list[Hop]:
     owners = memo(ctx, "pkce.metadata-owner", lambda: _metadata_owners(ctx))
     mine = [hop for hop in exchange.metadata if owners.get(hop.seq) == exchange.index]
     if exchange.index == first:
-        mine += [hop for hop in ctx.hops_with_role("metadata") if hop.seq not in owners]
+        mine += _orphan_metadata_hops(ctx, owners)
     return mine
+
+
+def _orphan_metadata_hops(ctx: Context, owners: dict[int, int]) -> list[Hop]:
+    """The trace's metadata hops no exchange holds, in the order of ctx.hops. Told from the roles first (usually
+    there are none) rather than by a role index of every hop of the trace."""
+    orphans = {seq for seq, role in ctx.roles.items() if role == "metadata" and seq not in owners}
+    return [hop for hop in ctx.hops if hop.seq in orphans] if orphans else []
 
 
 def _metadata_owners(ctx: Context) -> dict[int, int]:
