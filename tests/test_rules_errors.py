@@ -222,3 +222,22 @@ def test_engine_reports_a_200_token_error_at_the_token_hop():
     [finding] = findings(list(f), "token-error-status")
     assert finding.hop == f.token.seq and finding.severity == "error" and finding.blame == "AS"
     assert findings(list(flow(token_status=400, token_json={"error": "invalid_grant"})), "token-error-status") == []
+
+
+@pytest.mark.parametrize("body", [
+    b'{"error": "invalid_grant"}', b'{"\\u0065rror": "invalid_grant"}', b"%65rror=invalid_grant", b"error=x",
+    '{"error": "x"}'.encode("utf-16"), '{"error": "x"}'.encode("utf-16-le"), b'\xef\xbb\xbf{"error": "x"}',
+])
+def test_a_body_token_fields_reads_an_error_from_may_spell_it(body):
+    from oauthtrace.analysis.oauth import token_fields
+
+    content_type = "application/x-www-form-urlencoded" if b"=" in body else "application/json"
+    hop = make_hop(1, "POST", "https://as.example/token", resp_body=body, content_type=content_type)
+    fields = token_fields(hop) or {}
+    assert fields.get("error") not in (None, ""), "the sample itself must carry an error"
+    assert errors.may_spell(hop.resp_body, b"error")
+
+
+def test_may_spell_rules_out_a_plain_success_answer():
+    assert not errors.may_spell(b'{"access_token": "at", "token_type": "Bearer"}', b"error")
+    assert not errors.may_spell(None, b"error") and not errors.may_spell(b"", b"error")

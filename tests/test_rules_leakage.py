@@ -233,3 +233,18 @@ def test_engine_finds_referer_leak_from_a_hop_outside_the_exchange():
     [finding] = findings(list(f) + [beacon], "referer-leak")
     assert finding.hop == beacon.seq and finding.blame == "C" and finding.evidence["params"] == ["state", "code"]
     assert findings(list(flow(pkce=True, token_headers=NO_STORE)), "referer-leak") == []
+
+
+@pytest.mark.parametrize("referer", [
+    "https://client.example/cb?code=abc", "https://client.example/cb?c%6Fde=abc", "https://client.example/cb?co\tde=a",
+    "https://client.example/cb?st%0Aate=s", "https://client.example/#x?access_token=t", "https://c.example/?id_token=t",
+])
+def test_a_referer_whose_query_names_a_secret_is_always_parsed(referer):
+    from oauthtrace.params import query_pairs
+
+    named = {name for name, _ in query_pairs(referer)} & set(leakage.REFERER_SECRETS)
+    assert leakage._may_name_secret(referer) or not named
+
+
+def test_a_login_pages_referer_is_not_parsed():
+    assert not leakage._may_name_secret("https://as.example/login?ticket=t-1")

@@ -250,3 +250,50 @@ def test_signed_and_opaque_states_are_quiet():
 
 def test_short_random_base64url_without_digits_is_not_undercounted():
     assert only(flow(state="kPqRsTuVwXyZaBcDeFgHiJ"), "state-low-entropy") == []  # 22 base64url chars
+
+
+# The shortcuts the state and code rules take on the usual exchange agree with the long way.
+
+def test_surely_unguessable_never_vouches_for_a_value_estimated_bits_finds_weak():
+    import random
+
+    from oauthtrace.analysis.rules._shared import estimated_bits
+    from oauthtrace.analysis.rules.state import surely_unguessable
+
+    rng = random.Random(7)
+    alphabets = ["0123456789", "0123456789abcdef", "abcdefghijklmnopqrstuvwxyz", "aB", "²٣0", "a-_", "x~"]
+    samples = ["".join(rng.choice(rng.choice(alphabets)) for _ in range(rng.randint(1, 60))) for _ in range(5_000)]
+    samples += ["1" * 39, "1" * 38, "f" * 32, "f" * 31, "²" * 39]
+    for value in samples:
+        for bits in (64, 128):
+            if surely_unguessable(value, bits):
+                assert estimated_bits(value) >= bits, value
+    assert surely_unguessable("1" * 39, 128) and not surely_unguessable("1" * 38, 128)
+    assert surely_unguessable("f" * 32, 128) and not surely_unguessable("f" * 31, 128)
+
+
+@pytest.mark.parametrize("text", ["\u00a0{\"to\": \"/admin\"}", "\u3000[1, 2]", "\u2003{\"a\": 1}", "\x1c{\"a\": 1}",
+                                  " /next", "HTTPS://evil.example/", "{\"a\": 1}"])
+def test_base64_data_behind_any_whitespace_is_still_decoded(text):
+    from oauthtrace.analysis.rules.state import _b64_text
+
+    value = base64.b64encode(text.encode()).decode().rstrip("=")
+    assert _b64_text(value, only_readable=True) == _b64_text(value) == text
+
+
+def test_base64_shortcut_drops_only_text_that_is_not_readable_data():
+    import random
+
+    from oauthtrace.analysis.rules.state import _URL_START, _b64_text, _json_object
+
+    rng = random.Random(11)
+    heads = [b"", b" ", b"\xc2\xa0", b"\xe3\x80\x80", b"{", b"[", b"/", b"h", b"\xd3", b"\xff"]
+    for _ in range(5_000):
+        raw = rng.choice(heads) + bytes(rng.randrange(256) for _ in range(rng.randint(0, 12)))
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            value = encode(raw).decode().rstrip("=")
+            text = _b64_text(value)
+            readable = text is not None and (_json_object(text) is not None or text.startswith("/")
+                                             or _URL_START.match(text))
+            if readable:
+                assert _b64_text(value, only_readable=True) == text, raw
