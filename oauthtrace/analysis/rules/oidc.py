@@ -42,14 +42,14 @@ def is_openid(pairs: Pairs) -> bool:
 @trait("openid")
 def asks_openid(exchange: Exchange, ctx: Context) -> bool:
     """The authorization request's scope holds openid."""
-    pairs = authorize_params(exchange, ctx)
-    return pairs is not None and is_openid(pairs)
+    known = facts(exchange, ctx)  # its parameters' first values: one lookup rather than a scan of the pairs
+    return known.sent is not None and "openid" in (known.sent_param("scope") or "").split()
 
 
 @trait("nonce")
 def sends_nonce(exchange: Exchange, ctx: Context) -> bool:
     """The authorization request sent a nonce."""
-    return bool(param(authorize_params(exchange, ctx) or [], "nonce"))
+    return bool(facts(exchange, ctx).sent_param("nonce"))
 
 
 @rule(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from typing import Iterator
 
 from oauthtrace.analysis import jwt
@@ -21,6 +22,7 @@ PROFILE_SEVERITIES: dict[str, dict[str, str]] = {}
 # Its Pragma case is also info whenever Cache-Control: no-store is present (see _pragma_severity).
 
 TOKEN_TYPES = {"bearer": "Bearer", "dpop": "DPoP", "n_a": "N_A", "mac": "mac"}  # IANA OAuth Access Token Types
+CANONICAL_TOKEN_TYPES = frozenset(TOKEN_TYPES.values())
 # Numeric members providers put in token responses (expires_in is RFC 6749's; the others are common extensions).
 NUMERIC_FIELDS = ("expires_in", "refresh_expires_in", "refresh_token_expires_in", "ext_expires_in")
 TOKEN_FIELDS = ("access_token", "refresh_token", "id_token")
@@ -111,6 +113,8 @@ def _body_kind(hop: Hop, data) -> str:
 def token_fields_missing(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """A successful token response lacks access_token or token_type, or has a token_type clients do not know."""
     for name, hop, data in _successful(exchange, ctx):
+        if _complete(data):
+            continue  # the usual answer: nothing to report
         missing = [field for field in ("access_token", "token_type")
                    if not isinstance(data.get(field), str) or not data.get(field)]
         if missing:
@@ -128,6 +132,13 @@ def token_fields_missing(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
             yield Hit(hop=hop, message=f"{name}.token_type = {shown(token_type)} ≈ {canonical} (case-insensitive "
                       "by RFC 6749 §5.1, but some clients compare exactly)",
                       evidence={"token_type": token_type, "canonical": canonical}, severity="info")
+
+
+def _complete(data: dict) -> bool:
+    """access_token and token_type are there, the type spelled as registered: what token-fields-missing needs."""
+    token_type, access_token = data.get("token_type"), data.get("access_token")
+    return isinstance(token_type, str) and token_type in CANONICAL_TOKEN_TYPES and isinstance(access_token, str) \
+        and bool(access_token)
 
 
 @rule(
@@ -177,7 +188,7 @@ def token_cache_headers(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
         if hop.status != 200:
             continue
         cache_control, pragma = _cache_headers(hop)
-        directives = {d.strip().split("=", 1)[0].lower() for d in (cache_control or "").split(",")}
+        directives = _directives(cache_control or "")
         if "no-store" in directives and "no-cache" in (pragma or "").lower():
             continue  # the usual answer: nothing to report, whatever it carries
         fields = token_fields(hop) or {}
@@ -205,6 +216,13 @@ def _cache_headers(hop: Hop) -> tuple[str | None, str | None]:
         elif lowered == "pragma":
             pragma.append(value)
     return ", ".join(cache_control) or None, ", ".join(pragma) or None
+
+
+@lru_cache(maxsize=256)
+def _directives(cache_control: str) -> frozenset[str]:
+    """The directive names of a Cache-Control value, lowercased; kept per value, as a provider sends the same
+    header on every answer."""
+    return frozenset(d.strip().split("=", 1)[0].lower() for d in cache_control.split(","))
 
 
 def _pragma_severity(profile: str, *, no_store: bool) -> str:
