@@ -33,8 +33,9 @@ _HTML_SCAN = 200_000  # how much of a page is read for forms
 # what a Location needs for one of its parameters to be named like a response key: the name written out, or
 # something urlsplit and parse_qsl decode or remove (a %XX escape; a tab or newline)
 _MAY_NAME_RESPONSE = re.compile(r"code|error|access_token|id_token|[%\t\r\n]")
-# a hidden input carrying an authorization response: checked before paying for an HTML parse
-_RESPONSE_INPUT = re.compile(rb"""name\s*=\s*["']?(code|error|access_token|id_token)["'\s>/]""", re.IGNORECASE)
+# a hidden input carrying an authorization response: checked before paying for an HTML parse. Searched in a
+# lowercased copy (see may_hold_response_input) rather than with re.IGNORECASE, which tries a match at every byte
+_RESPONSE_INPUT = re.compile(rb"""name\s*=\s*["']?(code|error|access_token|id_token)["'\s>/]""")
 
 
 def classify(hops: list[Hop]) -> dict[int, str]:
@@ -48,12 +49,21 @@ def classify_with_sources(hops: list[Hop]) -> tuple[dict[int, str], dict[int, Ho
     authorizes = [hop for hop in hops if roles[hop.seq] == "authorize"]
     redirect_uris = {base_url(value) for hop in authorizes
                      for value in [param(request_params(hop), "redirect_uri")] if value}
-    ordered = sorted(hops, key=_start)  # once for both passes
-    sources = _redirect_sources(ordered)
     provider_origins = {origin(hop.url) for hop in authorizes}
+    sources: dict[int, Hop] = {}
+    latest: dict[str, Hop] = {}  # redirect target -> the latest hop so far that sent the browser there
     consented: set[str] = set()  # provider origins whose login form was posted since their last authorize
     asked: set[tuple] = set()  # authorization requests already seen, to tell a consent form re-posting them
-    for hop in ordered:
+    # one walk by start time finds each hop's redirect source and its place in the chain: a source always
+    # started before the hop it sent the browser to, so its own role is settled by then
+    for hop in sorted(hops, key=_start):
+        source = latest.get(without_fragment(hop.url))  # before the hop's own redirects are noted
+        if source is not None:
+            sources[hop.seq] = source
+        if _may_redirect(hop):
+            # not redirect_targets(hop): its cache pays only when asked again, and this is once per hop
+            for target in _redirect_targets(hop):
+                latest[target] = hop
         role = roles[hop.seq]
         if role == "authorize":
             key = _authorize_key(hop)
@@ -63,15 +73,12 @@ def classify_with_sources(hops: list[Hop]) -> tuple[dict[int, str], dict[int, Ho
             else:
                 consented.discard(origin(hop.url))
             asked.add(key)
-            continue
-        if role != "other":
-            continue
-        source = sources.get(hop.seq)
-        if is_callback(hop, source, redirect_uris):
-            roles[hop.seq] = "callback"
-        # the page test first: it turns away the assets and API calls (most hops) without parsing the URL
-        elif is_provider_page(hop) and _at_provider(hop, source, roles, provider_origins):
-            roles[hop.seq] = _login_or_consent(hop, consented)
+        elif role == "other":
+            if is_callback(hop, source, redirect_uris):
+                roles[hop.seq] = "callback"
+            # the page test first: it turns away the assets and API calls (most hops) without parsing the URL
+            elif is_provider_page(hop) and _at_provider(hop, source, roles, provider_origins):
+                roles[hop.seq] = _login_or_consent(hop, consented)
     return roles, sources
 
 
@@ -131,11 +138,21 @@ def is_metadata(hop: Hop) -> bool:
 
 def is_registration(hop: Hop) -> bool:
     """RFC 7591: a JSON POST carrying redirect_uris (answered with a client_id, or rejected)."""
+    if not _may_name_redirect_uris(hop.req_body):
+        return False  # a login form, say: no JSON parse to learn that
     data = hop.req_json()
     if not isinstance(data, dict) or "redirect_uris" not in data:
         return False
     answer = hop.resp_json()
     return isinstance(answer, dict) and ("client_id" in answer or "error" in answer) or (hop.status or 0) >= 400
+
+
+def _may_name_redirect_uris(body: bytes | None) -> bool:
+    """Whether a body parsed as JSON could have a member named redirect_uris: the name written out, or spelt
+    with a backslash escape, or encoded in UTF-16/32 (NUL bytes in ASCII text), which json.loads decodes too."""
+    if not isinstance(body, bytes):
+        return bool(body)  # not what the store reads; left to the parser
+    return b"redirect_uris" in body or b"\\" in body or b"\x00" in body
 
 
 def _is_pushed_request(hop: Hop) -> bool:
@@ -224,7 +241,6 @@ def _redirect_sources(ordered: list[Hop]) -> dict[int, Hop]:
         if source is not None:
             found[hop.seq] = source
         if _may_redirect(hop):
-            # not redirect_targets(hop): its cache pays only when asked again, and this is once per hop
             for target in _redirect_targets(hop):
                 latest[target] = hop
     return found
@@ -232,7 +248,15 @@ def _redirect_sources(ordered: list[Hop]) -> dict[int, Hop]:
 
 def _may_redirect(hop: Hop) -> bool:
     """A Location, or a form field that could post an authorization response; most hops have neither."""
-    return bool(hop.location or (hop.resp_body and _RESPONSE_INPUT.search(hop.resp_body, 0, _HTML_SCAN)))
+    return bool(hop.location or may_hold_response_input(hop.resp_body))
+
+
+def may_hold_response_input(body: bytes | None) -> bool:
+    """Whether a page's first _HTML_SCAN bytes name a form field code, error, access_token or id_token (names
+    compared case-insensitively, as HTML does). The pattern is searched in a lowercased copy: ASCII case folding,
+    what re.IGNORECASE does for a bytes pattern, but searched by its literal start "name" instead of tried at
+    every byte (many times faster on a login page or a JSON body)."""
+    return bool(body) and _RESPONSE_INPUT.search(body[:_HTML_SCAN].lower()) is not None
 
 
 def redirect_targets(hop: Hop) -> tuple[str, ...]:
@@ -280,7 +304,7 @@ def without_fragment(url: str) -> str:
 def form_post_action(hop: Hop) -> str | None:
     """The action of an auto-submitting authorization-response form (response_mode=form_post), if any."""
     body = hop.resp_body
-    if not body or hop.resp_content_type != "text/html" or not _RESPONSE_INPUT.search(body, 0, _HTML_SCAN):
+    if not body or hop.resp_content_type != "text/html" or not may_hold_response_input(body):
         return None
     pairs, mode = authz_response_params(hop)
     if mode != "form_post" or not any(k in RESPONSE_KEYS for k, _ in pairs):
@@ -297,14 +321,27 @@ def is_callback(hop: Hop, source: Hop | None, redirect_uris: set[str]) -> bool:
     """The request delivering an authorization response to the client's redirect_uri."""
     if source is not None and carries_response(source):
         return True
-    params = request_params(hop) if hop.query or hop.form else []  # most hops carry no parameters at all
-    delivers = bool(params) and any(param(params, key) for key in RESPONSE_KEYS)
+    delivers = delivers_response(hop)
     if not delivers and source is None:
         return False  # neither carrying a response nor redirected here: whatever its URL
     if base_url(hop.url) in redirect_uris:
         # a fragment response reaches the redirect_uri with an empty query: still the callback when redirected
         return delivers or source is not None
-    return delivers and bool(param(params, "state")) and hop.method in ("GET", "POST")
+    return delivers and bool(param(request_params(hop), "state")) and hop.method in ("GET", "POST")
+
+
+def delivers_response(hop: Hop) -> bool:
+    """A request parameter (query, then form) carrying an authorization response: the first code, error,
+    access_token or id_token sent has a value. any(param(request_params(hop), key) for key in RESPONSE_KEYS), in
+    one pass over the pairs without copying them (every hop is asked; most carry no such parameter)."""
+    named: list[str] = []  # response keys already met: param() reads a key's first value only
+    for pairs in (hop.query, hop.form):
+        for key, value in pairs:
+            if key in RESPONSE_KEYS and key not in named:
+                if value:
+                    return True
+                named.append(key)
+    return False
 
 
 def carries_response(hop: Hop) -> bool:
@@ -312,7 +349,7 @@ def carries_response(hop: Hop) -> bool:
     if hop.location:
         if not _MAY_NAME_RESPONSE.search(hop.location):
             return False  # a redirect whose parameters cannot be named code, error ...: skip parsing
-    elif not (hop.resp_body and _RESPONSE_INPUT.search(hop.resp_body, 0, _HTML_SCAN)):
+    elif not may_hold_response_input(hop.resp_body):
         return False  # no redirect, and no form field that could carry one: skip parsing
     pairs, mode = authz_response_params(hop)
     return mode != "none" and any(k in RESPONSE_KEYS for k, _ in pairs)
