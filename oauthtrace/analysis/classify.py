@@ -45,11 +45,14 @@ def classify(hops: list[Hop]) -> dict[int, str]:
 
 def classify_with_sources(hops: list[Hop]) -> tuple[dict[int, str], dict[int, Hop]]:
     """The roles, and the redirect sources found on the way (correlate needs them too: computed once)."""
-    roles = {hop.seq: request_role(hop) for hop in hops}
-    authorizes = [hop for hop in hops if roles[hop.seq] == "authorize"]
-    redirect_uris = {base_url(value) for hop in authorizes
-                     for value in [param(request_params(hop), "redirect_uri")] if value}
-    provider_origins = {origin(hop.url) for hop in authorizes}
+    roles: dict[int, str] = {}
+    asks: dict[int, tuple] = {}  # authorization request's seq -> its _authorize_key: read once, used three times
+    for hop in hops:  # a hop's seq is unique in its trace
+        role = roles[hop.seq] = request_role(hop)
+        if role == "authorize":
+            asks[hop.seq] = _authorize_key(hop)
+    redirect_uris = {base_url(redirect_uri) for _, _, _, redirect_uri in asks.values() if redirect_uri}
+    provider_origins = {where for where, _, _, _ in asks.values()}
     sources: dict[int, Hop] = {}
     latest: dict[str, Hop] = {}  # redirect target -> the latest hop so far that sent the browser there
     consented: set[str] = set()  # provider origins whose login form was posted since their last authorize
@@ -66,12 +69,12 @@ def classify_with_sources(hops: list[Hop]) -> tuple[dict[int, str], dict[int, Ho
                 latest[target] = hop
         role = roles[hop.seq]
         if role == "authorize":
-            key = _authorize_key(hop)
+            key = asks[hop.seq]
             if hop.method == "POST" and key in asked and hop.form:
                 # the login or consent form re-posting the authorization request's parameters
                 roles[hop.seq] = _login_or_consent(hop, consented)
             else:
-                consented.discard(origin(hop.url))
+                consented.discard(key[0])  # its origin
             asked.add(key)
         elif role == "other":
             if is_callback(hop, source, redirect_uris):
@@ -83,6 +86,7 @@ def classify_with_sources(hops: list[Hop]) -> tuple[dict[int, str], dict[int, Ho
 
 
 def _authorize_key(hop: Hop) -> tuple:
+    """(origin, client_id, state, redirect_uri) of an authorization request."""
     pairs = request_params(hop)
     return (origin(hop.url), param(pairs, "client_id"), param(pairs, "state"), param(pairs, "redirect_uri"))
 
@@ -256,7 +260,9 @@ def may_hold_response_input(body: bytes | None) -> bool:
     compared case-insensitively, as HTML does). The pattern is searched in a lowercased copy: ASCII case folding,
     what re.IGNORECASE does for a bytes pattern, but searched by its literal start "name" instead of tried at
     every byte (many times faster on a login page or a JSON body)."""
-    return bool(body) and _RESPONSE_INPUT.search(body[:_HTML_SCAN].lower()) is not None
+    if not body or b"=" not in body:
+        return False  # the pattern needs an "=": JSON answers, say, have none
+    return _RESPONSE_INPUT.search(body[:_HTML_SCAN].lower()) is not None
 
 
 def redirect_targets(hop: Hop) -> tuple[str, ...]:
