@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-from hops import STATE, VERIFIER, flow, interleave, make_hop, metadata_hop, sequential
+from hops import CHATGPT_CALLBACK, STATE, VERIFIER, flow, interleave, make_hop, metadata_hop, sequential
 from oauthtrace.analysis.classify import classify
 from oauthtrace.analysis.correlate import correlate, s256
 
@@ -218,3 +218,27 @@ def test_exchanges_are_numbered_by_their_earliest_hop_even_one_joined_last():
     first, second = exchanges_of([document] + interleave(a, b))
     assert first.authorize is b.authorize and first.metadata == [document]
     assert second.authorize is a.authorize and (first.index, second.index) == (1, 2)
+
+
+def _provider_page(seq, started):
+    """A page at the provider the browser opened itself: no redirect led there, no form was posted from it."""
+    return make_hop(seq, "GET", "https://auth.example.com/account", started=started,
+                    resp_headers=[("Content-Type", "text/html")], resp_body=b"<html>account</html>")
+
+
+def test_provider_page_opened_directly_joins_the_flow_awaiting_its_callback_there():
+    f = flow()
+    during = _provider_page(90, f.authorize.started + 0.01)
+    after = _provider_page(91, f.callback.started + 0.5)
+    exchanges = exchanges_of(list(f) + [during, after])
+    assert len(exchanges) == 1
+    assert during in exchanges[0].hops, "opened while the flow waited for its callback"
+    assert after not in exchanges[0].hops, "opened after the callback came: not that flow's any more"
+
+
+def test_second_callback_without_state_after_delivery_is_an_exchange_of_its_own():
+    f = flow()
+    again = make_hop(92, "GET", f"{CHATGPT_CALLBACK}?code=another-code-1234567890", started=f.callback.started + 3)
+    first, second = exchanges_of(list(f) + [again])
+    assert first.callback is f.callback
+    assert second.callback is again and second.authorize is None

@@ -44,8 +44,8 @@ class _Flow:
     """An exchange being built, with what the lookups need."""
 
     __slots__ = ("first", "hops", "authorize", "authz_response", "callback", "tokens", "refreshes",
-                 "registrations", "metadata", "resources", "pushed", "client_id", "redirect_uri", "provider",
-                 "earliest", "_endpoint")
+                 "registrations", "metadata", "resources", "pushed", "client_id", "redirect_uri", "earliest",
+                 "_endpoint")
 
     def __init__(self, first: Hop):
         self.first = first
@@ -61,7 +61,6 @@ class _Flow:
         self.pushed: list[Hop] = []
         self.client_id: str | None = None
         self.redirect_uri: str | None = None
-        self.provider: str | None = None  # the origin of its authorization request
         self.earliest: tuple[float, int] | None = None  # _start of its earliest hop: exchanges are in that order
         self._endpoint: str | None = None
 
@@ -88,13 +87,20 @@ class _Joiner:
         self.by_code: dict[str, list[_Flow]] = {}
         self.by_challenge: dict[str, _Flow] = {}
         self.by_client: dict[tuple, _Flow] = {}  # (client_id, redirect_uri) -> latest flow
-        self.by_redirect_base: dict[str, _Flow] = {}  # redirect_uri base -> latest flow awaiting its callback
-        self.by_origin: dict[str, _Flow] = {}  # provider origin -> latest flow awaiting its callback
+        # A flow stays in the next two after its callback came (it is only ever overwritten): a lookup skips it
+        # then, which is what taking it out at its callback did, without the callback's URL parsed for it.
+        self.by_redirect_base: dict[str, _Flow] = {}  # redirect_uri base -> latest flow
+        self.by_origin: dict[str, _Flow] = {}  # provider origin -> latest flow; see _awaiting_at
+        self.origins_indexed = 0  # how many of self.starters are in by_origin
         self.by_page: dict[str, Hop] = {}  # front-channel URL -> latest hop, for the Referer of form posts
         self.by_refresh: dict[str, _Flow] = {}
         self.by_access: dict[str, _Flow] = {}
         self.by_request_uri: dict[str, _Flow] = {}  # PAR request_uri -> the flow whose authorize used it
         self.discovery: list[Hop] = []
+        # the flows started by an authorization request, and its start, both in that order (the front channel
+        # is joined in start order): the discovery hops look for the flow that follows them here
+        self.starters: list[_Flow] = []
+        self.starts: list[tuple[float, int]] = []
         self.pushed: list[Hop] = []
 
     # -- driver ----------------------------------------------------------------------------------
@@ -154,7 +160,7 @@ class _Joiner:
         else:
             flow = self._chained(hop)
             if flow is None:
-                flow = self.by_origin.get(origin(hop.url))
+                flow = self._awaiting_at(hop.url)
                 if flow is not None:
                     self._add(flow, hop)
             if flow is not None:
@@ -187,9 +193,10 @@ class _Joiner:
         flow = self._new(hop)
         self.linked.add(hop.seq)  # an authorization request is certain of its own flow
         flow.authorize = hop
+        self.starters.append(flow)
+        self.starts.append(_start(hop))
         flow.client_id = client_id
         flow.redirect_uri = first.get("redirect_uri") or None
-        flow.provider = origin(hop.url)
         state = first.get("state")
         if state:
             self.by_state[state] = flow
@@ -202,8 +209,18 @@ class _Joiner:
             self.by_request_uri[request_uri] = flow
         if flow.redirect_uri:
             self.by_redirect_base[base_url(flow.redirect_uri)] = flow
-        self.by_origin[flow.provider] = flow
         self._maybe_response(flow, hop)
+
+    def _awaiting_at(self, url: str) -> _Flow | None:
+        """The latest flow whose authorization request went to this URL's origin, unless its callback came: a
+        provider page reached neither by a redirect nor by a form is taken to belong to it. Few pages ask, so
+        the origins of the authorization requests are indexed when one does (those joined so far), not each
+        as it is joined."""
+        for flow in self.starters[self.origins_indexed:]:
+            self.by_origin[origin(flow.authorize.url)] = flow
+        self.origins_indexed = len(self.starters)
+        flow = self.by_origin.get(origin(url))
+        return flow if flow is not None and flow.callback is None else None
 
     def _callback(self, hop: Hop) -> None:
         params = callback_params(hop)
@@ -230,12 +247,8 @@ class _Joiner:
             if (source is not None and self.owner.get(source.seq) is flow and flow.authz_response is not source
                     and carries_response(source)):
                 flow.authz_response = source
-        # delivered: later pages at this provider or callbacks without state belong to another flow
-        base = base_url(hop.url)
-        if self.by_redirect_base.get(base) is flow:
-            del self.by_redirect_base[base]
-        if flow.provider and self.by_origin.get(flow.provider) is flow:
-            del self.by_origin[flow.provider]
+        # delivered: from now on, later pages at this provider and callbacks without state belong to another
+        # flow (by_origin and by_redirect_base skip a flow whose callback came)
         code = param(params, "code")
         if code:
             self._index_code(code, flow)
@@ -329,10 +342,7 @@ class _Joiner:
         """Metadata, registration and unauthenticated resource calls go with the flow that follows them."""
         if not self.discovery:
             return
-        # already in the start order of their authorization requests: only _authorize gives a flow one, as it
-        # creates the flow, and the front channel is joined in start order
-        starters = [f for f in self.flows if f.authorize is not None]
-        starts = [_start(f.authorize) for f in starters]
+        starters, starts = self.starters, self.starts
         leftovers: list[Hop] = []
         for hop in sorted(self.discovery, key=_start):
             flow = self._discovery_flow(hop, starters, bisect.bisect_left(starts, _start(hop)))
