@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterable
 
 from oauthtrace.analysis.oauth import body_params, param, shown, token_fields
 from oauthtrace.analysis.registry import Context, memo, rule
@@ -39,10 +39,11 @@ def _issued(hop: Hop) -> bool:
     fix="Client: redeem each code once (guard the callback against double submission and retries). Provider: "
         "reject a second redemption with invalid_grant and revoke the tokens issued for that code.",
 )
-def code_reuse(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+def code_reuse(exchange: Exchange, ctx: Context) -> list[Hit]:
     """The same code was sent in more than one token request."""
+    hits: list[Hit] = []
     if len(exchange.tokens) < 2:
-        return  # one token request cannot repeat a code
+        return hits  # one token request cannot repeat a code
     first: dict[str, Hop] = {}
     for hop in exchange.tokens:
         code = param(body_params(hop), "code")
@@ -52,7 +53,7 @@ def code_reuse(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
             first[code] = hop
             continue
         accepted = _issued(hop)
-        yield Hit(
+        hits.append(Hit(
             hop=hop,
             message=f"token.code = {shown(code, secret=True)} already redeemed at hop #{first[code].seq} → "
                     + (f"{hop.status} with tokens again" if accepted else f"{hop.status}"),
@@ -60,7 +61,8 @@ def code_reuse(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
                       "status": hop.status, "tokens_issued_again": accepted},
             severity="error" if accepted else "warning",
             blame="AS" if accepted else "C",
-        )
+        ))
+    return hits
 
 
 @rule(
@@ -75,11 +77,12 @@ def code_reuse(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     fix="Client: redeem the code as soon as the callback arrives; if it failed with invalid_grant, restart the "
         "authorization instead of retrying the old code.",
 )
-def code_late_exchange(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+def code_late_exchange(exchange: Exchange, ctx: Context) -> list[Hit]:
     """The code was redeemed long after the callback delivered it."""
+    hits: list[Hit] = []
     delivered = exchange.callback or exchange.authz_response
     if delivered is None:
-        return
+        return hits
     for hop in exchange.tokens:
         gap = (hop.started or 0.0) - (delivered.started or 0.0)
         if gap <= LONG_GAP:
@@ -91,13 +94,14 @@ def code_late_exchange(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
             severity = "info"
         else:
             continue
-        yield Hit(
+        hits.append(Hit(
             hop=hop,
             message=f"callback #{delivered.seq} → token request {gap:.0f} s later"
                     + (" → invalid_grant (the code had likely expired)" if expired else ""),
             evidence={"gap_seconds": round(gap, 3), "callback": delivered.seq, "invalid_grant": expired},
             severity=severity,
-        )
+        ))
+    return hits
 
 
 @rule(
@@ -113,30 +117,30 @@ def code_late_exchange(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
           "parameters: error REQUIRED …",
     fix="Provider: redirect with either code (success) or error (failure), never both and never neither.",
 )
-def callback_malformed(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+def callback_malformed(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
     """The authorization response has neither code nor error, or both."""
     known = facts(exchange, ctx)
     response = known.response
     if response is None:
-        return
+        return ()
     response_type = (known.sent_param("response_type") or "code").split()
     if response_type == ["none"]:
-        return
+        return ()
     code, error = known.response_param("code"), known.response_param("error")
     if code and error:
         problem = "both code and error"
     elif code or error:
-        return
+        return ()
     elif "code" not in response_type and (known.response_param("access_token") or known.response_param("id_token")):
-        return  # implicit: tokens instead of a code
+        return ()  # implicit: tokens instead of a code
     else:
         problem = "neither code nor error"
     names = sorted({name for name, _ in response.pairs})
-    yield Hit(
+    return [Hit(
         hop=response.hop,
         message=f"authorization response has {problem} (parameters: {', '.join(names) or '∅'})",
         evidence={"problem": problem, "params": names, "mode": response.mode},
-    )
+    )]
 
 
 def _codes(ctx: Context) -> dict[str, int]:
@@ -163,27 +167,27 @@ def _codes(ctx: Context) -> dict[str, int]:
     fix="Provider: generate codes from a CSPRNG with at least 128 bits (e.g. 32 random bytes, base64url) and "
         "never hand out the same code twice.",
 )
-def code_weak(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+def code_weak(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
     """The code is short, drawn from a small alphabet, or the same as another flow's."""
     code = _code(exchange, ctx)
     if not code:
-        return
+        return ()
     hop = facts(exchange, ctx).response.hop
     first = memo(ctx, "code.issued", lambda: _codes(ctx)).get(code)
     if first is not None and first != exchange.index:
-        yield Hit(
+        return [Hit(
             hop=hop,
             message=f"callback.code = {shown(code, secret=True)} is the code exchange {first} received",
             evidence={"param": "code", "code": shown(code, secret=True), "first_exchange": first},
-        )
-        return
+        )]
     if len(code) >= MIN_CODE_LENGTH and surely_unguessable(code, MIN_CODE_BITS):
-        return  # the usual long random code, told by its length
+        return ()  # the usual long random code, told by its length
     bits = estimated_bits(code)
     if len(code) < MIN_CODE_LENGTH or bits < MIN_CODE_BITS:
-        yield Hit(
+        return [Hit(
             hop=hop,
             message=f"callback.code = {shown(code, secret=True)} — {len(code)} characters, at most ~{bits:.0f} bits",
             evidence={"param": "code", "code": shown(code, secret=True), "length": len(code),
                       "estimated_bits": round(bits)},
-        )
+        )]
+    return ()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from html.parser import HTMLParser
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from oauthtrace.analysis.oauth import (
     authz_response_params, callback_params, param, request_params, shown, token_fields,
@@ -60,13 +60,14 @@ def _response_types(exchange: Exchange, ctx: Context) -> list[str]:
     "access tokens in the authorization response",
     fix="Client: use response_type=code with PKCE and fetch the tokens from the token endpoint.",
 )
-def implicit_grant(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+def implicit_grant(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
     """The authorization request asks for an access token in the front channel (response_type contains token)."""
     response_types = _response_types(exchange, ctx)
     if "token" in response_types:
         value = " ".join(response_types)
-        yield Hit(hop=exchange.authorize, message=f"authorize.response_type = {value} (access token in the "
-                  "browser's URL) ≠ code", evidence={"param": "response_type", "sent": value})
+        return [Hit(hop=exchange.authorize, message=f"authorize.response_type = {value} (access token in the "
+                    "browser's URL) ≠ code", evidence={"param": "response_type", "sent": value})]
+    return ()
 
 
 @rule(
@@ -81,11 +82,12 @@ def implicit_grant(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     fix="Provider: never put tokens in a redirect's query (response_mode=query MUST NOT be used with token "
     "response types); use the code flow. Client: send access tokens in the Authorization header.",
 )
-def token_in_url(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+def token_in_url(exchange: Exchange, ctx: Context) -> list[Hit]:
     """An access, refresh or ID token travels in a URL (redirect Location or request query)."""
+    hits: list[Hit] = []
     if not any(map(_may_carry_token, exchange.hops)) and not any(
             map(_may_carry_token, [*exchange.tokens, *exchange.refreshes, *exchange.resources])):
-        return  # nowhere a token could be: most exchanges
+        return hits  # nowhere a token could be: most exchanges
     reported = memo(ctx, "leakage.token-in-url-seen", set)
     for hop in _hops_of(exchange):
         if hop.seq in reported or not _may_carry_token(hop):
@@ -93,7 +95,8 @@ def token_in_url(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
         found = list(_tokens_in_url(hop, exchange))
         if found:
             reported.add(hop.seq)
-        yield from found
+        hits += found
+    return hits
 
 
 def _may_carry_token(hop: Hop) -> bool:
@@ -147,23 +150,23 @@ def _tokens_in_url(hop: Hop, exchange: Exchange) -> Iterator[Hit]:
     fix="Provider: deliver the authorization response the way the request asked (response_mode), else the "
     "response type's default: query for code, fragment for token and id_token.",
 )
-def response_mode_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+def response_mode_mismatch(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
     """The provider answered in another response mode than the one requested (or the default)."""
     response_types = _response_types(exchange, ctx)
     if not response_types:
-        return
+        return ()
     requested = _requested_param(exchange, ctx, "response_mode")
     if requested not in (None, "query", "fragment", "form_post"):
-        return  # JARM (query.jwt, …) and other extensions: not judged here
+        return ()  # JARM (query.jwt, …) and other extensions: not judged here
     expected = requested or _default_mode(response_types)
     hop, used = _delivered_mode(exchange, ctx)
     if hop is None or used == expected:
-        return
+        return ()
     asked = (f"authorize.response_mode = {requested}" if requested
              else f"authorize.response_type = {' '.join(response_types)} (no response_mode ⇒ {expected})")
-    yield Hit(hop=hop, message=f"{asked} ≠ response delivered by {used}",
-              evidence={"requested": requested, "expected": expected, "used": used},
-              severity=None if requested else "warning")
+    return [Hit(hop=hop, message=f"{asked} ≠ response delivered by {used}",
+                evidence={"requested": requested, "expected": expected, "used": used},
+                severity=None if requested else "warning")]
 
 
 def _default_mode(response_types: list[str]) -> str:
@@ -205,11 +208,12 @@ def _is_authorization_response(pairs) -> bool:
     fix="Whoever serves the page: send Referrer-Policy: no-referrer on authorization and callback pages, and "
     "redirect once more after the callback to strip code and state from the address bar.",
 )
-def referer_leak(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+def referer_leak(exchange: Exchange, ctx: Context) -> list[Hit]:
     """A request to another party carries this flow's code, state or a token in its Referer."""
+    hits: list[Hit] = []
     leaks = memo(ctx, "leakage.referer-index", lambda: _referer_index(ctx.hops))
     if not leaks:
-        return
+        return hits
     parties = _parties(exchange)
     client = origin(_redirect_uri(exchange) or "")
     leaked: dict[int, tuple[Hop, str, list[str]]] = {}
@@ -221,10 +225,11 @@ def referer_leak(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
                     names.append(name)
     for hop, referer, names in sorted(leaked.values(), key=lambda item: item[0].seq):
         page = "callback" if origin(referer) == client else "authorization"
-        yield Hit(hop=hop, message=f"Referer {base_url(referer)}?{'&'.join(f'{n}=…' for n in names)} sent to "
-                  f"{origin(hop.url)} (the {page} page's URL)",
-                  evidence={"params": names, "referer": base_url(referer), "to": origin(hop.url), "page": page},
-                  blame="C" if page == "callback" else "AS")
+        hits.append(Hit(hop=hop, message=f"Referer {base_url(referer)}?{'&'.join(f'{n}=…' for n in names)} sent to "
+                        f"{origin(hop.url)} (the {page} page's URL)",
+                        evidence={"params": names, "referer": base_url(referer), "to": origin(hop.url), "page": page},
+                        blame="C" if page == "callback" else "AS"))
+    return hits
 
 
 def _referer_index(hops: list[Hop]) -> dict[str, list[tuple[Hop, str]]]:
@@ -304,8 +309,9 @@ def _flow_secrets(exchange: Exchange) -> list[tuple[str, str]]:
     fix="Whoever serves the page: answer the callback with a redirect that drops code and state (or a page "
     "without third-party resources), and send Referrer-Policy: no-referrer.",
 )
-def callback_page_leaky(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+def callback_page_leaky(exchange: Exchange, ctx: Context) -> list[Hit]:
     """The callback (or authorization) page loads third-party resources while the URL still holds code or state."""
+    hits: list[Hit] = []
     for hop, secret, blame in ((exchange.callback, "code", "C"), (exchange.authorize, "state", "AS")):
         if hop is None or not hop.resp_body or b"//" not in hop.resp_body or not param(hop.query, secret) or (
                 not _is_html_page(hop)):
@@ -317,10 +323,11 @@ def callback_page_leaky(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
         third = _third_party_resources(hop, scan)
         if third:
             page = "callback" if secret == "code" else "authorization"
-            yield Hit(hop=hop, message=f"{page} page with {secret} in its URL loads {', '.join(third[:3])}"
-                      f"{' …' if len(third) > 3 else ''}; Referrer-Policy = {shown(policy)}",
-                      evidence={"page": base_url(hop.url), "third_party": third[:20], "referrer_policy": policy},
-                      blame=blame)
+            hits.append(Hit(hop=hop, message=f"{page} page with {secret} in its URL loads {', '.join(third[:3])}"
+                            f"{' …' if len(third) > 3 else ''}; Referrer-Policy = {shown(policy)}",
+                            evidence={"page": base_url(hop.url), "third_party": third[:20], "referrer_policy": policy},
+                            blame=blame))
+    return hits
 
 
 def _is_html_page(hop: Hop) -> bool:

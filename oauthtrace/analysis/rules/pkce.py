@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from typing import Iterable
 
 from oauthtrace.analysis.oauth import body_params, client_auth_used, param, shown, token_fields
 from oauthtrace.analysis.registry import Context, memo, rule, trait
@@ -102,19 +102,19 @@ def sends_code_verifier(exchange: Exchange, ctx: Context) -> bool:
     "/authorize and code_verifier on the token request. Provider serving a client that cannot (a GPT Action): "
     "accept the code exchange without PKCE for that confidential client only.",
 )
-def pkce_missing(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+def pkce_missing(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
     """The authorization request carries no code_challenge."""
     known = facts(exchange, ctx)
     if known.sent is None or not _is_code_flow(known.sent_param("response_type")) or known.sent_param(
             "code_challenge"):
-        return
+        return ()
     client_type = _client_type(exchange)
-    yield Hit(
+    return [Hit(
         hop=exchange.authorize,
         message=f"authorize.code_challenge = ∅ ({_CLIENT_TYPE_WORDS[client_type]})",
         evidence={"param": "code_challenge", "sent": None, "client_type": client_type},
         severity="error" if client_type == "public" else None,
-    )
+    )]
 
 
 @rule(
@@ -130,22 +130,22 @@ def pkce_missing(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     fix="Client: send code_challenge_method=S256 with code_challenge=BASE64URL(SHA256(code_verifier)); without "
     "the method the provider treats the challenge as the verifier itself.",
 )
-def pkce_plain(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+def pkce_plain(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
     """PKCE uses the plain method (explicitly, or by leaving code_challenge_method out)."""
     known = facts(exchange, ctx)
     if not known.sent_param("code_challenge"):
-        return
+        return ()
     method = known.sent_param("code_challenge_method")
     if method is not None and method != "plain":
-        return
+        return ()
     advertised = _advertised_methods(ctx)
     downgrade = " although the provider advertises S256" if advertised and "S256" in advertised else ""
     shown_method = "plain" if method else "∅ (⇒ plain)"
-    yield Hit(
+    return [Hit(
         hop=exchange.authorize,
         message=f"authorize.code_challenge_method = {shown_method} ≠ S256{downgrade}",
         evidence={"param": "code_challenge_method", "sent": method, "advertised": advertised},
-    )
+    )]
 
 
 def _advertised_methods(ctx: Context) -> list | None:
@@ -167,15 +167,16 @@ def _advertised_methods(ctx: Context) -> list | None:
     fix="Client: send the code_verifier generated for this very authorization request (store it with its "
     "state), and compute the challenge as BASE64URL(SHA256(ASCII(verifier))) without '=' padding.",
 )
-def pkce_verifier_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+def pkce_verifier_mismatch(exchange: Exchange, ctx: Context) -> list[Hit]:
     """The token request's code_verifier does not transform into the authorize request's code_challenge."""
+    hits: list[Hit] = []
     known = facts(exchange, ctx)
     challenge = known.sent_param("code_challenge")
     if not challenge:
-        return
+        return hits
     method = known.sent_param("code_challenge_method") or "plain"
     if method not in ("S256", "plain"):
-        return  # an unknown method: the provider must refuse it; nothing to compute
+        return hits  # an unknown method: the provider must refuse it; nothing to compute
     for hop in _token_requests(exchange):
         verifier = _verifier(hop)
         if not verifier:
@@ -183,11 +184,12 @@ def pkce_verifier_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
         computed = s256(verifier) if method == "S256" else verifier
         if computed == challenge:
             continue
-        yield Hit(hop=hop, message=_mismatch_message(method, verifier, computed, challenge, hop, exchange, ctx),
-                  evidence={"code_verifier": shown(verifier, secret=True), "method": method,
-                            "computed": computed if method == "S256" else shown(computed, secret=True),
-                            "code_challenge": challenge, "status": hop.status,
-                            "other_exchange": _challenge_owner(ctx, computed, exchange)})
+        hits.append(Hit(hop=hop, message=_mismatch_message(method, verifier, computed, challenge, hop, exchange, ctx),
+                        evidence={"code_verifier": shown(verifier, secret=True), "method": method,
+                                  "computed": computed if method == "S256" else shown(computed, secret=True),
+                                  "code_challenge": challenge, "status": hop.status,
+                                  "other_exchange": _challenge_owner(ctx, computed, exchange)}))
+    return hits
 
 
 def _mismatch_message(method, verifier, computed, challenge, hop, exchange, ctx) -> str:
@@ -247,11 +249,12 @@ def _challenge_index(ctx: Context) -> dict[str, int]:
     fix="Client: send the code_verifier of this flow in the token request. Provider: refuse a code issued with "
     "a code_challenge when no code_verifier comes with it (invalid_grant).",
 )
-def pkce_verifier_missing(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+def pkce_verifier_missing(exchange: Exchange, ctx: Context) -> list[Hit]:
     """A code_challenge was sent but the token request has no code_verifier."""
+    hits: list[Hit] = []
     challenge = facts(exchange, ctx).sent_param("code_challenge")
     if not challenge:
-        return
+        return hits
     for hop in _token_requests(exchange):
         if _verifier(hop):
             continue
@@ -259,10 +262,11 @@ def pkce_verifier_missing(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
         message = f"authorize.code_challenge = {shown(challenge, secret=True)} → token.code_verifier = ∅"
         if accepted:
             message += "; the provider still issued tokens: it does not enforce PKCE"
-        yield Hit(hop=hop, message=message,
-                  evidence={"code_challenge": challenge, "code_verifier": None, "status": hop.status,
-                            "provider_accepted": accepted},
-                  blame="AS" if accepted else None)
+        hits.append(Hit(hop=hop, message=message,
+                        evidence={"code_challenge": challenge, "code_verifier": None, "status": hop.status,
+                                  "provider_accepted": accepted},
+                        blame="AS" if accepted else None))
+    return hits
 
 
 @rule(
@@ -278,19 +282,21 @@ def pkce_verifier_missing(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     fix="Provider: when the authorization code was issued without a code_challenge, answer a token request "
     "that carries a code_verifier with invalid_grant — otherwise an attacker can strip PKCE from the request.",
 )
-def pkce_downgrade(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+def pkce_downgrade(exchange: Exchange, ctx: Context) -> list[Hit]:
     """The provider issued tokens for a code_verifier although the authorize request had no code_challenge."""
+    hits: list[Hit] = []
     known = facts(exchange, ctx)
     if known.sent is None or known.sent_param("code_challenge"):
-        return
+        return hits
     for hop in _token_requests(exchange):
         verifier = _verifier(hop)
         if verifier and _issued_tokens(hop):
-            yield Hit(hop=hop,
-                      message=f"authorize.code_challenge = ∅ → token.code_verifier = {shown(verifier, secret=True)}"
-                      f" → {hop.status} with access_token",
-                      evidence={"code_challenge": None, "code_verifier": shown(verifier, secret=True),
-                                "status": hop.status})
+            hits.append(Hit(hop=hop,
+                            message=f"authorize.code_challenge = ∅ → token.code_verifier = "
+                            f"{shown(verifier, secret=True)} → {hop.status} with access_token",
+                            evidence={"code_challenge": None, "code_verifier": shown(verifier, secret=True),
+                                      "status": hop.status}))
+    return hits
 
 
 @rule(
@@ -305,22 +311,25 @@ def pkce_downgrade(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     fix="Client: make the verifier 43–128 characters of [A-Za-z0-9-._~] (e.g. 32 random bytes, base64url "
     "without padding) and the S256 challenge the unpadded base64url SHA-256 of it (43 characters).",
 )
-def pkce_verifier_malformed(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+def pkce_verifier_malformed(exchange: Exchange, ctx: Context) -> list[Hit]:
     """The code_verifier or code_challenge breaks RFC 7636's length or character rules."""
+    hits: list[Hit] = []
     known = facts(exchange, ctx)
     if known.sent is not None:
         challenge = known.sent_param("code_challenge")
         method = known.sent_param("code_challenge_method") or "plain"
         problem = _malformed(challenge, exact=S256_CHALLENGE_LENGTH if method == "S256" else None)
         if challenge and problem:
-            yield Hit(hop=exchange.authorize, message=f"authorize.code_challenge = {shown(challenge, secret=True)}"
-                      f" {problem}", evidence=_malformed_evidence("code_challenge", challenge, method))
+            hits.append(Hit(hop=exchange.authorize,
+                            message=f"authorize.code_challenge = {shown(challenge, secret=True)} {problem}",
+                            evidence=_malformed_evidence("code_challenge", challenge, method)))
     for hop in _token_requests(exchange):
         verifier = _verifier(hop)
         problem = _malformed(verifier)
         if verifier and problem:
-            yield Hit(hop=hop, message=f"token.code_verifier = {shown(verifier, secret=True)} {problem}",
-                      evidence=_malformed_evidence("code_verifier", verifier, None))
+            hits.append(Hit(hop=hop, message=f"token.code_verifier = {shown(verifier, secret=True)} {problem}",
+                            evidence=_malformed_evidence("code_verifier", verifier, None)))
+    return hits
 
 
 def _malformed(value: str | None, *, exact: int | None = None) -> str:
@@ -359,17 +368,18 @@ def _malformed_evidence(name: str, value: str, method: str | None) -> dict:
     fix="Client: generate a fresh random code_verifier for every authorization request; never hard-code it or "
     "keep it across logins.",
 )
-def pkce_challenge_reused(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+def pkce_challenge_reused(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
     """The same code_challenge appears in more than one flow."""
     if exchange.authorize is None:
-        return
+        return ()
     challenge = request_param(exchange.authorize, "code_challenge")
     first_owner = _challenge_owner(ctx, challenge, exchange) if challenge else None
     if first_owner is not None and first_owner < exchange.index:
-        yield Hit(hop=exchange.authorize,
-                  message=f"authorize.code_challenge = {shown(challenge, secret=True)} = exchange {first_owner}'s "
-                  "code_challenge",
-                  evidence={"code_challenge": challenge, "first_exchange": first_owner})
+        return [Hit(hop=exchange.authorize,
+                    message=f"authorize.code_challenge = {shown(challenge, secret=True)} = exchange {first_owner}'s "
+                    "code_challenge",
+                    evidence={"code_challenge": challenge, "first_exchange": first_owner})]
+    return ()
 
 
 @rule(
@@ -384,8 +394,9 @@ def pkce_challenge_reused(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     fix="Provider: add \"code_challenge_methods_supported\": [\"S256\"] to the authorization server metadata "
     "(/.well-known/oauth-authorization-server and openid-configuration).",
 )
-def pkce_not_advertised(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+def pkce_not_advertised(exchange: Exchange, ctx: Context) -> list[Hit]:
     """The authorization server metadata does not list S256 in code_challenge_methods_supported."""
+    hits: list[Hit] = []
     for hop in _metadata_hops_for(exchange, ctx):
         document = hop.resp_json()
         if not _is_as_metadata(document):
@@ -399,8 +410,9 @@ def pkce_not_advertised(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
             what = f"{shown(methods)} (not a JSON array)"
         else:
             what = f"{shown(methods)} (no S256)"
-        yield Hit(hop=hop, message=f"metadata.code_challenge_methods_supported = {what}",
-                  evidence={"issuer": document.get("issuer"), "code_challenge_methods_supported": methods})
+        hits.append(Hit(hop=hop, message=f"metadata.code_challenge_methods_supported = {what}",
+                        evidence={"issuer": document.get("issuer"), "code_challenge_methods_supported": methods}))
+    return hits
 
 
 def _is_as_metadata(document) -> bool:

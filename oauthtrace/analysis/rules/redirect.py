@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from typing import Iterable
 
 from oauthtrace.analysis.compare import describe_difference
 from oauthtrace.analysis.oauth import body_params, param, shown, token_fields
@@ -64,30 +64,32 @@ def _registered(exchange: Exchange) -> list[str]:
     fix="Client: send the token request's redirect_uri as the exact string sent to /authorize (same scheme, "
         "host case, port, path, trailing slash and encoding). Provider: compare the two as plain strings.",
 )
-def redirect_uri_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+def redirect_uri_mismatch(exchange: Exchange, ctx: Context) -> list[Hit]:
     """The token request's redirect_uri differs from the authorization request's."""
+    hits: list[Hit] = []
     sent = _requested(exchange, ctx)
     if not sent:
-        return
+        return hits
     for hop in exchange.tokens:
         used = _token_param(hop, "redirect_uri")
         if not used:
             continue
         if used != sent:
             how = describe_difference(sent, used)
-            yield Hit(
+            hits.append(Hit(
                 hop=hop,
                 message=f"authorize.redirect_uri = {shown(sent)} → token.redirect_uri = {shown(used)} ({how})",
                 evidence={"param": "redirect_uri", "sent": sent, "returned": used, "difference": how},
-            )
+            ))
         elif _rejected_redirect(hop):
-            yield Hit(
+            hits.append(Hit(
                 hop=hop,
                 message=f"authorize.redirect_uri = token.redirect_uri = {shown(sent)}, yet the provider answered "
                         f"{_error_text(hop)}",
                 evidence={"param": "redirect_uri", "sent": sent, "returned": used, "difference": "identical"},
                 blame="AS",
-            )
+            ))
+    return hits
 
 
 def _token_param(hop: Hop, name: str) -> str | None:
@@ -122,18 +124,20 @@ def _error_text(hop: Hop) -> str:
     fix="Client: repeat the authorization request's redirect_uri in the token request (an OAuth 2.0 provider "
         "rejects the exchange with invalid_grant without it).",
 )
-def redirect_uri_omitted_at_token(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+def redirect_uri_omitted_at_token(exchange: Exchange, ctx: Context) -> list[Hit]:
     """The authorization request had a redirect_uri, the token request has none."""
+    hits: list[Hit] = []
     sent = _requested(exchange, ctx)
     if not sent:
-        return
+        return hits
     for hop in exchange.tokens:
         if not _token_param(hop, "redirect_uri"):
-            yield Hit(
+            hits.append(Hit(
                 hop=hop,
                 message=f"authorize.redirect_uri = {shown(sent)} → token.redirect_uri = ∅",
                 evidence={"param": "redirect_uri", "sent": sent, "returned": None},
-            )
+            ))
+    return hits
 
 
 @rule(
@@ -149,32 +153,32 @@ def redirect_uri_omitted_at_token(exchange: Exchange, ctx: Context) -> Iterator[
     fix="Provider: redirect to the redirect_uri exactly as requested (after checking it against the registered "
         "ones); never rewrite its scheme, host, port or path, or substitute a default.",
 )
-def callback_target_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+def callback_target_mismatch(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
     """The provider sent the authorization response somewhere else than the requested redirect_uri."""
     response = facts(exchange, ctx).response
     if response is None or response.mode == "callback" or not response.target:
-        return
+        return ()
     target = base_url(response.target)
     requested = _requested(exchange, ctx)
     if requested:
         if target == base_url(requested):
-            return
+            return ()
         how = describe_difference(base_url(requested), target)
-        yield Hit(
+        return [Hit(
             hop=response.hop,
             message=f"authorize.redirect_uri = {shown(base_url(requested))} → redirect target = {shown(target)} "
                     f"({how})",
             evidence={"param": "redirect_uri", "sent": requested, "returned": response.target, "difference": how},
-        )
-        return
+        )]
     registered = _registered(exchange)
     if registered and target not in {base_url(uri) for uri in registered}:
-        yield Hit(
+        return [Hit(
             hop=response.hop,
             message=f"registered redirect_uris = {shown(', '.join(registered))} → redirect target = {shown(target)}",
             evidence={"param": "redirect_uri", "sent": registered, "returned": response.target,
                       "difference": "not registered"},
-        )
+        )]
+    return ()
 
 
 @rule(
@@ -191,39 +195,38 @@ def callback_target_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     fix="Provider: when client_id or redirect_uri is invalid, show an error page on your own origin; only "
         "redirect errors once both are verified.",
 )
-def redirect_on_invalid_client(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+def redirect_on_invalid_client(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
     """The provider redirected an error about the client or its redirect_uri to that redirect_uri."""
     response = facts(exchange, ctx).response
     if response is None:
-        return
+        return ()
     requested = _requested(exchange, ctx)
     registered = _registered(exchange)
     if requested and registered and requested not in registered:
-        yield Hit(
+        return [Hit(
             hop=response.hop,
             message=f"authorize.redirect_uri = {shown(requested)} ∉ registered redirect_uris → provider "
                     f"redirected to it anyway",
             evidence={"param": "redirect_uri", "sent": requested, "registered": registered},
-        )
-        return
+        )]
     known = facts(exchange, ctx)
     error = known.response_param("error")
     if not error:
-        return
+        return ()
     description = known.response_param("error_description") or ""
     if error in _USER_ERRORS:
-        return
+        return ()
     about_client = error == "invalid_client" or _INVALID_CLIENT.search(description) is not None
     about_redirect = "redirect" in error or _MENTIONS_REDIRECT.search(description) is not None
     if not (about_client or about_redirect):
-        return
+        return ()
     what = "redirect_uri" if about_redirect else "client_id"
-    yield Hit(
+    return [Hit(
         hop=response.hop,
         message=f"error={error} ({shown(description, limit=60)}) about the {what} → redirected to "
                 f"{shown(response.target or '', limit=60)}",
         evidence={"error": error, "error_description": description, "about": what, "target": response.target},
-    )
+    )]
 
 
 @rule(
@@ -238,27 +241,28 @@ def redirect_on_invalid_client(exchange: Exchange, ctx: Context) -> Iterator[Hit
           "which MUST be retained when adding additional query parameters.",
     fix="Provider: append code/state to the redirect_uri's existing query (with & ), keeping its parameters.",
 )
-def redirect_uri_query_dropped(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+def redirect_uri_query_dropped(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
     """The redirect_uri's own query parameters are missing from the redirect."""
     requested = _requested(exchange, ctx)
     if not requested or "?" not in requested:
-        return  # no query of its own to lose: the usual redirect_uri
+        return ()  # no query of its own to lose: the usual redirect_uri
     response = facts(exchange, ctx).response
     if response is None or not response.target:
-        return
+        return ()
     wanted = query_pairs(requested)
     if not wanted or base_url(response.target) != base_url(requested):
-        return
+        return ()
     arrived = query_pairs(response.target)
     missing = [(k, v) for k, v in wanted if (k, v) not in arrived]
     if missing:
-        yield Hit(
+        return [Hit(
             hop=response.hop,
             message=f"authorize.redirect_uri query = {shown('&'.join(f'{k}={v}' for k, v in wanted))} → redirect "
                     f"lost {', '.join(k for k, _ in missing)}",
             evidence={"param": "redirect_uri", "sent": requested, "returned": response.target,
                       "missing": [k for k, _ in missing]},
-        )
+        )]
+    return ()
 
 
 @rule(
@@ -274,19 +278,20 @@ def redirect_uri_query_dropped(exchange: Exchange, ctx: Context) -> Iterator[Hit
     fix="Client: register and use an https redirect_uri (http only on 127.0.0.1/localhost) without a #fragment. "
         "Provider: refuse such redirect URIs at registration and at /authorize.",
 )
-def redirect_uri_insecure(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+def redirect_uri_insecure(exchange: Exchange, ctx: Context) -> list[Hit]:
     """A redirect_uri over plain http (not loopback) or with a fragment."""
+    hits: list[Hit] = []
     requested = _requested(exchange, ctx)
     if requested and _insecure(requested):
         response = facts(exchange, ctx).response
         accepted = response is not None and response.mode != "callback"
-        yield Hit(
+        hits.append(Hit(
             hop=exchange.authorize,
             message=f"authorize.redirect_uri = {shown(requested)} ({_insecure(requested)})"
                     + (" — and the provider redirected to it" if accepted else ""),
             evidence={"param": "redirect_uri", "sent": requested, "problem": _insecure(requested),
                       "accepted": accepted},
-        )
+        ))
     for hop in exchange.registrations:
         document = hop.req_json()
         uris = document.get("redirect_uris") if isinstance(document, dict) else None
@@ -294,12 +299,13 @@ def redirect_uri_insecure(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
         accepted = (hop.status or 0) < 400 and isinstance(answer, dict) and "client_id" in answer
         for uri in uris if isinstance(uris, list) else []:
             if isinstance(uri, str) and _insecure(uri) and accepted:
-                yield Hit(
+                hits.append(Hit(
                     hop=hop,
                     message=f"registration.redirect_uris ∋ {shown(uri)} ({_insecure(uri)}) → registered",
                     evidence={"param": "redirect_uris", "sent": uri, "problem": _insecure(uri), "accepted": True},
                     blame="AS",
-                )
+                ))
+    return hits
 
 
 def _insecure(uri: str) -> str | None:
@@ -324,8 +330,9 @@ def _insecure(uri: str) -> str | None:
         "and https://chatgpt.com/aip/<id>/oauth/callback, connectors https://chatgpt.com/connector/oauth/<id>; "
         "Claude: https://claude.ai/api/mcp/auth_callback).",
 )
-def redirect_uri_rejected(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+def redirect_uri_rejected(exchange: Exchange, ctx: Context) -> list[Hit]:
     """The provider refused a well-known client's callback URL."""
+    hits: list[Hit] = []
     for hop in exchange.registrations:
         document = hop.req_json()
         uris = document.get("redirect_uris") if isinstance(document, dict) else None
@@ -335,19 +342,19 @@ def redirect_uri_rejected(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
         if known and ((hop.status or 0) >= 400 or error) and (
                 error == "invalid_redirect_uri" or _MENTIONS_REDIRECT.search(_text(hop))):
             uri, client = known[0]
-            yield Hit(
+            hits.append(Hit(
                 hop=hop,
                 message=f"registration.redirect_uris ∋ {shown(uri)} ({client}) → {hop.status} "
                         f"error={error or '∅'}",
                 evidence={"param": "redirect_uris", "sent": uri, "client": client, "status": hop.status,
                           "error": error},
-            )
+            ))
     if facts(exchange, ctx).response is not None:
-        return  # the provider answered: it did not refuse the callback
+        return hits  # the provider answered: it did not refuse the callback
     requested = _requested(exchange, ctx)
     client = known_client(requested)
     if not client:
-        return
+        return hits
     pages = hops_with_role(exchange, "authorize", "login", "consent")
     for hop in pages:
         # an error page ends the flow: a page followed by a form post was a login page mentioning redirect_uri
@@ -357,12 +364,13 @@ def redirect_uri_rejected(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
         text = _text(hop)
         mention = _MENTIONS_REDIRECT.search(text)
         if mention and _REJECTED.search(text[max(0, mention.start() - 200):mention.end() + 200]):
-            yield Hit(
+            hits.append(Hit(
                 hop=hop,
                 message=f"authorize.redirect_uri = {shown(requested)} ({client}) → {hop.status} page rejecting it",
                 evidence={"param": "redirect_uri", "sent": requested, "client": client, "status": hop.status},
-            )
-            return
+            ))
+            return hits
+    return hits
 
 
 def _text(hop: Hop) -> str:
@@ -381,8 +389,9 @@ def _text(hop: Hop) -> str:
     fix="Provider: answer the login/consent form POST with 303 See Other (or 302), never 307/308, so the "
         "browser does not re-POST the user's credentials to the client.",
 )
-def redirect_307(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+def redirect_307(exchange: Exchange, ctx: Context) -> list[Hit]:
     """A form POST at the provider answered with 307/308 towards the client, re-posting the credentials."""
+    hits: list[Hit] = []
     requested = None  # read once a candidate turns up: most exchanges have none
     for hop in exchange.hops:
         if hop.method != "POST" or hop.status not in (307, 308):
@@ -397,9 +406,10 @@ def redirect_307(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
         to_client = (requested and base_url(target) == base_url(requested)) or origin(target) != origin(hop.url)
         if to_client:
             fields = sorted({name for name, _ in hop.form})
-            yield Hit(
+            hits.append(Hit(
                 hop=hop,
                 message=f"POST {shown(base_url(hop.url))} → {hop.status} to {shown(base_url(target))} "
                         f"(the browser re-posts {', '.join(fields) or 'the form'})",
                 evidence={"status": hop.status, "target": target, "form_fields": fields},
-            )
+            ))
+    return hits

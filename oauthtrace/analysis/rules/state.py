@@ -8,7 +8,7 @@ import json
 import math
 import re
 from operator import countOf
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from oauthtrace.analysis import jwt
 from oauthtrace.analysis.compare import describe_difference
@@ -85,21 +85,21 @@ def _sent_states(ctx: Context) -> dict[str, list[int]]:
     fix="Provider: copy the state parameter of the authorization request unchanged into every redirect to the "
         "redirect_uri — success (code) and error responses alike.",
 )
-def state_dropped(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+def state_dropped(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
     """The authorization response lost the state the client sent."""
     known = facts(exchange, ctx)
     sent = known.sent_param("state")
     response = known.response
     if not sent or response is None:
-        return
+        return ()
     kind = "error" if known.response_param("error") else "code" if known.response_param("code") else None
     if kind is None or known.response_param("state"):
-        return
-    yield Hit(
+        return ()
+    return [Hit(
         hop=response.hop,
         message=f"authorize.state = {shown(sent, secret=True)} → callback.state = ∅",
         evidence={"param": "state", "sent": sent, "returned": None, "response": kind, "mode": response.mode},
-    )
+    )]
 
 
 @rule(
@@ -115,36 +115,36 @@ def state_dropped(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     fix="Provider: return state byte for byte as received — do not decode, re-encode, trim, lower-case or "
         "replace it; store it exactly as the request's query parameter decoded once.",
 )
-def state_altered(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+def state_altered(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
     """The state that came back differs from the one sent."""
     known = facts(exchange, ctx)
     sent = known.sent_param("state")
     returned = known.response_param("state")
     if not sent or not returned:
-        return
+        return ()
     response = known.response
     if returned != sent:
         how = describe_difference(sent, returned, others=_OtherStates(_sent_state_index(ctx), sent))
-        yield Hit(
+        return [Hit(
             hop=response.hop,
             message=f"authorize.state = {shown(sent, limit=24)} → callback.state = {shown(returned, limit=24)} "
                     f"({how})",
             evidence={"param": "state", "sent": sent, "returned": returned, "difference": how},
-        )
-        return
+        )]
     # The provider's redirect was right; the request that reached the client was not: something in between.
     callback = exchange.callback
     if callback is not None and callback is not response.hop:
         arrived = request_param(callback, "state")
         if arrived and arrived != sent:
             how = describe_difference(sent, arrived, others=_OtherStates(_sent_state_index(ctx), sent))
-            yield Hit(
+            return [Hit(
                 hop=callback,
                 message=f"provider redirect.state = {shown(sent, limit=24)} → callback.state = "
                         f"{shown(arrived, limit=24)} ({how}, changed between the provider and the client)",
                 evidence={"param": "state", "sent": sent, "returned": arrived, "difference": how},
                 blame="either",
-            )
+            )]
+    return ()
 
 
 class _OtherStates:
@@ -170,31 +170,32 @@ class _OtherStates:
     fix="Provider: return state only when the authorization request carried one. Client: reject callbacks whose "
         "state matches no request you sent from this browser.",
 )
-def state_unsolicited(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+def state_unsolicited(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
     """A state came back that no authorization request sent."""
     known = facts(exchange, ctx)
     returned = known.response_param("state")
     if not returned:
-        return
+        return ()
     response = known.response
     if known.sent is not None:
         if not known.sent_param("state"):
-            yield Hit(
+            return [Hit(
                 hop=response.hop,
                 message=f"authorize.state = ∅ → callback.state = {shown(returned, limit=24)}",
                 evidence={"param": "state", "sent": None, "returned": returned},
-            )
-        return
+            )]
+        return ()
     # No authorization request in this exchange: unsolicited only if the trace saw authorization requests at all
     # (a recording started mid-flow would otherwise be blamed on the provider).
     sent = _sent_state_index(ctx)
     if sent and returned not in sent:
-        yield Hit(
+        return [Hit(
             hop=response.hop,
             message=f"callback.state = {shown(returned, limit=24)} matches no authorization request in the trace",
             evidence={"param": "state", "sent": None, "returned": returned},
             blame="either",
-        )
+        )]
+    return ()
 
 
 @rule(
@@ -210,11 +211,11 @@ def state_unsolicited(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     fix="Client: send a fresh, unguessable state bound to the browser session with every authorization request "
         "and check it on the callback (or use PKCE S256 with a provider that advertises it).",
 )
-def state_missing(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+def state_missing(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
     """The authorization request carries no state."""
     known = facts(exchange, ctx)
     if known.sent is None or known.sent_param("state"):
-        return
+        return ()
     pkce = bool(known.sent_param("code_challenge"))
     nonce = bool(known.sent_param("nonce"))
     advertised = "S256" in ((ctx.as_metadata() or {}).get("code_challenge_methods_supported") or [])
@@ -224,13 +225,13 @@ def state_missing(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
         severity, why = "warning", ("PKCE, but the provider does not advertise it" if pkce else "nonce only")
     else:
         severity, why = "error", "no code_challenge and no nonce either: the callback has no CSRF protection"
-    yield Hit(
+    return [Hit(
         hop=exchange.authorize,
         message=f"authorize.state = ∅ ({why})",
         evidence={"param": "state", "sent": None, "code_challenge": pkce, "nonce": nonce,
                   "pkce_advertised": advertised},
         severity=severity,
-    )
+    )]
 
 
 @rule(
@@ -246,25 +247,25 @@ def state_missing(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     fix="Client: generate state from a CSPRNG, at least 128 bits (e.g. 32 bytes base64url-encoded = 43 "
         "characters); some providers (ORY Hydra, Authelia) reject states shorter than 8 characters.",
 )
-def state_low_entropy(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+def state_low_entropy(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
     """The state is short or drawn from a small alphabet."""
     state = facts(exchange, ctx).sent_param("state")
     if not state:
-        return
+        return ()
     if len(state) >= MIN_STATE_LENGTH and surely_unguessable(state, MIN_STATE_BITS):
-        return  # the usual long random value, told by its length
+        return ()  # the usual long random value, told by its length
     bits = estimated_bits(state)
     if len(state) >= MIN_STATE_LENGTH and bits >= MIN_STATE_BITS:
-        return
+        return ()
     short = len(state) < MIN_STATE_LENGTH
-    yield Hit(
+    return [Hit(
         hop=exchange.authorize,
         message=f"authorize.state = {shown(state, limit=24)} — {len(state)} characters, at most ~{bits:.0f} bits"
                 + (f" (providers such as Hydra reject < {MIN_STATE_LENGTH} characters)" if short else
                    f" (< {MIN_STATE_BITS})"),
         evidence={"param": "state", "sent": state, "length": len(state), "estimated_bits": round(bits)},
         severity="error" if short else "warning",
-    )
+    )]
 
 
 @rule(
@@ -279,19 +280,24 @@ def state_low_entropy(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     fix="Client: generate a new random state for every authorization request and invalidate it once its "
         "callback has been processed.",
 )
-def state_reused(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+def state_reused(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
     """The same state was sent twice, or a callback with an already consumed state arrived."""
+    hits = []
     state = facts(exchange, ctx).sent_param("state")
     if state:
         users = _sent_state_index(ctx).get(state, [])
         if users and users[0] != exchange.index:
-            yield Hit(
+            hits.append(Hit(
                 hop=exchange.authorize,
                 message=f"authorize.state = {shown(state, limit=24)} already sent by exchange {users[0]}",
                 evidence={"param": "state", "sent": state, "first_exchange": users[0]},
-            )
-    if countOf(exchange.roles.values(), "callback") < 2:
-        return  # one callback (the usual flow) cannot repeat a state; roles has one entry per hop of the exchange
+            ))
+    if countOf(exchange.roles.values(), "callback") >= 2:  # roles has one entry per hop of the exchange
+        hits += _replayed_callbacks(exchange)  # one callback (the usual flow) cannot repeat a state
+    return hits
+
+
+def _replayed_callbacks(exchange: Exchange) -> Iterator[Hit]:
     seen: dict[str, Hop] = {}
     for hop in exchange.hops:
         if exchange.roles.get(hop.seq) != "callback":
@@ -322,11 +328,15 @@ def state_reused(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     fix="Send each OAuth parameter once. Provider: reject repeated parameters with invalid_request instead of "
         "picking one; client: build the query from a map, not by appending to a redirect_uri that already has it.",
 )
-def param_duplicated(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+def param_duplicated(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
     """An OAuth parameter appears more than once in one request or response."""
     response = facts(exchange, ctx).response
     if not _some_name_repeated(exchange, response):
-        return  # the usual exchange: no list of messages to build
+        return ()  # the usual exchange: no list of messages to build
+    return _duplicates(exchange, response)
+
+
+def _duplicates(exchange: Exchange, response: AuthzResponse | None) -> Iterator[Hit]:
     checked: list[tuple[Hop, Pairs, str, str]] = []
     if exchange.authorize is not None:
         checked.append((exchange.authorize, request_params(exchange.authorize), "authorize", "C"))
@@ -412,20 +422,20 @@ def _json_pairs(body: bytes | None) -> Pairs:
     fix="Client: keep application data (return path, user) in the session and send only a random reference as "
         "state; if the data must travel, sign it (MAC/JWS) and bind it to the browser session.",
 )
-def state_unprotected_data(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+def state_unprotected_data(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
     """The state carries readable application data (URL, JSON, e-mail) with no signature."""
     state = facts(exchange, ctx).sent_param("state")
     if not state:
-        return
+        return ()
     found = readable_data(state)
     if found is None:
-        return
+        return ()
     kind, decoded = found
-    yield Hit(
+    return [Hit(
         hop=exchange.authorize,
         message=f"authorize.state = {shown(state, limit=24)} is {kind}: {shown(decoded, limit=60)}",
         evidence={"param": "state", "sent": state, "kind": kind, "decoded": decoded[:200]},
-    )
+    )]
 
 
 def readable_data(state: str) -> tuple[str, str] | None:
