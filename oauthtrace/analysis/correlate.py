@@ -12,7 +12,6 @@ other half was not recorded.
 from __future__ import annotations
 
 import bisect
-from itertools import repeat
 from operator import attrgetter
 
 from oauthtrace.analysis.classify import (
@@ -289,9 +288,9 @@ class _Joiner:
         flows = self.by_code.get(code) if code else None
         if not flows:
             return None
-        # the same code in two flows (a weak provider): the latest flow delivered before this request
         if len(flows) == 1:
-            return flows[0]  # the usual case: earlier or not, the only flow
+            return flows[0]  # the usual case: earlier than the request or not, the only flow
+        # the same code in two flows (a weak provider): the latest flow delivered before this request
         asked = _start(hop)
         earlier = [f for f in flows if _start(f.first) <= asked]
         return (earlier or flows)[-1]
@@ -411,7 +410,7 @@ class _Joiner:
                 index=index, hops=hops, authorize=flow.authorize, authz_response=flow.authz_response,
                 callback=flow.callback, tokens=flow.tokens, refreshes=flow.refreshes,
                 registrations=flow.registrations, metadata=flow.metadata, resources=flow.resources,
-                roles=dict(zip(seqs, map(role_of, seqs, repeat("other")))), pushed=flow.pushed,
+                roles={seq: role_of(seq, "other") for seq in seqs}, pushed=flow.pushed,
             ))
         return out
 
