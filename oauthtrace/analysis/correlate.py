@@ -97,7 +97,8 @@ class _Joiner:
         self.by_request_uri: dict[str, _Flow] = {}  # PAR request_uri -> the flow whose authorize used it
         self.discovery: list[Hop] = []
         # the flows started by an authorization request, and its start, both in that order (the front channel
-        # is joined in start order): the discovery hops look for the flow that follows them here
+        # is joined in start order): discovery hops look here for the flow that follows them, _awaiting_at for
+        # the origins to index
         self.starters: list[_Flow] = []
         self.starts: list[tuple[float, int]] = []
         self.pushed: list[Hop] = []
@@ -237,7 +238,7 @@ class _Joiner:
             flow = by_chain
         else:
             flow = self.by_redirect_base.get(base_url(hop.url))
-            if flow is None or flow.callback is not None:
+            if flow is None or flow.callback is not None:  # delivered already: another flow's callback
                 flow = self._new(hop)
         self._add(flow, hop)
         if flow.callback is None:
