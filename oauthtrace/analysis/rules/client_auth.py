@@ -237,7 +237,7 @@ def _mismatch_hit(hop: Hop, ctx: Context, used: str, *, message: str, evidence: 
 )
 def client_secret_in_url(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """A request URL carries client_secret."""
-    if not any(hop.query and param(hop.query, "client_secret") for hop in _all_hops(exchange)):
+    if not _any_secret_in_url(exchange):
         return  # nearly every exchange: no URL to report, so no need to tell its hops apart
     seen: set[int] = set()
     for hop in _all_hops(exchange):
@@ -252,6 +252,15 @@ def client_secret_in_url(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
                 evidence={"param": "client_secret", "in": "query",
                           "length": None if is_redacted(secret) else len(secret)},
             )
+
+
+def _any_secret_in_url(exchange: Exchange) -> bool:
+    for hops in (exchange.hops, exchange.tokens, exchange.refreshes, exchange.registrations):
+        for hop in hops:
+            if hop.query and param(hop.query, "client_secret"):
+                return True
+    start = exchange.authorize
+    return start is not None and bool(start.query) and bool(param(start.query, "client_secret"))
 
 
 def _all_hops(exchange: Exchange) -> list[Hop]:

@@ -112,7 +112,7 @@ def _uses(hops: list[Hop]) -> dict[str, list[Hop]]:
     """access token -> the requests that presented it, in order."""
     found: dict[str, list[Hop]] = {}
     for hop in sorted(hops, key=attrgetter("seq")):
-        if not _has_authorization(hop):
+        if not hop.req_headers or not _has_authorization(hop):
             continue  # most hops: no header to read a token from
         token = bearer_token(hop)
         if token:

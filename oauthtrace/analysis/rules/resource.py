@@ -3,6 +3,7 @@ requests, and the same everywhere (authorize, token, protected resource metadata
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Iterator
 from urllib.parse import urlsplit
 
@@ -12,7 +13,7 @@ from oauthtrace.analysis.oauth import body_params, param
 from oauthtrace.analysis.registry import Context, rule, trait
 from oauthtrace.analysis.rules._shared import AuthzResponse, facts
 from oauthtrace.analysis.rules.discovery import expected_resources, valid_prm
-from oauthtrace.model import Exchange, Hit, Hop, Pairs, every
+from oauthtrace.model import Exchange, Hit, Hop, Pairs
 
 PROFILE_SEVERITIES: dict[str, dict[str, str]] = {
     "mcp": {"resource-missing": "error"},
@@ -21,7 +22,7 @@ PROFILE_SEVERITIES: dict[str, dict[str, str]] = {
 
 def resources_in(pairs: Pairs) -> list[str]:
     """The resource values sent (RFC 8707 allows several); empty values count as omitted (RFC 6749 §3.1)."""
-    return [value for value in every(pairs, "resource") if value]
+    return [value for name, value in pairs if name == "resource" and value]  # every(), then the empty ones out
 
 
 def prm_resource(exchange: Exchange) -> str | None:
@@ -38,7 +39,7 @@ def prm_resource(exchange: Exchange) -> str | None:
 
 
 def _token_requests(exchange: Exchange) -> list[Hop]:
-    return sorted(exchange.tokens + exchange.refreshes, key=lambda hop: hop.seq)
+    return sorted(exchange.tokens + exchange.refreshes, key=attrgetter("seq"))
 
 
 
@@ -99,10 +100,11 @@ def resource_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     known = facts(exchange, ctx)
     sent = known.sent
     asked = resources_in(sent) if sent is not None else []
-    requests = [(hop, got) for hop in _token_requests(exchange) if (got := resources_in(body_params(hop)))]
+    token_requests = _token_requests(exchange)
+    requests = [(hop, got) for hop in token_requests if (got := resources_in(body_params(hop)))]
     if asked or requests:  # most exchanges name no resource anywhere: nothing to compare
         yield from _resource_differences(exchange, asked, requests)
-    yield from _invalid_target(exchange, known.response)
+    yield from _invalid_target(known.response, token_requests)
 
 
 def _resource_differences(exchange: Exchange, asked: list[str], requests: list[tuple[Hop, list[str]]]) -> Iterator[Hit]:
@@ -142,12 +144,12 @@ def _differs(hop: Hop, what: str, got: str, expected: str, basis: str) -> Hit:
                severity="warning" if difference == TRAILING_SLASH else None)
 
 
-def _invalid_target(exchange: Exchange, response: AuthzResponse | None) -> Iterator[Hit]:
+def _invalid_target(response: AuthzResponse | None, token_requests: list[Hop]) -> Iterator[Hit]:
     """The provider refused the resource: invalid_target in the authorization (`response`) or a token response."""
     if response is not None and param(response.pairs, "error") == "invalid_target":
         yield Hit(hop=response.hop, blame="AS", message="authorization response error = invalid_target",
                   evidence={"error": "invalid_target", "where": "authorization response"})
-    for hop in _token_requests(exchange):
+    for hop in token_requests:
         answer = hop.resp_json()
         if isinstance(answer, dict) and answer.get("error") == "invalid_target":
             yield Hit(hop=hop, blame="AS", message=f"token → {hop.status} error = invalid_target for resource = "

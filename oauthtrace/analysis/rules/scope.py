@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Iterator
 
 from oauthtrace.analysis.oauth import body_params, param, request_params
@@ -96,6 +97,12 @@ def format_problems(scope: str) -> list[str]:
     return problems
 
 
+@lru_cache(maxsize=1024)
+def _known_problems(scope: str) -> tuple[str, ...]:
+    """format_problems(scope), kept per value: a client sends the same scope string on every connect."""
+    return tuple(format_problems(scope))
+
+
 def char_name(char: str) -> str:
     """A character as a message shows it: quoted when printable ASCII, else its code point."""
     return repr(char) if " " <= char <= "~" else f"U+{ord(char):04X}"
@@ -127,12 +134,12 @@ def _scoped_requests(exchange: Exchange, ctx: Context) -> Iterator[tuple[str, Ho
 def scope_format(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """The scope string is not a clean space-delimited list, or the scope set changed since the last connect."""
     for kind, hop, value in _scoped_requests(exchange, ctx):
-        problems = format_problems(value)
+        problems = _known_problems(value)
         if problems:
             yield Hit(
                 hop=hop,
                 message=f"{kind}.scope = {value!r}: {'; '.join(problems)}",
-                evidence={"param": "scope", "sent": value, "problems": problems},
+                evidence={"param": "scope", "sent": value, "problems": list(problems)},
             )
     yield from _scope_set_changed(exchange, ctx)
 

@@ -157,9 +157,8 @@ def expires_in_not_number(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """expires_in (or another numeric member) is a JSON string."""
     for name, hop, data in _successful(exchange, ctx):
         for field in NUMERIC_FIELDS:
-            value = data.get(field)
-            if not isinstance(value, str):
-                continue
+            if field not in data or not isinstance(value := data[field], str):
+                continue  # absent, or a number as it should be
             numeric = value.strip().isdigit()
             as_number = value.strip() if numeric else "a number of seconds"
             note = "" if numeric else ", not even numeric"
@@ -292,8 +291,8 @@ def _scope_diff(asked: list[str], granted: list[str]) -> str:
 def _granted_elsewhere(data: dict, asked: list[str], exchange: Exchange) -> tuple[list[str] | None, str]:
     """The granted scope as other traffic shows it: the access token's own claims, or a later insufficient_scope
     for a scope that was requested."""
-    claims = jwt.claims(data.get("access_token")) or {}
-    for claim in ("scope", "scp"):
+    claims = jwt.claims(data.get("access_token"))
+    for claim in ("scope", "scp") if claims else ():  # most access tokens are opaque: no claims to read
         value = claims.get(claim)
         if isinstance(value, str):
             return value.split(), f"access_token.{claim}"

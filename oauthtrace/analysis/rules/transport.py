@@ -64,10 +64,15 @@ def _insecure_owned(ctx: Context) -> dict[int, list[Hop]]:
     exchanges that have any: one pass over the trace."""
     insecure = {}
     for index, hops in _endpoint_owners(ctx).items():
-        plain = [hop for hop in hops if is_insecure(provider_url(hop))]
+        plain = [hop for hop in hops if not _surely_https(hop) and is_insecure(provider_url(hop))]
         if plain:
             insecure[index] = plain
     return insecure
+
+
+def _surely_https(hop: Hop) -> bool:
+    """Both URLs provider_url() may choose from are https: told without asking which."""
+    return hop.url.startswith("https://") and (not hop.upstream_url or hop.upstream_url.startswith("https://"))
 
 
 def _endpoint_list(exchange: Exchange) -> list[Hop]:
