@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import random
+import re
+
 import pytest
 
 from hops import CHATGPT_CALLBACK, NO_STORE, flow, interleave, make_hop
-from oauthtrace.analysis.classify import classify
+from oauthtrace.analysis import classify as classify_module
+from oauthtrace.analysis.classify import (
+    RESPONSE_KEYS, classify, classify_with_sources, delivers_response, may_hold_response_input, redirect_sources,
+)
+from oauthtrace.analysis.oauth import param, request_params
 
 
 def roles_by_path(hops):
@@ -180,3 +188,68 @@ def test_callback_url_mentioned_in_authorize_matches_even_without_redirect_seen(
     f.authorize.resp_headers = []
     assert classify(hops)[f.callback.seq] == "callback"
     assert f.callback.url.startswith(CHATGPT_CALLBACK)
+
+
+# The shortcuts classify takes at scale answer what the straightforward computation answers (seeded random inputs).
+
+def _random_pairs(rng: random.Random) -> list[tuple[str, str]]:
+    names = ["code", "error", "access_token", "id_token", "state", "Code", "code ", "v", "client_id"]
+    return [(rng.choice(names), rng.choice(["", "", "x", "0"])) for _ in range(rng.randint(0, 5))]
+
+
+def test_response_keys_of_a_request_are_read_as_param_reads_them():
+    """A response key's first value decides, as param() reads it: code= then code=x delivers nothing."""
+    rng = random.Random(7)
+    for _ in range(5000):
+        hop = make_hop(1, "GET", "https://c.test/cb", form=None)
+        hop.query, hop.form = _random_pairs(rng), _random_pairs(rng)
+        expected = any(param(request_params(hop), key) for key in RESPONSE_KEYS)
+        assert delivers_response(hop) == expected, (hop.query, hop.form)
+
+
+def _random_page(rng: random.Random) -> bytes:
+    parts = [b"name", b"NAME", b"Name", b"nAmE", b"=", b" = ", b"\t", b"\n", b'"', b"'", b"code", b"CODE", b"Error",
+             b"access_token", b"ID_TOKEN", b"id_token", b">", b"/", b" ", b"<input ", b"x", b"\xc4\xb0", b"\xff"]
+    return b"".join(rng.choice(parts) for _ in range(rng.randint(0, 12)))
+
+
+def test_response_input_test_matches_a_case_insensitive_search():
+    """A lowercased copy searched with the pattern matches where re.IGNORECASE matches, the scan limit included."""
+    ignorecase = re.compile(classify_module._RESPONSE_INPUT.pattern, re.IGNORECASE)
+    limit = classify_module._HTML_SCAN
+    rng = random.Random(11)
+    bodies = [_random_page(rng) for _ in range(20000)]
+    bodies += [b"x" * (limit - 9) + b'NAME="CODE"', b"x" * (limit - 12) + b'name="code"', None, b""]
+    for body in bodies:
+        expected = bool(body) and ignorecase.search(body, 0, limit) is not None
+        assert may_hold_response_input(body) == expected, body[-40:] if body else body
+
+
+@pytest.mark.parametrize("body", [
+    b'{"redirect\\u005furis": ["https://c.test/cb"]}',  # a JSON escape in the member's name
+    json.dumps({"redirect_uris": ["https://c.test/cb"]}).encode("utf-16"),  # json.loads reads UTF-16 too
+    json.dumps({"redirect_uris": ["https://c.test/cb"]}).encode("utf-8-sig"),
+])
+def test_registration_spelt_any_way_json_reads_it_is_registration(body):
+    hop = make_hop(1, "POST", "https://a.test/register", body=body,
+                   req_headers=[("Content-Type", "application/json")], status=201, resp_json={"client_id": "c"})
+    assert classify([hop]) == {1: "registration"}
+
+
+def test_a_login_form_is_not_parsed_as_json():
+    """'ticket=...' begins like JSON's true; a form posted to a login page is no registration, known unparsed."""
+    f = flow()
+    assert classify(f)[f.login_post.seq] == "login"
+    assert f.login_post.req_body.startswith(b"t") and not (f.login_post.derived or {}).get("_req_json")
+
+
+def test_classify_finds_the_redirect_sources_redirect_sources_finds():
+    """The walk that names roles also finds where each hop's browser came from, as redirect_sources does."""
+    flows = [flow(state="A" * 32, code="c" * 20), flow(state="B" * 32, code="d" * 20, t0=1000.3),
+             flow(response_mode="form_post", state="C" * 32, t0=1000.6)]
+    hops = interleave(*flows)
+    _, sources = classify_with_sources(hops)
+    assert sources == redirect_sources(hops)
+    assert {seq: source.seq for seq, source in sources.items()} == {
+        seq: source for f in flows for seq, source in ((f.login_page.seq, f.authorize.seq),
+                                                         (f.callback.seq, f.login_post.seq))}
