@@ -102,8 +102,16 @@ _HOP_COLUMNS = (
 
 # What a Hop is read from: every column but `name`, which only labels rows for Datasette. Bodies are stored as
 # text when they are UTF-8; read as blobs, SQLite hands over their bytes instead of a str to encode back.
-_SELECT_HOP = "SELECT id, {} FROM hops".format(", ".join(
-    f"CAST({c} AS BLOB)" if c in ("req_body", "resp_body") else c for c in _HOP_COLUMNS if c != "name"))
+# The columns whose values repeat from hop to hop come as one JSON array, the hop's "shape" (its trace, how it was
+# sent, whether its bodies were cut, its request headers): Python's sqlite3 pays for each column of each row
+# (it lets go of the GIL and takes it back around every value), and a shape seen before is one dict lookup.
+_SELECT_HOP = (
+    "SELECT id, seq, started, ended, url, upstream_url,"
+    " json_array(trace_id, method, listener, client_addr, http_version, req_truncated, status, resp_truncated,"
+    " error, json(req_headers)),"
+    " query, CAST(req_body AS BLOB), form, resp_headers, CAST(resp_body AS BLOB), location"
+    " FROM hops"
+)
 _INSERT_HOP = f"INSERT INTO hops ({', '.join(_HOP_COLUMNS)}) VALUES ({', '.join('?' * len(_HOP_COLUMNS))})"
 
 
@@ -320,12 +328,11 @@ class Store:
         if limit is not None:
             sql += " LIMIT ?"
             args.append(limit)
-        reader = _RowReader()  # one per read: rows of a trace repeat the same header lists again and again
-        return [_hop_from_row(row, reader) for row in self.conn.execute(sql, args)]
+        return _hops_from_rows(self.conn.execute(sql, args))
 
     def hop(self, hop_id: int) -> Hop | None:
-        row = self.conn.execute(f"{_SELECT_HOP} WHERE id = ?", (hop_id,)).fetchone()
-        return _hop_from_row(row) if row else None
+        found = _hops_from_rows(self.conn.execute(f"{_SELECT_HOP} WHERE id = ?", (hop_id,)))
+        return found[0] if found else None
 
     def hop_count(self, trace_id: int | None = None) -> int:
         if trace_id is None:
@@ -418,10 +425,10 @@ class Store:
         return sorted(rows, key=lambda row: row[1])
 
     def hop_by_seq(self, trace_id: int, seq: int) -> Hop | None:
-        row = self.conn.execute(
+        found = _hops_from_rows(self.conn.execute(
             f"{_SELECT_HOP} WHERE trace_id = ? AND seq = ?", (trace_id, seq)
-        ).fetchone()
-        return _hop_from_row(row) if row else None
+        ))
+        return found[0] if found else None
 
     def filter_hop_seqs(
         self, trace_id: int, *, host: str | None = None, status: tuple[int, int] | None = None,
@@ -569,7 +576,7 @@ def _pairs_json(pairs) -> str:
 
 
 class _RowReader:
-    """Decodes the pairs columns of many rows: each distinct short text once, each distinct pair once.
+    """Turns rows selected by _SELECT_HOP into Hops: each distinct shape and short pairs text decoded once.
 
     A trace repeats itself: the same `Content-Type` list, the same browser headers on every request. Decoding a
     text seen before is a dict lookup, and hops share the (immutable) pair tuples and their strings, which is
@@ -577,25 +584,50 @@ class _RowReader:
     """
 
     _SHORT = 512  # longer texts (cookies, long URLs) rarely repeat whole: only their pairs are shared
+    _SHORT_SHAPE = 1024  # a shape holds the request headers: a little longer than a pairs text
     _MAX_PAIRS = 200_000  # bound the memos on traces where nothing repeats
     _MAX_TEXTS = 100_000
 
     def __init__(self):
         self.texts: dict[str, tuple] = {"[]": ()}
+        self.shapes: dict[str, tuple] = {}
         self.shared: dict[tuple, tuple] = {}
 
     def pairs(self, text: str | None) -> list:
         found = self.texts.get(text)
         if found is not None:
             return list(found)
-        shared = self.shared
-        decoded = []
-        for name, value in _json_loads(text or "[]"):
-            pair = (name, value)
-            decoded.append(shared.setdefault(pair, pair) if len(shared) < self._MAX_PAIRS else pair)
+        decoded = self._shared(_json_loads(text or "[]"))
         if text is not None and len(text) <= self._SHORT and len(self.texts) < self._MAX_TEXTS:
             self.texts[text] = tuple(decoded)
         return decoded
+
+    def shape(self, text: str) -> tuple:
+        """(trace_id, method, listener, client_addr, http_version, req_truncated, status, resp_truncated, error,
+        req_headers)."""
+        found = self.shapes.get(text)
+        if found is not None:
+            return found
+        trace_id, method, listener, client_addr, http_version, req_truncated, status, resp_truncated, error, headers = (
+            _json_loads(text))
+        # one string object for each distinct method, listener, HTTP version (SQLite makes one per row)
+        found = (
+            trace_id, _intern(method), _intern(listener), client_addr or "",
+            _intern(http_version) if http_version else "", bool(req_truncated), status, bool(resp_truncated),
+            error, tuple(self._shared(headers or ())),
+        )
+        if len(text) <= self._SHORT_SHAPE and len(self.shapes) < self._MAX_TEXTS:
+            self.shapes[text] = found
+        return found
+
+    def _shared(self, decoded) -> list:
+        """JSON's [name, value] lists as pairs, each the one object of pairs equal to it met before."""
+        shared = self.shared
+        pairs = []
+        for name, value in decoded:
+            pair = (name, value)
+            pairs.append(shared.setdefault(pair, pair) if len(shared) < self._MAX_PAIRS else pair)
+        return pairs
 
 
 _intern = sys.intern
@@ -622,37 +654,32 @@ _HOP_POSITIONAL = (
 _POSITIONAL_OK = [f.name for f in fields(Hop)][:len(_HOP_POSITIONAL)] == _HOP_POSITIONAL
 
 
-def _hop_from_row(row, reader: _RowReader | None = None) -> Hop:
-    (hop_id, trace_id, seq, started, ended, listener, client_addr, method, url, upstream_url,
-     http_version, query, req_headers, req_body, req_truncated, form, status, resp_headers, resp_body,
-     resp_truncated, location, error) = row
-    if reader is None:
-        reader = _RowReader()
-    # reader.pairs inlined for the texts seen before (most of a trace's): a lookup and a copy per column, at 100k
-    # hops and four columns the calls alone cost a tenth of a second
+def _hops_from_rows(rows: Iterable[tuple]) -> list[Hop]:
+    """The Hops of rows selected by _SELECT_HOP, in their order."""
+    reader = _RowReader()  # one per read: rows of a trace repeat the same shapes and header lists again and again
+    # reader.shape and reader.pairs inlined for what was seen before (most of a trace): a lookup and a copy per
+    # column, where at 100k hops the calls alone would cost a tenth of a second
+    shape_seen, decode_shape = reader.shapes.get, reader.shape
     seen, decode = reader.texts.get, reader.pairs
-    found = seen(query)
-    query = list(found) if found is not None else decode(query)
-    found = seen(req_headers)
-    req_headers = list(found) if found is not None else decode(req_headers)
-    found = seen(form)
-    form = list(found) if found is not None else decode(form)
-    found = seen(resp_headers)
-    resp_headers = list(found) if found is not None else decode(resp_headers)
-    # one string object for each distinct method, listener, HTTP version (SQLite makes one per row)
-    method, listener = _intern(method), _intern(listener)
-    http_version = _intern(http_version) if http_version else ""
-    if _POSITIONAL_OK:
-        return Hop(
-            trace_id, seq, method, url, hop_id, started, ended, listener, client_addr or "", upstream_url,
-            http_version, query, req_headers, req_body, bool(req_truncated), form, status,
-            resp_headers, resp_body, bool(resp_truncated), location, error,
-        )
-    return Hop(
-        id=hop_id, trace_id=trace_id, seq=seq, started=started, ended=ended, listener=listener,
-        client_addr=client_addr or "", method=method, url=url, upstream_url=upstream_url,
-        http_version=http_version, query=query, req_headers=req_headers,
-        req_body=req_body, req_truncated=bool(req_truncated), form=form, status=status,
-        resp_headers=resp_headers, resp_body=resp_body, resp_truncated=bool(resp_truncated),
-        location=location, error=error,
-    )
+    make = Hop if _POSITIONAL_OK else _hop_by_name
+    hops = []
+    for (hop_id, seq, started, ended, url, upstream_url, shape, query, req_body, form, resp_headers, resp_body,
+         location) in rows:
+        (trace_id, method, listener, client_addr, http_version, req_truncated, status, resp_truncated, error,
+         req_headers) = shape_seen(shape) or decode_shape(shape)
+        found = seen(query)
+        query = list(found) if found is not None else decode(query)
+        found = seen(form)
+        form = list(found) if found is not None else decode(form)
+        found = seen(resp_headers)
+        resp_headers = list(found) if found is not None else decode(resp_headers)
+        hops.append(make(
+            trace_id, seq, method, url, hop_id, started, ended, listener, client_addr, upstream_url, http_version,
+            query, list(req_headers), req_body, req_truncated, form, status, resp_headers, resp_body, resp_truncated,
+            location, error,
+        ))
+    return hops
+
+
+def _hop_by_name(*values) -> Hop:
+    return Hop(**dict(zip(_HOP_POSITIONAL, values)))
