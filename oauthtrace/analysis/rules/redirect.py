@@ -187,7 +187,7 @@ def callback_target_mismatch(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
     severity="error",
     blame="AS",
     needs="F",
-    when=("authz_response", "callback"),
+    when=("registrations", "error"),  # registered redirect URIs to compare with, or an error response ("error" trait)
     spec="RFC 6749 §3.1.2.4, §4.1.2.1; RFC 9700 §4.11.2",
     quote="If the request fails due to a missing, invalid, or mismatching redirection URI, or if the client "
           "identifier is missing or invalid, the authorization server … MUST NOT automatically redirect the "
