@@ -169,10 +169,11 @@ def _codes(ctx: Context) -> dict[str, int]:
 )
 def code_weak(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
     """The code is short, drawn from a small alphabet, or the same as another flow's."""
-    code = _code(exchange, ctx)
+    known = facts(exchange, ctx)
+    code = known.response_param("code")  # _code(exchange, ctx)
     if not code:
         return ()
-    hop = facts(exchange, ctx).response.hop
+    hop = known.response.hop
     first = memo(ctx, "code.issued", lambda: _codes(ctx)).get(code)
     if first is not None and first != exchange.index:
         return [Hit(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 from typing import Iterable, Iterator
 
@@ -170,7 +171,7 @@ def response_mode_mismatch(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
 
 
 def _default_mode(response_types: list[str]) -> str:
-    return "fragment" if {"token", "id_token"} & set(response_types) else "query"
+    return "fragment" if "token" in response_types or "id_token" in response_types else "query"
 
 
 def _delivered_mode(exchange: Exchange, ctx: Context) -> tuple[Hop | None, str]:
@@ -253,11 +254,11 @@ def _may_name_secret(url: str) -> bool:
     """Whether query_pairs(url) could hold a REFERER_SECRETS name: it is spelled out in the URL (each one contains
     code, state or token) unless percent-encoded or split by a tab or newline, which urlsplit deletes. Parsing
     the query is the slow step, and a login page's Referer rarely carries a secret."""
-    return any(part in url for part in _SECRET_NAME_PARTS)
+    return _SECRET_NAME_HINT.search(url) is not None
 
 
-_SECRET_NAME_PARTS = ("code", "state", "token", "%", "\t", "\r", "\n")
-assert all(any(part in name for part in _SECRET_NAME_PARTS) for name in REFERER_SECRETS)
+_SECRET_NAME_HINT = re.compile(r"code|state|token|[%\t\r\n]")
+assert all(_SECRET_NAME_HINT.search(name) for name in REFERER_SECRETS)
 
 
 def _redirect_uri(exchange: Exchange) -> str | None:

@@ -364,9 +364,10 @@ def _some_name_repeated(exchange: Exchange, response: AuthzResponse | None) -> b
         return True
     if response is not None and _names_repeat(response.pairs):
         return True
-    for hop in (*exchange.tokens, *exchange.refreshes):
-        if _names_repeat(hop.form or body_params(hop)) or _json_pairs(hop.resp_body):
-            return True  # _json_pairs is empty unless a member name repeats
+    for hops in (exchange.tokens, exchange.refreshes):
+        for hop in hops:
+            if _names_repeat(hop.form or body_params(hop)) or _json_pairs(hop.resp_body):
+                return True  # _json_pairs is empty unless a member name repeats
     return False
 
 
