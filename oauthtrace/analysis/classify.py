@@ -77,7 +77,8 @@ def classify_with_sources(hops: list[Hop]) -> tuple[dict[int, str], dict[int, Ho
                 consented.discard(key[0])  # its origin
             asked.add(key)
         elif role == "other":
-            if is_callback(hop, source, redirect_uris):
+            # a hop neither redirected here nor sending parameters cannot be a callback: asked without a call
+            if (source is not None or hop.query or hop.form) and is_callback(hop, source, redirect_uris):
                 roles[hop.seq] = "callback"
             # the page test first: it turns away the assets and API calls (most hops) without parsing the URL
             elif is_provider_page(hop) and _at_provider(hop, source, roles, provider_origins):
