@@ -31,19 +31,29 @@ TOKEN_FIELDS = ("access_token", "refresh_token", "id_token")
 def _responses(exchange: Exchange, ctx: Context) -> list[tuple[str, Hop]]:
     """Token-endpoint hops of the exchange that got an HTTP answer, named for messages (read once per exchange
     for this family's rules)."""
-    return per_exchange(exchange, ctx, "token_response.answered", lambda: _answered(exchange))
-
-
-def _answered(exchange: Exchange) -> list[tuple[str, Hop]]:
-    named = [("token", hop) for hop in exchange.tokens] + [("refresh", hop) for hop in exchange.refreshes]
-    return [(name, hop) for name, hop in named if hop.status is not None]
+    return _answers(exchange, ctx)[0]
 
 
 def _successful(exchange: Exchange, ctx: Context) -> list[tuple[str, Hop, dict]]:
     """(name, hop, JSON object) for 200 answers that are not errors in disguise."""
-    return per_exchange(exchange, ctx, "token_response.successful", lambda: [
-        (name, hop, data) for name, hop in _responses(exchange, ctx)
-        if hop.status == 200 and (data := token_response(hop)) is not None and "error" not in data])
+    return _answers(exchange, ctx)[1]
+
+
+def _answers(exchange: Exchange, ctx: Context) -> tuple[list[tuple[str, Hop]], list[tuple[str, Hop, dict]]]:
+    """(_responses, _successful), read together in one pass once per exchange."""
+    return per_exchange(exchange, ctx, "token_response.answers", lambda: _read_answers(exchange))
+
+
+def _read_answers(exchange: Exchange) -> tuple[list[tuple[str, Hop]], list[tuple[str, Hop, dict]]]:
+    answered, successful = [], []
+    for name, hops in (("token", exchange.tokens), ("refresh", exchange.refreshes)):
+        for hop in hops:
+            if hop.status is None:
+                continue
+            answered.append((name, hop))
+            if hop.status == 200 and (data := token_response(hop)) is not None and "error" not in data:
+                successful.append((name, hop, data))
+    return answered, successful
 
 
 @rule(
