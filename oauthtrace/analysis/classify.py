@@ -238,7 +238,8 @@ def redirect_sources(hops: list[Hop]) -> dict[int, Hop]:
 
 
 def _redirect_sources(ordered: list[Hop]) -> dict[int, Hop]:
-    """redirect_sources of hops already ordered by start time."""
+    """redirect_sources of hops already ordered by start time (classify_with_sources takes the same steps in its
+    own walk, between the roles it settles)."""
     latest: dict[str, Hop] = {}
     found: dict[int, Hop] = {}
     for hop in ordered:
@@ -246,6 +247,7 @@ def _redirect_sources(ordered: list[Hop]) -> dict[int, Hop]:
         if source is not None:
             found[hop.seq] = source
         if _may_redirect(hop):
+            # not redirect_targets(hop): its cache pays only when asked again, and this is once per hop
             for target in _redirect_targets(hop):
                 latest[target] = hop
     return found
