@@ -22,7 +22,7 @@ from oauthtrace.analysis.oauth import (
 )
 from oauthtrace.analysis.registry import Context, memo, rule, trait
 from oauthtrace.analysis.rules.issuer import provider_metadata
-from oauthtrace.model import Exchange, Hit, Hop, is_redacted
+from oauthtrace.model import Exchange, Hit, Hop, Pairs, is_redacted
 
 # No table overrides: under chatgpt, client-auth-method-mismatch is information only while the flow worked (the
 # provider cannot change how ChatGPT authenticates and must accept both client_secret_post and
@@ -55,15 +55,16 @@ def _request_auth(hop: Hop) -> tuple[tuple[str, ...], str | None]:
 
 def _read_request_auth(hop: Hop) -> tuple[tuple[str, ...], str | None]:
     basic = basic_credentials(hop)
-    from_body = param(body_params(hop), "client_id")
-    return tuple(_auth_methods(hop, basic)), from_body or (basic[0] if basic and basic[0] else None)
+    body = body_params(hop)  # read once for the client_id and the methods
+    from_body = param(body, "client_id")
+    return tuple(_auth_methods(body, basic)), from_body or (basic[0] if basic and basic[0] else None)
 
 
-def _auth_methods(hop: Hop, basic: tuple[str, str] | None) -> list[str]:
+def _auth_methods(body: Pairs, basic: tuple[str, str] | None) -> list[str]:
+    """The methods a token request with these body parameters and Basic credentials used."""
     methods = []
     if basic is not None:
         methods.append("client_secret_basic")
-    body = body_params(hop)
     if param(body, "client_secret"):
         methods.append("client_secret_post")
     assertion = param(body, "client_assertion")

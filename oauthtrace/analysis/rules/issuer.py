@@ -321,10 +321,13 @@ def first_owners(ctx: Context, hops_of, orphan_roles: tuple[str, ...]) -> dict[i
     claimed: set[int] = set()
     ordered = sorted(ctx.exchanges, key=lambda ex: ex.index)
     for exchange in ordered:
+        first_listed = []
         for hop in hops_of(exchange):
             if hop.seq not in claimed:
                 claimed.add(hop.seq)
-                owners.setdefault(exchange.index, []).append(hop)
+                first_listed.append(hop)
+        if first_listed:
+            owners.setdefault(exchange.index, []).extend(first_listed)
     if ordered:
         orphans = [hop for hop in ctx.hops_with_role(*orphan_roles) if hop.seq not in claimed]
         owners.setdefault(ordered[0].index, []).extend(orphans)
