@@ -39,6 +39,24 @@ def test_a_rule_that_raises_is_not_evaluated_and_the_others_still_run(broken_rul
     assert "state-dropped" in {x.rule for x in report.findings}
 
 
+@pytest.fixture
+def half_broken_rule():
+    @rule("test-half-broken", family="Z", severity="error", blame="AS", needs="F", spec="none", quote="q", fix="f")
+    def half_broken(exchange, ctx):
+        yield Hit(hop=exchange.authorize, message="seen before the failure")
+        raise ValueError("then broke")
+
+    yield "test-half-broken"
+    del RULES["test-half-broken"]
+
+
+def test_a_rule_that_raises_after_a_hit_reports_nothing_on_that_exchange(half_broken_rule):
+    report = analyze_hops(flow(returned_state=None))
+    assert [x for x in report.findings if x.rule == half_broken_rule] == []
+    assert [n.exchange for n in report.not_evaluated if n.rule == half_broken_rule] == [1]
+    assert "state-dropped" in {x.rule for x in report.findings}
+
+
 def test_rules_needing_an_unrecorded_side_are_not_evaluated():
     front_only = flow(back_channel=False)
     report = analyze_hops(front_only)
