@@ -124,6 +124,7 @@ class Context:
     baseline: object | None = None  # a golden recording to compare with (oauthtrace.analysis.drift.Side), if any
     stall_seconds: float = 30.0  # how long a client may take before flow-health rules say it stopped
     facts: dict | None = None  # during an engine run: exchange index -> what rules read from it (rules._shared.facts)
+    memos: dict = field(default_factory=dict, repr=False, compare=False)  # memo(): key -> value built for this trace
 
     def earlier(self, exchange: Exchange) -> list[Exchange]:
         return [ex for ex in self.exchanges if ex.index < exchange.index]
@@ -156,7 +157,8 @@ def memo(ctx: Context, key: str, build: Callable[[], object]):
     Cross-exchange rules look things up in such an index instead of scanning every other exchange, so a
     trace with 10k exchanges stays linear. Kept on the Context itself, so it lives exactly as long as the run.
     """
-    cache = ctx.__dict__.setdefault("_memo", {})
-    if key not in cache:
-        cache[key] = build()
-    return cache[key]
+    memos = ctx.memos  # a declared field: asked 180k times on a 10k-exchange trace, no dict made per call
+    if key in memos:
+        return memos[key]
+    value = memos[key] = build()
+    return value

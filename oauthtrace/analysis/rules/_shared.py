@@ -130,9 +130,13 @@ def facts(exchange: Exchange, ctx: Context) -> ExchangeFacts:
     kept = ctx.facts
     if kept is None:
         return ExchangeFacts(exchange, ctx)
-    found = kept.get(exchange.index)
-    if found is None or found.exchange is not exchange:
-        found = kept[exchange.index] = ExchangeFacts(exchange, ctx)
+    try:  # no method call on the way: rules ask 600k times on a 10k-exchange trace
+        found = kept[exchange.index]
+        if found.exchange is exchange:
+            return found
+    except KeyError:
+        pass
+    found = kept[exchange.index] = ExchangeFacts(exchange, ctx)
     return found
 
 
