@@ -72,7 +72,8 @@ def _chain(exchange: Exchange) -> McpChain:
 
 
 def is_mcp_exchange(exchange: Exchange) -> bool:
-    return chain(exchange).is_mcp
+    # once per exchange: the profile, the mcp trait and four rules ask, and the answer parses challenge headers
+    return derived(exchange, "is_mcp", lambda: chain(exchange).is_mcp, len(exchange.hops))
 
 
 def mcp_applies(exchange: Exchange, profile: str) -> bool:
@@ -110,12 +111,23 @@ def json_document(hop: Hop) -> dict | None:
 
 def challenge_params(hop: Hop, scheme: str = "bearer") -> dict[str, str] | None:
     """The auth-params of the response's `WWW-Authenticate: <scheme> …` challenge; None when there is none."""
+    found = _challenges_by_scheme(hop).get(scheme)
+    return dict(found) if found is not None else None  # a copy: the parsed headers stay as they were
+
+
+def _challenges_by_scheme(hop: Hop) -> dict[str, dict[str, str]]:
+    """scheme (lower case) -> the auth-params of its first challenge in the response, parsed once per hop."""
+    return derived(hop, "challenges", lambda: _parse_challenges(hop), hop.resp_headers)
+
+
+def _parse_challenges(hop: Hop) -> dict[str, dict[str, str]]:
+    by_scheme: dict[str, dict[str, str]] = {}
     for header in every(hop.resp_headers, "www-authenticate", case=False):
         for part in _challenges(header):
             name, _, rest = part.strip().partition(" ")
-            if name.lower() == scheme:
-                return {key.lower(): _unquote(value) for key, value in _AUTH_PARAM.findall(rest)}
-    return None
+            if name.lower() not in by_scheme:
+                by_scheme[name.lower()] = {key.lower(): _unquote(value) for key, value in _AUTH_PARAM.findall(rest)}
+    return by_scheme
 
 
 def _challenges(header: str) -> list[str]:
