@@ -81,6 +81,63 @@ def test_findings_are_replaced_per_trace(db_path):
         assert store.severity_counts() == {trace: {"error": 1}}
 
 
+def test_hops_read_back_as_written_whatever_repeats_between_them(db_path):
+    # hops differing from a common one in a single field each: the reader shares what repeats between hops
+    # (a request's method, listener, client, HTTP version, status, error, truncation, headers) and must not mix up
+    # what differs
+    variants = [
+        {}, {"method": "POST"}, {"listener": "reverse:https://as.example@8081"}, {"client_addr": "127.0.0.1:5"},
+        {"http_version": ""}, {"http_version": "HTTP/2.0"}, {"status": None}, {"status": 404}, {"error": "reset"},
+        {"req_truncated": True}, {"resp_truncated": True}, {"req_headers": []},
+        {"req_headers": [("A", "1"), ("a", "2"), ("X", "\x1f\u2028 é \"q\" [1]")]}, {"resp_headers": [("B", "")]},
+        {"query": [("state", "s")]}, {"form": [("code", "c"), ("code", "d")]}, {"started": 1.000000000001},
+    ]
+    common = dict(req_headers=[("Accept", "*/*")], resp_headers=[("Content-Type", "text/html")], status=200)
+    with Store.open(db_path) as store:
+        trace = store.create_trace("t")
+        other = store.create_trace("other")
+        written = [_hop(trace, n, **{**common, **variant}) for n, variant in enumerate(variants, 1)]
+        store.insert_hops(written + [_hop(other, 1, **common)])
+        assert store.hops(trace) == written
+        assert store.hops(other)[0].trace_id == other
+        assert store.hop(written[3].id) == written[3]
+        assert store.hop_by_seq(trace, 5) == written[4]
+        assert store.hop(10_000) is None and store.hop_by_seq(trace, 10_000) is None
+        assert store.hops(trace, after_seq=15) == written[15:]
+
+
+def test_a_hop_is_built_by_field_name_as_by_position():
+    # the fallback for a Hop whose fields no longer start in the order the reader passes them
+    from oauthtrace.store import _HOP_POSITIONAL, _hop_by_name
+
+    hop = _hop(1, 2, status=302, location="/cb", query=[("a", "b")], started=3.5, error="e")
+    assert _hop_by_name(*(getattr(hop, name) for name in _HOP_POSITIONAL)) == hop
+
+
+def test_evidence_is_stored_as_json_dumps_writes_it(db_path):
+    import datetime
+    import json
+
+    evidence = [
+        {"a": 1, "b": [1.5, None, True], "c": {"d": "é ‹redacted:1›"}}, {}, {"when": datetime.date(2020, 1, 2)},
+        {"nan": float("nan"), "big": 10**30, "quote": '"\n\x1f'},
+    ]
+    circular: dict = {}
+    circular["self"] = circular
+    with Store.open(db_path) as store:
+        trace = store.create_trace("t")
+        store.insert_hops([_hop(trace, 1)])
+        store.replace_findings(trace, [
+            Finding("r", "info", "client", trace, 1, 1, "m", "s", "f", value) for value in evidence])
+        stored = [row[0] for row in store.conn.execute("SELECT evidence FROM findings ORDER BY id")]
+        assert stored == [json.dumps(value, ensure_ascii=False, default=str) for value in evidence]
+        with pytest.raises(ValueError, match="Circular reference"):
+            store.replace_findings(trace, [Finding("r", "info", "client", trace, 1, 1, "m", "s", "f", circular)])
+        assert len(store.findings(trace)) == len(evidence)  # nothing half-written
+        store.replace_findings(trace, [Finding("r", "info", "client", trace, 1, 1, "m", "s", "f", {"x": [1]})])
+        assert [f.evidence for f in store.findings(trace)] == [{"x": [1]}]
+
+
 def test_newer_schema_is_refused(db_path):
     Store.open(db_path).close()
     with sqlite3.connect(db_path) as conn:
