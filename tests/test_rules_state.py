@@ -297,3 +297,20 @@ def test_base64_shortcut_drops_only_text_that_is_not_readable_data():
                                              or _URL_START.match(text))
             if readable:
                 assert _b64_text(value, only_readable=True) == text, raw
+
+
+def test_a_letters_and_digits_state_can_only_hide_data_in_base64():
+    import random
+
+    from oauthtrace.analysis import jwt
+    from oauthtrace.analysis.rules.state import _EMAIL, _URL_START, _json_object
+
+    rng = random.Random(13)
+    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    for _ in range(2_000):
+        value = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 64)))
+        # what readable_data skips for such a value: none of these can match it
+        assert not _EMAIL.search(value) and not value.startswith("/") and not _URL_START.match(value)
+        assert _json_object(value) is None and jwt.decode(value) is None and "." not in value
+    encoded = base64.b64encode(b'{"to":"x"}').decode().rstrip("=")
+    assert encoded.isalnum() and readable_data(encoded) == ("base64-encoded JSON", '{"to":"x"}')

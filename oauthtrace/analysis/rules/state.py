@@ -441,6 +441,10 @@ def state_unprotected_data(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
 
 def readable_data(state: str) -> tuple[str, str] | None:
     """(what it is, the readable text) when state carries unsigned data; None for an opaque or signed value."""
+    if state.isascii() and state.isalnum():
+        # letters and digits only, the usual random state: no e-mail (@), URL (/, ://), JSON ({, [) or JWT (dots);
+        # only base64 can hide data in it
+        return _base64_data(state)
     email = _EMAIL.search(state) if "@" in state else None  # the search is slow on long values without one
     if email:
         return "an e-mail address", email.group(0)
@@ -456,6 +460,11 @@ def readable_data(state: str) -> tuple[str, str] | None:
     payload, dot, signature = state.partition(".")
     if dot and signature and _b64_text(payload) is not None:
         return None  # `data.signature`: protected, as RFC 9700 asks
+    return _base64_data(state)
+
+
+def _base64_data(state: str) -> tuple[str, str] | None:
+    """readable_data's answer for a state that may be base64 of JSON or of a URL."""
     text = _b64_text(state, only_readable=True)
     if text is None:
         return None
