@@ -97,6 +97,7 @@ def registration_for(client_id: str | None, exchange: Exchange, ctx: Context) ->
 
 
 def _registration_index(ctx: Context) -> dict[str, tuple[dict, dict]]:
+    """client_id -> (request, response) of the trace's dynamic registrations; empty in most traces."""
     return memo(ctx, "client_auth.registrations", lambda: _registrations(ctx))
 
 
@@ -256,6 +257,7 @@ def client_secret_in_url(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
 
 
 def _any_secret_in_url(exchange: Exchange) -> bool:
+    """Some hop _all_hops() lists has client_secret in its query: told without building that list."""
     for hops in (exchange.hops, exchange.tokens, exchange.refreshes, exchange.registrations):
         for hop in hops:
             if hop.query and param(hop.query, "client_secret"):
