@@ -104,8 +104,9 @@ _HOP_COLUMNS = (
 # What a Hop is read from: every column but `name`, which only labels rows for Datasette. Bodies are stored as
 # text when they are UTF-8; read as blobs, SQLite hands over their bytes instead of a str to encode back.
 # The columns whose values repeat from hop to hop come as one JSON array, the hop's "shape" (its trace, how it was
-# sent, whether its bodies were cut, its request headers): Python's sqlite3 pays for each column of each row
-# (it lets go of the GIL and takes it back around every value), and a shape seen before is one dict lookup.
+# sent, its status or error, whether its bodies were cut, its request headers): Python's sqlite3 pays for each
+# column of each row (it lets go of the GIL and takes it back around every value), and a shape seen before is one
+# dict lookup. SQLite's json() hands the headers' JSON over as it is, only without spaces.
 _SELECT_HOP = (
     "SELECT id, seq, started, ended, url, upstream_url,"
     " json_array(trace_id, method, listener, client_addr, http_version, req_truncated, status, resp_truncated,"
