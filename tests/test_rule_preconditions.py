@@ -29,6 +29,7 @@ def hand_made_traces() -> dict[str, list[Hop]]:
     """Flows that hold parts the recordings lack, and flows that lack parts (no callback, no back channel)."""
     return {
         "error-response": list(flow(error="access_denied", returned_state=None)),
+        "client-error-redirected": list(flow(error="invalid_client")),
         "implicit-fragment": list(flow(response_type="token", back_channel=False)),
         "no-callback": list(flow(callback=False, back_channel=False)),
         "no-back-channel": list(flow(back_channel=False)),
