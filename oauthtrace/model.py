@@ -157,6 +157,8 @@ _JSON_SPACE = b" \t\r\n"
 # How a JSON text can begin, as json.loads reads it (NaN and Infinity included); a NUL or a byte above 0x7f may be
 # UTF-16/32 or a BOM, which json.loads detects itself.
 _JSON_STARTS = frozenset(bytes([c]) for c in b'{["-0123456789tfnNI\x00')
+# A text that begins with a letter is JSON only as one of these words: a form such as `ticket=…` or `name=…` is not.
+_JSON_WORDS = {b"t": b"true", b"f": b"false", b"n": b"null", b"N": b"NaN", b"I": b"Infinity"}
 
 
 def _may_be_json(body: bytes | None) -> bool:
@@ -165,9 +167,14 @@ def _may_be_json(body: bytes | None) -> bool:
     if not body:
         return False
     if isinstance(body, bytes):
-        start = body[:1] if body[:1] not in _JSON_SPACE else body.lstrip(_JSON_SPACE)[:1]
-        if start and start < b"\x80" and start not in _JSON_STARTS:
-            return False
+        text = body if body[:1] not in _JSON_SPACE else body.lstrip(_JSON_SPACE)
+        start = text[:1]
+        if start and start < b"\x80":
+            if start not in _JSON_STARTS:
+                return False
+            word = _JSON_WORDS.get(start)
+            if word is not None and not text.startswith(word):
+                return False
     return True
 
 
