@@ -153,6 +153,19 @@ def _codes(ctx: Context) -> dict[str, int]:
     return first
 
 
+def _suspect_codes(ctx: Context) -> set[int]:
+    """Indexes of the exchanges whose code code-weak must look at: one an earlier exchange received (_codes),
+    or one whose length alone does not prove it unguessable. The rest (nearly all) cost it one lookup."""
+    first = memo(ctx, "code.issued", lambda: _codes(ctx))
+    suspects: set[int] = set()
+    for exchange in ctx.exchanges:
+        code = _code(exchange, ctx)
+        if code and (first[code] != exchange.index or len(code) < MIN_CODE_LENGTH
+                     or not surely_unguessable(code, MIN_CODE_BITS)):
+            suspects.add(exchange.index)
+    return suspects
+
+
 @rule(
     "code-weak",
     family="C",
@@ -169,6 +182,9 @@ def _codes(ctx: Context) -> dict[str, int]:
 )
 def code_weak(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
     """The code is short, drawn from a small alphabet, or the same as another flow's."""
+    suspects = memo(ctx, "code.suspects", lambda: _suspect_codes(ctx))
+    if exchange.index not in suspects:
+        return ()  # the usual exchange: its long random code, first received here, or no code at all
     known = facts(exchange, ctx)
     code = known.response_param("code")  # _code(exchange, ctx)
     if not code:

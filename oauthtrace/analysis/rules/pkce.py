@@ -236,6 +236,19 @@ def _challenge_index(ctx: Context) -> dict[str, int]:
     return index
 
 
+def _challenge_reusers(ctx: Context) -> set[int]:
+    """Indexes of the exchanges whose code_challenge (read as _challenge_index reads it) an exchange of a lower
+    index sent first: the only ones pkce-challenge-reused reports."""
+    owners = memo(ctx, "pkce.challenge-owners", lambda: _challenge_index(ctx))
+    reusers: set[int] = set()
+    for exchange in ctx.exchanges:
+        if exchange.authorize is not None:
+            challenge = request_param(exchange.authorize, "code_challenge")
+            if challenge and owners[challenge] < exchange.index:
+                reusers.add(exchange.index)
+    return reusers
+
+
 @rule(
     "pkce-verifier-missing",
     family="D",
@@ -372,6 +385,8 @@ def pkce_challenge_reused(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
     """The same code_challenge appears in more than one flow."""
     if exchange.authorize is None:
         return ()
+    if exchange.index not in memo(ctx, "pkce.challenge-reusers", lambda: _challenge_reusers(ctx)):
+        return ()  # the usual exchange: a challenge of its own, or none — one lookup
     challenge = request_param(exchange.authorize, "code_challenge")
     first_owner = _challenge_owner(ctx, challenge, exchange) if challenge else None
     if first_owner is not None and first_owner < exchange.index:

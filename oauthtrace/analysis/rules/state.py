@@ -283,18 +283,23 @@ def state_low_entropy(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
 def state_reused(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
     """The same state was sent twice, or a callback with an already consumed state arrived."""
     hits = []
-    state = facts(exchange, ctx).sent_param("state")
-    if state:
-        users = _sent_state_index(ctx).get(state, [])
-        if users and users[0] != exchange.index:
-            hits.append(Hit(
-                hop=exchange.authorize,
-                message=f"authorize.state = {shown(state, limit=24)} already sent by exchange {users[0]}",
-                evidence={"param": "state", "sent": state, "first_exchange": users[0]},
-            ))
+    first = memo(ctx, "state.reusers", lambda: _state_reusers(ctx)).get(exchange.index)
+    if first is not None:  # the usual exchange sent a state of its own: one lookup, its state not read
+        state = facts(exchange, ctx).sent_param("state")
+        hits.append(Hit(
+            hop=exchange.authorize,
+            message=f"authorize.state = {shown(state, limit=24)} already sent by exchange {first}",
+            evidence={"param": "state", "sent": state, "first_exchange": first},
+        ))
     if countOf(exchange.roles.values(), "callback") >= 2:  # roles has one entry per hop of the exchange
         hits += _replayed_callbacks(exchange)  # one callback (the usual flow) cannot repeat a state
     return hits
+
+
+def _state_reusers(ctx: Context) -> dict[int, int]:
+    """exchange index -> the exchange that first sent its state, for the exchanges whose state an earlier one
+    (in ctx.exchanges' order) sent: the only ones state-reused reports the state of."""
+    return {index: users[0] for users in _sent_state_index(ctx).values() if len(users) > 1 for index in users[1:]}
 
 
 def _replayed_callbacks(exchange: Exchange) -> Iterator[Hit]:
