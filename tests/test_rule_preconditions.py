@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from hops import PROVIDER, VERIFIER, flow, metadata_hop, renumber, sequential
-from mcp_hops import mcp_flow
+from mcp_hops import RS, mcp_flow
 from test_rules_issuer import jwt
 from test_rules_mcp import CIMD, _with_document
 from test_rules_par import par_flow, pushed
@@ -58,6 +58,9 @@ def hand_made_traces() -> dict[str, list[Hop]]:
         "iss": renumber([metadata_hop(1), *flow(extra_response=[("iss", "https://other.example.com")])]),
         "par-reused": sequential(renumber([pushed(), *par_flow()]), list(par_flow())),
         "cimd-mismatch": list(_with_document({"client_id": CIMD + "?v=2"})[0]),
+        # resource-mismatch: a resource sent (resource_sent), and invalid_target with none sent (error)
+        "resource-mismatch": list(mcp_flow(token_resource=f"{RS}/")),
+        "invalid-target": list(flow(token_status=400, token_json={"error": "invalid_target"})),
     }
 
 

@@ -82,13 +82,25 @@ def _hint(exchange: Exchange) -> str:
     return f" (protected resource metadata names {expected})" if expected else ""
 
 
+@trait("resource_sent")
+def sends_resource(exchange: Exchange, ctx: Context) -> bool:
+    """The authorization request (with its pushed request or request object) or a token request names a resource
+    (resources_in finds one): false of most exchanges."""
+    sent = facts(exchange, ctx).sent
+    if sent is not None and resources_in(sent):
+        return True
+    return any(resources_in(body_params(hop)) for hop in exchange.tokens + exchange.refreshes)
+
+
 @rule(
     "resource-mismatch",
     family="M",
     severity="error",
     blame="C",
     needs="F/B/M",
-    when=("authorize", "tokens", "refreshes", "authz_response", "callback"),
+    # A resource sent is what the comparisons read; invalid_target is an error response (the "error" trait: the
+    # authorization response's error, or a token answer's error member).
+    when=("resource_sent", "error"),
     spec="RFC 8707 §2, §2.2; MCP authorization (Canonical Server URI)",
     quote="The value of the resource parameter MUST be an absolute URI … MUST NOT include a fragment component; "
     "invalid_target: the requested resource is invalid, missing, unknown, or malformed",
