@@ -73,8 +73,10 @@ def provider_metadata(exchange: Exchange, ctx: Context) -> dict | None:
 def _provider_metadata(exchange: Exchange, ctx: Context) -> dict | None:
     own = [doc for hop in exchange.metadata if (doc := as_metadata_document(hop))]
     candidates = own + [doc for doc in ctx.metadata.values() if isinstance(doc, dict)]
-    if len(candidates) == 1:
-        return candidates[0]  # matched by endpoint or not, the only document seen (the usual single provider)
+    if candidates and all(doc is candidates[0] for doc in candidates):
+        # matched by endpoint or not, the only document seen (the usual single provider) — also when the
+        # exchange's own metadata hop is the one the trace's documents came from (the same parsed object)
+        return candidates[0]
     endpoints: set[str] = set()
     if exchange.authorize:
         endpoints |= request_urls(exchange.authorize)
@@ -291,7 +293,9 @@ def _callback_news(ctx: Context) -> dict[int, tuple[int, list[str]]]:
             new = [name for name in carried if name not in seen and name not in OUTCOME_PARAMS]
             if new:
                 news[exchange.index] = (count, new)
-        running[provider] = (count + 1, seen | frozenset(carried))
+        if not seen.issuperset(carried):  # most responses carry the names the provider's earlier ones did
+            seen = seen | frozenset(carried)
+        running[provider] = (count + 1, seen)
     return news
 
 
@@ -314,23 +318,29 @@ def _metadata_hops(exchange: Exchange, ctx: Context) -> list[Hop]:
     return owners.get(exchange.index, [])
 
 
-def first_owners(ctx: Context, hops_of, orphan_roles: tuple[str, ...]) -> dict[int, list[Hop]]:
+def first_owners(ctx: Context, hops_of, orphan_roles: tuple[str, ...], keep=None) -> dict[int, list[Hop]]:
     """exchange index -> the hops (of `hops_of`) it is the first to list; the trace's hops with one of
-    `orphan_roles` that no exchange lists go to the first exchange. One pass over the trace."""
+    `orphan_roles` that no exchange lists go to the first exchange. One pass over the trace.
+
+    `keep(hop)`, when given, files only the hops it accepts: a hop's owner depends only on which exchange lists
+    that hop first, so leaving the others out changes no kept hop's owner (and a rule that reports few hops
+    files only those)."""
     owners: dict[int, list[Hop]] = {}
     claimed: set[int] = set()
     ordered = sorted(ctx.exchanges, key=lambda ex: ex.index)
     for exchange in ordered:
         first_listed = []
         for hop in hops_of(exchange):
-            if hop.seq not in claimed:
+            if hop.seq not in claimed and (keep is None or keep(hop)):
                 claimed.add(hop.seq)
                 first_listed.append(hop)
         if first_listed:
             owners.setdefault(exchange.index, []).extend(first_listed)
     if ordered:
-        orphans = [hop for hop in ctx.hops_with_role(*orphan_roles) if hop.seq not in claimed]
-        owners.setdefault(ordered[0].index, []).extend(orphans)
+        orphans = [hop for hop in ctx.hops_with_role(*orphan_roles)
+                   if hop.seq not in claimed and (keep is None or keep(hop))]
+        if orphans or keep is None:
+            owners.setdefault(ordered[0].index, []).extend(orphans)
     return owners
 
 

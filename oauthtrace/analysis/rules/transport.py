@@ -61,13 +61,12 @@ def _endpoint_owners(ctx: Context) -> dict[int, list[Hop]]:
 
 def _insecure_owned(ctx: Context) -> dict[int, list[Hop]]:
     """exchange index -> the endpoint hops it owns (_owned_endpoints) that were reached over plain http, for the
-    exchanges that have any: one pass over the trace."""
-    insecure = {}
-    for index, hops in _endpoint_owners(ctx).items():
-        plain = [hop for hop in hops if not _surely_https(hop) and is_insecure(provider_url(hop))]
-        if plain:
-            insecure[index] = plain
-    return insecure
+    exchanges that have any: one pass over the trace, filing only the plain-http hops (most are https)."""
+    return first_owners(ctx, _endpoint_list, ("metadata", "registration"), keep=_reached_insecurely)
+
+
+def _reached_insecurely(hop: Hop) -> bool:
+    return not _surely_https(hop) and is_insecure(provider_url(hop))
 
 
 def _surely_https(hop: Hop) -> bool:
