@@ -461,8 +461,27 @@ def mixup_shared_redirect(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
 def _shared_redirect_reports(ctx: Context) -> dict[int, tuple[str, set[str]]]:
     """exchange index -> (its redirect target, the authorization servers sharing it), for the exchange that
     reports each shared target: the first whose response lacked iss."""
+    if not _several_providers(ctx):
+        return {}  # one authorization server in the whole trace (the usual recording): no target is shared
     return {first: (target, providers) for target, (providers, first) in _redirect_sharing(ctx).items()
             if first is not None and len(providers) >= 2}
+
+
+def _several_providers(ctx: Context) -> bool:
+    """Whether the trace's authorization requests went to at least two authorization servers (provider_key):
+    told without reading their redirect targets or responses, and mostly false."""
+    seen = None
+    for exchange in ctx.exchanges:
+        if exchange.authorize is None:
+            continue
+        provider = provider_key(exchange, ctx)
+        if provider is None:
+            continue
+        if seen is None:
+            seen = provider
+        elif provider != seen:
+            return True
+    return False
 
 
 def _redirect_sharing(ctx: Context) -> dict[str, tuple[set[str], int | None]]:
