@@ -81,6 +81,14 @@ def test_streamable_http_405_for_get_and_delete_and_a_scope_step_up_are_not_refu
     assert findings(step_up, "token-not-used") == []
 
 
+def test_a_tokens_calls_are_read_in_order_whatever_order_the_hops_come_in():
+    from oauthtrace.analysis.rules.flow_health import _uses
+
+    hops = mcp_flow(calls=[("POST", 403), ("POST", 401), ("POST", 403)])
+    [calls] = [uses for uses in _uses(list(reversed(hops))).values() if len(uses) == 3]
+    assert [hop.seq for hop in calls] == [hop.seq for hop in hops[-3:]]
+
+
 def test_a_plain_oauth_client_need_not_call_anything():
     assert findings(later(flow(), 45), "token-not-used") == []
 

@@ -112,13 +112,19 @@ def token_not_used(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
 def _uses(hops: list[Hop]) -> dict[str, list[Hop]]:
     """access token -> the requests that presented it, in order."""
     found: dict[str, list[Hop]] = {}
-    for hop in sorted(hops, key=attrgetter("seq")):
+    for hop in hops:
         if not hop.req_headers or not _has_authorization(hop):
             continue  # most hops: no header to read a token from
         token = bearer_token(hop)
         if token:
             found.setdefault(token, []).append(hop)
+    for uses in found.values():  # each token's few uses put in order, not the whole trace
+        if len(uses) > 1:
+            uses.sort(key=_seq)
     return found
+
+
+_seq = attrgetter("seq")
 
 
 def _has_authorization(hop: Hop) -> bool:
