@@ -174,7 +174,7 @@ def _changed_scopes(ctx: Context) -> dict[int, tuple[str, str]]:
         if scope is None:
             continue
         if earlier is not None and earlier[0] != exchange.authorize.seq:
-            if set(earlier[1].split()) != set(scope.split()):
+            if earlier[1] != scope and set(earlier[1].split()) != set(scope.split()):  # mostly the same string
                 changed[exchange.index] = (earlier[1], scope)
         last[key] = (exchange.authorize.seq, scope)
     return changed
