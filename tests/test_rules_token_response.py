@@ -329,3 +329,27 @@ def test_engine_good_flow_has_no_token_response_findings():
     from hops import findings
 
     assert [f.rule for f in findings(list(token_flow())) if RULES[f.rule].family == "G"] == []
+
+
+# --- the token_answer_flaw trait (the precondition of three rules above) ---------------------------------
+
+
+@pytest.mark.parametrize("token, flawed", [
+    ({}, False),
+    ({"token_json": {**GOOD, "error": "ignored: an error in disguise is not a success"}}, False),
+    ({"token_status": 400, "token_json": {"error": "invalid_grant"}}, False),
+    ({"token_content_type": "text/plain"}, True),
+    ({"token_status": 400, "token_resp_body": b"<html>", "token_content_type": "text/html"}, True),
+    ({"token_json": {**GOOD, "token_type": "bearer"}}, True),
+    ({"token_json": {"token_type": "Bearer"}}, True),
+    ({"token_json": {**GOOD, "refresh_expires_in": "600"}}, True),
+])
+def test_the_token_answer_flaw_trait_holds_where_its_rules_may_report(token, flawed):
+    from oauthtrace.analysis.registry import TRAITS
+
+    exchange = exchange_of(flow(**token))
+    ctx = Context(trace_id=1, hops=list(exchange.hops), exchanges=[exchange], roles={}, sides={"F", "B", "M"})
+    assert TRAITS["token_answer_flaw"](exchange, ctx) is flawed
+    reported = [rule for rule in ("token-response-not-json", "token-fields-missing", "expires-in-not-number")
+                if hits(rule, exchange)]
+    assert bool(reported) is flawed

@@ -12,7 +12,7 @@ from oauthtrace.analysis import jwt
 from oauthtrace.analysis.oauth import (
     body_params, client_auth_used, param, shown, token_fields, token_response,
 )
-from oauthtrace.analysis.registry import Context, rule
+from oauthtrace.analysis.registry import Context, rule, trait
 from oauthtrace.analysis.rules._shared import facts, per_exchange
 from oauthtrace.model import Exchange, Hit, Hop
 
@@ -39,21 +39,39 @@ def _successful(exchange: Exchange, ctx: Context) -> list[tuple[str, Hop, dict]]
     return _answers(exchange, ctx)[1]
 
 
-def _answers(exchange: Exchange, ctx: Context) -> tuple[list[tuple[str, Hop]], list[tuple[str, Hop, dict]]]:
-    """(_responses, _successful), read together in one pass once per exchange."""
+Answered = list[tuple[str, Hop]]
+Successful = list[tuple[str, Hop, dict]]
+
+
+def _answers(exchange: Exchange, ctx: Context) -> tuple[Answered, Successful, bool]:
+    """(_responses, _successful, has_token_answer_flaw), read together in one pass once per exchange."""
     return per_exchange(exchange, ctx, "token_response.answers", lambda: _read_answers(exchange))
 
 
-def _read_answers(exchange: Exchange) -> tuple[list[tuple[str, Hop]], list[tuple[str, Hop, dict]]]:
-    answered, successful = [], []
+def _read_answers(exchange: Exchange) -> tuple[Answered, Successful, bool]:
+    answered, successful, flawed = [], [], False
     for name, hops in (("token", exchange.tokens), ("refresh", exchange.refreshes)):
         for hop in hops:
             if hop.status is None:
                 continue
             answered.append((name, hop))
-            if hop.status == 200 and (data := token_response(hop)) is not None and "error" not in data:
+            data = hop.resp_json()  # token_response(hop) when it is a dict
+            if not _json_object_answer(hop.resp_content_type, data):
+                flawed = True
+            if hop.status == 200 and isinstance(data, dict) and "error" not in data:
                 successful.append((name, hop, data))
-    return answered, successful
+                if not _complete(data) or _has_numeric_string(data):
+                    flawed = True
+    return answered, successful, flawed
+
+
+@trait("token_answer_flaw")
+def has_token_answer_flaw(exchange: Exchange, ctx: Context) -> bool:
+    """A token-endpoint answer that token-response-not-json, token-fields-missing or expires-in-not-number may
+    report: one that is not a JSON object served as application/json, or a success without access_token and a
+    registered token_type, or with a numeric member as a JSON string. Told once per exchange for the three rules
+    (most answers are clean), by the tests those rules make before reporting, in the pass that reads the answers."""
+    return _answers(exchange, ctx)[2]
 
 
 @rule(
@@ -62,7 +80,7 @@ def _read_answers(exchange: Exchange) -> tuple[list[tuple[str, Hop]], list[tuple
     severity="error",
     blame="AS",
     needs="B",
-    when=("tokens", "refreshes"),
+    when=("token_answer_flaw",),
     spec="RFC 6749 §5.1, §5.2",
     quote="The parameters are included in the entity-body of the HTTP response using the \"application/json\" "
     "media type",
@@ -74,7 +92,7 @@ def token_response_not_json(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     for name, hop in _responses(exchange, ctx):
         media = hop.resp_content_type
         data = hop.resp_json()
-        if media == "application/json" and isinstance(data, dict):
+        if _json_object_answer(media, data):
             continue
         body = _body_kind(hop, data)
         if media == "application/json":
@@ -83,6 +101,11 @@ def token_response_not_json(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
             message = f"{name}.Content-Type = {shown(media or None)} ≠ application/json (body: {body})"
         yield Hit(hop=hop, message=f"HTTP {hop.status}: {message}",
                   evidence={"status": hop.status, "content_type": media or None, "body": body})
+
+
+def _json_object_answer(media: str, data) -> bool:
+    """A JSON object served as application/json: the answer token-response-not-json expects."""
+    return media == "application/json" and isinstance(data, dict)
 
 
 def _body_kind(hop: Hop, data) -> str:
@@ -113,7 +136,7 @@ def _body_kind(hop: Hop, data) -> str:
     severity="error",
     blame="AS",
     needs="B",
-    when=("tokens", "refreshes"),
+    when=("token_answer_flaw",),
     spec="RFC 6749 §5.1, §7.1",
     quote="access_token REQUIRED … token_type REQUIRED … The client MUST NOT use an access token if it does not "
     "understand the token type",
@@ -157,7 +180,7 @@ def _complete(data: dict) -> bool:
     severity="error",
     blame="AS",
     needs="B",
-    when=("tokens", "refreshes"),
+    when=("token_answer_flaw",),
     spec="RFC 6749 §5.1, Appendix A.14",
     quote="Numerical values are included as JSON numbers",
     fix="Provider: serialise expires_in (and other numeric members) as JSON numbers: \"expires_in\": 3600, "
@@ -175,6 +198,14 @@ def expires_in_not_number(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
             quoted = shown(json.dumps(value, ensure_ascii=False))
             yield Hit(hop=hop, message=f"{name}.{field} = {quoted} (a JSON string{note}) ≠ {as_number} (a JSON number)",
                       evidence={"field": field, "value": value[:100]})
+
+
+def _has_numeric_string(data: dict) -> bool:
+    """A numeric member (NUMERIC_FIELDS) is a JSON string: what expires-in-not-number reports."""
+    for field in NUMERIC_FIELDS:
+        if field in data and isinstance(data[field], str):
+            return True
+    return False
 
 
 @rule(
