@@ -11,7 +11,9 @@ import re
 from urllib.parse import urljoin
 
 from oauthtrace.analysis.cache import derived
-from oauthtrace.analysis.oauth import authz_response_params, body_params, param, request_params
+from oauthtrace.analysis.oauth import (
+    RESPONSE_KEYS, authz_response_params, body_params, param, request_has_response_key, request_params,
+)
 from oauthtrace.html_forms import page_forms
 from oauthtrace.model import Hop
 from oauthtrace.params import base_url, origin, path, plain_origin
@@ -25,7 +27,6 @@ METADATA_SUFFIXES = (
     "/.well-known/oauth-authorization-server", "/.well-known/openid-configuration",
     "/.well-known/oauth-protected-resource",
 )
-RESPONSE_KEYS = ("code", "error", "access_token", "id_token")
 _ASSET_TYPES = ("text/css", "application/javascript", "text/javascript", "image/", "font/")
 _CONSENT_WORDS = ("consent", "approve", "allow", "grant", "confirm", "decision", "authorize")
 _PASSWORD_FIELDS = ("password", "passwd", "pass", "pwd")
@@ -341,16 +342,8 @@ def is_callback(hop: Hop, source: Hop | None, redirect_uris: set[str]) -> bool:
 
 def delivers_response(hop: Hop) -> bool:
     """A request parameter (query, then form) carrying an authorization response: the first code, error,
-    access_token or id_token sent has a value. any(param(request_params(hop), key) for key in RESPONSE_KEYS), in
-    one pass over the pairs without copying them (every hop is asked; most carry no such parameter)."""
-    named: list[str] = []  # response keys already met: param() reads a key's first value only
-    for pairs in (hop.query, hop.form):
-        for key, value in pairs:
-            if key in RESPONSE_KEYS and key not in named:
-                if value:
-                    return True
-                named.append(key)
-    return False
+    access_token or id_token sent has a value (every hop is asked; most carry no such parameter)."""
+    return request_has_response_key(hop)
 
 
 def carries_response(hop: Hop) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import chain
+from typing import Iterable
 from urllib.parse import unquote_plus
 
 from oauthtrace.analysis.cache import derived
@@ -21,6 +23,28 @@ def param(pairs: Pairs, name: str) -> str | None:
         if key == name:
             return value if value else None
     return None
+
+
+# The parameters that make parameters an authorization response: its outcome, a code, tokens or an error.
+RESPONSE_KEYS = ("code", "error", "access_token", "id_token")
+_RESPONSE_NAMES = frozenset(RESPONSE_KEYS)
+
+
+def has_response_key(pairs: Iterable[tuple[str, str]]) -> bool:
+    """any(param(pairs, key) for key in RESPONSE_KEYS) in one pass, without a list: one of them has a value
+    where param() reads it (a name's first occurrence decides). Asked of every hop by classify."""
+    met: list[str] = []  # response keys met without a value
+    for name, value in pairs:
+        if name in _RESPONSE_NAMES and name not in met:
+            if value:
+                return True
+            met.append(name)
+    return False
+
+
+def request_has_response_key(hop: Hop) -> bool:
+    """has_response_key(request_params(hop)): the query, then the form, without joining them."""
+    return has_response_key(chain(hop.query, hop.form))
 
 
 def authz_response_params(hop: Hop) -> tuple[Pairs, str]:

@@ -13,6 +13,7 @@ from oauthtrace.analysis.jwt import decode as decode_jwt
 from oauthtrace.analysis.oauth import (
     authz_response_params,
     callback_params,
+    has_response_key,
     param,
     request_params,
     token_response,
@@ -27,8 +28,6 @@ PROFILE_SEVERITIES: dict[str, dict[str, str]] = {}
 AS_WELL_KNOWN = ("oauth-authorization-server", "openid-configuration")
 # Parameters whose arrival in a callback is the flow's outcome, not a change in the provider's behaviour.
 OUTCOME_PARAMS = {"code", "state", "error", "error_description", "error_uri"}
-# Parameters that make a response an authorization response (has_outcome).
-OUTCOMES = frozenset({"code", "error", "access_token", "id_token"})
 
 
 # --- metadata helpers (also used by client_auth) ---------------------------------------------------------
@@ -115,13 +114,7 @@ def _authorization_response(exchange: Exchange) -> tuple[Hop | None, Pairs]:
 
 def has_outcome(pairs: Pairs) -> bool:
     """The response is an authorization response: it carries a code, tokens or an error."""
-    judged = set()  # as param() reads them: a name's first occurrence decides
-    for name, value in pairs:
-        if name in OUTCOMES and name not in judged:
-            if value:
-                return True
-            judged.add(name)
-    return False
+    return has_response_key(pairs)
 
 
 def provider_key(exchange: Exchange, ctx: Context) -> str | None:
