@@ -14,7 +14,6 @@ import sys
 import time
 from contextlib import contextmanager
 from dataclasses import fields
-from json.encoder import c_make_encoder, encode_basestring
 from json.scanner import make_scanner
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -459,7 +458,6 @@ class Store:
     # -- findings ------------------------------------------------------------------------------
 
     def replace_findings(self, trace_id: int, findings: Iterable[Finding]) -> None:
-        encode_evidence = _evidence_encoder()
         with self.transaction() as conn:
             conn.execute("DELETE FROM findings WHERE trace_id = ?", (trace_id,))
             # the hop's id looked up by SQLite per finding (an index probe) rather than every hop's id read
@@ -470,7 +468,7 @@ class Store:
                 [
                     (
                         trace_id, trace_id, f.hop, f.exchange, f.hop, f.rule, f.severity, f.blame, f.message,
-                        f.spec, f.fix, encode_evidence(f.evidence),
+                        f.spec, f.fix, _encode_evidence(f.evidence),
                     )
                     for f in findings
                 ],
@@ -568,18 +566,8 @@ def _hop_row(hop: Hop) -> tuple:
 _encode_json = json.JSONEncoder(ensure_ascii=False).encode
 
 
-def _evidence_encoder() -> Callable[[dict], str]:
-    """json.JSONEncoder(ensure_ascii=False, default=str).encode for many small dicts (a 100k-hop trace has 34k
-    findings): the C encoder that JSONEncoder.encode builds anew for every call, built once. One per use, as its
-    record of the containers being encoded (circular references) is left behind by an error."""
-    options = json.JSONEncoder(ensure_ascii=False, default=str)
-    if c_make_encoder is None:  # no C accelerator in this Python
-        return options.encode
-    encode = c_make_encoder(
-        {}, options.default, encode_basestring, options.indent, options.key_separator, options.item_separator,
-        options.sort_keys, options.skipkeys, options.allow_nan,
-    )
-    return lambda evidence: "".join(encode(evidence, 0))
+# json.dumps with options builds an encoder per call: 34k findings on a 100k-hop trace
+_encode_evidence = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
 
 def _pairs_json(pairs) -> str:
