@@ -184,12 +184,17 @@ def _expired_id_token(issuer: str) -> str:
     return jose_jwt.encode({"alg": "HS256"}, claims, b"the provider's own secret").decode()
 
 
-def test_an_openid_client_verifies_a_fresh_id_token_against_the_stubs_published_key(stub_of):
+@pytest.mark.parametrize("recorded_jwks_uri, served_path", [
+    (f"{h.PROVIDER}/oauth/jwks", "/oauth/jwks"),
+    ("https://www.googleapis.com/oauth2/v3/certs", "/jwks"),  # keys on another host: the stub's own stand in
+])
+def test_an_openid_client_verifies_a_fresh_id_token_against_the_stubs_published_key(stub_of, recorded_jwks_uri,
+                                                                                     served_path):
     from authlib.jose import JsonWebKey
     from authlib.jose import jwt as jose_jwt
     from authlib.oidc.core import CodeIDToken
 
-    recording = [h.metadata_hop(0, jwks_uri=f"{h.PROVIDER}/oauth/jwks", started=900.0)] + list(h.flow(
+    recording = [h.metadata_hop(0, jwks_uri=recorded_jwks_uri, started=900.0)] + list(h.flow(
         seq=2, scope="openid email", token_json={"access_token": "recorded-at", "token_type": "Bearer",
                                                  "expires_in": 3600, "id_token": _expired_id_token(h.PROVIDER)}))
     stub = stub_of(recording)
@@ -205,4 +210,4 @@ def test_an_openid_client_verifies_a_fresh_id_token_against_the_stubs_published_
                              claims_params={"nonce": "live-nonce", "client_id": "live-client"})
     claims.validate()  # iss, aud, exp, iat, nonce and at_hash, as an OpenID client checks them (OIDC Core §3.1.3.7)
     assert claims["sub"] == "user-42" and claims["email"] == "demo@example.com", "the recorded user stays"
-    assert metadata["jwks_uri"] == f"{stub.url}/oauth/jwks"
+    assert metadata["jwks_uri"] == f"{stub.url}{served_path}"

@@ -26,7 +26,7 @@ from oauthtrace.demo.web import App, Request, Response
 from oauthtrace.digests import s256
 from oauthtrace.errors import UserError
 from oauthtrace.model import Hop, Pairs
-from oauthtrace.params import basic_auth, origin, path
+from oauthtrace.params import basic_client_credentials, origin, path
 from oauthtrace.replay.idtoken import IdTokenIssuer
 from oauthtrace.replay.plan import target_url
 
@@ -271,6 +271,8 @@ class StubProvider:
 
     def document(self, recorded: Hop) -> Response:
         body = (recorded.resp_body or b"").replace(self.recorded.provider.encode(), self.url.encode())
+        if self.recorded.jwks_path:
+            body = _keys_at(body, self.url + self.recorded.jwks_path)
         return Response(recorded.status or 200, body, recorded.resp_header("content-type") or "application/json",
                         _kept_headers(recorded))
 
@@ -295,9 +297,24 @@ class StubProvider:
         return self.url + recorded_iss[len(self.recorded.provider):]
 
 
+def _keys_at(body: bytes, jwks_uri: str) -> bytes:
+    """A discovery document whose jwks_uri is still not the stub's (a provider keeping its keys on another host,
+    as Google does) pointed at the stub's keys: they sign the id_tokens the stub issues."""
+    if b"jwks_uri" not in body:
+        return body
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return body
+    if not isinstance(document, dict) or not isinstance(document.get("jwks_uri"), str) or \
+            document["jwks_uri"] == jwks_uri:
+        return body
+    return json.dumps({**document, "jwks_uri": jwks_uri}).encode()
+
+
 def _client_id(request: Request) -> str | None:
     """Who asks at the token endpoint: client_id in the form, else the Basic credentials' user."""
-    credentials = basic_auth(request.headers.get("authorization"))
+    credentials = basic_client_credentials(request.headers.get("authorization"))
     return request.form.get("client_id") or (credentials[0] if credentials else None)
 
 
