@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import re
 from functools import lru_cache
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote_plus, urlsplit, urlunsplit
 
 from oauthtrace.model import Pairs
 
@@ -120,7 +120,6 @@ def is_loopback(url: str) -> bool:
     return name in ("localhost", "::1") or name.startswith("127.") or name.endswith(".localhost")
 
 
-@_CACHED
 def basic_auth(header: str | None) -> tuple[str, str] | None:
     """(user, password) of an `Authorization: Basic` header as sent (not form-decoded); None for anything else."""
     scheme, _, token = (header or "").partition(" ")
@@ -134,6 +133,14 @@ def basic_auth(header: str | None) -> tuple[str, str] | None:
     return user, password
 
 
+def basic_client_credentials(header: str | None) -> tuple[str, str] | None:
+    """(client_id, client_secret) of an `Authorization: Basic` header, each form-decoded as RFC 6749 §2.3.1 has
+    clients encode them; None for anything else."""
+    raw = basic_auth(header)
+    return (unquote_plus(raw[0]), unquote_plus(raw[1])) if raw else None
+
+
+@_CACHED
 def _split(url: str):
     try:
         return urlsplit(url or "")

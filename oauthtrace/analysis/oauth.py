@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from itertools import chain
 from typing import Iterable
-from urllib.parse import unquote_plus
 
 from oauthtrace.analysis.cache import derived
 from oauthtrace.html_forms import named_inputs
 from oauthtrace.model import Hop, Pairs
-from oauthtrace.params import basic_auth, fragment_pairs, parse_pairs, query_pairs
+from oauthtrace.params import basic_auth, basic_client_credentials, fragment_pairs, parse_pairs, query_pairs
 
 
 def request_params(hop: Hop) -> Pairs:
@@ -95,8 +94,7 @@ def body_params(hop: Hop) -> Pairs:
 
 def basic_credentials(hop: Hop) -> tuple[str, str] | None:
     """(client_id, client_secret) from an `Authorization: Basic` header, form-decoded (RFC 6749 §2.3.1)."""
-    raw = raw_basic_credentials(hop)
-    return (unquote_plus(raw[0]), unquote_plus(raw[1])) if raw else None
+    return basic_client_credentials(hop.req_header("authorization"))
 
 
 def raw_basic_credentials(hop: Hop) -> tuple[str, str] | None:

@@ -10,11 +10,11 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from urllib.parse import unquote_plus, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from oauthtrace.demo.web import App, Request, Response
 from oauthtrace.digests import s256
-from oauthtrace.params import basic_auth
+from oauthtrace.params import basic_client_credentials
 
 BUGS = {
     "good": "a correct provider",
@@ -188,9 +188,9 @@ class DemoProvider:
 
 
 def _client_credentials(request: Request, form: dict) -> tuple[str | None, str | None]:
-    basic = basic_auth(request.headers.get("authorization"))
+    basic = basic_client_credentials(request.headers.get("authorization"))
     if basic:
-        return unquote_plus(basic[0]), unquote_plus(basic[1])
+        return basic
     return form.get("client_id"), form.get("client_secret")
 
 
