@@ -181,4 +181,3 @@ def _everything_said_about(db: str, trace_id: int) -> bytes:
         assert result.exit_code in (0, 1), (command, result.output)
         said += result.stdout_bytes + (result.stderr_bytes or b"")
     return said
-

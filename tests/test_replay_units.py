@@ -7,6 +7,7 @@ import string
 
 import pytest
 
+from oauthtrace.digests import s256
 from oauthtrace.errors import UserError
 from oauthtrace.model import Finding, Hop
 from oauthtrace.html_forms import page_forms
@@ -15,7 +16,7 @@ from oauthtrace.replay.compare import CLIENT_SIDE, NOT_REACHED, compare, passed
 from oauthtrace.replay.plan import check_targets, missing_secrets, recorded_flows
 from oauthtrace.replay.secrets import Secrets
 from oauthtrace.replay.session import ReplayStopped, Session, Targets
-from oauthtrace.replay.volatile import fresh_authorize_params, like, s256
+from oauthtrace.replay.volatile import fresh_authorize_params, like
 from tests import hops as h
 
 

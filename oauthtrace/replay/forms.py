@@ -1,4 +1,4 @@
-"""Login and consent forms: read the live page's forms and fill the one the recording submitted.
+"""Login and consent forms: fill the live page's form (read by oauthtrace.html_forms) that the recording submitted.
 
 What the user typed (user name, password, a consent choice) comes from the recording (or the environment, for
 secrets); what the server put in the page (CSRF token, echoed state, a session handle in a hidden input) comes

@@ -47,8 +47,6 @@ def pkce_pair(method: str | None, *, verifier_like: str | None = None) -> tuple[
     return verifier, (s256(verifier) if method == "S256" else verifier)
 
 
-
-
 def fresh_authorize_params(pairs: Pairs, *, verifier_like: str | None = None) -> tuple[Pairs, Fresh]:
     """The recorded authorization request's parameters with new state, nonce and PKCE challenge.
 

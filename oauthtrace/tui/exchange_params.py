@@ -128,7 +128,7 @@ def _redirect_uri_check(by_name: dict[str, Stage]) -> Check | None:
 
 
 def _pkce_check(by_name: dict[str, Stage]) -> Check | None:
-    from oauthtrace.analysis.correlate import s256
+    from oauthtrace.digests import s256
 
     challenge = value(by_name.get("authorize"), "code_challenge")
     token = by_name.get("token")
