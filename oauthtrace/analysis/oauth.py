@@ -62,7 +62,7 @@ def _authz_response_params(hop: Hop) -> tuple[Pairs, str]:
     if hop.location:
         fragment = fragment_pairs(hop.location)
         query = query_pairs(hop.location)
-        if any(k in ("code", "error", "access_token", "id_token") for k, _ in fragment):
+        if any(k in _RESPONSE_NAMES for k, _ in fragment):
             return fragment, "fragment"
         return query, "query"
     if hop.resp_content_type == "text/html" and hop.resp_body and b"<form" in hop.resp_body.lower():
