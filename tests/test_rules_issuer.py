@@ -139,6 +139,27 @@ def test_iss_appeared_ignores_other_providers_and_outcome_parameters():
     assert run("iss-appeared", exchange_of(failed, 0), exchange_of(succeeded, 1)) == []
 
 
+def test_iss_appeared_keeps_an_implicit_success_after_an_error_to_itself():
+    from hops import findings, sequential
+
+    token = "at-SECRET-0123456789abcdef"
+    hops = sequential(flow(error="access_denied", back_channel=False),
+                      flow(extra_response=[("access_token", token), ("token_type", "Bearer"),
+                                           ("expires_in", "3600")]))
+    found = findings(hops, "iss-appeared")
+    assert found == []  # the outcome of a success, not a change in the provider's behaviour
+
+
+def test_iss_appeared_shows_a_credential_by_its_prefix_only():
+    secret = "rt-SECRET-0123456789abcdef"
+    before = flow(t0=1000.0)
+    after = flow(t0=2000.0, seq=20, extra_response=[("refresh_token", secret)])
+    [(_, hit)] = run("iss-appeared", exchange_of(before, 0), exchange_of(after, 1))
+    assert hit.evidence["param"] == "refresh_token"
+    assert secret not in hit.message and secret not in json.dumps(hit.evidence)
+    assert "refresh_token = rt-SEC…" in hit.message
+
+
 # metadata-issuer-mismatch
 
 def doc_hop(seq, url, issuer_value, **extra):

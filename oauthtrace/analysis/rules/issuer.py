@@ -11,23 +11,26 @@ from typing import Iterator
 from oauthtrace.analysis.compare import describe_difference
 from oauthtrace.analysis.jwt import decode as decode_jwt
 from oauthtrace.analysis.oauth import (
+    RESPONSE_KEYS,
     authz_response_params,
     callback_params,
     has_response_key,
     param,
     request_params,
+    shown,
     token_response,
 )
 from oauthtrace.analysis.registry import Context, memo, rule, trait
-from oauthtrace.analysis.rules._shared import facts
+from oauthtrace.analysis.rules._shared import SECRET_PARAMS, facts
 from oauthtrace.model import Exchange, Hit, Hop, Pairs
 from oauthtrace.params import base_url, origin, path, query_pairs
 
 PROFILE_SEVERITIES: dict[str, dict[str, str]] = {}
 
 AS_WELL_KNOWN = ("oauth-authorization-server", "openid-configuration")
-# Parameters whose arrival in a callback is the flow's outcome, not a change in the provider's behaviour.
-OUTCOME_PARAMS = {"code", "state", "error", "error_description", "error_uri"}
+# Parameters whose arrival in a callback is the flow's outcome, not a change in the provider's behaviour: after
+# an error, a success brings its code or tokens (and the token_type and expires_in that come with an implicit one).
+OUTCOME_PARAMS = frozenset(RESPONSE_KEYS) | {"state", "error_description", "error_uri", "token_type", "expires_in"}
 
 
 # --- metadata helpers (also used by client_auth) ---------------------------------------------------------
@@ -259,11 +262,13 @@ def iss_appeared(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     hop, pairs = authorization_response(exchange, ctx)
     provider = provider_key(exchange, ctx)
     for name in names:
+        value, secret = param(pairs, name), name in SECRET_PARAMS
         yield Hit(
             hop=hop,
-            message=f"earlier callbacks from {provider}: {name} = ∅ → this callback: {name} = {param(pairs, name)}",
-            evidence={"param": name, "returned": param(pairs, name), "earlier_exchanges": earlier_count,
-                      "provider": provider},
+            message=f"earlier callbacks from {provider}: {name} = ∅ → this callback: {name} = "
+            f"{shown(value, secret=secret)}",
+            evidence={"param": name, "returned": shown(value, secret=True) if secret else value,
+                      "earlier_exchanges": earlier_count, "provider": provider},
         )
 
 
