@@ -18,10 +18,11 @@ from oauthtrace.analysis.classify import (
     FRONT_ROLES, carries_response, is_pushed_request, redirect_sources, without_fragment,
 )
 from oauthtrace.analysis.oauth import (
-    authz_response_params, basic_credentials, body_params, callback_params, param, request_params, token_fields,
+    authz_response_params, basic_credentials, body_params, callback_params, first_values, param, request_params,
+    token_fields,
 )
 from oauthtrace.digests import s256
-from oauthtrace.model import Exchange, Hop, Pairs
+from oauthtrace.model import Exchange, Hop
 from oauthtrace.params import base_url, origin
 
 def correlate(hops: list[Hop], roles: dict[int, str], *, sources: dict[int, Hop] | None = None) -> list[Exchange]:
@@ -180,7 +181,7 @@ class _Joiner:
         return flow
 
     def _authorize(self, hop: Hop) -> None:
-        first = _first_values(request_params(hop))
+        first = first_values(request_params(hop))
         client_id = first.get("client_id") or None
         source = self.sources.get(hop.seq)
         chained = self.owner.get(source.seq) if source is not None else None
@@ -270,7 +271,7 @@ class _Joiner:
     # -- back channel ----------------------------------------------------------------------------
 
     def _token(self, hop: Hop) -> None:
-        body = _first_values(body_params(hop))
+        body = first_values(body_params(hop))
         flow = self._by_code(body.get("code"), hop)
         verifier = body.get("code_verifier")
         if flow is None and verifier:
@@ -414,12 +415,6 @@ class _Joiner:
                 roles={seq: role_of(seq, "other") for seq in seqs}, pushed=flow.pushed,
             ))
         return out
-
-
-def _first_values(pairs: Pairs) -> dict[str, str]:
-    """Each parameter's first value, as param() reads it (an empty value is omitted: read it with `or None`):
-    one dict built in C instead of a scan of the pairs for every parameter asked."""
-    return dict(reversed(pairs))
 
 
 def _basic_client(hop: Hop) -> str | None:

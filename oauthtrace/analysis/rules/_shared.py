@@ -10,7 +10,9 @@ from typing import Callable, TypeVar
 from oauthtrace.analysis import jwt
 from oauthtrace.analysis.cache import derived
 from oauthtrace.analysis.classify import absolute, form_post_action, without_fragment
-from oauthtrace.analysis.oauth import authz_response_params, body_params, callback_params, param, request_params
+from oauthtrace.analysis.oauth import (
+    authz_response_params, body_params, callback_params, first_values, param, request_params,
+)
 from oauthtrace.analysis.registry import Context, memo
 from oauthtrace.model import Exchange, Hop, Pairs
 
@@ -144,15 +146,6 @@ def per_exchange(exchange: Exchange, ctx: Context, name: str, build: Callable[[]
     """build() once per exchange and engine run for all the rules that read it (a rule called on its own, as
     tests do, builds it every time)."""
     return facts(exchange, ctx).remember(name, build)
-
-
-def first_values(pairs: Pairs) -> dict[str, str]:
-    """name -> its first value, as param() finds it (a value-less parameter stays empty: param says None)."""
-    values: dict[str, str] = {}
-    for name, value in pairs:
-        if name not in values:
-            values[name] = value
-    return values
 
 
 def _pushed_requests(hops: list[Hop]) -> dict[str, Pairs]:
