@@ -21,7 +21,7 @@ from oauthtrace.analysis.oauth import (
     token_response,
 )
 from oauthtrace.analysis.registry import Context, memo, rule, trait
-from oauthtrace.analysis.rules._shared import SECRET_PARAMS, facts
+from oauthtrace.analysis.rules._shared import SECRET_PARAMS, per_exchange
 from oauthtrace.model import Exchange, Hit, Hop, Pairs
 from oauthtrace.params import base_url, origin, path, query_pairs
 
@@ -56,11 +56,6 @@ def request_urls(hop: Hop) -> set[str]:
     return urls
 
 
-def per_exchange(ctx: Context, name: str, exchange: Exchange, build):
-    """`build()` computed once per exchange being analysed: several rules read the same things."""
-    return facts(exchange, ctx).remember(name, build)
-
-
 def provider_metadata(exchange: Exchange, ctx: Context) -> dict | None:
     """The metadata of the authorization server this exchange talked to.
 
@@ -69,7 +64,7 @@ def provider_metadata(exchange: Exchange, ctx: Context) -> dict | None:
     """
     if not exchange.metadata and not ctx.metadata:
         return None
-    return per_exchange(ctx, "issuer.provider-metadata", exchange, lambda: _provider_metadata(exchange, ctx))
+    return per_exchange(exchange, ctx, "issuer.provider-metadata", lambda: _provider_metadata(exchange, ctx))
 
 
 def _provider_metadata(exchange: Exchange, ctx: Context) -> dict | None:
@@ -102,7 +97,7 @@ def authorization_response(exchange: Exchange, ctx: Context) -> tuple[Hop | None
     The provider's redirect when it was recorded (it is the hop at fault for what the response lacks), else
     the client's callback request.
     """
-    return per_exchange(ctx, "issuer.authz-response", exchange, lambda: _authorization_response(exchange))
+    return per_exchange(exchange, ctx, "issuer.authz-response", lambda: _authorization_response(exchange))
 
 
 def _authorization_response(exchange: Exchange) -> tuple[Hop | None, Pairs]:
@@ -122,7 +117,7 @@ def has_outcome(pairs: Pairs) -> bool:
 
 def provider_key(exchange: Exchange, ctx: Context) -> str | None:
     """Which authorization server an exchange went to: its authorization endpoint."""
-    return per_exchange(ctx, "issuer.provider", exchange, lambda: _provider_key(exchange))
+    return per_exchange(exchange, ctx, "issuer.provider", lambda: _provider_key(exchange))
 
 
 def _provider_key(exchange: Exchange) -> str | None:
@@ -377,7 +372,7 @@ def metadata_issuer_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
 
 def id_tokens(exchange: Exchange, ctx: Context) -> Iterator[tuple[Hop, str]]:
     """Every id_token the exchange received: token and refresh responses, and a front-channel response."""
-    return iter(per_exchange(ctx, "issuer.id-tokens", exchange, lambda: list(_id_tokens(exchange, ctx))))
+    return iter(per_exchange(exchange, ctx, "issuer.id-tokens", lambda: list(_id_tokens(exchange, ctx))))
 
 
 def _id_tokens(exchange: Exchange, ctx: Context) -> Iterator[tuple[Hop, str]]:
