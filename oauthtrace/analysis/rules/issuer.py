@@ -110,11 +110,6 @@ def _authorization_response(exchange: Exchange) -> tuple[Hop | None, Pairs]:
     return None, []
 
 
-def has_outcome(pairs: Pairs) -> bool:
-    """The response is an authorization response: it carries a code, tokens or an error."""
-    return has_response_key(pairs)
-
-
 def provider_key(exchange: Exchange, ctx: Context) -> str | None:
     """Which authorization server an exchange went to: its authorization endpoint."""
     return per_exchange(exchange, ctx, "issuer.provider", lambda: _provider_key(exchange))
@@ -161,14 +156,8 @@ def has_iss(exchange: Exchange, ctx: Context) -> bool:
 
 @trait("id_token")
 def has_id_token(exchange: Exchange, ctx: Context) -> bool:
-    """The exchange received an id_token (id_tokens() finds one).
-
-    Asked of every exchange and true of few: read where id_tokens() looks, without building its list."""
-    for hop in exchange.tokens + exchange.refreshes:
-        body = token_response(hop)
-        if body and isinstance(body.get("id_token"), str) and body["id_token"]:
-            return True
-    return param(authorization_response(exchange, ctx)[1], "id_token") is not None
+    """The exchange received an id_token (id_tokens() finds one)."""
+    return next(id_tokens(exchange, ctx), None) is not None
 
 
 @rule(
@@ -221,7 +210,7 @@ def iss_missing(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     if not metadata or metadata.get("authorization_response_iss_parameter_supported") is not True:
         return
     hop, pairs = authorization_response(exchange, ctx)
-    if hop is None or not has_outcome(pairs) or param(pairs, "iss") is not None:
+    if hop is None or not has_response_key(pairs) or param(pairs, "iss") is not None:
         return
     kind = "error response" if param(pairs, "error") else "response"
     yield Hit(
@@ -278,7 +267,7 @@ def _callback_news(ctx: Context) -> dict[int, tuple[int, list[str]]]:
         if provider is None:
             continue
         hop, pairs = authorization_response(exchange, ctx)
-        if hop is None or not has_outcome(pairs):
+        if hop is None or not has_response_key(pairs):
             continue
         count, seen = running.get(provider, (0, frozenset()))
         carried = dict.fromkeys(name for name, value in pairs if value)
@@ -493,7 +482,7 @@ def _redirect_sharing(ctx: Context) -> dict[str, tuple[set[str], int | None]]:
 
 def _lacks_iss(exchange: Exchange, ctx: Context) -> bool:
     _, pairs = authorization_response(exchange, ctx)
-    return has_outcome(pairs) and not param(pairs, "iss")
+    return has_response_key(pairs) and not param(pairs, "iss")
 
 
 def _authorize_handoff(hop: Hop) -> Pairs | None:
