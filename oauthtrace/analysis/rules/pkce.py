@@ -8,6 +8,7 @@ from typing import Iterable
 from oauthtrace.analysis.oauth import body_params, client_auth_used, param, shown, token_fields
 from oauthtrace.analysis.registry import Context, memo, rule, trait
 from oauthtrace.analysis.rules._shared import facts
+from oauthtrace.analysis.rules.issuer import _metadata_hops
 from oauthtrace.analysis.rules.state import request_param
 from oauthtrace.digests import s256
 from oauthtrace.model import Exchange, Hit, Hop, Pairs, is_redacted
@@ -412,7 +413,7 @@ def pkce_challenge_reused(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
 def pkce_not_advertised(exchange: Exchange, ctx: Context) -> list[Hit]:
     """The authorization server metadata does not list S256 in code_challenge_methods_supported."""
     hits: list[Hit] = []
-    for hop in _metadata_hops_for(exchange, ctx):
+    for hop in _metadata_hops(exchange, ctx):  # each document reported once, by its first exchange
         document = hop.resp_json()
         if not _is_as_metadata(document):
             continue
@@ -433,33 +434,3 @@ def pkce_not_advertised(exchange: Exchange, ctx: Context) -> list[Hit]:
 def _is_as_metadata(document) -> bool:
     return isinstance(document, dict) and "issuer" in document and (
         "authorization_endpoint" in document or "token_endpoint" in document)
-
-
-def _metadata_hops_for(exchange: Exchange, ctx: Context) -> list[Hop]:
-    """This exchange's metadata hops that no earlier exchange holds, so each document is reported once.
-
-    The first exchange also takes the metadata hops that belong to no exchange at all.
-    """
-    first = memo(ctx, "pkce.first-exchange", lambda: min(ex.index for ex in ctx.exchanges))
-    if not exchange.metadata and exchange.index != first:
-        return []  # most exchanges: no document of their own, and the orphans go to the first
-    owners = memo(ctx, "pkce.metadata-owner", lambda: _metadata_owners(ctx))
-    mine = [hop for hop in exchange.metadata if owners.get(hop.seq) == exchange.index]
-    if exchange.index == first:
-        mine += _orphan_metadata_hops(ctx, owners)
-    return mine
-
-
-def _orphan_metadata_hops(ctx: Context, owners: dict[int, int]) -> list[Hop]:
-    """The trace's metadata hops no exchange holds, in the order of ctx.hops. Told from the roles first (usually
-    there are none) rather than by a role index of every hop of the trace."""
-    orphans = {seq for seq, role in ctx.roles.items() if role == "metadata" and seq not in owners}
-    return [hop for hop in ctx.hops if hop.seq in orphans] if orphans else []
-
-
-def _metadata_owners(ctx: Context) -> dict[int, int]:
-    owners: dict[int, int] = {}
-    for exchange in sorted(ctx.exchanges, key=lambda ex: ex.index):
-        for hop in exchange.metadata:
-            owners.setdefault(hop.seq, exchange.index)
-    return owners
