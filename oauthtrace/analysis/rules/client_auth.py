@@ -41,14 +41,10 @@ def token_endpoint_requests(exchange: Exchange) -> list[Hop]:
     return list(exchange.tokens) + list(exchange.refreshes)
 
 
-def auth_methods(hop: Hop) -> list[str]:
-    """The client authentication methods one token request used, in the order the request shows them."""
-    return list(_request_auth(hop)[0])
-
-
 def _request_auth(hop: Hop) -> tuple[tuple[str, ...], str | None]:
-    """(auth_methods, the client_id the request itself names: body client_id, else the Basic user), read once
-    per hop: four rules ask for every token request."""
+    """(the client authentication methods the request used, in the order it shows them; the client_id the
+    request itself names: body client_id, else the Basic user), read once per hop: four rules ask for every
+    token request."""
     return derived(hop, "client_auth.request", lambda: _read_request_auth(hop), hop.req_headers, hop.form,
                    hop.req_body)
 
