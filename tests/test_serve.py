@@ -211,3 +211,34 @@ def test_an_openid_client_verifies_a_fresh_id_token_against_the_stubs_published_
     claims.validate()  # iss, aud, exp, iat, nonce and at_hash, as an OpenID client checks them (OIDC Core §3.1.3.7)
     assert claims["sub"] == "user-42" and claims["email"] == "demo@example.com", "the recorded user stays"
     assert metadata["jwks_uri"] == f"{stub.url}{served_path}"
+
+
+def _metadata_and_id_token(stub: StubProvider) -> tuple[dict, dict]:
+    """The discovery document the stub serves, and the claims of the id_token it issues at one login."""
+    from authlib.jose import jwt as jose_jwt
+
+    metadata = json.loads(browser(f"{stub.url}/.well-known/openid-configuration")[2])
+    _, _, answer = _token(stub, _code(_login(stub)["location"]))
+    return metadata, jose_jwt.decode(json.loads(answer)["id_token"], stub._id_tokens.jwks())
+
+
+@pytest.mark.parametrize("discovery_recorded", [True, False])
+def test_an_issuer_on_another_host_is_the_same_in_the_discovery_document_and_the_id_token(stub_of,
+                                                                                          discovery_recorded):
+    issuer = "https://cognito-idp.example.net/pool-1"  # the login pages on one host, the issuer named on another
+    discovery = h.make_hop(0, "GET", f"{h.PROVIDER}/.well-known/openid-configuration", started=900.0,
+                           resp_json={"issuer": issuer, "authorization_endpoint": f"{h.PROVIDER}/authorize",
+                                      "token_endpoint": f"{h.PROVIDER}/token", "jwks_uri": f"{h.PROVIDER}/jwks"})
+    recording = ([discovery] if discovery_recorded else []) + list(h.flow(
+        seq=2, scope="openid", token_json={"access_token": "recorded-at", "token_type": "Bearer",
+                                           "id_token": _expired_id_token(issuer)}))
+    metadata, claims = _metadata_and_id_token(stub_of(recording))
+    assert metadata["issuer"] == claims["iss"] == issuer
+
+
+def test_an_issuer_on_the_providers_host_is_the_stubs_in_the_discovery_document_and_the_id_token(stub_of):
+    recording = list(h.flow(scope="openid", token_json={
+        "access_token": "recorded-at", "token_type": "Bearer", "id_token": _expired_id_token(f"{h.PROVIDER}/v2")}))
+    stub = stub_of(recording)
+    metadata, claims = _metadata_and_id_token(stub)
+    assert metadata["issuer"] == claims["iss"] == f"{stub.url}/v2"

@@ -50,6 +50,7 @@ class Recorded:
     documents: dict[str, Hop] = field(default_factory=dict)  # path -> recorded GET answered with JSON
     resources: dict[str, Hop] = field(default_factory=dict)  # path -> recorded bearer call
     jwks_path: str | None = None  # where the stub publishes its own key, when it issues id_tokens
+    issuer: str | None = None  # the recorded issuer (discovery document, else id_token iss, else response iss)
 
 
 @dataclass
@@ -94,6 +95,7 @@ def read_recording(hops: list[Hop]) -> Recorded:
         elif hop.method == "GET" and hop.status == 200 and hop.resp_json() is not None:
             recorded.documents.setdefault(where, hop)
     recorded.jwks_path = _jwks_path(recorded)
+    recorded.issuer = _recorded_issuer(recorded)
     return recorded
 
 
@@ -106,6 +108,28 @@ def _jwks_path(recorded: Recorded) -> str | None:
             return path(jwks_uri)
     answers = [token_fields(hop) or {} for hop in (recorded.token, recorded.refresh) if hop is not None]
     return "/jwks" if any("id_token" in fields for fields in answers) else None
+
+
+def _recorded_issuer(recorded: Recorded) -> str | None:
+    """The provider's issuer as recorded: its discovery document's, else a recorded id_token's iss, else the
+    authorization response's iss (RFC 9207)."""
+    for where, hop in recorded.documents.items():
+        document = hop.resp_json()
+        if where.startswith(WELL_KNOWN) and isinstance(document, dict) and isinstance(document.get("issuer"), str):
+            return document["issuer"]
+    for id_token in _recorded_id_tokens(recorded):
+        iss = (jwt_claims(id_token) or {}).get("iss")
+        if isinstance(iss, str):
+            return iss
+    iss = param(recorded.response, "iss")
+    return iss if isinstance(iss, str) and iss else None
+
+
+def _recorded_id_tokens(recorded: Recorded) -> list[str]:
+    """The id_tokens of the recorded token answers and authorization response."""
+    answers = [token_fields(hop) or {} for hop in (recorded.token, recorded.refresh) if hop is not None]
+    answers.append(dict(recorded.response))
+    return [fields["id_token"] for fields in answers if isinstance(fields.get("id_token"), str)]
 
 
 class StubProvider:
@@ -202,7 +226,7 @@ class StubProvider:
                     continue
                 value = live["state"]
             elif name == "iss":
-                value = value.replace(self.recorded.provider, self.url)
+                value = self._local(value)
             out.append((name, value))
         if live.get("state") and not any(name == "state" for name, _ in out):
             out.append(("state", live["state"]))
@@ -250,7 +274,7 @@ class StubProvider:
                     (self._access if name == "access_token" else self._refresh).add(fields[name])
         if isinstance(fields.get("id_token"), str) and self._id_tokens is not None:
             fields["id_token"] = self._id_tokens.reissue(
-                fields["id_token"], issuer=self._issuer(fields["id_token"]), client_id=client_id, nonce=nonce,
+                fields["id_token"], issuer=self.issuer, client_id=client_id, nonce=nonce,
                 access_token=fields.get("access_token"))
         headers = _kept_headers(recorded) if recorded is not None else {"Cache-Control": "no-store"}
         content_type = (recorded.resp_header("content-type") if recorded is not None else None) or "application/json"
@@ -270,7 +294,9 @@ class StubProvider:
         return self.document(recorded)
 
     def document(self, recorded: Hop) -> Response:
-        body = (recorded.resp_body or b"").replace(self.recorded.provider.encode(), self.url.encode())
+        # surrogateescape: any body (not only UTF-8 JSON) round-trips byte for byte around the rewrite
+        body = self._local((recorded.resp_body or b"").decode("utf-8", "surrogateescape")).encode(
+            "utf-8", "surrogateescape")
         if self.recorded.jwks_path:
             body = _keys_at(body, self.url + self.recorded.jwks_path)
         return Response(recorded.status or 200, body, recorded.resp_header("content-type") or "application/json",
@@ -279,7 +305,7 @@ class StubProvider:
     def _metadata(self) -> dict:
         r = self.recorded
         metadata = {
-            "issuer": self.url,
+            "issuer": self.issuer,
             "authorization_endpoint": self.url + r.authorize_path,
             "token_endpoint": self.url + (r.token_path or "/token"),
             "response_types_supported": ["code"],
@@ -289,12 +315,16 @@ class StubProvider:
             metadata["jwks_uri"] = self.url + r.jwks_path
         return metadata
 
-    def _issuer(self, recorded_id_token: str) -> str:
-        """The recorded iss with the provider's origin made the stub's, as in the metadata the stub serves."""
-        recorded_iss = (jwt_claims(recorded_id_token) or {}).get("iss")
-        if not isinstance(recorded_iss, str) or not recorded_iss.startswith(self.recorded.provider):
-            return self.url
-        return self.url + recorded_iss[len(self.recorded.provider):]
+    @property
+    def issuer(self) -> str:
+        """The issuer the stub's discovery document names, and so the iss of every id_token it issues: the recorded
+        issuer with the provider's origin made the stub's (one on another host stays as recorded), the stub's own
+        address where the recording names none."""
+        return self._local(self.recorded.issuer) if self.recorded.issuer else self.url
+
+    def _local(self, text: str) -> str:
+        """The recorded provider's address in text made the stub's: the one rewrite of every answer."""
+        return text.replace(self.recorded.provider, self.url)
 
 
 def _keys_at(body: bytes, jwks_uri: str) -> bytes:
