@@ -235,36 +235,26 @@ def _mismatch_hit(hop: Hop, ctx: Context, used: str, *, message: str, evidence: 
 )
 def client_secret_in_url(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """A request URL carries client_secret."""
-    if not _any_secret_in_url(exchange):
-        return  # nearly every exchange: no URL to report, so no need to tell its hops apart
     seen: set[int] = set()
     for hop in _all_hops(exchange):
-        if hop.seq in seen:
-            continue
+        secret = param(hop.query, "client_secret") if hop.query else None
+        if not secret or hop.seq in seen:
+            continue  # nearly every hop: no client_secret in its URL
         seen.add(hop.seq)
-        secret = param(hop.query, "client_secret")
-        if secret:
-            yield Hit(
-                hop=hop,
-                message=f"{hop.method} {_without_query(hop.url)}?client_secret={_secret_note(secret)}",
-                evidence={"param": "client_secret", "in": "query",
-                          "length": None if is_redacted(secret) else len(secret)},
-            )
+        yield Hit(
+            hop=hop,
+            message=f"{hop.method} {_without_query(hop.url)}?client_secret={_secret_note(secret)}",
+            evidence={"param": "client_secret", "in": "query",
+                      "length": None if is_redacted(secret) else len(secret)},
+        )
 
 
-def _any_secret_in_url(exchange: Exchange) -> bool:
-    """Some hop _all_hops() lists has client_secret in its query: told without building that list."""
-    for hops in (exchange.hops, exchange.tokens, exchange.refreshes, exchange.registrations):
+def _all_hops(exchange: Exchange) -> Iterator[Hop]:
+    """The exchange's hops and the hops it names by role (a hop may come twice)."""
+    for hops in (exchange.hops, [exchange.authorize], exchange.tokens, exchange.refreshes, exchange.registrations):
         for hop in hops:
-            if hop.query and param(hop.query, "client_secret"):
-                return True
-    start = exchange.authorize
-    return start is not None and bool(start.query) and bool(param(start.query, "client_secret"))
-
-
-def _all_hops(exchange: Exchange) -> list[Hop]:
-    listed = [exchange.authorize] + exchange.tokens + exchange.refreshes + exchange.registrations
-    return [hop for hop in list(exchange.hops) + listed if hop is not None]
+            if hop is not None:
+                yield hop
 
 
 def _without_query(url: str) -> str:
