@@ -26,23 +26,17 @@ REFERER_SECRETS = ("code", "state") + TOKEN_PARAMS
 SAFE_REFERRER_POLICIES = {"no-referrer", "same-origin", "origin", "strict-origin", "strict-origin-when-cross-origin"}
 
 
-def _requested(exchange: Exchange, ctx: Context) -> list[tuple[str, str]]:
-    """What the authorization request asked for. With PAR (RFC 9126) or a request object the URL carries only part
-    of it: a client may repeat response_type there (OpenID Connect Core §6.2 asks for it) while response_mode
-    stays in the pushed request, which oidc-provider honours."""
-    if exchange.authorize is None:
-        return []
-    return facts(exchange, ctx).sent or request_params(exchange.authorize)
-
-
 def _requested_param(exchange: Exchange, ctx: Context, name: str) -> str | None:
-    """param(_requested(exchange, ctx), name), from the shared facts' index of the sent parameters."""
+    """A parameter of what the authorization request asked for: of its sent parameters (from the shared facts'
+    index), or of its URL/form when those are not known. With PAR (RFC 9126) or a request object the URL carries
+    only part of it: a client may repeat response_type there (OpenID Connect Core §6.2 asks for it) while
+    response_mode stays in the pushed request, which oidc-provider honours."""
     if exchange.authorize is None:
         return None
     known = facts(exchange, ctx)
     if known.sent:
         return known.sent_param(name)
-    return request_param(exchange.authorize, name)  # what _requested falls back to
+    return request_param(exchange.authorize, name)
 
 
 def _response_types(exchange: Exchange, ctx: Context) -> list[str]:

@@ -42,26 +42,10 @@ def is_insecure(url: str) -> bool:
     return scheme == "http" and not is_loopback(url)
 
 
-def endpoint_hops(exchange: Exchange, ctx: Context) -> list[tuple[str, Hop]]:
-    """(role, hop) for every OAuth endpoint hop this exchange is the first to list, so each is reported once.
-
-    The first exchange also takes the trace's metadata and registration hops that no exchange lists.
-    """
-    return [(_role(hop, exchange, ctx), hop) for hop in _owned_endpoints(exchange, ctx)]
-
-
-def _owned_endpoints(exchange: Exchange, ctx: Context) -> list[Hop]:
-    return _endpoint_owners(ctx).get(exchange.index, [])
-
-
-def _endpoint_owners(ctx: Context) -> dict[int, list[Hop]]:
-    return memo(ctx, "transport.endpoint-owners",
-                lambda: first_owners(ctx, _endpoint_list, ("metadata", "registration")))
-
-
 def _insecure_owned(ctx: Context) -> dict[int, list[Hop]]:
-    """exchange index -> the endpoint hops it owns (_owned_endpoints) that were reached over plain http, for the
-    exchanges that have any: one pass over the trace, filing only the plain-http hops (most are https)."""
+    """exchange index -> the endpoint hops it is the first to list (the first exchange also takes the trace's
+    metadata and registration hops no exchange lists) that were reached over plain http, for the exchanges that
+    have any: one pass over the trace, filing only the plain-http hops (most are https)."""
     return first_owners(ctx, _endpoint_list, ("metadata", "registration"), keep=_reached_insecurely)
 
 
