@@ -191,7 +191,7 @@ def client_auth_method_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hi
         if len(methods) > 1:
             continue  # client-auth-multiple
         used = methods[0] if methods else "none"
-        registration = registration_for(client_id_of(hop, exchange), exchange, ctx) if registrations else None
+        registration = registration_for(client_id_of(hop, exchange), exchange, ctx)
         if registration is not None:
             registered = registered_method(registration)
             if registered != used and "none" not in (registered, used):
@@ -276,7 +276,6 @@ def _without_query(url: str) -> str:
 )
 def public_client_secret(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """A public client sends a secret, a confidential one none, or an unauthenticated request has no client_id."""
-    registered_somewhere = bool(_registration_index(ctx))
     for hop in token_endpoint_requests(exchange):
         methods = _request_auth(hop)[0]
         if not methods and hop in exchange.tokens and not param(body_params(hop), "client_id"):
@@ -286,13 +285,11 @@ def public_client_secret(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
                 evidence={"param": "client_id", "returned": None, "methods": []},
             )
             continue
-        if not registered_somewhere:
-            continue  # the usual trace: no dynamic registration to hold the request to
-        methods = list(methods)
         client_id = client_id_of(hop, exchange)
         registration = registration_for(client_id, exchange, ctx)
         if registration is None:
-            continue
+            continue  # the usual trace: no dynamic registration to hold the request to
+        methods = list(methods)
         registered = registered_method(registration)
         sends_secret = any(method in SECRET_METHODS for method in methods)
         if registered == "none" and sends_secret:
