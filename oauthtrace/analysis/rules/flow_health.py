@@ -113,8 +113,6 @@ def _uses(hops: list[Hop]) -> dict[str, list[Hop]]:
     """access token -> the requests that presented it, in order."""
     found: dict[str, list[Hop]] = {}
     for hop in hops:
-        if not hop.req_headers or not _has_authorization(hop):
-            continue  # most hops: no header to read a token from
         token = bearer_token(hop)
         if token:
             found.setdefault(token, []).append(hop)
@@ -125,14 +123,6 @@ def _uses(hops: list[Hop]) -> dict[str, list[Hop]]:
 
 
 _seq = attrgetter("seq")
-
-
-def _has_authorization(hop: Hop) -> bool:
-    """The request has an Authorization header (bearer_token's only source), told without reading its value."""
-    for name, _ in hop.req_headers:
-        if name.lower() == "authorization":
-            return True
-    return False
 
 
 def _refused(hop: Hop) -> bool:
