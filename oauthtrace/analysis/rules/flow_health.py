@@ -22,8 +22,7 @@ OPTIONAL_METHODS = ("GET", "DELETE")
 
 def recorded_until(ctx: Context) -> float:
     """When the recording's last hop ended (or started, if it never ended)."""
-    # a list comprehension rather than a generator: max() then reads it without resuming a frame per hop
-    return memo(ctx, "flow_health.end", lambda: max([h.ended or h.started or 0.0 for h in ctx.hops], default=0.0))
+    return memo(ctx, "flow_health.end", lambda: max((h.ended or h.started or 0.0 for h in ctx.hops), default=0.0))
 
 
 @rule(
