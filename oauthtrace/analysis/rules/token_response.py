@@ -14,7 +14,7 @@ from oauthtrace.analysis.oauth import (
 )
 from oauthtrace.analysis.registry import Context, rule, trait
 from oauthtrace.analysis.rules._shared import facts, per_exchange
-from oauthtrace.model import Exchange, Hit, Hop
+from oauthtrace.model import Exchange, Hit, Hop, every
 
 PROFILE_SEVERITIES: dict[str, dict[str, str]] = {}
 # token-cache-headers has two cases with different severities; only its Pragma case changes with the profile
@@ -246,15 +246,9 @@ def token_cache_headers(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
 
 
 def _cache_headers(hop: Hop) -> tuple[str | None, str | None]:
-    """(Cache-Control, Pragma) of the response, each header's values joined as a cache reads them; one pass over
-    the headers for both."""
-    cache_control, pragma = [], []
-    for name, value in hop.resp_headers:
-        lowered = name.lower()
-        if lowered == "cache-control":
-            cache_control.append(value)
-        elif lowered == "pragma":
-            pragma.append(value)
+    """(Cache-Control, Pragma) of the response, each header's values joined as a cache reads them."""
+    cache_control = every(hop.resp_headers, "cache-control", case=False)
+    pragma = every(hop.resp_headers, "pragma", case=False)
     return ", ".join(cache_control) or None, ", ".join(pragma) or None
 
 
