@@ -55,10 +55,10 @@ def _read_answers(exchange: Exchange) -> tuple[Answered, Successful, bool]:
             if hop.status is None:
                 continue
             answered.append((name, hop))
-            data = hop.resp_json()  # token_response(hop) when it is a dict
+            data = token_response(hop)
             if not _json_object_answer(hop.resp_content_type, data):
                 flawed = True
-            if hop.status == 200 and isinstance(data, dict) and "error" not in data:
+            if hop.status == 200 and data is not None and "error" not in data:
                 successful.append((name, hop, data))
                 if not _complete(data) or _has_numeric_string(data):
                     flawed = True
@@ -146,8 +146,6 @@ def _body_kind(hop: Hop, data) -> str:
 def token_fields_missing(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """A successful token response lacks access_token or token_type, or has a token_type clients do not know."""
     for name, hop, data in _successful(exchange, ctx):
-        if _complete(data):
-            continue  # the usual answer: nothing to report
         missing = [field for field in ("access_token", "token_type")
                    if not isinstance(data.get(field), str) or not data.get(field)]
         if missing:
@@ -190,7 +188,8 @@ def expires_in_not_number(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """expires_in (or another numeric member) is a JSON string."""
     for name, hop, data in _successful(exchange, ctx):
         for field in NUMERIC_FIELDS:
-            if field not in data or not isinstance(value := data[field], str):
+            value = data.get(field)
+            if not isinstance(value, str):
                 continue  # absent, or a number as it should be
             numeric = value.strip().isdigit()
             as_number = value.strip() if numeric else "a number of seconds"
