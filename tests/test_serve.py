@@ -175,12 +175,13 @@ def test_the_live_state_is_echoed_even_where_the_recording_dropped_it(stub_of):
 # -- OpenID Connect: a recorded id_token is issued afresh, signed with the stub's own published key ---------------
 
 
-def _expired_id_token(issuer: str) -> str:
+def _expired_id_token(issuer: str, **extra) -> str:
     """What a provider issued months ago, with a signature the stub cannot make (HS256 under the provider's key)."""
     from authlib.jose import jwt as jose_jwt
 
     claims = {"iss": issuer, "sub": "user-42", "aud": "recorded-client", "iat": 1_600_000_000,
-              "exp": 1_600_000_600, "nonce": "recorded-nonce", "at_hash": "recorded", "email": "demo@example.com"}
+              "exp": 1_600_000_600, "nonce": "recorded-nonce", "at_hash": "recorded", "email": "demo@example.com",
+              **extra}
     return jose_jwt.encode({"alg": "HS256"}, claims, b"the provider's own secret").decode()
 
 
@@ -242,3 +243,20 @@ def test_an_issuer_on_the_providers_host_is_the_stubs_in_the_discovery_document_
     stub = stub_of(recording)
     metadata, claims = _metadata_and_id_token(stub)
     assert metadata["issuer"] == claims["iss"] == f"{stub.url}/v2"
+
+
+def test_a_hybrid_responses_id_token_is_issued_afresh_and_bound_to_the_fresh_code(stub_of):
+    from authlib.jose import jwt as jose_jwt
+    from authlib.oidc.core import HybridIDToken
+
+    recorded = _expired_id_token(h.PROVIDER, c_hash="recorded")
+    stub = stub_of(h.flow(scope="openid", response_type="code id_token", response_mode="form_post",
+                          extra_response=[("id_token", recorded)]))
+    page = _login(stub, response_type="code id_token", nonce="live-nonce", client_id="live-client")["body"].decode()
+    fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', page))
+    assert fields["id_token"] != recorded
+    claims = jose_jwt.decode(fields["id_token"], stub._id_tokens.jwks(), claims_cls=HybridIDToken,
+                             claims_options={"iss": {"values": [stub.issuer]}},
+                             claims_params={"nonce": "live-nonce", "client_id": "live-client", "code": fields["code"]})
+    claims.validate()  # iss, aud, exp, nonce and c_hash of the fresh code (OIDC Core §3.3.2.11)
+    assert claims["sub"] == "user-42"

@@ -3,8 +3,9 @@
 A recorded id_token cannot be served twice: it has expired, it names the recorded provider and client, it carries
 the recorded nonce, and its signature is the provider's, which the stub cannot make. An OpenID client checks each
 of these (OpenID Connect Core §3.1.3.7) and would refuse the login. So the stub keeps the recorded claims (the
-user, the profile) and sets what a provider sets per login: iss, aud, nonce, iat, exp, at_hash; it signs with an
-RSA key made at start and publishes that key at its jwks_uri.
+user, the profile) and sets what a provider sets per login: iss, aud, nonce, iat, exp, at_hash, and in an
+authorization response c_hash and s_hash; it signs with an RSA key made at start and publishes that key at its
+jwks_uri.
 """
 
 from __future__ import annotations
@@ -35,10 +36,11 @@ class IdTokenIssuer:
                           "n": _b64_uint(numbers.n), "e": _b64_uint(numbers.e)}]}
 
     def reissue(self, recorded: str, *, issuer: str, client_id: str | None, nonce: str | None,
-                access_token: str | None, now: float | None = None) -> str:
+                access_token: str | None, now: float | None = None, code: str | None = None,
+                state: str | None = None) -> str:
         """The recorded id_token's claims for this login, signed RS256 with the stub's key."""
         claims = per_login_claims(jwt_claims(recorded) or {}, issuer=issuer, client_id=client_id, nonce=nonce,
-                                  access_token=access_token, now=now)
+                                  access_token=access_token, now=now, code=code, state=state)
         header = {"alg": "RS256", "typ": "JWT", "kid": self.kid}
         signing_input = f"{_b64_json(header)}.{_b64_json(claims)}".encode("ascii")
         signature = self._key.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
@@ -46,7 +48,8 @@ class IdTokenIssuer:
 
 
 def per_login_claims(recorded: dict, *, issuer: str, client_id: str | None, nonce: str | None,
-                     access_token: str | None, now: float | None = None) -> dict:
+                     access_token: str | None, now: float | None = None, code: str | None = None,
+                     state: str | None = None) -> dict:
     """The recorded claims with what a provider sets for each login set for this one."""
     issued = int(now if now is not None else time.time())
     lifetime = _lifetime(recorded)
@@ -60,6 +63,10 @@ def per_login_claims(recorded: dict, *, issuer: str, client_id: str | None, nonc
         claims["auth_time"] = issued
     if access_token and "at_hash" in recorded:  # for this access token, as the recorded one was (§3.1.3.8)
         claims["at_hash"] = half_hash(access_token)
+    if code and "c_hash" in recorded:  # a hybrid response's id_token binds its code (§3.3.2.11)
+        claims["c_hash"] = half_hash(code)
+    if state and "s_hash" in recorded:
+        claims["s_hash"] = half_hash(state)
     return claims
 
 

@@ -4,7 +4,8 @@ It answers as the recorded provider did, on the live request: /authorize redirec
 with the recorded authorization response (the live `state` echoed, a fresh code, the recorded response mode); the
 token endpoint checks the code (and PKCE) and answers in the recorded shape, quirks included (form-encoded,
 `expires_in` as a string); metadata, userinfo and other recorded JSON endpoints answer as recorded, the recorded
-provider origin rewritten to the stub's own. A recorded id_token is issued afresh for each login (replay/idtoken.py)
+provider origin rewritten to the stub's own. A recorded id_token (in the token response or, hybrid and implicit
+flows, the authorization response) is issued afresh for each login (replay/idtoken.py)
 and signed with the stub's own key, published at the recorded jwks_uri. Anything else is a 404 that lists what the
 recording holds.
 """
@@ -106,8 +107,7 @@ def _jwks_path(recorded: Recorded) -> str | None:
         jwks_uri = document.get("jwks_uri") if isinstance(document, dict) else None
         if isinstance(jwks_uri, str) and origin(jwks_uri) == recorded.provider:
             return path(jwks_uri)
-    answers = [token_fields(hop) or {} for hop in (recorded.token, recorded.refresh) if hop is not None]
-    return "/jwks" if any("id_token" in fields for fields in answers) else None
+    return "/jwks" if _recorded_id_tokens(recorded) else None
 
 
 def _recorded_issuer(recorded: Recorded) -> str | None:
@@ -230,7 +230,18 @@ class StubProvider:
             out.append((name, value))
         if live.get("state") and not any(name == "state" for name, _ in out):
             out.append(("state", live["state"]))
-        return out
+        return self._fresh_id_token(out, live)
+
+    def _fresh_id_token(self, params: Pairs, live: dict) -> Pairs:
+        """A hybrid or implicit response's id_token issued for this login, its c_hash/s_hash for the fresh code
+        and the live state (OIDC Core §3.3.2.11) — replayed as recorded, a client would refuse it."""
+        if self._id_tokens is None:
+            return params
+        values = dict(params)
+        return [(name, self._id_tokens.reissue(
+            value, issuer=self.issuer, client_id=live.get("client_id"), nonce=live.get("nonce"),
+            access_token=values.get("access_token"), code=values.get("code"), state=values.get("state")))
+            if name == "id_token" else (name, value) for name, value in params]
 
     def _issue_code(self, live: dict, redirect_uri: str) -> str:
         code = secrets.token_urlsafe(24)
