@@ -13,7 +13,7 @@ from oauthtrace.analysis.oauth import body_params, param
 from oauthtrace.analysis.registry import Context, rule, trait
 from oauthtrace.analysis.rules._shared import AuthzResponse, facts
 from oauthtrace.analysis.rules.discovery import expected_resources, valid_prm
-from oauthtrace.model import Exchange, Hit, Hop, Pairs
+from oauthtrace.model import Exchange, Hit, Hop, Pairs, every
 
 PROFILE_SEVERITIES: dict[str, dict[str, str]] = {
     "mcp": {"resource-missing": "error"},
@@ -22,7 +22,7 @@ PROFILE_SEVERITIES: dict[str, dict[str, str]] = {
 
 def resources_in(pairs: Pairs) -> list[str]:
     """The resource values sent (RFC 8707 allows several); empty values count as omitted (RFC 6749 §3.1)."""
-    return [value for name, value in pairs if name == "resource" and value]  # every(), then the empty ones out
+    return [value for value in every(pairs, "resource") if value]
 
 
 def prm_resource(exchange: Exchange) -> str | None:
