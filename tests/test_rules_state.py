@@ -257,8 +257,7 @@ def test_short_random_base64url_without_digits_is_not_undercounted():
 def test_surely_unguessable_never_vouches_for_a_value_estimated_bits_finds_weak():
     import random
 
-    from oauthtrace.analysis.rules._shared import estimated_bits
-    from oauthtrace.analysis.rules.state import surely_unguessable
+    from oauthtrace.analysis.rules._shared import estimated_bits, surely_unguessable
 
     rng = random.Random(7)
     alphabets = ["0123456789", "0123456789abcdef", "abcdefghijklmnopqrstuvwxyz", "aB", "²٣0", "a-_", "x~"]

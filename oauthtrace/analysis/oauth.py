@@ -16,6 +16,16 @@ def request_params(hop: Hop) -> Pairs:
     return [*hop.query, *hop.form]  # a new list: callers may extend it
 
 
+def request_param(hop: Hop, name: str) -> str | None:
+    """param(request_params(hop), name) — also param(callback_params(hop), name) — without joining the query and
+    the form into a new list: rules ask it of every authorization request and callback of a trace."""
+    for pairs in (hop.query, hop.form):
+        for key, value in pairs:
+            if key == name:
+                return value or None
+    return None
+
+
 def param(pairs: Pairs, name: str) -> str | None:
     """A parameter's value; a parameter sent without a value counts as omitted (RFC 6749 §3.1)."""
     for key, value in pairs:  # first(pairs, name) inlined: the analysis's most frequent call
@@ -96,6 +106,11 @@ def body_params(hop: Hop) -> Pairs:
     if hop.req_content_type == "application/x-www-form-urlencoded":
         return parse_pairs(hop.req_text)
     return []
+
+
+def body_param(hop: Hop, name: str) -> str | None:
+    """param(body_params(hop), name), the form read in place (body_params copies it)."""
+    return param(hop.form or body_params(hop), name)
 
 
 def basic_credentials(hop: Hop) -> tuple[str, str] | None:

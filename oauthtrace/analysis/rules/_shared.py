@@ -210,6 +210,18 @@ def estimated_bits(value: str) -> float:
     return len(value) * math.log2(alphabet)
 
 
+def surely_unguessable(value: str, bits: float) -> bool:
+    """Whether estimated_bits(value) >= bits follows from the length alone, without collecting the characters.
+
+    The smallest alphabet estimated_bits counts is 10 (digits only), and anything that is not all ASCII digits
+    draws from at least 16 (hex): two bounds that settle the usual long random value in one comparison. False
+    means "count the alphabet", not "weak".
+    """
+    length = len(value)
+    return length * _LOG2_10 >= bits or (length * 4 >= bits and not value.isdigit())
+
+
+_LOG2_10 = math.log2(10)  # as estimated_bits computes it for a digits-only value
 _DIGITS = frozenset(string.digits)
 _LOWER = frozenset(string.ascii_lowercase)
 _UPPER = frozenset(string.ascii_uppercase)

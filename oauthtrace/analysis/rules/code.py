@@ -6,8 +6,7 @@ from typing import Iterable
 
 from oauthtrace.analysis.oauth import body_params, param, shown, token_fields
 from oauthtrace.analysis.registry import Context, memo, rule
-from oauthtrace.analysis.rules._shared import estimated_bits, facts
-from oauthtrace.analysis.rules.state import surely_unguessable
+from oauthtrace.analysis.rules._shared import estimated_bits, facts, surely_unguessable
 from oauthtrace.model import Exchange, Hit, Hop
 
 CODE_LIFETIME = 600.0  # RFC 6749 §4.1.2: a maximum authorization code lifetime of 10 minutes is RECOMMENDED

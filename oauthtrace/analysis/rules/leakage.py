@@ -7,11 +7,10 @@ from html.parser import HTMLParser
 from typing import Iterable, Iterator
 
 from oauthtrace.analysis.oauth import (
-    authz_response_params, callback_params, param, request_params, shown, token_fields,
+    authz_response_params, callback_params, param, request_param, request_params, shown, token_fields,
 )
 from oauthtrace.analysis.registry import Context, memo, rule
 from oauthtrace.analysis.rules._shared import facts
-from oauthtrace.analysis.rules.state import request_param
 from oauthtrace.model import Exchange, Hit, Hop
 from oauthtrace.params import base_url, fragment_pairs, host, origin, query_pairs
 

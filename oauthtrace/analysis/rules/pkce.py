@@ -5,11 +5,10 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-from oauthtrace.analysis.oauth import body_params, client_auth_used, param, shown, token_fields
+from oauthtrace.analysis.oauth import body_param, client_auth_used, request_param, shown, token_fields
 from oauthtrace.analysis.registry import Context, memo, rule, trait
 from oauthtrace.analysis.rules._shared import facts
 from oauthtrace.analysis.rules.issuer import _metadata_hops
-from oauthtrace.analysis.rules.state import request_param
 from oauthtrace.digests import s256
 from oauthtrace.model import Exchange, Hit, Hop, Pairs, is_redacted
 
@@ -42,11 +41,6 @@ def _is_code_flow(response_type: str | None) -> bool:
 
 def _token_requests(exchange: Exchange) -> list[Hop]:
     return list(exchange.tokens)
-
-
-def _verifier(hop: Hop) -> str | None:
-    """param(body_params(hop), "code_verifier"), the form read in place (body_params copies it)."""
-    return param(hop.form or body_params(hop), "code_verifier")
 
 
 def _issued_tokens(hop: Hop) -> bool:
@@ -84,7 +78,7 @@ def sends_code_challenge(exchange: Exchange, ctx: Context) -> bool:
 def sends_code_verifier(exchange: Exchange, ctx: Context) -> bool:
     """A token request of the exchange sent a code_verifier."""
     for hop in exchange.tokens:
-        if _verifier(hop):
+        if body_param(hop, "code_verifier"):
             return True
     return False
 
@@ -179,7 +173,7 @@ def pkce_verifier_mismatch(exchange: Exchange, ctx: Context) -> list[Hit]:
     if method not in ("S256", "plain"):
         return hits  # an unknown method: the provider must refuse it; nothing to compute
     for hop in _token_requests(exchange):
-        verifier = _verifier(hop)
+        verifier = body_param(hop, "code_verifier")
         if not verifier:
             continue
         computed = s256(verifier) if method == "S256" else verifier
@@ -270,7 +264,7 @@ def pkce_verifier_missing(exchange: Exchange, ctx: Context) -> list[Hit]:
     if not challenge:
         return hits
     for hop in _token_requests(exchange):
-        if _verifier(hop):
+        if body_param(hop, "code_verifier"):
             continue
         accepted = _issued_tokens(hop)
         message = f"authorize.code_challenge = {shown(challenge, secret=True)} → token.code_verifier = ∅"
@@ -303,7 +297,7 @@ def pkce_downgrade(exchange: Exchange, ctx: Context) -> list[Hit]:
     if known.sent is None or known.sent_param("code_challenge"):
         return hits
     for hop in _token_requests(exchange):
-        verifier = _verifier(hop)
+        verifier = body_param(hop, "code_verifier")
         if verifier and _issued_tokens(hop):
             hits.append(Hit(hop=hop,
                             message=f"authorize.code_challenge = ∅ → token.code_verifier = "
@@ -338,7 +332,7 @@ def pkce_verifier_malformed(exchange: Exchange, ctx: Context) -> list[Hit]:
                             message=f"authorize.code_challenge = {shown(challenge, secret=True)} {problem}",
                             evidence=_malformed_evidence("code_challenge", challenge, method)))
     for hop in _token_requests(exchange):
-        verifier = _verifier(hop)
+        verifier = body_param(hop, "code_verifier")
         problem = _malformed(verifier)
         if verifier and problem:
             hits.append(Hit(hop=hop, message=f"token.code_verifier = {shown(verifier, secret=True)} {problem}",

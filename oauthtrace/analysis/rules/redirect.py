@@ -6,7 +6,7 @@ import re
 from typing import Iterable
 
 from oauthtrace.analysis.compare import describe_difference
-from oauthtrace.analysis.oauth import body_params, param, shown, token_fields
+from oauthtrace.analysis.oauth import body_param, shown, token_fields
 from oauthtrace.analysis.profiles import known_client
 from oauthtrace.analysis.registry import Context, rule
 from oauthtrace.analysis.rules._shared import facts, hops_with_role, redirect_target
@@ -71,7 +71,7 @@ def redirect_uri_mismatch(exchange: Exchange, ctx: Context) -> list[Hit]:
     if not sent:
         return hits
     for hop in exchange.tokens:
-        used = _token_param(hop, "redirect_uri")
+        used = body_param(hop, "redirect_uri")
         if not used:
             continue
         if used != sent:
@@ -90,11 +90,6 @@ def redirect_uri_mismatch(exchange: Exchange, ctx: Context) -> list[Hit]:
                 blame="AS",
             ))
     return hits
-
-
-def _token_param(hop: Hop, name: str) -> str | None:
-    """param(body_params(hop), name), the form read in place (body_params copies it)."""
-    return param(hop.form or body_params(hop), name)
 
 
 def _rejected_redirect(hop: Hop) -> bool:
@@ -131,7 +126,7 @@ def redirect_uri_omitted_at_token(exchange: Exchange, ctx: Context) -> list[Hit]
     if not sent:
         return hits
     for hop in exchange.tokens:
-        if not _token_param(hop, "redirect_uri"):
+        if not body_param(hop, "redirect_uri"):
             hits.append(Hit(
                 hop=hop,
                 message=f"authorize.redirect_uri = {shown(sent)} → token.redirect_uri = ∅",

@@ -5,16 +5,15 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import math
 import re
 from operator import countOf
 from typing import Iterable, Iterator
 
 from oauthtrace.analysis import jwt
 from oauthtrace.analysis.compare import describe_difference
-from oauthtrace.analysis.oauth import body_params, request_params, shown
+from oauthtrace.analysis.oauth import body_params, request_param, request_params, shown
 from oauthtrace.analysis.registry import Context, memo, rule
-from oauthtrace.analysis.rules._shared import SECRET_PARAMS, AuthzResponse, estimated_bits, facts
+from oauthtrace.analysis.rules._shared import SECRET_PARAMS, AuthzResponse, estimated_bits, facts, surely_unguessable
 from oauthtrace.model import Exchange, Hit, Hop, Pairs
 
 MIN_STATE_LENGTH = 8  # ORY Hydra/fosite and Authelia reject shorter values with error=invalid_state
@@ -32,30 +31,6 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 _BASE64 = re.compile(r"[A-Za-z0-9+/_-]{8,}={0,2}")
 _URL_START = re.compile(r"https?://", re.IGNORECASE)
 _JSON_KEY = re.compile(rb'"([^"\\]*)"\s*:')
-
-
-def surely_unguessable(value: str, bits: float) -> bool:
-    """Whether estimated_bits(value) >= bits follows from the length alone, without collecting the characters.
-
-    The smallest alphabet estimated_bits counts is 10 (digits only), and anything that is not all ASCII digits
-    draws from at least 16 (hex): two bounds that settle the usual long random value in one comparison. False
-    means "count the alphabet", not "weak".
-    """
-    length = len(value)
-    return length * _LOG2_10 >= bits or (length * 4 >= bits and not value.isdigit())
-
-
-_LOG2_10 = math.log2(10)  # as estimated_bits computes it for a digits-only value
-
-
-def request_param(hop: Hop, name: str) -> str | None:
-    """param(request_params(hop), name) — also param(callback_params(hop), name) — without joining the query and
-    the form into a new list: rules ask it of every authorization request and callback of a trace."""
-    for pairs in (hop.query, hop.form):
-        for key, value in pairs:
-            if key == name:
-                return value or None
-    return None
 
 
 def _sent_state_index(ctx: Context) -> dict[str, list[int]]:
