@@ -125,7 +125,6 @@ def _secret_note(secret: str) -> str:
     return "‹secret, redacted›" if is_redacted(secret) else f"‹secret, {len(secret)} chars›"
 
 
-
 @trait("basic_auth")
 def sends_basic_auth(exchange: Exchange, ctx: Context) -> bool:
     """A token-endpoint request of the exchange carries an `Authorization: Basic` header."""

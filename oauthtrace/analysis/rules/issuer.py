@@ -147,7 +147,6 @@ def _show(value: str | None) -> str:
 # --- rules -------------------------------------------------------------------------------------------------
 
 
-
 @trait("iss")
 def has_iss(exchange: Exchange, ctx: Context) -> bool:
     """The authorization response carries iss (RFC 9207)."""

@@ -38,7 +38,6 @@ def is_openid(pairs: Pairs) -> bool:
     return "openid" in (param(pairs, "scope") or "").split()
 
 
-
 @trait("openid")
 def asks_openid(exchange: Exchange, ctx: Context) -> bool:
     """The authorization request's scope holds openid."""

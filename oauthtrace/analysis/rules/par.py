@@ -14,7 +14,6 @@ from oauthtrace.params import base_url
 PROFILE_SEVERITIES: dict[str, dict[str, str]] = {}
 
 
-
 @trait("request_uri")
 def sends_request_uri(exchange: Exchange, ctx: Context) -> bool:
     """The authorization request's URL carries a request_uri (a pushed request, RFC 9126)."""

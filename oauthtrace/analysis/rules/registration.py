@@ -37,7 +37,6 @@ def _as_metadata(exchange: Exchange) -> tuple[Hop, dict] | None:
     return None
 
 
-
 @trait("url_client_id")
 def has_url_client_id(exchange: Exchange, ctx: Context) -> bool:
     """The authorization request's client_id is a URL (a client ID metadata document)."""

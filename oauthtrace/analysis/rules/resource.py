@@ -42,7 +42,6 @@ def _token_requests(exchange: Exchange) -> list[Hop]:
     return sorted(exchange.tokens + exchange.refreshes, key=attrgetter("seq"))
 
 
-
 @trait("mcp")
 def is_mcp_flow(exchange: Exchange, ctx: Context) -> bool:
     """MCP authorization applies to the exchange (mcp_applies, under the exchange's profile)."""
