@@ -320,7 +320,7 @@ def first_owners(ctx: Context, hops_of, orphan_roles: tuple[str, ...], keep=None
     if ordered:
         orphans = [hop for hop in ctx.hops_with_role(*orphan_roles)
                    if hop.seq not in claimed and (keep is None or keep(hop))]
-        if orphans or keep is None:
+        if orphans:
             owners.setdefault(ordered[0].index, []).extend(orphans)
     return owners
 
