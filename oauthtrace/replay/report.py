@@ -32,7 +32,9 @@ def verdict(result: ReplayResult) -> str:
                        f"{'s' if len(errors) == 1 else ''}")
     new_problems = result.diff.new_problems()
     if new_problems:
-        reasons.append(f"{len(new_problems)} new finding{'s' if len(new_problems) != 1 else ''}")
+        # "at warning or error level": the "new" rows above list info findings too, which do not fail a replay
+        plural = "s" if len(new_problems) != 1 else ""
+        reasons.append(f"{len(new_problems)} new finding{plural} at warning or error level")
     return "FAIL: " + "; ".join(reasons) + "."
 
 
