@@ -145,3 +145,22 @@ def test_a_writer_process_that_dies_is_said_once_and_every_later_flow_counted(db
     assert len(said) == 2, said
     assert said[0] == "the writer process has stopped (Broken pipe): 1 hop(s) not stored"
     assert said[1] == "the writer process ended without a report (exit -9); 1 hop(s) sent to it are unconfirmed"
+
+
+def test_closed_on_a_running_event_loop_as_mitmdump_s_done_hook_does_it_stores_every_flow(db_path):
+    import asyncio
+    import threading
+
+    writer = ProcessWriter(db_path, "unit")
+    writer.start()
+    os.kill(writer.pid, signal.SIGSTOP)  # a busy child: what the pipe cannot take stays queued in the outbox
+    threading.Timer(0.5, os.kill, (writer.pid, signal.SIGCONT)).start()
+
+    async def record_then_close():
+        for n in range(300):
+            writer.put(_flow(n, bytes([n % 256]) * 100_000), n + 1)  # 30 MB of bodies: far more than the pipe holds
+        return writer.close()
+
+    stats = asyncio.run(record_then_close())
+    assert (stats.stored, stats.failed) == (300, 0), stats.errors
+    assert _stored_paths(db_path) == [str(n) for n in range(300)]

@@ -45,6 +45,20 @@ class Outbox:
         """Write what the pipe takes; within an event loop never wait, outside one wait until all is written."""
         loop = running_loop()
         wait = loop is None or self._blocking_only
+        if self._write(wait):
+            self._watch(loop if self._queue and not wait else None)
+
+    def finish(self) -> None:
+        """Write out everything queued, waiting for the pipe even on a running event loop: the writer is closing.
+
+        `mitmdump -s` closes it from the done hook, on mitmproxy's loop, still running: drain() would leave there
+        what the pipe had no room for, and closing the pipe then would cut a batch in half.
+        """
+        self._watch(None)
+        self._write(wait=True)
+
+    def _write(self, wait: bool) -> bool:
+        """Write queued batches in order, waiting for the pipe if `wait`; False when the pipe broke."""
         try:
             while self._queue:
                 entry = self._queue[0]
@@ -67,8 +81,8 @@ class Outbox:
             self._bytes = 0
             self._watch(None)
             self._on_lost(lost, exc)
-            return
-        self._watch(loop if self._queue and not wait else None)
+            return False
+        return True
 
     def _watch(self, loop: asyncio.AbstractEventLoop | None) -> None:
         """Have `loop` call drain() when the pipe has room (None: no longer)."""

@@ -39,7 +39,8 @@ _FAILED = "error "
 class ProcessWriter:
     """HopWriter's interface (start, put, close -> WriterStats) with the work done in a child process.
 
-    put() runs on mitmproxy's event loop; so do the flushes it schedules. close() runs once the loop has ended.
+    put() runs on mitmproxy's event loop; so do the flushes it schedules. close() runs after the loop has ended
+    (ProxyRunner) or on it, from the done hook (`mitmdump -s`): either way it waits until all is in the pipe.
     """
 
     def __init__(self, db_path: str, trace_name: str, **options):
@@ -100,12 +101,12 @@ class ProcessWriter:
         if not self._pending:
             return
         batch, self._pending = self._pending, []
-        data = _marshalled(batch, self._unsendable)
         if self._child_lost:  # said when it happened; the total is in the final figures
             self.stats.failed += len(batch)
             return
-        if not self._outbox.send(data, len(batch)):
-            self.stats.failed += len(batch)
+        data, count = _marshalled(batch, self._unsendable)
+        if not self._outbox.send(data, count):
+            self.stats.failed += count
             self.stats.last_error = "the writer process is not keeping up"
             self._say(f"{self.stats.last_error}: dropping flows until it does")
 
@@ -114,7 +115,7 @@ class ProcessWriter:
         if self._closed or self._process is None:
             return self.stats
         self.flush()
-        self._outbox.drain()  # the event loop has ended: whatever the pipe had no room for goes now, waiting
+        self._outbox.finish()  # whatever the pipe had no room for goes now, waiting, even on a running loop
         self._closed = True
         self._process.stdin.close()
         report = _read_line(self._process.stdout, timeout)
@@ -144,6 +145,11 @@ class ProcessWriter:
             self._say(self.stats.last_error)
             return
         mine = self.stats
+        unaccounted = self._outbox.sent - (child.stored + child.failed)
+        if unaccounted > 0:  # sent whole, yet the child neither stored nor counted them: a batch reached it cut
+            child.failed += unaccounted
+            mine.last_error = f"{unaccounted} hop(s) sent to the writer process were not received whole"
+            self._say(mine.last_error)
         child.failed += mine.failed
         child.last_error = mine.last_error or child.last_error
         child.errors = (mine.errors + child.errors)[-20:]
@@ -167,10 +173,11 @@ class ProcessWriter:
             del self.stats.errors[:-20]
 
 
-def _marshalled(batch: list, on_unsendable) -> bytes:
+def _marshalled(batch: list, on_unsendable) -> tuple[bytes, int]:
+    """The batch as bytes for the pipe, and how many flows they carry."""
     try:
-        return marshal.dumps(batch)
-    except ValueError:  # a value marshal cannot carry: send the others, count that one
+        return marshal.dumps(batch), len(batch)
+    except ValueError:  # a value marshal cannot carry (a str subclass another addon put on the flow): count that one
         sendable = []
         for item in batch:
             try:
@@ -178,7 +185,7 @@ def _marshalled(batch: list, on_unsendable) -> bytes:
                 sendable.append(item)
             except ValueError:
                 on_unsendable(item[0])
-        return marshal.dumps(sendable)
+        return marshal.dumps(sendable), len(sendable)
 
 
 def _widen_pipe(fd: int) -> None:
@@ -234,7 +241,8 @@ def _receive(stream, writer: HopWriter) -> None:
             batch = marshal.load(stream)
         except EOFError:
             return
-        except (ValueError, TypeError):  # cut off mid-batch: the proxy died while writing it
+        except (ValueError, TypeError):  # cut off mid-batch: the proxy died, or closed the pipe, while writing it
+            log.error("a batch of flows from the proxy arrived cut off; its flows are not stored")
             return
         for seq, parts in batch:
             writer.put_parts(parts, seq)
