@@ -116,8 +116,8 @@ _SELECT_HOP = (
 _INSERT_HOP = f"INSERT INTO hops ({', '.join(_HOP_COLUMNS)}) VALUES ({', '.join('?' * len(_HOP_COLUMNS))})"
 
 
-# One INSERT of many rows is one sqlite3_step: the recorder's writer gives up and takes back the GIL once per
-# statement, and executemany's once per row made mitmproxy's event loop wait for it (proxy_overhead: about 7 %).
+# One INSERT of many rows is one sqlite3_step, where executemany steps once per row. As many rows as SQLite's
+# limit on bound variables allows: 999 before SQLite 3.32, 32766 since.
 _ROWS_PER_INSERT = 100
 
 
@@ -125,6 +125,10 @@ _ROWS_PER_INSERT = 100
 def _insert_rows(count: int) -> str:
     one = f"({', '.join('?' * len(_HOP_COLUMNS))})"
     return f"INSERT INTO hops ({', '.join(_HOP_COLUMNS)}) VALUES {', '.join([one] * count)}"
+
+
+def _rows_per_insert(conn: sqlite3.Connection) -> int:
+    return max(1, min(_ROWS_PER_INSERT, conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(_HOP_COLUMNS)))
 
 
 def default_path() -> str:
@@ -282,8 +286,9 @@ class Store:
                 for hop in hops:
                     hop.id = conn.execute(_INSERT_HOP, _hop_row(hop)).lastrowid
             else:
-                for start in range(0, len(hops), _ROWS_PER_INSERT):
-                    chunk = hops[start:start + _ROWS_PER_INSERT]
+                rows = _rows_per_insert(conn)
+                for start in range(0, len(hops), rows):
+                    chunk = hops[start:start + rows]
                     conn.execute(_insert_rows(len(chunk)), [value for hop in chunk for value in _hop_row(hop)])
         return len(hops)
 
@@ -561,8 +566,7 @@ def _hop_row(hop: Hop) -> tuple:
 
 
 # One encoder for every row: json.dumps(..., ensure_ascii=False) builds a new one per call, and the recorder's
-# writer calls this four times per hop while holding the GIL the proxy needs. Pairs are tuples or 2-lists, and
-# JSON writes both as arrays.
+# writer calls this four times per hop. Pairs are tuples or 2-lists, and JSON writes both as arrays.
 _encode_json = json.JSONEncoder(ensure_ascii=False).encode
 
 

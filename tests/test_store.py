@@ -60,6 +60,14 @@ def test_a_failed_batch_writes_nothing(db_path):
         assert store.hops(trace) == []
 
 
+def test_the_recorders_batches_fit_an_sqlite_older_than_3_32_with_its_999_variables(db_path):
+    with Store.open(db_path) as store:
+        store.conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+        trace = store.create_trace("t")
+        assert store.insert_hops([_hop(trace, n) for n in range(1, 251)], set_ids=False) == 250
+        assert [hop.seq for hop in store.hops(trace)] == list(range(1, 251))
+
+
 def test_resolve_trace_by_id_name_or_latest(db_path):
     with Store.open(db_path) as store:
         first, second = store.create_trace("first"), store.create_trace("second")
