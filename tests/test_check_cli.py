@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -60,6 +61,13 @@ def test_dropped_state_text_shows_values_side_by_side_then_the_fix(db):
     after = result.output.splitlines()[result.output.splitlines().index(line) + 1]
     assert after.strip().startswith("fix: Provider: copy the state")
     assert "Not evaluated, no metadata capture:" in result.output
+
+
+def test_a_caller_running_check_in_its_own_process_keeps_a_working_collector(db):
+    assert gc.isenabled()
+    result = run("check", "--db", db, "clean")
+    assert result.exit_code == 0, result.output
+    assert gc.isenabled(), "check left the cyclic garbage collector off for the rest of the process"
 
 
 def test_latest_trace_by_default_and_several_traces(db):
