@@ -11,9 +11,9 @@ import pytest
 from hops import CHATGPT_CALLBACK, NO_STORE, flow, interleave, make_hop
 from oauthtrace.analysis import classify as classify_module
 from oauthtrace.analysis.classify import (
-    RESPONSE_KEYS, classify, classify_with_sources, delivers_response, may_hold_response_input, redirect_sources,
+    RESPONSE_KEYS, classify, classify_with_sources, may_hold_response_input, redirect_sources,
 )
-from oauthtrace.analysis.oauth import param, request_params
+from oauthtrace.analysis.oauth import param, request_has_response_key, request_params
 
 
 def roles_by_path(hops):
@@ -204,7 +204,7 @@ def test_response_keys_of_a_request_are_read_as_param_reads_them():
         hop = make_hop(1, "GET", "https://c.test/cb", form=None)
         hop.query, hop.form = _random_pairs(rng), _random_pairs(rng)
         expected = any(param(request_params(hop), key) for key in RESPONSE_KEYS)
-        assert delivers_response(hop) == expected, (hop.query, hop.form)
+        assert request_has_response_key(hop) == expected, (hop.query, hop.form)
 
 
 def _random_page(rng: random.Random) -> bytes:

@@ -54,20 +54,12 @@ def classify_with_sources(hops: list[Hop]) -> tuple[dict[int, str], dict[int, Ho
             asks[hop.seq] = _authorize_key(hop)
     redirect_uris = {base_url(redirect_uri) for _, _, _, redirect_uri in asks.values() if redirect_uri}
     provider_origins = {where for where, _, _, _ in asks.values()}
-    sources: dict[int, Hop] = {}
-    latest: dict[str, Hop] = {}  # redirect target -> the latest hop so far that sent the browser there
+    ordered = sorted(hops, key=_start)
+    sources = _redirect_sources(ordered)
     consented: set[str] = set()  # provider origins whose login form was posted since their last authorize
     asked: set[tuple] = set()  # authorization requests already seen, to tell a consent form re-posting them
-    # one walk by start time finds each hop's redirect source and its place in the chain: a source always
-    # started before the hop it sent the browser to, so its own role is settled by then
-    for hop in sorted(hops, key=_start):
-        source = latest.get(without_fragment(hop.url))  # before the hop's own redirects are noted
-        if source is not None:
-            sources[hop.seq] = source
-        if _may_redirect(hop):
-            # not redirect_targets(hop): its cache pays only when asked again, and this is once per hop
-            for target in _redirect_targets(hop):
-                latest[target] = hop
+    for hop in ordered:
+        source = sources.get(hop.seq)
         role = roles[hop.seq]
         if role == "authorize":
             key = asks[hop.seq]
@@ -78,8 +70,7 @@ def classify_with_sources(hops: list[Hop]) -> tuple[dict[int, str], dict[int, Ho
                 consented.discard(key[0])  # its origin
             asked.add(key)
         elif role == "other":
-            # a hop neither redirected here nor sending parameters cannot be a callback: asked without a call
-            if (source is not None or hop.query or hop.form) and is_callback(hop, source, redirect_uris):
+            if is_callback(hop, source, redirect_uris):
                 roles[hop.seq] = "callback"
             # the page test first: it turns away the assets and API calls (most hops) without parsing the URL
             elif is_provider_page(hop) and _at_provider(hop, source, roles, provider_origins):
@@ -109,29 +100,9 @@ def request_role(hop: Hop) -> str:
             return "other"
     if is_authorize(hop):
         return "authorize"
-    # is_resource(hop) or is_mcp_call(hop), with the request's headers read once (every hop is asked) and the
-    # cheap tests before the calls
-    authorization, session, version = _role_headers(hop.req_headers) if hop.req_headers else _NO_ROLE_HEADERS
-    if (session or version or (authorization is not None and _sends_token(authorization))
-            or (hop.status == 401 and _answers_challenge(hop)) or (hop.method == "POST" and _is_jsonrpc_post(hop))):
+    if is_resource(hop) or is_mcp_call(hop):
         return "resource"
     return "other"
-
-
-_ROLE_HEADERS = ("authorization", "mcp-session-id", "mcp-protocol-version")
-_NO_ROLE_HEADERS = (None, None, None)
-
-
-def _role_headers(headers) -> list[str | None]:
-    """The first value of each of _ROLE_HEADERS (names compared case-insensitively), in one pass."""
-    found: list[str | None] = [None, None, None]
-    for key, value in headers:
-        name = key.lower()
-        if name in _ROLE_HEADERS:
-            index = _ROLE_HEADERS.index(name)
-            if found[index] is None:
-                found[index] = value
-    return found
 
 
 def is_metadata(hop: Hop) -> bool:
@@ -239,8 +210,7 @@ def redirect_sources(hops: list[Hop]) -> dict[int, Hop]:
 
 
 def _redirect_sources(ordered: list[Hop]) -> dict[int, Hop]:
-    """redirect_sources of hops already ordered by start time (classify_with_sources takes the same steps in its
-    own walk, between the roles it settles)."""
+    """redirect_sources of hops already ordered by start time."""
     latest: dict[str, Hop] = {}
     found: dict[int, Hop] = {}
     for hop in ordered:
@@ -331,19 +301,13 @@ def is_callback(hop: Hop, source: Hop | None, redirect_uris: set[str]) -> bool:
     """The request delivering an authorization response to the client's redirect_uri."""
     if source is not None and carries_response(source):
         return True
-    delivers = delivers_response(hop)
+    delivers = request_has_response_key(hop)
     if not delivers and source is None:
         return False  # neither carrying a response nor redirected here: whatever its URL
     if base_url(hop.url) in redirect_uris:
         # a fragment response reaches the redirect_uri with an empty query: still the callback when redirected
         return delivers or source is not None
     return delivers and bool(param(request_params(hop), "state")) and hop.method in ("GET", "POST")
-
-
-def delivers_response(hop: Hop) -> bool:
-    """A request parameter (query, then form) carrying an authorization response: the first code, error,
-    access_token or id_token sent has a value (every hop is asked; most carry no such parameter)."""
-    return request_has_response_key(hop)
 
 
 def carries_response(hop: Hop) -> bool:
