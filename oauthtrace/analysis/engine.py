@@ -101,14 +101,15 @@ def _analyze(hops: list[Hop], trace_id: int, profile: str | None, rules: list[Ru
                     sides=sides, rules=[rule.id for rule in rules])
     ctx.facts = {}  # what rules read from each exchange, read once for the run (rules._shared.facts)
     runnable = []
+    hint = back_channel_hint(listeners, hops, exchanges) if "B" not in sides else ""
     for rule in rules:
         missing = missing_sides(rule.needs, sides)
         if missing and exchanges:
-            reason = _missing_reason(missing, rule.needs) + back_channel_hint(missing, listeners, hops, exchanges)
+            reason = _missing_reason(missing, rule.needs) + (hint if "B" in missing else "")
             report.not_evaluated.append(NotEvaluated(rule.id, None, reason))
         elif not missing:
             runnable.append(rule)
-    finding = _FindingMaker(trace_id, severity_table())
+    table = severity_table()  # the profiles' severities, once per run rather than per finding
     findings = report.findings
     # the rules that can report on an exchange holding given parts and traits; few shapes, so few lists
     by_parts: dict[frozenset[str], list[Rule]] = {}
@@ -127,7 +128,7 @@ def _analyze(hops: list[Hop], trace_id: int, profile: str | None, rules: list[Ru
                 # each hit becomes a finding as the rule yields it: no list of hits for the 95% of calls that
                 # yield none. The exchange's profile resolved once (None would have every finding choose it again)
                 for hit in hits:
-                    findings.append(finding(rule, hit, exchange, ctx.profile))
+                    findings.append(_finding(rule, hit, exchange, trace_id, ctx.profile, table))
             except Exception as exc:  # one broken rule must not hide the others' findings
                 _drop_partial(findings, rule, exchange)
                 report.not_evaluated.append(NotEvaluated(rule.id, exchange.index, f"rule failed: {_where(exc)}"))
@@ -171,36 +172,20 @@ def gc_paused():
             gc.enable()
 
 
-class _FindingMaker:
-    """Hit -> Finding for one run. What depends only on the rule and the exchange's profile (the profile's
-    severity override, its fix) is looked up once per pair instead of once per finding."""
-
-    def __init__(self, trace_id: int, table: dict[str, dict[str, str]]):
-        self.trace_id, self.table = trace_id, table
-        self._resolved: dict[tuple[str, str], tuple[str | None, str]] = {}  # (rule, profile) -> (override, fix)
-
-    def __call__(self, rule: Rule, hit: Hit, exchange: Exchange, profile: str) -> Finding:
-        resolved = self._resolved.get((rule.id, profile))
-        if resolved is None:
-            override = self.table.get(profile, {}).get(rule.id)
-            resolved = self._resolved[rule.id, profile] = (override, fix_for(rule, profile))
-        override, fix = resolved
-        if override is None:  # what severity_for answers when the profile overrides nothing
-            severity = hit.severity or rule.severity
-        else:
-            severity = severity_for(rule, hit, profile, table=self.table)
-        return Finding(
-            rule=rule.id,
-            severity=severity,
-            blame=hit.blame or rule.blame,
-            trace=self.trace_id,
-            exchange=exchange.index,
-            hop=hit.hop.seq if hit.hop is not None else None,
-            message=hit.message,
-            spec=rule.spec,
-            fix=fix,
-            evidence=dict(hit.evidence or {}),
-        )
+def _finding(rule: Rule, hit: Hit, exchange: Exchange, trace_id: int, profile: str,
+             table: dict[str, dict[str, str]]) -> Finding:
+    return Finding(
+        rule=rule.id,
+        severity=severity_for(rule, hit, profile, table=table),
+        blame=hit.blame or rule.blame,
+        trace=trace_id,
+        exchange=exchange.index,
+        hop=hit.hop.seq if hit.hop is not None else None,
+        message=hit.message,
+        spec=rule.spec,
+        fix=fix_for(rule, profile),
+        evidence=dict(hit.evidence or {}),
+    )
 
 
 def _drop_partial(findings: list[Finding], rule: Rule, exchange: Exchange) -> None:
@@ -254,14 +239,13 @@ def missing_sides(needs: str, sides: set[str]) -> list[str]:
     return [] if any(side in sides for side in options) else options
 
 
-def back_channel_hint(missing: list[str], listeners: tuple[str, ...], hops: list[Hop],
-                      exchanges: list[Exchange]) -> str:
+def back_channel_hint(listeners: tuple[str, ...], hops: list[Hop], exchanges: list[Exchange]) -> str:
     """Why a recording has no back channel, when what it listened on says: the usual setup slip.
 
     Only where a token request was due: a client that took a code at its callback went on to exchange it. A flow
     that broke before (the motivating dropped `state`) never made one, wherever its token URL points.
     """
-    if "B" not in missing or not listeners or not any(_code_taken(exchange) for exchange in exchanges):
+    if not listeners or not any(_code_taken(exchange) for exchange in exchanges):
         return ""
     reverse = [name for name in listeners if reverse_listener(name)]
     if not reverse:
