@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 from typing import Iterable, Iterator
 
 from oauthtrace.analysis.oauth import (
-    authz_response_params, callback_params, param, request_param, request_params, shown, token_fields,
+    authz_response_params, callback_params, has_response_key, param, request_param, request_params, shown, token_fields,
 )
 from oauthtrace.analysis.registry import Context, memo, rule
 from oauthtrace.analysis.rules._shared import facts
@@ -171,22 +171,15 @@ def _delivered_mode(exchange: Exchange, ctx: Context) -> tuple[Hop | None, str]:
     """The hop that delivered the authorization response and how (query, fragment, form_post)."""
     if exchange.authz_response is not None:
         seen = facts(exchange, ctx).response  # authz_response_params of the provider's redirect, read once
-        if seen.mode != "none" and _is_authorization_response(seen.pairs):
+        if seen.mode != "none" and has_response_key(seen.pairs):
             return exchange.authz_response, seen.mode
     callback = exchange.callback
     if callback is not None:
-        if callback.method == "POST" and _is_authorization_response(callback.form):
+        if callback.method == "POST" and has_response_key(callback.form):
             return callback, "form_post"
-        if _is_authorization_response(callback.query):
+        if has_response_key(callback.query):
             return callback, "query"
     return None, "none"
-
-
-def _is_authorization_response(pairs) -> bool:
-    for name, value in pairs:
-        if value and name in ("code", "error", "access_token", "id_token"):
-            return True
-    return False
 
 
 @rule(
