@@ -45,10 +45,10 @@ class BuiltinAgent:
             if status in (301, 302, 303, 307, 308) and headers.get("location"):
                 url, data = urljoin(url, headers["location"]), None
                 continue
-            form = _first_form(body)
+            form = _first_form(body, url)
             if form is None or data is not None:
                 return body
-            url, data = urljoin(url, form[0]), urlencode(form[1]).encode()
+            url, data = form[0], urlencode(form[1]).encode()
         return body
 
     def _send(self, url: str, data: bytes | None):
@@ -65,6 +65,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def _first_form(page: str) -> tuple[str, list[tuple[str, str]]] | None:
-    forms = page_forms(page)
+def _first_form(page: str, page_url: str) -> tuple[str, list[tuple[str, str]]] | None:
+    """The page's first form: its absolute action and its fields."""
+    forms = page_forms(page, page_url)
     return (forms[0].action, [(f.name, f.value) for f in forms[0].fields]) if forms else None
