@@ -127,12 +127,8 @@ def client_url(flow: http.HTTPFlow) -> str:
     return f"{scheme}://{authority}{request.path}"
 
 
-def header_pairs(headers) -> Pairs:
-    """Ordered header pairs; bytes that are not UTF-8 are kept visible as escapes instead of failing."""
-    return _header_pairs(headers.fields)
-
-
 def _header_pairs(fields) -> Pairs:
+    """Ordered header pairs; bytes that are not UTF-8 are kept visible as escapes instead of failing."""
     return [(_decode(k), _decode(v)) for k, v in fields]
 
 

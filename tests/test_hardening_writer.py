@@ -14,6 +14,7 @@ from oauthtrace.capture import writer as writer_module
 from oauthtrace.capture.writer import HopWriter
 from oauthtrace.capture.writer_process import ProcessWriter
 from oauthtrace.errors import UserError
+from oauthtrace.flows import flow_parts
 from oauthtrace.store import Store
 from tests.support.processes import ended
 from tests.support.upstreams import wait_until
@@ -53,7 +54,7 @@ def test_hops_held_during_a_failure_are_stored_when_it_ends_and_said_once(db_pat
     writer.start()
     with caplog.at_level(logging.WARNING, logger="oauthtrace.capture.writer"):
         for n in range(10):
-            writer.put(_flow(n), n + 1)
+            writer.put_parts(flow_parts(_flow(n)), n + 1)
             time.sleep(0.05)  # several batches and retries while it is broken
         assert wait_until(lambda: writer.stats.held == 10, timeout=5)
         failing_inserts[0] = False
@@ -71,7 +72,7 @@ def test_held_hops_are_bounded_by_dropping_the_oldest(db_path, failing_inserts, 
     writer = HopWriter(db_path, "unit")
     writer.start()
     for n in range(12):
-        writer.put(_flow(n, body), n + 1)
+        writer.put_parts(flow_parts(_flow(n, body)), n + 1)
     assert wait_until(lambda: writer.stats.failed > 0, timeout=5)
     failing_inserts[0] = False
     stats = writer.close()
@@ -84,25 +85,25 @@ def test_still_failing_at_close_counts_every_held_hop_as_lost(db_path, failing_i
     writer = HopWriter(db_path, "unit")
     writer.start()
     for n in range(3):
-        writer.put(_flow(n), n + 1)
+        writer.put_parts(flow_parts(_flow(n)), n + 1)
     stats = writer.close()
     assert (stats.stored, stats.failed, stats.held) == (0, 3, 0)
     assert stats.last_error == f"database or disk is full ({db_path})"
 
 
 def test_a_flow_that_cannot_be_converted_costs_only_itself(db_path, monkeypatch):
-    real = writer_module.hop_from_flow
+    real = writer_module.hop_from_parts
 
-    def convert(flow, **kwargs):
+    def convert(parts, **kwargs):
         if kwargs["seq"] == 2:
             raise ValueError("secret-looking text that must not be logged")
-        return real(flow, **kwargs)
+        return real(parts, **kwargs)
 
-    monkeypatch.setattr(writer_module, "hop_from_flow", convert)
+    monkeypatch.setattr(writer_module, "hop_from_parts", convert)
     writer = HopWriter(db_path, "unit")
     writer.start()
     for n in range(3):
-        writer.put(_flow(n), n + 1)
+        writer.put_parts(flow_parts(_flow(n)), n + 1)
     stats = writer.close()
     assert (stats.stored, stats.failed) == (2, 1)
     assert _stored_paths(db_path) == ["0", "2"]

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from oauthtrace.capture.dbfile import DELETED, SAME, DbFile, restore
-from oauthtrace.flows import DEFAULT_BODY_CAP, hop_from_flow, hop_from_parts
+from oauthtrace.flows import DEFAULT_BODY_CAP, hop_from_parts
 from oauthtrace.model import Hop
 from oauthtrace.store import Store
 
@@ -70,27 +70,17 @@ class HopWriter:
         self._file = DbFile(self.db_path)
         self._thread.start()
 
-    def put(self, flow, seq: int) -> None:
-        """Convert the flow on the caller's thread and queue the hop for this thread."""
-        self._accept(lambda: hop_from_flow(flow, trace_id=0, seq=seq, body_cap=self.body_cap), seq)
-
     def put_parts(self, parts: tuple, seq: int) -> None:
-        """The same for a flow's parts (flows.flow_parts), as the writer process receives them."""
-        self._accept(lambda: hop_from_parts(parts, trace_id=0, seq=seq, body_cap=self.body_cap), seq)
-
-    def _accept(self, convert, seq: int) -> None:
+        """Convert a flow's parts (flows.flow_parts, as the writer process receives them) on the caller's thread
+        and queue the hop for this thread."""
         # A deque append takes no lock and wakes no one: waking the writer for every flow (a Queue) cost a
         # thread switch per flow.
         try:
-            hop = convert()
+            hop = hop_from_parts(parts, trace_id=0, seq=seq, body_cap=self.body_cap)
         except Exception as exc:  # one odd flow must not cost the batch; the message may quote captured data
             self.stats.failed += 1
             self.stats.last_error = f"could not convert flow #{seq}: {type(exc).__name__}"
             self._say(self.stats.last_error)
-            return
-        if self._stopping and not self._thread.is_alive():  # never silently: the flow is counted as lost
-            self.stats.failed += 1
-            self._say(f"flow #{seq} finished after the recorder had stopped; not stored")
             return
         self._incoming.append(hop)
         if len(self._incoming) >= BATCH_ROWS:
