@@ -223,11 +223,7 @@ def _referer_index(hops: list[Hop]) -> dict[str, list[tuple[Hop, str]]]:
     """Secret-looking value -> the hops whose Referer query carries it."""
     index: dict[str, list[tuple[Hop, str]]] = {}
     for hop in hops:
-        referer = None
-        for name, value in hop.req_headers:  # hop.req_header("referer") inlined: every hop of the trace
-            if name.lower() == "referer":
-                referer = value
-                break
+        referer = hop.req_header("referer")
         if not referer or "?" not in referer or not _may_name_secret(referer):
             continue
         for name, value in query_pairs(referer):
