@@ -159,8 +159,8 @@ def _suspect_codes(ctx: Context) -> set[int]:
     suspects: set[int] = set()
     for exchange in ctx.exchanges:
         code = _code(exchange, ctx)
-        if code and (first[code] != exchange.index or len(code) < MIN_CODE_LENGTH
-                     or not surely_unguessable(code, MIN_CODE_BITS)):
+        # surely_unguessable asks for 16 characters or more: a code it vouches for is not short either
+        if code and (first[code] != exchange.index or not surely_unguessable(code, MIN_CODE_BITS)):
             suspects.add(exchange.index)
     return suspects
 
@@ -185,9 +185,7 @@ def code_weak(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
     if exchange.index not in suspects:
         return ()  # the usual exchange: its long random code, first received here, or no code at all
     known = facts(exchange, ctx)
-    code = known.response_param("code")  # _code(exchange, ctx)
-    if not code:
-        return ()
+    code = known.response_param("code")  # _code(exchange, ctx): a suspect has one
     hop = known.response.hop
     first = memo(ctx, "code.issued", lambda: _codes(ctx)).get(code)
     if first is not None and first != exchange.index:
@@ -196,8 +194,6 @@ def code_weak(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
             message=f"callback.code = {shown(code, secret=True)} is the code exchange {first} received",
             evidence={"param": "code", "code": shown(code, secret=True), "first_exchange": first},
         )]
-    if len(code) >= MIN_CODE_LENGTH and surely_unguessable(code, MIN_CODE_BITS):
-        return ()  # the usual long random code, told by its length
     bits = estimated_bits(code)
     if len(code) < MIN_CODE_LENGTH or bits < MIN_CODE_BITS:
         return [Hit(

@@ -231,16 +231,16 @@ def _challenge_index(ctx: Context) -> dict[str, int]:
     return index
 
 
-def _challenge_reusers(ctx: Context) -> set[int]:
-    """Indexes of the exchanges whose code_challenge (read as _challenge_index reads it) an exchange of a lower
-    index sent first: the only ones pkce-challenge-reused reports."""
+def _challenge_reusers(ctx: Context) -> dict[int, int]:
+    """exchange index -> the exchange of a lower index that first sent its code_challenge (read as
+    _challenge_index reads it), for the only exchanges pkce-challenge-reused reports."""
     owners = memo(ctx, "pkce.challenge-owners", lambda: _challenge_index(ctx))
-    reusers: set[int] = set()
+    reusers: dict[int, int] = {}
     for exchange in ctx.exchanges:
         if exchange.authorize is not None:
             challenge = request_param(exchange.authorize, "code_challenge")
             if challenge and owners[challenge] < exchange.index:
-                reusers.add(exchange.index)
+                reusers[exchange.index] = owners[challenge]
     return reusers
 
 
@@ -378,18 +378,14 @@ def _malformed_evidence(name: str, value: str, method: str | None) -> dict:
 )
 def pkce_challenge_reused(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
     """The same code_challenge appears in more than one flow."""
-    if exchange.authorize is None:
-        return ()
-    if exchange.index not in memo(ctx, "pkce.challenge-reusers", lambda: _challenge_reusers(ctx)):
+    first_owner = memo(ctx, "pkce.challenge-reusers", lambda: _challenge_reusers(ctx)).get(exchange.index)
+    if first_owner is None:
         return ()  # the usual exchange: a challenge of its own, or none — one lookup
     challenge = request_param(exchange.authorize, "code_challenge")
-    first_owner = _challenge_owner(ctx, challenge, exchange) if challenge else None
-    if first_owner is not None and first_owner < exchange.index:
-        return [Hit(hop=exchange.authorize,
-                    message=f"authorize.code_challenge = {shown(challenge, secret=True)} = exchange {first_owner}'s "
-                    "code_challenge",
-                    evidence={"code_challenge": challenge, "first_exchange": first_owner})]
-    return ()
+    return [Hit(hop=exchange.authorize,
+                message=f"authorize.code_challenge = {shown(challenge, secret=True)} = exchange {first_owner}'s "
+                "code_challenge",
+                evidence={"code_challenge": challenge, "first_exchange": first_owner})]
 
 
 @rule(

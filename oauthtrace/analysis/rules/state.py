@@ -227,7 +227,7 @@ def state_low_entropy(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
     state = facts(exchange, ctx).sent_param("state")
     if not state:
         return ()
-    if len(state) >= MIN_STATE_LENGTH and surely_unguessable(state, MIN_STATE_BITS):
+    if surely_unguessable(state, MIN_STATE_BITS):  # 32 characters or more: not short either
         return ()  # the usual long random value, told by its length
     bits = estimated_bits(state)
     if len(state) >= MIN_STATE_LENGTH and bits >= MIN_STATE_BITS:
