@@ -71,6 +71,5 @@ def show(trace, db_path, fmt, no_redact):
 def _redacted(hops):
     from oauthtrace.interchange.redact import Redactor
 
-    redactor = Redactor(hops)
-    return [redactor.hop(hop) for hop in hops]
+    return Redactor(hops).hops(hops)
 
