@@ -19,6 +19,16 @@ def db_path(tmp_path):
     return str(tmp_path / "oauthtrace.db")
 
 
+@pytest.fixture
+def populated_db(capsys, db_path):
+    """A database holding one imported trace, for the import tests that check a bad file leaves it unchanged."""
+    from tests.interchange_support import run_cli, sample
+
+    code, _, err = run_cli(capsys, "import", sample("har_files/insomnia.har"), "--db", db_path)
+    assert code == 0, err
+    return db_path
+
+
 @pytest.fixture(scope="session")
 def chromium():
     binary = find_chromium()

@@ -88,13 +88,6 @@ CORPUS = {
 }
 
 
-@pytest.fixture
-def populated_db(capsys, db_path):
-    code, _, err = run_cli(capsys, "import", sample("har_files/insomnia.har"), "--db", db_path)
-    assert code == 0, err
-    return db_path
-
-
 @pytest.mark.parametrize("name", sorted(CORPUS))
 def test_malformed_file_is_one_line_exit_2_and_db_unchanged(capsys, tmp_path, populated_db, name):
     content, expected = CORPUS[name]

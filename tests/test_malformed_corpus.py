@@ -1,5 +1,6 @@
-"""Every file of the malformed-input corpus (tests/corpus/malformed/) is refused the same way: one line naming the
-file, exit 2, and the database unchanged to the byte. The corpus is rebuilt by tests/corpus/build_malformed.py."""
+"""Every file of the malformed-input corpus (tests/corpus/malformed/: cuts of the real samples and exports) is
+refused the same way: one line naming the file, exit 2, and the database unchanged to the byte. The corpus is rebuilt
+by tests/corpus/build_malformed.py; the hand-made malformed files are tests/test_import_malformed.py's CORPUS."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.interchange_support import file_hash, run_cli, sample
+from tests.interchange_support import file_hash, run_cli
 
 CORPUS = Path(__file__).resolve().parent / "corpus" / "malformed"
 FILES = sorted(path.name for path in CORPUS.iterdir())
@@ -16,13 +17,6 @@ FILES = sorted(path.name for path in CORPUS.iterdir())
 def test_the_corpus_is_large_enough():
     assert len(FILES) >= 50
     assert {Path(name).suffix for name in FILES} >= {".har", ".mitm", ".json"}
-
-
-@pytest.fixture
-def populated_db(capsys, db_path):
-    code, _, err = run_cli(capsys, "import", sample("har_files/insomnia.har"), "--db", db_path)
-    assert code == 0, err
-    return db_path
 
 
 @pytest.mark.parametrize("name", FILES)

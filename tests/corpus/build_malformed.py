@@ -2,9 +2,10 @@
 
     python -m tests.corpus.build_malformed
 
-Every file is one that `oauthtrace import` must refuse with a one-line error: the hand-made cases of
-tests/test_import_malformed.py, plus cuts of every real sample and export at several points. A cut that happens to
-still parse (a flow file cut between two flows) is not malformed and is left out.
+Every file is one that `oauthtrace import` must refuse with a one-line error: a cut of a real sample or an export at
+one of several points. A cut that happens to still parse (a flow file cut between two flows) is not malformed and is
+left out. The hand-made malformed files are tests/test_import_malformed.py's CORPUS, tested there (with the error
+each must name), not copied here.
 """
 
 from __future__ import annotations
@@ -16,14 +17,13 @@ from pathlib import Path
 from oauthtrace.errors import UserError
 from oauthtrace.interchange.importer import read_file
 from tests.interchange_support import sample
-from tests.test_import_malformed import CORPUS
 
 OUT = Path(__file__).resolve().parent / "malformed"
 SAMPLES = ["har_files/chrome.har", "har_files/firefox.har", "har_files/safari.har", "har_files/charles.har",
            "har_files/insomnia.har", "har_files/postdata.har", "flows/successful_log.har", "flows/websocket.har",
            "dumpfile-018.mitm", "dumpfile-019.mitm", "dumpfile-7-websocket.mitm", "flows/successful_log.mitm",
            "flows/event_stream.mitm"]
-CUTS = (0.13, 0.5, 0.87)
+CUTS = (0.13, 0.3, 0.5, 0.87)
 
 
 def refused(path: Path) -> bool:
@@ -37,8 +37,6 @@ def refused(path: Path) -> bool:
 def main() -> None:
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir(parents=True)
-    for name, (content, _) in CORPUS.items():
-        (OUT / name).write_bytes(content)
     for relative in SAMPLES:
         data = sample(relative).read_bytes()
         stem, suffix = Path(relative).stem, Path(relative).suffix
