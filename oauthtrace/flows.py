@@ -31,13 +31,14 @@ def flow_parts(flow: http.HTTPFlow) -> tuple:
     hop_from_parts; only the URL is built here, as mitmproxy builds it.
     """
     request, response = flow.request, flow.response
-    reverse = _is_reverse(flow)
+    listener = listener_name(getattr(flow.client_conn, "proxy_mode", None))
+    reverse = listener != BROWSER_LISTENER
     streamed = flow.metadata.get(STREAMED_BODY_KEY)
     return (
         request.method,
-        client_url(flow),
+        client_url(flow, reverse),
         request.pretty_url if reverse else None,
-        listener_name(getattr(flow.client_conn, "proxy_mode", None)),
+        listener,
         flow.client_conn.peername,
         request.http_version,
         request.timestamp_start,
@@ -106,14 +107,14 @@ def error_text(flow: http.HTTPFlow) -> str:
     return text
 
 
-def client_url(flow: http.HTTPFlow) -> str:
+def client_url(flow: http.HTTPFlow, reverse: bool) -> str:
     """The URL as the client used it.
 
     Reverse mode rewrites host and Host header to the upstream before any addon runs; the analysis must see what
     the client saw (its issuer, its resource), so rebuild the URL from the listener address it connected to.
     """
     request = flow.request
-    if not _is_reverse(flow):
+    if not reverse:
         return request.pretty_url
     sockname = flow.client_conn.sockname
     scheme = "https" if flow.client_conn.tls_established else "http"
@@ -141,11 +142,6 @@ def form_pairs(content_type: str, body: bytes | None) -> Pairs:
 def listener_name(mode) -> str:
     """How hops and traces name the listener of a mitmproxy ProxyMode: `reverse:URL@PORT`, else `browser`."""
     return mode.full_spec if mode is not None and mode.type_name == "reverse" else BROWSER_LISTENER
-
-
-def _is_reverse(flow: http.HTTPFlow) -> bool:
-    mode = getattr(flow.client_conn, "proxy_mode", None)
-    return mode is not None and mode.type_name == "reverse"
 
 
 def _decoded(raw: bytes | None, headers: Pairs) -> bytes | None:
