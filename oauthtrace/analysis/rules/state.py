@@ -13,7 +13,7 @@ from oauthtrace.analysis import jwt
 from oauthtrace.analysis.compare import describe_difference
 from oauthtrace.analysis.oauth import body_params, request_param, request_params, shown
 from oauthtrace.analysis.registry import Context, memo, rule
-from oauthtrace.analysis.rules._shared import SECRET_PARAMS, AuthzResponse, estimated_bits, facts, surely_unguessable
+from oauthtrace.analysis.rules._shared import SECRET_PARAMS, estimated_bits, facts, surely_unguessable
 from oauthtrace.model import Exchange, Hit, Hop, Pairs
 
 MIN_STATE_LENGTH = 8  # ORY Hydra/fosite and Authelia reject shorter values with error=invalid_state
@@ -308,15 +308,9 @@ def _replayed_callbacks(exchange: Exchange) -> Iterator[Hit]:
     fix="Send each OAuth parameter once. Provider: reject repeated parameters with invalid_request instead of "
         "picking one; client: build the query from a map, not by appending to a redirect_uri that already has it.",
 )
-def param_duplicated(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
+def param_duplicated(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """An OAuth parameter appears more than once in one request or response."""
     response = facts(exchange, ctx).response
-    if not _some_name_repeated(exchange, response):
-        return ()  # the usual exchange: no list of messages to build
-    return _duplicates(exchange, response)
-
-
-def _duplicates(exchange: Exchange, response: AuthzResponse | None) -> Iterator[Hit]:
     checked: list[tuple[Hop, Pairs, str, str]] = []
     if exchange.authorize is not None:
         checked.append((exchange.authorize, request_params(exchange.authorize), "authorize", "C"))
@@ -338,25 +332,8 @@ def _duplicates(exchange: Exchange, response: AuthzResponse | None) -> Iterator[
             )
 
 
-def _some_name_repeated(exchange: Exchange, response: AuthzResponse | None) -> bool:
-    """Whether a message param-duplicated checks may repeat a name at all (any name, OAuth's or not)."""
-    if exchange.authorize is not None and _names_repeat(request_params(exchange.authorize)):
-        return True
-    if response is not None and _names_repeat(response.pairs):
-        return True
-    for hops in (exchange.tokens, exchange.refreshes):
-        for hop in hops:
-            if _names_repeat(hop.form or body_params(hop)) or _json_pairs(hop.resp_body):
-                return True  # _json_pairs is empty unless a member name repeats
-    return False
-
-
-def _names_repeat(pairs: Pairs) -> bool:
-    return len(dict(pairs)) != len(pairs)  # a dict keeps each name once
-
-
 def _repeated(pairs: Pairs) -> dict[str, list[str]]:
-    if len({name for name, _ in pairs}) == len(pairs):
+    if len(dict(pairs)) == len(pairs):  # a dict keeps each name once
         return {}  # no name twice: the usual case, without building the lists
     values: dict[str, list[str]] = {}
     for name, value in pairs:
@@ -368,7 +345,8 @@ def _repeated(pairs: Pairs) -> dict[str, list[str]]:
 def _json_pairs(body: bytes | None) -> Pairs:
     """Top-level members of a JSON object body, duplicates kept (json.loads would keep only the last).
 
-    Empty when no member name repeats at all: the caller looks for repeats only, and that is seen without a parse.
+    Empty also when no member name repeats at any depth and none is escaped (the caller looks for repeats only):
+    that is seen without a parse.
     """
     if not body or not body.lstrip().startswith(b"{"):
         return []
