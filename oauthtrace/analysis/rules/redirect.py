@@ -10,7 +10,8 @@ from oauthtrace.analysis.oauth import body_param, shown, token_fields
 from oauthtrace.analysis.profiles import known_client
 from oauthtrace.analysis.registry import Context, rule
 from oauthtrace.analysis.rules._shared import facts, hops_with_role, redirect_target
-from oauthtrace.analysis.rules.errors import may_spell
+# errors registers the "error" trait that redirect-on-invalid-client's when= names, before this module's rules
+from oauthtrace.analysis.rules import errors  # noqa: F401
 from oauthtrace.model import Exchange, Hit, Hop
 from oauthtrace.params import base_url, is_loopback, origin, query_pairs
 
@@ -93,8 +94,6 @@ def redirect_uri_mismatch(exchange: Exchange, ctx: Context) -> list[Hit]:
 
 
 def _rejected_redirect(hop: Hop) -> bool:
-    if not may_spell(hop.resp_body, b"invalid_grant"):
-        return False  # most answers: tokens, told without reading the body's fields
     fields = token_fields(hop) or {}
     if fields.get("error") != "invalid_grant":
         return False  # most answers: tokens, or another error
