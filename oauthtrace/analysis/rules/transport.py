@@ -50,12 +50,7 @@ def _insecure_owned(ctx: Context) -> dict[int, list[Hop]]:
 
 
 def _reached_insecurely(hop: Hop) -> bool:
-    return not _surely_https(hop) and is_insecure(provider_url(hop))
-
-
-def _surely_https(hop: Hop) -> bool:
-    """Both URLs provider_url() may choose from are https: told without asking which."""
-    return hop.url.startswith("https://") and (not hop.upstream_url or hop.upstream_url.startswith("https://"))
+    return is_insecure(provider_url(hop))
 
 
 def _endpoint_list(exchange: Exchange) -> list[Hop]:
