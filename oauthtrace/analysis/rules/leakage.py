@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from itertools import chain
 from html.parser import HTMLParser
 from typing import Iterable, Iterator
 
@@ -79,13 +80,17 @@ def implicit_grant(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
 def token_in_url(exchange: Exchange, ctx: Context) -> list[Hit]:
     """An access, refresh or ID token travels in a URL (redirect Location or request query)."""
     hits: list[Hit] = []
-    if not any(map(_may_carry_token, exchange.hops)) and not any(
-            map(_may_carry_token, [*exchange.tokens, *exchange.refreshes, *exchange.resources])):
+    carriers: dict[int, Hop] = {}  # seq -> a hop that may carry a token, each hop once
+    for hop in chain(exchange.hops, exchange.tokens, exchange.refreshes, exchange.resources):
+        if _may_carry_token(hop):
+            carriers.setdefault(hop.seq, hop)
+    if not carriers:
         return hits  # nowhere a token could be: most exchanges
     reported = memo(ctx, "leakage.token-in-url-seen", set)
-    for hop in _hops_of(exchange):
-        if hop.seq in reported or not _may_carry_token(hop):
+    for seq in sorted(carriers):
+        if seq in reported:
             continue
+        hop = carriers[seq]
         found = list(_tokens_in_url(hop, exchange))
         if found:
             reported.add(hop.seq)
@@ -102,13 +107,6 @@ def _may_carry_token(hop: Hop) -> bool:
         if name in TOKEN_PARAMS and value:
             return True
     return False
-
-
-def _hops_of(exchange: Exchange) -> list[Hop]:
-    seen: dict[int, Hop] = {}
-    for hop in [*exchange.hops, *exchange.tokens, *exchange.refreshes, *exchange.resources]:
-        seen.setdefault(hop.seq, hop)
-    return sorted(seen.values(), key=lambda hop: hop.seq)
 
 
 def _tokens_in_url(hop: Hop, exchange: Exchange) -> Iterator[Hit]:
