@@ -16,6 +16,7 @@ Targets: check ≤ 10× scan, peak RSS ≤ 300 MB.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import resource
@@ -126,7 +127,8 @@ def measure(path: str, what: str) -> dict:
     else:
         from oauthtrace.analysis.engine import check_trace
 
-        report = check_trace(store, trace)  # it pauses the cyclic collector itself, as for the check command
+        gc.disable()  # as the check command does while it runs (see oauthtrace/cli/check.py)
+        report = check_trace(store, trace)
         result = {"exchanges": len(report.exchanges), "findings": len(report.findings)}
     result["wall"] = time.perf_counter() - start
     result["seconds"] = time.process_time() - cpu  # CPU time: other processes on the machine do not count

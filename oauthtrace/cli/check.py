@@ -43,14 +43,20 @@ def check(ctx, traces, db_path, fmt, fail_on, profile, rules, baseline, stall_se
     from oauthtrace.analysis.report_formats import exit_code, render
 
     only = [name.strip() for value in rules for name in value.split(",") if name.strip()] or None
-    with open_store(db_path) as store:
-        found = [store.resolve_trace(ref) for ref in traces] or [store.resolve_trace(None)]
-        golden = store.resolve_trace(baseline) if baseline is not None else None
-        reports = [check_trace(store, trace, profile=profile, only=only, baseline=golden,
-                               stall_seconds=stall_seconds) for trace in found]
-    click.echo(render(fmt, reports, found, fail_on), nl=False)
-    # The trace's objects outlive the command and hold almost no cycles: frozen, the collector's next full pass
-    # (at the latest when the interpreter exits) does not walk them all (0.4 s at 100k hops), and a caller
-    # running check in its own process keeps a working collector.
-    gc.freeze()
+    # No cyclic collection while the traces are read, analysed and rendered: they make almost no cycles, and the
+    # collector would walk all their objects (0.4 s at 100k hops) once it was turned back on. Frozen at the end,
+    # they are not walked at exit either, and a caller running check in its own process gets its collector back.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        with open_store(db_path) as store:
+            found = [store.resolve_trace(ref) for ref in traces] or [store.resolve_trace(None)]
+            golden = store.resolve_trace(baseline) if baseline is not None else None
+            reports = [check_trace(store, trace, profile=profile, only=only, baseline=golden,
+                                   stall_seconds=stall_seconds) for trace in found]
+        click.echo(render(fmt, reports, found, fail_on), nl=False)
+    finally:
+        gc.freeze()
+        if was_enabled:
+            gc.enable()
     ctx.exit(exit_code(reports, fail_on))
