@@ -166,12 +166,22 @@ def doc_hop(seq, url, issuer_value, **extra):
     return make_hop(seq, "GET", url, started=990.0, resp_json={"issuer": issuer_value, **extra})
 
 
-def test_metadata_issuer_with_a_trailing_slash_fires_at_the_metadata_hop():
-    meta = doc_hop(40, f"{PROVIDER}/.well-known/oauth-authorization-server", PROVIDER + "/")
+def test_an_issuer_with_a_terminating_slash_served_at_its_well_known_url_is_quiet():
+    """Auth0's documented issuer is https://TENANT.auth0.com/ (trailing slash), served at
+    https://TENANT.auth0.com/.well-known/openid-configuration: RFC 8414 §3.1 and OIDC Discovery §4 remove the
+    terminating "/" before the well-known segment goes in, so that document is consistent."""
+    auth0 = "https://dev-tenant.us.auth0.com"
+    documents = [doc_hop(40, f"{auth0}/.well-known/openid-configuration", auth0 + "/"),
+                 doc_hop(41, f"{PROVIDER}/.well-known/oauth-authorization-server/tenant1", f"{PROVIDER}/tenant1/"),
+                 doc_hop(42, f"{PROVIDER}/realms/demo/.well-known/openid-configuration", f"{PROVIDER}/realms/demo/")]
+    assert hits("metadata-issuer-mismatch", exchange_of(flow(), metadata=documents)) == []
+
+
+def test_metadata_issuer_of_another_path_fires_at_the_metadata_hop():
+    meta = doc_hop(40, f"{PROVIDER}/.well-known/oauth-authorization-server", PROVIDER + "/tenant1")
     [hit] = hits("metadata-issuer-mismatch", exchange_of(flow(), metadata=[meta]))
     assert hit.hop is meta
-    assert (hit.evidence["returned"], hit.evidence["expected"]) == (PROVIDER + "/", PROVIDER)
-    assert hit.evidence["difference"] == "trailing slash"
+    assert (hit.evidence["returned"], hit.evidence["expected"]) == (PROVIDER + "/tenant1", PROVIDER)
 
 
 def test_path_insertion_and_path_appending_are_both_understood():

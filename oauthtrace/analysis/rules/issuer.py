@@ -280,8 +280,18 @@ def _callback_news(ctx: Context) -> dict[int, tuple[int, list[str]]]:
     return news
 
 
+def expected_issuers(metadata_url: str) -> tuple[str, ...]:
+    """The issuers a well-known URL may have been built from: the one without a terminating "/" first, then
+    the same with it. RFC 8414 §3.1 and OpenID Connect Discovery §4 remove a terminating "/" from the issuer
+    before the well-known segment is inserted or appended, so `https://x/` (Auth0's documented issuer
+    spelling) is served at `https://x/.well-known/openid-configuration` just as `https://x` is."""
+    issuer = expected_issuer(metadata_url)
+    return (issuer, issuer + "/") if issuer else ()
+
+
 def expected_issuer(metadata_url: str) -> str | None:
-    """The issuer a well-known URL was built from: RFC 8414 §3 path insertion, or OIDC's path appending."""
+    """The issuer a well-known URL was built from (without a terminating "/"): RFC 8414 §3 path insertion, or
+    OIDC's path appending."""
     url_path = path(metadata_url)
     for name in AS_WELL_KNOWN:
         marker = f"/.well-known/{name}"
@@ -334,9 +344,10 @@ def first_owners(ctx: Context, hops_of, orphan_roles: tuple[str, ...], keep=None
     spec="RFC 8414 §3.3; OIDC Discovery §4.3",
     quote="The issuer value returned MUST be identical to the authorization server's issuer identifier value "
     "into which the well-known URI string was inserted. If these values are not identical, the data contained "
-    "in the response MUST NOT be used",
-    fix="Provider: publish issuer equal to the URL the metadata is served under (scheme, host, port and path, "
-    "no trailing slash added or removed), or serve the document under the issuer's own well-known URL.",
+    "in the response MUST NOT be used (a terminating \"/\" of the issuer is removed before the insertion, "
+    "RFC 8414 §3.1)",
+    fix="Provider: publish issuer equal to the URL the metadata is served under (scheme, host, port and path; "
+    "a terminating slash may be added), or serve the document under the issuer's own well-known URL.",
 )
 def metadata_issuer_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """The discovery document's issuer is not the issuer its well-known URL was built from."""
@@ -345,7 +356,7 @@ def metadata_issuer_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
         if not doc or not isinstance(doc.get("issuer"), str):
             continue
         # Behind the reverse proxy the client used the proxy's address; the provider's own URL counts too.
-        expected = [issuer for url in (hop.upstream_url, hop.url) if url and (issuer := expected_issuer(url))]
+        expected = [issuer for url in (hop.upstream_url, hop.url) if url for issuer in expected_issuers(url)]
         if not expected or doc["issuer"] in expected:
             continue
         yield Hit(
