@@ -109,6 +109,55 @@ def test_iss_missing_quiet_when_present_or_not_promised():
     assert hits("iss-missing", exchange_of(flow(), metadata=[metadata_hop(40)])) == []
 
 
+# iss-not-advertised (MCP 2026-07-28: a server that sends iss MUST say so in its metadata)
+
+def test_iss_sent_without_the_metadata_promise_is_named_at_the_response():
+    f = flow(extra_response=[("iss", PROVIDER)])
+    [hit] = hits("iss-not-advertised", exchange_of(f, metadata=[metadata_hop(40)]))
+    assert hit.hop is f.authz_response
+    assert hit.evidence == {"param": "iss", "returned": PROVIDER, "advertised": None}
+    assert RULES["iss-not-advertised"].severity == "info"
+
+
+def test_iss_sent_and_promised_or_not_sent_is_quiet():
+    promised = metadata_hop(40, authorization_response_iss_parameter_supported=True)
+    assert hits("iss-not-advertised", exchange_of(flow(extra_response=[("iss", PROVIDER)]), metadata=[promised])) == []
+    assert hits("iss-not-advertised", exchange_of(flow(), metadata=[metadata_hop(40)])) == []
+
+
+# iss-not-validated (the client MUST check iss before it transmits the code)
+
+def test_a_code_redeemed_after_a_mismatching_iss_is_the_clients_fault_at_the_token_request():
+    f = flow(extra_response=[("iss", OTHER)])
+    [hit] = hits("iss-not-validated", exchange_of(f, metadata=[metadata_hop(40)]))
+    assert hit.hop is f.token and hit.evidence["returned"] == OTHER
+    assert "the client still sent the code" in hit.message
+
+
+def test_a_code_redeemed_although_a_promised_iss_was_missing_is_named():
+    meta = metadata_hop(40, authorization_response_iss_parameter_supported=True)
+    f = flow()
+    [hit] = hits("iss-not-validated", exchange_of(f, metadata=[meta]))
+    assert hit.hop is f.token and hit.evidence["returned"] is None
+
+
+def test_iss_matching_absent_unpromised_or_code_never_sent_is_quiet():
+    meta = metadata_hop(40)
+    assert hits("iss-not-validated", exchange_of(flow(extra_response=[("iss", PROVIDER)]), metadata=[meta])) == []
+    assert hits("iss-not-validated", exchange_of(flow(), metadata=[meta])) == []
+    stopped = flow(extra_response=[("iss", OTHER)])
+    assert hits("iss-not-validated", exchange_of(stopped, metadata=[meta], tokens=[])) == []
+
+
+def test_iss_not_validated_is_an_error_under_the_mcp_profile():
+    from oauthtrace.analysis.profiles import severity_for
+    from oauthtrace.model import Hit
+
+    rule = RULES["iss-not-validated"]
+    assert severity_for(rule, Hit(hop=None, message=""), "mcp") == "error"
+    assert severity_for(rule, Hit(hop=None, message=""), "oauth2") == "info"
+
+
 # iss-appeared
 
 def test_iss_appearing_after_a_callback_without_it_fires_once():

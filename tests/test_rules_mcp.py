@@ -308,3 +308,34 @@ def test_rs_accepting_a_token_for_another_audience():
 def test_rs_accepting_a_token_for_itself_is_fine():
     assert only(_with_token(_jwt({"aud": [MCP_URL], "sub": "u1"})), "bearer-misuse") == []
     assert only(mcp_flow(), "bearer-misuse") == []
+
+
+# --- prm-issuer-mismatch ----------------------------------------------------------------------------------
+
+
+def test_an_authorization_servers_entry_with_a_trailing_slash_the_issuer_lacks_is_named_at_the_prm():
+    """The top real failure of MCP discovery: the PRM lists https://auth.example.com/, the client fetches
+    https://auth.example.com/.well-known/oauth-authorization-server (the slash removed, RFC 8414 §3.1) and finds
+    issuer https://auth.example.com: not identical, so a client following RFC 8414 §3.3 must not use it."""
+    from tests.mcp_hops import good_prm
+
+    hops = mcp_flow(prm=good_prm(authorization_servers=[AS + "/"]))
+    [finding] = only(hops, "prm-issuer-mismatch")
+    assert (finding.hop, finding.severity, finding.blame) == (2, "error", "RS")
+    assert finding.evidence["authorization_server"] == AS + "/" and finding.evidence["issuer"] == AS
+    assert finding.evidence["difference"] == "trailing slash"
+    assert only(hops, "metadata-issuer-mismatch") == []  # the document itself is consistent with its URL
+
+
+def test_an_issuer_with_a_trailing_slash_the_entry_lacks_is_named_too():
+    hops = mcp_flow(as_metadata=good_as_metadata(issuer=AS + "/"))
+    [finding] = only(hops, "prm-issuer-mismatch")
+    assert (finding.evidence["authorization_server"], finding.evidence["issuer"]) == (AS, AS + "/")
+
+
+def test_identical_entry_and_issuer_or_metadata_of_another_server_are_quiet():
+    from tests.mcp_hops import good_prm
+
+    assert only(mcp_flow(), "prm-issuer-mismatch") == []
+    elsewhere = good_prm(authorization_servers=["https://login.other.example"])
+    assert only(mcp_flow(prm=elsewhere), "prm-issuer-mismatch") == []

@@ -17,7 +17,7 @@ from oauthtrace.analysis.mcp import (
 )
 from oauthtrace.analysis.oauth import shown
 from oauthtrace.analysis.registry import Context, rule
-from oauthtrace.analysis.rules.issuer import request_urls
+from oauthtrace.analysis.rules.issuer import as_metadata_document, expected_issuers, request_urls
 from oauthtrace.model import Exchange, Hit, Hop
 from oauthtrace.params import base_url, origin, path
 
@@ -188,6 +188,55 @@ def prm_resource_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
             evidence={"resource": resource, "expected": closest, "difference": difference, "basis": how},
             severity="warning" if difference == TRAILING_SLASH else None,
         )
+
+
+@rule(
+    "prm-issuer-mismatch",
+    family="M",
+    severity="error",
+    blame="RS",
+    needs="M",
+    when=("metadata",),
+    spec="RFC 9728 §2; RFC 8414 §3.3; MCP authorization 2026-07-28 (Authorization Server Discovery)",
+    quote="authorization_servers: JSON array containing a list of OAuth authorization server issuer identifiers; "
+    "the issuer value returned MUST be identical to the authorization server's issuer identifier value into "
+    "which the well-known URI string was inserted … If these values are not identical, the data contained in "
+    "the response MUST NOT be used",
+    fix="Resource server: list each authorization server in `authorization_servers` exactly as its metadata "
+    "spells `issuer` (scheme, host, port, path and trailing slash alike), or have the provider publish the "
+    "issuer the resource server names.",
+)
+def prm_issuer_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """The protected resource names its authorization server by an issuer that server's metadata does not use.
+
+    A client builds the metadata URL from the authorization_servers entry and must then find that same issuer
+    in the document; an entry that differs only by a trailing slash still fetches the document (the slash is
+    removed before the well-known segment goes in), and a strict client then refuses it.
+    """
+    mcp = chain(exchange)
+    if not mcp.resource_metadata or not mcp.as_metadata:
+        return
+    documents = [(hop, doc["issuer"]) for hop in mcp.as_metadata
+                 if (doc := as_metadata_document(hop)) and isinstance(doc.get("issuer"), str)]
+    for prm_hop in mcp.resource_metadata:
+        prm = valid_prm(prm_hop)
+        for entry in prm["authorization_servers"] if prm else ():
+            for hop, issuer in documents:
+                if issuer != entry and entry in _issuers_behind(hop):
+                    difference = describe_difference(entry, issuer)
+                    yield Hit(
+                        hop=prm_hop,
+                        message=f"PRM authorization_servers entry = {entry} ≠ metadata.issuer = {issuer} "
+                        f"({difference}); the metadata was fetched from {base_url(hop.upstream_url or hop.url)}",
+                        evidence={"authorization_server": entry, "issuer": issuer, "difference": difference,
+                                  "metadata_url": base_url(hop.upstream_url or hop.url)},
+                    )
+
+
+def _issuers_behind(hop: Hop) -> set[str]:
+    """The issuer identifiers from which a client builds this metadata hop's URL (with and without a
+    terminating slash), as the client called it and as the provider serves it."""
+    return {issuer for url in (hop.url, hop.upstream_url) if url for issuer in expected_issuers(url)}
 
 
 @rule(

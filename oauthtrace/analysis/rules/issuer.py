@@ -13,6 +13,7 @@ from oauthtrace.analysis.jwt import decode as decode_jwt
 from oauthtrace.analysis.oauth import (
     RESPONSE_KEYS,
     authz_response_params,
+    body_params,
     callback_params,
     has_response_key,
     param,
@@ -25,7 +26,11 @@ from oauthtrace.analysis.rules._shared import SECRET_PARAMS, per_exchange
 from oauthtrace.model import Exchange, Hit, Hop, Pairs
 from oauthtrace.params import base_url, origin, path, query_pairs
 
-PROFILE_SEVERITIES: dict[str, dict[str, str]] = {}
+# MCP 2026-07-28 makes RFC 9207's client-side check a MUST for every MCP client, and its metadata promise a MUST
+# for every MCP authorization server that sends iss; elsewhere RFC 9207 binds only those who implement it.
+PROFILE_SEVERITIES: dict[str, dict[str, str]] = {
+    "mcp": {"iss-not-advertised": "warning", "iss-not-validated": "error"},
+}
 
 AS_WELL_KNOWN = ("oauth-authorization-server", "openid-configuration")
 # Parameters whose arrival in a callback is the flow's outcome, not a change in the provider's behaviour: after
@@ -217,6 +222,78 @@ def iss_missing(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
         message=f"metadata.authorization_response_iss_parameter_supported = true → callback.iss = ∅ ({kind})",
         evidence={"param": "iss", "returned": None, "expected": metadata.get("issuer"), "response": kind},
     )
+
+
+@rule(
+    "iss-not-advertised",
+    family="I",
+    severity="info",
+    blame="AS",
+    needs="F+M",
+    when=("iss",),
+    spec="RFC 9207 §3; MCP authorization 2026-07-28 (Authorization Response Validation)",
+    quote="Authorization servers that include the iss parameter MUST advertise this by setting "
+    "authorization_response_iss_parameter_supported to true in their metadata",
+    fix="Provider: set authorization_response_iss_parameter_supported to true in your metadata, so that clients "
+    "reject a response that arrives without iss (a mix-up attacker's).",
+)
+def iss_not_advertised(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """The authorization response carries iss but the metadata does not say the server sends it."""
+    metadata = provider_metadata(exchange, ctx)
+    if not metadata or metadata.get("authorization_response_iss_parameter_supported") is True:
+        return
+    hop, pairs = authorization_response(exchange, ctx)
+    if hop is None or param(pairs, "iss") is None:
+        return
+    advertised = metadata.get("authorization_response_iss_parameter_supported")
+    yield Hit(
+        hop=hop,
+        message=f"callback.iss = {param(pairs, 'iss')} → metadata.authorization_response_iss_parameter_supported "
+        f"= {_show(None if advertised is None else str(advertised).lower())}",
+        evidence={"param": "iss", "returned": param(pairs, "iss"), "advertised": advertised},
+    )
+
+
+@rule(
+    "iss-not-validated",
+    family="I",
+    severity="info",
+    blame="C",
+    needs="F+B+M",
+    when=("tokens",),
+    spec="RFC 9207 §2.4; MCP authorization 2026-07-28 (Authorization Response Validation); RFC 9700 §4.4.2",
+    quote="On receiving the authorization response, MCP clients MUST apply the validation in RFC9207 Section 2.4 "
+    "before transmitting the authorization code to any token endpoint",
+    fix="Client: record the issuer of the metadata you built the authorization request from, compare the "
+    "response's iss with it by simple string comparison (reject a missing iss when the metadata promises it), "
+    "and send the code to no token endpoint before that check passes.",
+)
+def iss_not_validated(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """The client redeemed a code whose response's iss did not match the issuer, or lacked a promised iss."""
+    metadata = provider_metadata(exchange, ctx)
+    expected = metadata.get("issuer") if metadata else None
+    if not isinstance(expected, str):
+        return
+    hop, pairs = authorization_response(exchange, ctx)
+    code, returned = param(pairs, "code"), param(pairs, "iss")
+    if hop is None or not code:
+        return
+    if returned is None:
+        if metadata.get("authorization_response_iss_parameter_supported") is not True:
+            return  # nothing promised, nothing to check: the table's "proceed" row
+        why = "metadata promises iss, the response has none"
+    elif returned != expected:
+        why = f"callback.iss = {returned} ≠ metadata.issuer = {expected}{how_differs(expected, returned)}"
+    else:
+        return
+    for token in exchange.tokens:
+        if param(body_params(token), "code") == code:
+            yield Hit(
+                hop=token,
+                message=f"{why} → the client still sent the code to {base_url(token.upstream_url or token.url)}",
+                evidence={"param": "iss", "returned": returned, "expected": expected},
+            )
+            return
 
 
 @rule(
