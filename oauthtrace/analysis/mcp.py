@@ -79,7 +79,7 @@ def is_mcp_exchange(exchange: Exchange) -> bool:
 def mcp_applies(exchange: Exchange, profile: str) -> bool:
     """Whether MCP authorization's requirements apply: the mcp profile, an MCP chain recorded, or the
     callback of a known MCP connector (ChatGPT, Claude) when only the front channel was recorded."""
-    if profile == "mcp":
+    if profile in ("mcp", "chatgpt-connector"):  # chatgpt-connector: ChatGPT's MCP client (profiles.MCP_BASED)
         return True
     return derived(exchange, "mcp_applies", lambda: _mcp_applies(exchange), len(exchange.hops))
 
