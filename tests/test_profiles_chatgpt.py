@@ -78,3 +78,10 @@ def test_chatgpt_stays_an_alias_of_gpt_actions():
     assert finding.severity == "info"
     with pytest.raises(ValueError):
         check_profile("chatgpt-actions")
+
+
+def test_claudes_callback_gets_the_mcp_profile_from_the_front_channel_alone():
+    """Claude's connector callback (https://claude.ai/api/mcp/auth_callback, Claude's docs) is an MCP client's."""
+    front = flow(redirect_uri="https://claude.ai/api/mcp/auth_callback", pkce=True, back_channel=False)
+    assert analyze(list(front)).profiles == {1: "mcp"}
+    assert analyze(list(flow(redirect_uri="https://client.test/cb", back_channel=False))).profiles == {1: "oauth2"}

@@ -169,7 +169,7 @@ def check_profile(name: str | None) -> str | None:
 
 def profile_for(exchange: Exchange | None, chosen: str | None = None) -> str:
     """The profile that applies to one exchange: the chosen one, else gpt-actions or chatgpt-connector for their
-    ChatGPT callbacks, else mcp for an MCP connector's flow, else oauth2."""
+    ChatGPT callbacks, else mcp for Claude's callback or an MCP connector's flow, else oauth2."""
     if chosen:
         return canonical(chosen)
     redirect_uri = redirect_uri_of(exchange) if exchange is not None else None
@@ -177,6 +177,8 @@ def profile_for(exchange: Exchange | None, chosen: str | None = None) -> str:
         return GPT_ACTIONS
     if is_chatgpt_connector_callback(redirect_uri):
         return CHATGPT_CONNECTOR
+    if known_client(redirect_uri) == "Claude":
+        return "mcp"  # Claude's connector is an MCP client, even when only the browser's side was recorded
     if exchange is not None and _is_mcp(exchange):
         return "mcp"
     return DEFAULT
