@@ -77,6 +77,7 @@ def mcp_flow(
     calls=ECHO,
     call_delay: float = 0.3,
     back_listener: str = BACK,
+    redirect_uri: str = CALLBACK,
     **flow_knobs,
 ) -> Flow:
     """The whole chain as the recorder stores it; knobs at ECHO give the good flow, MISSING leaves a hop out."""
@@ -107,7 +108,7 @@ def mcp_flow(
             hops.append(back("GET", as_metadata_url, status=as_metadata_status,
                              resp_body=document or "<html>Not found</html>", content_type="text/html"))
     if register is not MISSING:
-        request = _pick(register, registration_request())
+        request = _pick(register, registration_request(redirect_uris=[redirect_uri]))
         answer = _pick(registration_response, {**request, "client_id": client_id,
                                                "client_id_issued_at": 1700000000})
         hops.append(back("POST", f"{AS}/register", json_body=request, status=registration_status, resp_json=answer))
@@ -116,7 +117,7 @@ def mcp_flow(
         extra_authorize = [("resource", resource)] if resource else []
         resource = _pick(token_resource, MCP_URL)
         extra_token = [("resource", resource)] if resource else []
-        oauth = flow(t0=t + 1.0, provider=AS, client_id=client_id, redirect_uri=CALLBACK, scope="mcp", pkce=True,
+        oauth = flow(t0=t + 1.0, provider=AS, client_id=client_id, redirect_uri=redirect_uri, scope="mcp", pkce=True,
                      client_auth="none", extra_authorize=extra_authorize, extra_token=extra_token,
                      token_headers=NO_STORE, back_listener=back_listener, back_channel=back_channel,
                      token_status=token_status, **flow_knobs)

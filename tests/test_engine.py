@@ -91,7 +91,7 @@ def test_findings_sorted_by_exchange_then_hop():
 def test_profile_chosen_per_exchange_and_forced():
     chatgpt = flow()
     other = flow(redirect_uri="https://client.test/cb")
-    assert analyze_hops(chatgpt).profiles == {1: "chatgpt"}
+    assert analyze_hops(chatgpt).profiles == {1: "gpt-actions"}  # a GPT Action's callback (the profile split)
     assert analyze_hops(other).profiles == {1: "oauth2"}
     assert analyze_hops(chatgpt, profile="mcp").profiles == {1: "mcp"}
     with pytest.raises(UserError):

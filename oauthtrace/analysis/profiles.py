@@ -3,7 +3,17 @@
 A table {profile: {rule id: severity}} plus a small function. A rule module may declare the overrides of its own
 rules in a module-level dict PROFILE_SEVERITIES of the same shape; it then owns them, and this table's entries
 for its rules are dropped (the table holds what RULES.md says for modules that declare nothing).
-The `chatgpt` profile is chosen automatically for an exchange whose redirect_uri is a ChatGPT callback.
+ChatGPT has two kinds of OAuth client, told apart by their callback and given a profile each:
+- `gpt-actions`: GPT Actions (`https://chatgpt.com/aip/<id>/oauth/callback`, and chat.openai.com's): no PKCE, the
+  scope as typed in the GPT's settings. The user owns the provider, not ChatGPT, so what ChatGPT does there and the
+  provider cannot change is information.
+- `chatgpt-connector`: ChatGPT apps / connectors (Apps SDK; `https://chatgpt.com/connector/oauth/<id>`, legacy
+  `https://chatgpt.com/connector_platform_oauth_redirect`). They are MCP clients that send PKCE S256 and `resource`
+  and support client ID metadata documents (https://developers.openai.com/apps-sdk/build/auth: "It supports Client
+  ID Metadata Documents (CIMD), dynamic client registration (DCR), predefined OAuth clients, and PKCE"; "Echo the
+  resource parameter throughout the OAuth flow"), so they are judged by MCP's severities.
+Either is chosen automatically for an exchange whose redirect_uri is that callback. `chatgpt`, the name of the one
+profile before the split, stays an alias of `gpt-actions` (whose behaviour it described).
 """
 
 from __future__ import annotations
@@ -14,8 +24,15 @@ import sys
 from oauthtrace.analysis.oauth import param, request_params
 from oauthtrace.model import SEVERITY_RANK, Exchange, Hit, Rule
 
-PROFILES = ("oauth2", "oauth21", "oidc", "mcp", "chatgpt")
+PROFILES = ("oauth2", "oauth21", "oidc", "mcp", "gpt-actions", "chatgpt-connector")
 DEFAULT = "oauth2"
+# Old names still accepted (CLI, recordings' notes, rule modules' PROFILE_SEVERITIES): name -> the profile it means.
+ALIASES = {"chatgpt": "gpt-actions"}
+CHOICES = PROFILES + tuple(ALIASES)  # what --profile accepts
+GPT_ACTIONS = "gpt-actions"
+CHATGPT_CONNECTOR = "chatgpt-connector"
+# Profiles that take MCP's severities as their own, then their own entries over them.
+MCP_BASED = ("chatgpt-connector",)
 
 # Only what differs from a rule's own severity. Rule modules add theirs (PROFILE_SEVERITIES).
 SEVERITIES: dict[str, dict[str, str]] = {
@@ -37,9 +54,11 @@ SEVERITIES: dict[str, dict[str, str]] = {
         "as-metadata-invalid": "error",
         "redirect-uri-insecure": "error",
     },
-    # The user owns the provider, not ChatGPT: what ChatGPT does and the provider cannot change becomes info;
+    # ChatGPT connectors are MCP clients: MCP's severities (MCP_BASED), nothing softened.
+    "chatgpt-connector": {},
+    # The user owns the provider, not ChatGPT: what a GPT Action does and the provider cannot change becomes info;
     # what the provider must do keeps its severity.
-    "chatgpt": {
+    "gpt-actions": {
         "pkce-missing": "info",
         "scope-omitted": "info",
         "scope-format": "info",
@@ -48,9 +67,22 @@ SEVERITIES: dict[str, dict[str, str]] = {
     },
 }
 
-# Under `chatgpt`, what the provider must accept instead of the client's behaviour it cannot change.
+_CONNECTOR_CALLBACKS = ("https://chatgpt.com/connector/oauth/<id> (one per connector) and the legacy "
+                       "https://chatgpt.com/connector_platform_oauth_redirect")
+# Claude's documented behaviour (https://support.anthropic.com/en/articles/11503834-building-custom-connectors-via-
+# remote-mcp-servers, https://claude.com/docs/connectors/building/authentication).
+_CLAUDE_CALLBACKS = "https://claude.ai/api/mcp/auth_callback and https://claude.com/api/mcp/auth_callback"
+
+# What the provider must accept instead of the client's behaviour it cannot change, per profile.
 FIXES: dict[str, dict[str, str]] = {
-    "chatgpt": {
+    "mcp": {
+        "redirect-uri-rejected": f"Allowlist the connectors' callbacks: Claude {_CLAUDE_CALLBACKS} (Claude's "
+                                 "docs say its callback may move to claude.com); ChatGPT " + _CONNECTOR_CALLBACKS + ".",
+    },
+    "chatgpt-connector": {
+        "redirect-uri-rejected": "Allowlist ChatGPT's connector callbacks: " + _CONNECTOR_CALLBACKS + ".",
+    },
+    "gpt-actions": {
         "pkce-missing": "GPT Actions do not send PKCE: accept authorization requests without code_challenge from "
                         "this client (keep requiring it for public clients).",
         "scope-omitted": "ChatGPT sends `scope=` when the scope is left empty and omits scope on reconnect: grant "
@@ -58,9 +90,7 @@ FIXES: dict[str, dict[str, str]] = {
         "scope-format": "Accept the scope string ChatGPT sends; configure the scopes in the GPT's OAuth settings "
                         "space-separated.",
         "redirect-uri-rejected": "Allowlist both https://chat.openai.com/aip/<id>/oauth/callback and "
-                                 "https://chatgpt.com/aip/<id>/oauth/callback (connectors: "
-                                 "https://chatgpt.com/connector/oauth/<id> and the legacy "
-                                 "https://chatgpt.com/connector_platform_oauth_redirect).",
+                                 "https://chatgpt.com/aip/<id>/oauth/callback.",
         "client-auth-method-mismatch": "Accept both client_secret_post and client_secret_basic at the token "
                                        "endpoint: ChatGPT sends whichever the GPT's settings say.",
     },
@@ -80,6 +110,15 @@ KNOWN_CALLBACKS = (
 )
 
 
+_GPT_ACTIONS_CALLBACK = re.compile(
+    r"^https://(chat\.openai\.com|chatgpt\.com)/aip/[^/?#]+/oauth/callback/?(?:[?#].*)?$", re.IGNORECASE
+)
+_CONNECTOR_CALLBACK = re.compile(
+    r"^https://(chat\.openai\.com|chatgpt\.com)(/connector/oauth/[^?#]*|/connector_platform_oauth_redirect)/?"
+    r"(?:[?#].*)?$",
+    re.IGNORECASE,
+)
+
 # A ChatGPT-shaped callback on a loopback host: a local stand-in for ChatGPT (the demo's client, a developer's
 # imitation of the plugin backend) gets the profile of the client it imitates.
 _LOCAL_CHATGPT_CALLBACK = re.compile(
@@ -88,7 +127,27 @@ _LOCAL_CHATGPT_CALLBACK = re.compile(
 
 
 def is_chatgpt_callback(url: str | None) -> bool:
+    """Any ChatGPT callback: a GPT Action's or a connector's."""
     return bool(url) and (_CHATGPT_CALLBACK.match(url) is not None or _LOCAL_CHATGPT_CALLBACK.match(url) is not None)
+
+
+def is_gpt_actions_callback(url: str | None) -> bool:
+    return bool(url) and (_GPT_ACTIONS_CALLBACK.match(url) is not None
+                          or _LOCAL_CHATGPT_CALLBACK.match(url) is not None)
+
+
+def is_chatgpt_connector_callback(url: str | None) -> bool:
+    return bool(url) and _CONNECTOR_CALLBACK.match(url) is not None
+
+
+def canonical(name: str | None) -> str | None:
+    """The profile a name means: an alias (`chatgpt`) resolved, any other name as it is."""
+    return ALIASES.get(name, name) if name else name
+
+
+def is_gpt_actions(profile: str | None) -> bool:
+    """Whether `profile` (a name or an alias) is the GPT Actions profile: for rules that read ctx.profile."""
+    return canonical(profile) == GPT_ACTIONS
 
 
 def known_client(redirect_uri: str | None) -> str | None:
@@ -102,19 +161,24 @@ def known_client(redirect_uri: str | None) -> str | None:
 
 
 def check_profile(name: str | None) -> str | None:
-    """None (automatic) or a known profile name; anything else is the caller's error."""
-    if name is not None and name not in PROFILES:
-        raise ValueError(f"unknown profile {name!r} (choose from {', '.join(PROFILES)})")
-    return name
+    """None (automatic) or a known profile name (an alias resolved); anything else is the caller's error."""
+    if name is not None and name not in CHOICES:
+        raise ValueError(f"unknown profile {name!r} (choose from {', '.join(CHOICES)})")
+    return canonical(name)
 
 
 def profile_for(exchange: Exchange | None, chosen: str | None = None) -> str:
-    """The profile that applies to one exchange: the chosen one, else chatgpt for ChatGPT callbacks, else mcp
-    for an MCP connector's flow, else oauth2."""
+    """The profile that applies to one exchange: the chosen one, else gpt-actions or chatgpt-connector for their
+    ChatGPT callbacks, else mcp for Claude's callback or an MCP connector's flow, else oauth2."""
     if chosen:
-        return chosen
-    if exchange is not None and is_chatgpt_callback(redirect_uri_of(exchange)):
-        return "chatgpt"
+        return canonical(chosen)
+    redirect_uri = redirect_uri_of(exchange) if exchange is not None else None
+    if is_gpt_actions_callback(redirect_uri):
+        return GPT_ACTIONS
+    if is_chatgpt_connector_callback(redirect_uri):
+        return CHATGPT_CONNECTOR
+    if known_client(redirect_uri) == "Claude":
+        return "mcp"  # Claude's connector is an MCP client, even when only the browser's side was recorded
     if exchange is not None and _is_mcp(exchange):
         return "mcp"
     return DEFAULT
@@ -141,7 +205,7 @@ def severity_for(rule: Rule, hit: Hit, profile: str | None, exchange: Exchange |
                  table: dict[str, dict[str, str]] | None = None) -> str:
     """A finding's severity: the profile's override if it has one, else the hit's, else the rule's default.
 
-    Under `chatgpt` the overrides soften only what the client (ChatGPT) does: a hit of the same rule blamed on
+    Under `gpt-actions` the overrides soften only what the client (ChatGPT) does: a hit of the same rule blamed on
     the provider (e.g. failing with invalid_scope instead of applying a default scope) keeps its severity.
     `table`: severity_table(), when the caller already has it (the engine asks once per run, not per finding).
     """
@@ -149,7 +213,7 @@ def severity_for(rule: Rule, hit: Hit, profile: str | None, exchange: Exchange |
     own = hit.severity or rule.severity
     override = (table if table is not None else severity_table()).get(name, {}).get(rule.id)
     softer = override and SEVERITY_RANK.get(override, 0) < SEVERITY_RANK.get(own, 0)
-    if softer and name == "chatgpt" and (hit.blame or rule.blame) != "C":
+    if softer and name == GPT_ACTIONS and (hit.blame or rule.blame) != "C":
         return own
     return override or own
 
@@ -180,7 +244,9 @@ def severity_table() -> dict[str, dict[str, str]]:
                 for rule_id in owned & values.keys():
                     del values[rule_id]
             for name, values in declared.items():
-                merged.setdefault(name, {}).update(values)
+                merged.setdefault(canonical(name), {}).update(values)
+        for name in MCP_BASED:
+            merged[name] = {**merged["mcp"], **merged.get(name, {})}
         _merged.update(key=key, table=merged)
     return _merged["table"]
 

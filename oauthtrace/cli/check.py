@@ -6,7 +6,7 @@ import gc
 
 import click
 
-from oauthtrace.analysis.profiles import PROFILES
+from oauthtrace.analysis.profiles import CHOICES
 from oauthtrace.cli.options import db_option, format_option, open_store
 
 
@@ -16,8 +16,9 @@ from oauthtrace.cli.options import db_option, format_option, open_store
 @format_option("text", "json", "junit", "sarif")
 @click.option("--fail-on", type=click.Choice(["error", "warning", "never"]), default="error", show_default=True,
               help="Exit 1 when a finding is at or above this severity.")
-@click.option("--profile", type=click.Choice(PROFILES), default=None,
-              help="Severities as this world expects them (default: chatgpt for ChatGPT callbacks, else oauth2).")
+@click.option("--profile", type=click.Choice(CHOICES), default=None,
+              help="Severities as this world expects them (default: gpt-actions or chatgpt-connector for ChatGPT "
+                   "callbacks, mcp for MCP flows, else oauth2; chatgpt = gpt-actions).")
 @click.option("--rule", "rules", multiple=True, metavar="ID",
               help="Run only this rule (repeatable, or comma-separated).")
 @click.option("--baseline", metavar="TRACE", default=None,

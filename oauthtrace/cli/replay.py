@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from oauthtrace.analysis.profiles import PROFILES
+from oauthtrace.analysis.profiles import CHOICES
 from oauthtrace.cli.options import db_option, format_option, open_store
 
 
@@ -17,7 +17,7 @@ from oauthtrace.cli.options import db_option, format_option, open_store
               help="Take secret NAME (password, client_secret, any form field) from $ENVVAR (repeatable).")
 @click.option("--client-auth", type=click.Choice(["basic", "post", "none"]), default=None,
               help="Client authentication for a token request the recording did not hold (default: metadata).")
-@click.option("--profile", type=click.Choice(PROFILES), default=None,
+@click.option("--profile", type=click.Choice(CHOICES), default=None,
               help="Severity profile for both sides of the comparison (default: chosen per exchange).")
 @click.option("--timeout", type=float, default=15.0, show_default=True, help="Seconds to wait for each answer.")
 @format_option("text", "json", "junit")

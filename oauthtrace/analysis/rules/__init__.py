@@ -12,8 +12,10 @@ from oauthtrace.analysis.rules import issuer  # noqa: F401  I
 from oauthtrace.analysis.rules import oidc  # noqa: F401  J
 from oauthtrace.analysis.rules import transport  # noqa: F401  K
 from oauthtrace.analysis.rules import scope  # noqa: F401  L
+from oauthtrace.analysis.rules import scope_challenge  # noqa: F401  L
 from oauthtrace.analysis.rules import discovery  # noqa: F401  M
 from oauthtrace.analysis.rules import registration  # noqa: F401  M
+from oauthtrace.analysis.rules import client_binding  # noqa: F401  M
 from oauthtrace.analysis.rules import resource  # noqa: F401  M
 from oauthtrace.analysis.rules import bearer  # noqa: F401  M
 from oauthtrace.analysis.rules import par  # noqa: F401  N
