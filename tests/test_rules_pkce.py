@@ -67,6 +67,38 @@ def test_pkce_missing_public_client_is_an_error():
     assert hit.evidence["client_type"] == "public"
 
 
+OIDC_NONCE = dict(scope="openid profile", nonce="n-0S6_WzA2Mj")  # an OpenID Connect authentication request
+
+
+def test_pkce_missing_confidential_openid_client_with_nonce_is_information_quoting_rfc_9700():
+    """RFC 9700 §2.1.1: "With additional precautions, described in Section 4.5.3.2, confidential OpenID Connect
+    [OpenID.Core] clients MAY use the nonce parameter and the respective Claim in the ID Token instead." (The Entra
+    v1 / SharePoint sign-in of issue 13: a confidential web app with nonce, told a warning.)"""
+    f = flow(pkce=False, client_auth="basic", **OIDC_NONCE)
+    [hit] = hits("pkce-missing", exchange_of(f))
+    assert hit.severity == "info" and hit.hop is f.authorize
+    assert hit.evidence["client_type"] == "confidential" and hit.evidence["nonce"] is True
+    assert "confidential OpenID Connect [OpenID.Core] clients MAY use the nonce parameter" in hit.message
+
+
+def test_pkce_missing_nonce_does_not_excuse_a_public_client_or_plain_oauth():
+    [public] = hits("pkce-missing", exchange_of(flow(pkce=False, client_auth="none", **OIDC_NONCE)))
+    assert public.severity == "error"
+    [no_openid] = hits("pkce-missing", exchange_of(flow(pkce=False, scope="read", nonce="n-0S6_WzA2Mj")))
+    assert no_openid.severity is None  # the rule's warning: nonce means nothing without OpenID Connect
+
+
+@pytest.mark.parametrize("profile", ["mcp", "oauth21"])
+def test_pkce_missing_with_nonce_stays_an_error_under_the_profiles_that_require_pkce(profile):
+    from hops import findings
+
+    f = flow(pkce=False, client_auth="basic", **OIDC_NONCE)
+    [hit] = hits("pkce-missing", exchange_of(f), profile=profile)
+    assert hit.severity is None and "nonce" not in hit.evidence
+    [finding] = findings(f, "pkce-missing", profile=profile)
+    assert finding.severity == "error"
+
+
 def test_pkce_missing_quiet_with_pkce():
     assert hits("pkce-missing", exchange_of(flow(pkce=True))) == []
 
