@@ -27,18 +27,22 @@ def same_grant(provider: Provider | None, requested: Iterable[str], granted: Ite
     return asked == got
 
 
+def spelled(provider: Provider | None, scope: str) -> str | None:
+    """`scope` under the name the provider answers with; None for one its token response does not list."""
+    if provider is None:
+        return scope
+    if scope in provider.token_scope_omits:
+        return None
+    scope = provider.scope_aliases.get(scope, scope)
+    prefix = provider.scope_default_resource
+    if prefix and scope.startswith(prefix) and not scope.endswith(DEFAULT_SUFFIX):
+        scope = scope[len(prefix):]  # Graph's `https://graph.microsoft.com/User.Read` is `User.Read`
+    return scope
+
+
 def _spelled(provider: Provider, scopes: set[str]) -> set[str]:
     """The scopes under the names the provider answers with, less those its token response does not list."""
-    spelled = set()
-    for scope in scopes:
-        if scope in provider.token_scope_omits:
-            continue
-        scope = provider.scope_aliases.get(scope, scope)
-        prefix = provider.scope_default_resource
-        if prefix and scope.startswith(prefix) and not scope.endswith(DEFAULT_SUFFIX):
-            scope = scope[len(prefix):]  # Graph's `https://graph.microsoft.com/User.Read` is `User.Read`
-        spelled.add(scope)
-    return spelled
+    return {name for name in (spelled(provider, scope) for scope in scopes) if name is not None}
 
 
 def _belongs(scope: str, resource: str, provider: Provider) -> bool:
