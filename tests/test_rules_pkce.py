@@ -300,6 +300,30 @@ def test_not_advertised_reported_once_across_exchanges_and_quiet_with_s256():
     assert hits("pkce-not-advertised", exchange_of(flow(), metadata=[good])) == []
 
 
+def test_not_advertised_by_a_provider_that_documents_pkce_names_it_and_says_to_send_s256():
+    """Entra's v2.0 discovery document has no code_challenge_methods_supported, yet its code flow documents
+    code_challenge (learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow): a true warning, named."""
+    tenant = "aaaabbbb-0000-cccc-1111-dddd2222eeee"
+    issuer = f"https://login.microsoftonline.com/{tenant}/v2.0"
+    meta = make_hop(90, "GET", f"{issuer}/.well-known/openid-configuration", resp_json={
+        "issuer": issuer, "authorization_endpoint": f"https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize",
+        "token_endpoint": f"https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token",
+        "response_types_supported": ["code", "id_token", "code id_token", "id_token token"]})
+    [hit] = hits("pkce-not-advertised", exchange_of(flow(pkce=True), metadata=[meta]))
+    assert hit.severity is None  # the rule's warning: a client that reads the metadata skips PKCE or refuses
+    assert hit.evidence["provider"] == "Microsoft Entra ID (v2.0 endpoint)"
+    assert "S256" in hit.evidence["provider_fix"]
+
+
+def test_pkce_missing_sign_in_with_apple_hybrid_with_nonce_is_information():
+    """Sign in with Apple asks response_type `code id_token` with scope `name email` and a nonce (developer.apple.com,
+    incorporating Sign in with Apple into other platforms): an OpenID Connect request without `openid`."""
+    f = flow(pkce=False, client_auth="post", response_type="code id_token", response_mode="form_post",
+             scope="name email", nonce="1-UJxJA9HHqSCqGpTeerBlMOcsHCHAg5")
+    [hit] = hits("pkce-missing", exchange_of(f))
+    assert hit.severity == "info" and hit.evidence["nonce"] is True
+
+
 def test_not_advertised_ignores_protected_resource_metadata():
     prm = make_hop(91, "GET", "https://mcp.example.com/.well-known/oauth-protected-resource",
                    resp_json={"resource": "https://mcp.example.com", "authorization_servers": ["x"]})

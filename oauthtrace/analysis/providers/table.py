@@ -77,6 +77,14 @@ PROVIDERS: tuple[Provider, ...] = (
         token_scope_omits=OIDC_SCOPES,
         deviations=(
             Deviation(
+                key="pkce-not-advertised",
+                what='Its v2.0 discovery document has no `code_challenge_methods_supported`, though its code flow documents `code_challenge` (S256) as "recommended for all application types".',
+                docs='https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow',
+                effect='A client that reads the metadata (RFC 8414 §2: omitted means no PKCE; MCP clients MUST refuse) skips PKCE or refuses the server.',
+                says='pkce-not-advertised, warning (error under the mcp profile), naming Entra: true, and a client of the metadata fails.',
+                fix='send code_challenge with code_challenge_method=S256 anyway: Entra enforces it when sent',
+            ),
+            Deviation(
                 key="resource-v2",
                 what="The v2.0 endpoint refuses the `resource` parameter (AADSTS901002); the API is named in "
                 "`scope` as `{application ID URI}/.default` or `{application ID URI}/{permission}`.",
@@ -231,6 +239,14 @@ PROVIDERS: tuple[Provider, ...] = (
         userinfo=("https://{domain}.auth.{region}.amazoncognito.com/oauth2/userInfo",),
         deviations=(
             Deviation(
+                key="pkce-not-advertised",
+                what='Its discovery document has no `code_challenge_methods_supported`, though "Amazon Cognito supports Proof Key for Code Exchange (PKCE) authentication in authorization code grants".',
+                docs='https://docs.aws.amazon.com/cognito/latest/developerguide/using-pkce-in-authorization-code.html',
+                effect='A client that reads the metadata (MCP clients MUST refuse without it) skips PKCE or refuses the server.',
+                says='pkce-not-advertised, warning (error under the mcp profile), naming Cognito.',
+                fix='send code_challenge with code_challenge_method=S256 anyway; for an MCP client, a metadata proxy that adds it',
+            ),
+            Deviation(
                 key="no-aud",
                 what="The issuer is `https://cognito-idp.REGION.amazonaws.com/POOL` while the endpoints are on the "
                 "user pool domain (`https://DOMAIN.auth.REGION.amazoncognito.com/oauth2/…`); access tokens carry "
@@ -287,6 +303,14 @@ PROVIDERS: tuple[Provider, ...] = (
         userinfo=("https://login.salesforce.com/services/oauth2/userinfo",
                   "https://{domain}.my.salesforce.com/services/oauth2/userinfo"),
         deviations=(
+            Deviation(
+                key="pkce-not-advertised",
+                what='Its discovery document has no `code_challenge_methods_supported`, though its web server flow documents `code_challenge` and compares it with `code_verifier`.',
+                docs='https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/intro_understanding_web_server_oauth_flow.htm',
+                effect='A client that reads the metadata (MCP clients MUST refuse without it) skips PKCE or refuses the server.',
+                says='pkce-not-advertised, warning (error under the mcp profile), naming Salesforce.',
+                fix='send code_challenge with code_challenge_method=S256 anyway',
+            ),
             Deviation(
                 key="no-expires-in",
                 what="The token response has no `expires_in`; it carries `issued_at` (milliseconds, as a string), "

@@ -6,6 +6,7 @@ import re
 from typing import Iterable
 
 from oauthtrace.analysis.oauth import body_param, client_auth_used, request_param, shown, token_fields
+from oauthtrace.analysis.providers import named, provider_of, provider_of_issuer
 from oauthtrace.analysis.registry import Context, memo, rule, trait
 from oauthtrace.analysis.rules._shared import facts
 from oauthtrace.analysis.rules.issuer import _metadata_hops
@@ -135,8 +136,13 @@ _PKCE_REQUIRED = frozenset(name for name, table in PROFILE_SEVERITIES.items() if
 
 
 def _relies_on_nonce(known) -> bool:
-    """An OpenID Connect authorization request (scope holds openid) that sends a nonce."""
-    return bool(known.sent_param("nonce")) and "openid" in (known.sent_param("scope") or "").split()
+    """An OpenID Connect authentication request that sends a nonce: scope holds openid, or the response type asks
+    for an ID token (only OpenID Connect defines it; Sign in with Apple asks `code id_token` with scope
+    `name email`)."""
+    if not known.sent_param("nonce"):
+        return False
+    return "openid" in (known.sent_param("scope") or "").split() or "id_token" in (
+        known.sent_param("response_type") or "").split()
 
 
 @rule(
@@ -443,8 +449,12 @@ def pkce_not_advertised(exchange: Exchange, ctx: Context) -> list[Hit]:
             what = f"{shown(methods)} (not a JSON array)"
         else:
             what = f"{shown(methods)} (no S256)"
-        hits.append(Hit(hop=hop, message=f"metadata.code_challenge_methods_supported = {what}",
-                        evidence={"issuer": document.get("issuer"), "code_challenge_methods_supported": methods}))
+        hit = Hit(hop=hop, message=f"metadata.code_challenge_methods_supported = {what}",
+                  evidence={"issuer": document.get("issuer"), "code_challenge_methods_supported": methods})
+        provider = provider_of_issuer(document.get("issuer")) or provider_of(hop)
+        if provider is not None and provider.deviation("pkce-not-advertised"):
+            hit = named(hit, provider, "pkce-not-advertised")  # true, and the provider's docs say it does PKCE
+        hits.append(hit)
     return hits
 
 
