@@ -47,7 +47,7 @@ def test_an_api_uri_audience_is_not_compared_with_the_servers_url():
 
 
 def test_keycloaks_own_userinfo_called_with_its_access_token_is_not_misuse():
-    """Keycloak's access tokens say aud "account" (server admin guide, Audience support); its realm's userinfo
+    """Keycloak's access tokens say aud "account" (server admin guide, "Audience support": its Audience Resolve mapper); its realm's userinfo
     endpoint (…/protocol/openid-connect/userinfo) takes them: the provider's own endpoint."""
     token = rs256({"iss": KEYCLOAK_REALM, "aud": "account", "azp": "demo-app", "typ": "Bearer",
                    "scope": "openid profile email", "sub": "f1b6a2c0-1d1e-4c55-9a66-0c6f0e7c1a11",

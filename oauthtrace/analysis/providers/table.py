@@ -222,9 +222,10 @@ PROVIDERS: tuple[Provider, ...] = (
         deviations=(
             Deviation(
                 key="audience-account",
-                what="Access tokens carry `aud: account` (its account-console client) unless an audience mapper "
-                "adds the API's client ID; they are accepted by the realm's own userinfo endpoint.",
-                docs="https://www.keycloak.org/docs/latest/server_admin/#audience-support",
+                what="Access tokens say `aud: account` on a new realm: its Audience Resolve mapper adds every client "
+                "the user holds a client role of (the account console's, by default), and an audience mapper adds "
+                "an API; the realm's own userinfo endpoint takes them.",
+                docs="https://www.keycloak.org/docs/latest/server_admin/#_audience",
                 effect="None at the realm's userinfo; an API of your own must be added with an audience mapper.",
                 says="bearer-misuse stays quiet on the realm's userinfo and on a non-URL audience.",
                 fix="add an audience mapper naming your API's client to the client's dedicated scope",
