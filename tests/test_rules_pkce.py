@@ -67,6 +67,38 @@ def test_pkce_missing_public_client_is_an_error():
     assert hit.evidence["client_type"] == "public"
 
 
+OIDC_NONCE = dict(scope="openid profile", nonce="n-0S6_WzA2Mj")  # an OpenID Connect authentication request
+
+
+def test_pkce_missing_confidential_openid_client_with_nonce_is_information_quoting_rfc_9700():
+    """RFC 9700 §2.1.1: "With additional precautions, described in Section 4.5.3.2, confidential OpenID Connect
+    [OpenID.Core] clients MAY use the nonce parameter and the respective Claim in the ID Token instead." (The Entra
+    v1 / SharePoint sign-in of issue 13: a confidential web app with nonce, told a warning.)"""
+    f = flow(pkce=False, client_auth="basic", **OIDC_NONCE)
+    [hit] = hits("pkce-missing", exchange_of(f))
+    assert hit.severity == "info" and hit.hop is f.authorize
+    assert hit.evidence["client_type"] == "confidential" and hit.evidence["nonce"] is True
+    assert "confidential OpenID Connect [OpenID.Core] clients MAY use the nonce parameter" in hit.message
+
+
+def test_pkce_missing_nonce_does_not_excuse_a_public_client_or_plain_oauth():
+    [public] = hits("pkce-missing", exchange_of(flow(pkce=False, client_auth="none", **OIDC_NONCE)))
+    assert public.severity == "error"
+    [no_openid] = hits("pkce-missing", exchange_of(flow(pkce=False, scope="read", nonce="n-0S6_WzA2Mj")))
+    assert no_openid.severity is None  # the rule's warning: nonce means nothing without OpenID Connect
+
+
+@pytest.mark.parametrize("profile", ["mcp", "oauth21"])
+def test_pkce_missing_with_nonce_stays_an_error_under_the_profiles_that_require_pkce(profile):
+    from hops import findings
+
+    f = flow(pkce=False, client_auth="basic", **OIDC_NONCE)
+    [hit] = hits("pkce-missing", exchange_of(f), profile=profile)
+    assert hit.severity is None and "nonce" not in hit.evidence
+    [finding] = findings(f, "pkce-missing", profile=profile)
+    assert finding.severity == "error"
+
+
 def test_pkce_missing_quiet_with_pkce():
     assert hits("pkce-missing", exchange_of(flow(pkce=True))) == []
 
@@ -266,6 +298,30 @@ def test_not_advertised_reported_once_across_exchanges_and_quiet_with_s256():
     assert [index for index, _ in found] == [0]
     good = metadata_hop(90)
     assert hits("pkce-not-advertised", exchange_of(flow(), metadata=[good])) == []
+
+
+def test_not_advertised_by_a_provider_that_documents_pkce_names_it_and_says_to_send_s256():
+    """Entra's v2.0 discovery document has no code_challenge_methods_supported, yet its code flow documents
+    code_challenge (learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow): a true warning, named."""
+    tenant = "aaaabbbb-0000-cccc-1111-dddd2222eeee"
+    issuer = f"https://login.microsoftonline.com/{tenant}/v2.0"
+    meta = make_hop(90, "GET", f"{issuer}/.well-known/openid-configuration", resp_json={
+        "issuer": issuer, "authorization_endpoint": f"https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize",
+        "token_endpoint": f"https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token",
+        "response_types_supported": ["code", "id_token", "code id_token", "id_token token"]})
+    [hit] = hits("pkce-not-advertised", exchange_of(flow(pkce=True), metadata=[meta]))
+    assert hit.severity is None  # the rule's warning: a client that reads the metadata skips PKCE or refuses
+    assert hit.evidence["provider"] == "Microsoft Entra ID (v2.0 endpoint)"
+    assert "S256" in hit.evidence["provider_fix"]
+
+
+def test_pkce_missing_sign_in_with_apple_hybrid_with_nonce_is_information():
+    """Sign in with Apple asks response_type `code id_token` with scope `name email` and a nonce (developer.apple.com,
+    incorporating Sign in with Apple into other platforms): an OpenID Connect request without `openid`."""
+    f = flow(pkce=False, client_auth="post", response_type="code id_token", response_mode="form_post",
+             scope="name email", nonce="1-UJxJA9HHqSCqGpTeerBlMOcsHCHAg5")
+    [hit] = hits("pkce-missing", exchange_of(f))
+    assert hit.severity == "info" and hit.evidence["nonce"] is True
 
 
 def test_not_advertised_ignores_protected_resource_metadata():

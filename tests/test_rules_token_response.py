@@ -353,3 +353,115 @@ def test_the_token_answer_flaw_trait_holds_where_its_rules_may_report(token, fla
     reported = [rule for rule in ("token-response-not-json", "token-fields-missing", "expires-in-not-number")
                 if hits(rule, exchange)]
     assert bool(reported) is flawed
+
+
+# Real providers' documented token responses (providers table): what they document is not a fault of theirs
+
+GOOGLE_AUTH = "https://accounts.google.com/o/oauth2/v2/auth"
+GOOGLE_TOKEN = "https://oauth2.googleapis.com/token"
+ENTRA_V2 = "https://login.microsoftonline.com/aaaabbbb-0000-cccc-1111-dddd2222eeee/oauth2/v2.0"
+
+
+def google_flow(scope: str, body: dict):
+    """Google's OpenID Connect code flow (developers.google.com/identity/protocols/oauth2/openid-connect)."""
+    from hops import CHATGPT_CALLBACK, CLIENT_ID, STATE, with_params
+
+    authorize = with_params(GOOGLE_AUTH, [("response_type", "code"), ("client_id", CLIENT_ID),
+                                          ("redirect_uri", CHATGPT_CALLBACK), ("scope", scope), ("state", STATE)])
+    return token_flow(body, authorize_url=authorize, token_url=GOOGLE_TOKEN, scope=scope)
+
+
+def test_google_granting_email_and_profile_as_their_url_forms_is_quiet():
+    """Google answers `openid email profile` with the userinfo.* URL forms in the token response's scope
+    (developers.google.com/identity/protocols/oauth2/scopes, Google OAuth2 API v2)."""
+    from tests.signed_jwt import rs256
+
+    id_token = rs256({"iss": "https://accounts.google.com", "aud": "plugin-client", "sub": "110169484474386276334",
+                      "email": "jane@example.com", "email_verified": True, "iat": 1733560000, "exp": 1733563600})
+    body = {"access_token": "ya29.a0AfH6SMBx-example", "expires_in": 3599, "token_type": "Bearer",
+            "scope": "https://www.googleapis.com/auth/userinfo.profile openid "
+                     "https://www.googleapis.com/auth/userinfo.email", "id_token": id_token}
+    assert hits("scope-changed-unreported", exchange_of(google_flow("openid email profile", body))) == []
+
+
+def test_google_leaving_out_a_scope_asked_for_is_still_said():
+    body = {"access_token": "ya29.a0AfH6SMBx-example", "expires_in": 3599, "token_type": "Bearer",
+            "scope": "openid https://www.googleapis.com/auth/userinfo.email"}
+    [hit] = hits("scope-changed-unreported", exchange_of(google_flow("openid email profile", body)))
+    assert hit.severity == "info" and "not granted: profile" in hit.message
+
+
+def test_entras_scope_lists_the_access_tokens_scopes_and_is_quiet():
+    """Entra's token response `scope`: "The scopes that the access_token is valid for" (v2-oauth2-auth-code-flow);
+    offline_access grants the refresh token, openid/profile/email are Graph-hosted, User.Read is Graph's."""
+    asked = "openid offline_access https://graph.microsoft.com/User.Read"
+    reported = {**GOOD, "scope": "openid profile email https://graph.microsoft.com/User.Read", "ext_expires_in": 3599}
+    f = token_flow(reported, provider=ENTRA_V2, scope=asked)
+    assert hits("scope-changed-unreported", exchange_of(f)) == []
+    # scope left out ("if omitted, the token is for the scopes requested"), the token's scp as Graph writes it
+    from tests.signed_jwt import rs256
+
+    token = rs256({"aud": "00000003-0000-0000-c000-000000000000", "scp": "User.Read openid profile email",
+                   "iat": 1733560000, "exp": 1733563599})
+    f = token_flow({**GOOD, "access_token": token}, provider=ENTRA_V2, scope=asked)
+    assert hits("scope-changed-unreported", exchange_of(f)) == []
+
+
+def test_entra_granting_more_than_asked_is_still_said():
+    f = token_flow({**GOOD, "scope": "https://graph.microsoft.com/User.Read https://graph.microsoft.com/Mail.Read"},
+                   provider=ENTRA_V2, scope="openid https://graph.microsoft.com/User.Read")
+    [hit] = hits("scope-changed-unreported", exchange_of(f))
+    assert "added: https://graph.microsoft.com/Mail.Read" in hit.message
+
+
+FIREBASE_REFRESH = "https://securetoken.googleapis.com/v1/token?key=AIzaSyDOCAbC123dEf456GhI789jKl01-MnO"
+
+
+def firebase_refresh(seq: int, expires_in) -> "Hop":
+    """A refresh at securetoken.googleapis.com, answered as Firebase's REST reference documents
+    (firebase.google.com/docs/reference/rest/auth#section-refresh-token): expires_in is a string."""
+    from tests.signed_jwt import rs256
+
+    id_token = rs256({"iss": "https://securetoken.google.com/my-project", "aud": "my-project",
+                      "user_id": "tRcfmLH7o2XrNELi7X5aeT3ZExr1", "sub": "tRcfmLH7o2XrNELi7X5aeT3ZExr1",
+                      "iat": 1733560000, "exp": 1733563600})
+    return make_hop(seq, "POST", FIREBASE_REFRESH, started=1000.0 + seq, listener="browser",
+                    form=[("grant_type", "refresh_token"), ("refresh_token", "AMf-vBx-refresh")],
+                    resp_headers=NO_STORE,
+                    resp_json={"access_token": id_token, "expires_in": expires_in, "token_type": "Bearer",
+                               "refresh_token": "AMf-vBx-refresh", "id_token": id_token,
+                               "user_id": "tRcfmLH7o2XrNELi7X5aeT3ZExr1", "project_id": "1234567890"})
+
+
+def test_firebase_securetokens_documented_string_expires_in_is_information_naming_it():
+    hop = firebase_refresh(1, "3600")
+    [hit] = hits("expires-in-not-number", Exchange(index=0, hops=[hop], refreshes=[hop]))
+    assert hit.severity == "info" and hit.evidence["field"] == "expires_in"
+    assert hit.evidence["provider"] == "Google Firebase Authentication"
+    assert hit.evidence["provider_docs"].endswith("#section-refresh-token")
+    assert "Google Firebase Authentication" in hit.message
+
+
+def test_a_non_numeric_string_stays_an_error_even_at_firebase():
+    hop = firebase_refresh(1, "one hour")
+    [hit] = hits("expires-in-not-number", Exchange(index=0, hops=[hop], refreshes=[hop]))
+    assert hit.severity is None and "provider" not in hit.evidence
+
+
+def test_entra_v1s_documented_string_expires_in_is_information():
+    """v1-protocols-oauth-code's token response: "expires_in": "3600", "expires_on": "1388444763"."""
+    body = {"access_token": "eyJ0eXAiOiJKV1Qi-example", "token_type": "Bearer", "expires_in": "3600",
+            "expires_on": "1388444763", "resource": "https://service.contoso.com/", "refresh_token": "AwABAAAA-rt"}
+    f = token_flow(body, provider="https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2")
+    [hit] = hits("expires-in-not-number", exchange_of(f))
+    assert hit.severity == "info" and hit.evidence["provider"] == "Microsoft Entra ID (v1.0 endpoint)"
+
+
+def test_slacks_documented_bot_token_type_is_information():
+    """docs.slack.dev/reference/methods/oauth.v2.access: a success says "token_type": "bot"."""
+    body = {"ok": True, "access_token": "xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy",
+            "token_type": "bot", "scope": "commands,incoming-webhook", "app_id": "A0KRD7HC3"}
+    f = token_flow(body, authorize_url="https://slack.com/oauth/v2/authorize?client_id=plugin-client&scope=commands",
+                   token_url="https://slack.com/api/oauth.v2.access")
+    [hit] = hits("token-fields-missing", exchange_of(f))
+    assert hit.severity == "info" and hit.evidence["provider"] == "Slack"

@@ -1,4 +1,5 @@
-"""docs/rules.md, generated from the rules' own metadata: `python -m oauthtrace.analysis.docs > docs/rules.md`."""
+"""docs/rules.md, generated from the rules' own metadata: `python -m oauthtrace.analysis.docs > docs/rules.md`;
+docs/providers.md from the providers table: `python -m oauthtrace.analysis.docs providers > docs/providers.md`."""
 
 from __future__ import annotations
 
@@ -53,5 +54,13 @@ def _cell(text: str) -> str:
     return " ".join((text or "").split()).replace("|", "\\|")
 
 
+def render_providers() -> str:
+    from oauthtrace.analysis.providers.docs import render as providers_page
+
+    return providers_page()
+
+
 if __name__ == "__main__":
-    print(render(), end="")
+    import sys
+
+    print(render_providers() if sys.argv[1:] == ["providers"] else render(), end="")

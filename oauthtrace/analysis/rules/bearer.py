@@ -10,6 +10,7 @@ from typing import Iterator
 from oauthtrace.analysis import jwt
 from oauthtrace.analysis.classify import is_mcp_call
 from oauthtrace.analysis.mcp import bearer_token, chain, challenge_params, issued_access_tokens
+from oauthtrace.analysis.providers import is_known_userinfo
 from oauthtrace.analysis.registry import Context, rule
 from oauthtrace.analysis.rules.discovery import mcp_401_no_resource_metadata
 from oauthtrace.analysis.rules.resource import prm_resource
@@ -52,7 +53,7 @@ def bearer_misuse(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
             yield Hit(hop=hop, severity="warning",
                       message=f"{hop.method} {path(hop.url)} → {hop.status} error=insufficient_scope (expected 403)",
                       evidence={"status": hop.status, "error": "insufficient_scope"})
-    yield from _foreign_audience(exchange)
+    yield from _foreign_audience(exchange, ctx)
 
 
 def _may_name_insufficient_scope(hop: Hop) -> bool:
@@ -66,8 +67,14 @@ def _discovery_reports(exchange: Exchange, ctx: Context) -> set[int]:
     return {hit.hop.seq for hit in mcp_401_no_resource_metadata(exchange, ctx) if hit.hop is not None}
 
 
-def _foreign_audience(exchange: Exchange) -> Iterator[Hit]:
-    """A JWT access token whose aud does not name this server, accepted anyway (RFC 9700 §2.3; MCP)."""
+def _foreign_audience(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
+    """A JWT access token whose aud names another resource by its URL, accepted anyway (RFC 9700 §2.3; MCP).
+
+    Only a URL audience can be compared with the server's URL: Entra names an API by its application ID (Graph's
+    is 00000003-0000-0000-c000-000000000000) or `api://…`, Keycloak's tokens say `aud: account`, Auth0's may name an
+    API identifier; none of them says the token was meant for another server. And the provider's own userinfo
+    endpoint is no third-party resource: the token it issued is for it too (OpenID Connect Core §5.3).
+    """
     calls = chain(exchange).calls
     if not calls:
         return  # most exchanges: nothing to read the tokens for
@@ -79,12 +86,29 @@ def _foreign_audience(exchange: Exchange) -> Iterator[Hit]:
         decoded = jwt.decode(token)
         audience = decoded.claims.get("aud") if decoded else None
         names = [audience] if isinstance(audience, str) else [a for a in audience or [] if isinstance(a, str)]
-        if not names or _names_this_server(names, hop, exchange):
+        urls = [name for name in names if _is_url(name)]
+        if not urls or _names_this_server(names, hop, exchange) or _is_userinfo(hop, ctx):
             continue
         yield Hit(hop=hop, message=f"{hop.method} {path(hop.url)} → {hop.status} with a token whose aud = "
                   f"{', '.join(names)} does not name {base_url(hop.url)}",
                   evidence={"aud": names, "server": base_url(hop.url), "mcp": is_mcp_call(hop)})
         return  # one accepted foreign token says it; the following calls repeat it
+
+
+def _is_url(audience: str) -> bool:
+    """An absolute http(s) URL: an audience that can be compared with the server's URL (`api://…` cannot)."""
+    scheme, sep, rest = audience.partition("://")
+    return bool(sep) and scheme.lower() in ("https", "http") and bool(rest.split("/", 1)[0])
+
+
+def _is_userinfo(hop: Hop, ctx: Context) -> bool:
+    """The provider's own userinfo endpoint: named by a discovery document of the trace, or known for the
+    provider (providers table)."""
+    url = base_url(hop.url)
+    for document in ctx.metadata.values():
+        if document.get("userinfo_endpoint") == url:
+            return True
+    return is_known_userinfo(url) is not None or bool(hop.upstream_url and is_known_userinfo(hop.upstream_url))
 
 
 def _names_this_server(names: list[str], hop: Hop, exchange: Exchange) -> bool:

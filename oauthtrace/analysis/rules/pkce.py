@@ -6,6 +6,7 @@ import re
 from typing import Iterable
 
 from oauthtrace.analysis.oauth import body_param, client_auth_used, request_param, shown, token_fields
+from oauthtrace.analysis.providers import named, provider_of, provider_of_issuer
 from oauthtrace.analysis.registry import Context, memo, rule, trait
 from oauthtrace.analysis.rules._shared import facts
 from oauthtrace.analysis.rules.issuer import _metadata_hops
@@ -91,7 +92,8 @@ def sends_code_verifier(exchange: Exchange, ctx: Context) -> bool:
     needs="F",
     when=("authorize",),
     spec="RFC 7636 §4.3; RFC 9700 §2.1.1; OAuth 2.1 §4.1.1; MCP authorization",
-    quote="Public clients MUST use PKCE … it is RECOMMENDED that confidential clients also use PKCE (RFC 9700 "
+    quote="Public clients MUST use PKCE … For confidential clients, the use of PKCE is RECOMMENDED … confidential "
+    "OpenID Connect clients MAY use the nonce parameter and the respective Claim in the ID Token instead (RFC 9700 "
     "§2.1.1); MCP clients MUST implement PKCE",
     fix="Client: send code_challenge=BASE64URL(SHA256(code_verifier)) with code_challenge_method=S256 on "
     "/authorize and code_verifier on the token request. Provider serving a client that cannot (a GPT Action): "
@@ -104,12 +106,43 @@ def pkce_missing(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
             "code_challenge"):
         return ()
     client_type = _client_type(exchange)
+    if client_type == "confidential" and ctx.profile not in _PKCE_REQUIRED and _relies_on_nonce(known):
+        return [Hit(
+            hop=exchange.authorize,
+            message=f"authorize.code_challenge = ∅ ({_CLIENT_TYPE_WORDS[client_type]}, OpenID Connect with "
+            f"nonce: {NONCE_INSTEAD})",
+            evidence={"param": "code_challenge", "sent": None, "client_type": client_type, "nonce": True,
+                      "basis": "RFC 9700 §2.1.1"},
+            severity="info",
+        )]
     return [Hit(
         hop=exchange.authorize,
         message=f"authorize.code_challenge = ∅ ({_CLIENT_TYPE_WORDS[client_type]})",
         evidence={"param": "code_challenge", "sent": None, "client_type": client_type},
         severity="error" if client_type == "public" else None,
     )]
+
+
+# RFC 9700 §2.1.1's own sentence: what lets a confidential OpenID Connect client go without PKCE. Its 4.5.3.2
+# precautions (a transaction-specific nonce bound to the user agent, checked in the ID token) are the client's to
+# keep; the profiles that require PKCE outright (oauth21, mcp) still say error.
+NONCE_INSTEAD = ("RFC 9700 §2.1.1: \"With additional precautions, described in Section 4.5.3.2, confidential "
+                 "OpenID Connect [OpenID.Core] clients MAY use the nonce parameter and the respective Claim in the "
+                 "ID Token instead\"")
+
+
+# the profiles under which a missing code_challenge is an error whatever the client (OAuth 2.1, MCP)
+_PKCE_REQUIRED = frozenset(name for name, table in PROFILE_SEVERITIES.items() if table.get("pkce-missing") == "error")
+
+
+def _relies_on_nonce(known) -> bool:
+    """An OpenID Connect authentication request that sends a nonce: scope holds openid, or the response type asks
+    for an ID token (only OpenID Connect defines it; Sign in with Apple asks `code id_token` with scope
+    `name email`)."""
+    if not known.sent_param("nonce"):
+        return False
+    return "openid" in (known.sent_param("scope") or "").split() or "id_token" in (
+        known.sent_param("response_type") or "").split()
 
 
 @rule(
@@ -416,8 +449,12 @@ def pkce_not_advertised(exchange: Exchange, ctx: Context) -> list[Hit]:
             what = f"{shown(methods)} (not a JSON array)"
         else:
             what = f"{shown(methods)} (no S256)"
-        hits.append(Hit(hop=hop, message=f"metadata.code_challenge_methods_supported = {what}",
-                        evidence={"issuer": document.get("issuer"), "code_challenge_methods_supported": methods}))
+        hit = Hit(hop=hop, message=f"metadata.code_challenge_methods_supported = {what}",
+                  evidence={"issuer": document.get("issuer"), "code_challenge_methods_supported": methods})
+        provider = provider_of_issuer(document.get("issuer")) or provider_of(hop)
+        if provider is not None and provider.deviation("pkce-not-advertised"):
+            hit = named(hit, provider, "pkce-not-advertised")  # true, and the provider's docs say it does PKCE
+        hits.append(hit)
     return hits
 
 

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from oauthtrace.analysis.compare import TRAILING_SLASH, describe_difference
 from oauthtrace.analysis.mcp import chain, mcp_applies
 from oauthtrace.analysis.oauth import body_params, param
+from oauthtrace.analysis.providers import named, provider_of
 from oauthtrace.analysis.registry import Context, rule, trait
 from oauthtrace.analysis.rules._shared import AuthzResponse, facts
 from oauthtrace.analysis.rules.discovery import expected_resources, valid_prm
@@ -116,6 +117,8 @@ def resource_mismatch(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     if asked or requests:  # most exchanges name no resource anywhere: nothing to compare
         yield from _resource_differences(exchange, asked, requests)
     yield from _invalid_target(known.response, token_requests)
+    if asked or requests:
+        yield from _refused_by_entra_v2(exchange, known.response, token_requests)
 
 
 def _resource_differences(exchange: Exchange, asked: list[str], requests: list[tuple[Hop, list[str]]]) -> Iterator[Hit]:
@@ -124,8 +127,8 @@ def _resource_differences(exchange: Exchange, asked: list[str], requests: list[t
     for value in asked:
         problem = _malformed(value)
         if problem:
-            yield Hit(hop=exchange.authorize, message=f"authorize.resource = {value} ({problem})",
-                      evidence={"request": "authorize", "resource": value, "problem": problem})
+            yield _malformed_hit(exchange, Hit(hop=exchange.authorize, message=f"authorize.resource = {value} ({problem})",
+                                               evidence={"request": "authorize", "resource": value, "problem": problem}))
     expected = prm_resource(exchange)
     if expected and asked and expected not in asked:
         yield _differs(exchange.authorize, "authorize.resource", asked[0], expected, "PRM resource")
@@ -134,6 +137,16 @@ def _resource_differences(exchange: Exchange, asked: list[str], requests: list[t
             yield _differs(hop, "token.resource", got[0], asked[0], "authorize.resource")
         elif not asked and expected and expected not in got:
             yield _differs(hop, "token.resource", got[0], expected, "PRM resource")
+
+
+def _malformed_hit(exchange: Exchange, hit: Hit) -> Hit:
+    """A malformed resource as an error, or, sent to Entra ID's v1.0 endpoint, as the information that it is
+    Entra's own kind of `resource` (application ID URI or application ID, documented: not RFC 8707's absolute
+    URI), which works there and has to become a `.default` scope on the v2.0 endpoint."""
+    provider = provider_of(exchange)
+    if provider is None or provider.key != "entra-v1":
+        return hit
+    return named(hit, provider, "resource-v1", severity="info")
 
 
 def _malformed(value: str) -> str | None:
@@ -153,6 +166,30 @@ def _differs(hop: Hop, what: str, got: str, expected: str, basis: str) -> Hit:
     return Hit(hop=hop, message=f"{what} = {got} ≠ {basis} = {expected} ({difference})",
                evidence={"resource": got, "expected": expected, "basis": basis, "difference": difference},
                severity="warning" if difference == TRAILING_SLASH else None)
+
+
+# Entra's v2.0 endpoint answers a `resource` parameter with invalid_request and this code in error_description
+ENTRA_RESOURCE_REFUSED = "AADSTS901002"
+
+
+def _refused_by_entra_v2(exchange: Exchange, response: AuthzResponse | None, token_requests: list[Hop]) -> Iterator[Hit]:
+    """Entra ID's v2.0 endpoint refused the RFC 8707 resource (documented: it names the API in `scope`)."""
+    refusals = []
+    if response is not None and ENTRA_RESOURCE_REFUSED in (param(response.pairs, "error_description") or ""):
+        refusals.append((response.hop, "authorization response"))
+    for hop in token_requests:
+        answer = hop.resp_json()
+        if isinstance(answer, dict) and ENTRA_RESOURCE_REFUSED in str(answer.get("error_description") or ""):
+            refusals.append((hop, "token response"))
+    if not refusals:
+        return
+    provider = provider_of(exchange)
+    if provider is None or provider.key != "entra-v2":
+        return
+    for hop, where in refusals:
+        yield named(Hit(hop=hop, blame="C", message=f"{where}: {ENTRA_RESOURCE_REFUSED} (the resource parameter is "
+                        "not supported)", evidence={"error": ENTRA_RESOURCE_REFUSED, "where": where}),
+                    provider, "resource-v2")
 
 
 def _invalid_target(response: AuthzResponse | None, token_requests: list[Hop]) -> Iterator[Hit]:

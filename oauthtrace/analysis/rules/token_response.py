@@ -12,6 +12,7 @@ from oauthtrace.analysis import jwt
 from oauthtrace.analysis.oauth import (
     body_params, client_auth_used, param, shown, token_fields, token_response,
 )
+from oauthtrace.analysis.providers import named, provider_of, same_grant, spelled
 from oauthtrace.analysis.registry import Context, rule, trait
 from oauthtrace.analysis.rules._shared import facts, per_exchange
 from oauthtrace.model import Exchange, Hit, Hop, every
@@ -157,8 +158,12 @@ def token_fields_missing(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
             continue
         canonical = TOKEN_TYPES.get(token_type.lower())
         if canonical is None:
-            yield Hit(hop=hop, message=f"{name}.token_type = {shown(token_type)} (not a registered type; "
+            hit = Hit(hop=hop, message=f"{name}.token_type = {shown(token_type)} (not a registered type; "
                       "expected Bearer)", evidence={"token_type": token_type}, severity="warning")
+            provider = provider_of(hop) or provider_of(exchange)
+            if provider is not None and token_type in provider.token_types:
+                hit = named(hit, provider, "oauth-v2-access", severity="info")  # documented, and its clients expect it
+            yield hit
         elif token_type != canonical:
             yield Hit(hop=hop, message=f"{name}.token_type = {shown(token_type)} ≈ {canonical} (case-insensitive "
                       "by RFC 6749 §5.1, but some clients compare exactly)",
@@ -185,7 +190,12 @@ def _complete(data: dict) -> bool:
     "not \"3600\".",
 )
 def expires_in_not_number(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
-    """expires_in (or another numeric member) is a JSON string."""
+    """expires_in (or another numeric member) is a JSON string.
+
+    RFC 6749 §5.1 wants a number, and a client that follows it may refuse a string. Where the provider documents
+    the string as its answer (Entra ID v1.0, Firebase's securetoken), its own clients read it: the finding then
+    says so at info, with the provider's name, rather than calling a working login broken.
+    """
     for name, hop, data in _successful(exchange, ctx):
         for field in NUMERIC_FIELDS:
             value = data.get(field)
@@ -195,8 +205,12 @@ def expires_in_not_number(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
             as_number = value.strip() if numeric else "a number of seconds"
             note = "" if numeric else ", not even numeric"
             quoted = shown(json.dumps(value, ensure_ascii=False))
-            yield Hit(hop=hop, message=f"{name}.{field} = {quoted} (a JSON string{note}) ≠ {as_number} (a JSON number)",
+            hit = Hit(hop=hop, message=f"{name}.{field} = {quoted} (a JSON string{note}) ≠ {as_number} (a JSON number)",
                       evidence={"field": field, "value": value[:100]})
+            provider = (provider_of(hop) or provider_of(exchange)) if numeric else None
+            if provider is not None and field in provider.string_numbers:
+                hit = named(hit, provider, "expires-in-string", severity="info")
+            yield hit
 
 
 def _has_numeric_string(data: dict) -> bool:
@@ -280,7 +294,12 @@ def _pragma_severity(profile: str, *, no_store: bool) -> str:
     "\"scope\" member.",
 )
 def scope_changed_unreported(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
-    """The granted scope differs from the requested one and the token response does not say so (or says so)."""
+    """The granted scope differs from the requested one and the token response does not say so (or says so).
+
+    Compared as the provider documents spelling scopes (providers.same_grant): Google's URL forms of email and
+    profile, Entra's Graph permissions without their resource and its `scope` that lists only the access token's
+    scopes are the documented answer to the request, not a changed grant.
+    """
     asked_at_authorize = _authorize_scope(exchange, ctx)
     for name, hop, data in _successful(exchange, ctx):
         # A refresh without scope asks for the scope originally granted (RFC 6749 §6), which may be narrower
@@ -291,17 +310,20 @@ def scope_changed_unreported(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
             continue  # the provider used its default scope; nothing was asked to compare with
         asked = requested.split()
         reported = data.get("scope")
+        provider = None
         if isinstance(reported, str) and reported.strip():
-            if reported != requested and set(reported.split()) != set(asked):  # mostly the scope asked for
+            if reported != requested and set(reported.split()) != set(asked) \
+                    and not same_grant(provider := provider_of(hop) or provider_of(exchange), asked, reported.split()):
                 yield Hit(hop=hop, message=f"{name}.scope = {shown(reported)} ≠ requested {shown(requested)} "
-                          f"({_scope_diff(asked, reported.split())})",
+                          f"({_scope_diff(asked, reported.split(), provider)})",
                           evidence={"requested": requested, "granted": reported, "source": "token response"},
                           severity="info")
             continue
         granted, source = _granted_elsewhere(data, asked, exchange)
-        if granted is not None and set(granted) != set(asked):
+        if granted is not None and set(granted) != set(asked) \
+                and not same_grant(provider := provider_of(hop) or provider_of(exchange), asked, granted):
             yield Hit(hop=hop, message=f"{name}.scope = ∅ but {source} shows {shown(' '.join(granted))} ≠ "
-                      f"requested {shown(requested)} ({_scope_diff(asked, granted)})",
+                      f"requested {shown(requested)} ({_scope_diff(asked, granted, provider)})",
                       evidence={"requested": requested, "granted": " ".join(granted), "source": source})
 
 
@@ -311,10 +333,14 @@ def _authorize_scope(exchange: Exchange, ctx: Context) -> str | None:
     return facts(exchange, ctx).sent_param("scope")
 
 
-def _scope_diff(asked: list[str], granted: list[str]) -> str:
+def _scope_diff(asked: list[str], granted: list[str], provider=None) -> str:
+    """What was not granted and what was added, each scope compared as the provider spells it (a scope its token
+    response does not list is neither)."""
     parts = []
-    dropped = [s for s in asked if s not in granted]
-    added = [s for s in granted if s not in asked]
+    granted_names = {spelled(provider, s) for s in granted}
+    asked_names = {spelled(provider, s) for s in asked}
+    dropped = [s for s in asked if (name := spelled(provider, s)) is not None and name not in granted_names]
+    added = [s for s in granted if (name := spelled(provider, s)) is not None and name not in asked_names]
     if dropped:
         parts.append("not granted: " + " ".join(dropped))
     if added:
