@@ -59,6 +59,8 @@ def import_files(files, db_path, name):
     def report(item):
         note = f" ({item.skipped} non-HTTP flows skipped)" if item.skipped else ""
         click.echo(f"Imported {item.path} as trace {item.trace_id} {item.name!r}: {item.hop_count} hops{note}")
+        for text in item.notes:
+            click.echo(f"  note: {text}")
 
     run(list(files), open_store=lambda: open_store(db_path, create=True), name=name, progress=TerminalProgress(),
         on_imported=report)
