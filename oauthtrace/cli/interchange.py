@@ -52,7 +52,9 @@ def import_files(files, db_path, name):
       oauthtrace import login.har                   # a HAR from Chrome, Firefox, Safari, Charles, Fiddler
       oauthtrace import capture.mitm --name staging  # written by `mitmdump -w capture.mitm`
 
-    Each file is imported in one transaction: a malformed file changes nothing and stops the run.
+    A hand-made HAR needs no more than each entry's request (method, url) and response; entries without
+    startedDateTime keep the order the file lists them in (said in a note). Each file is imported in one
+    transaction: a malformed file changes nothing and stops the run.
     """
     from oauthtrace.interchange.importer import import_files as run
 
