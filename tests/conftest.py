@@ -2,8 +2,17 @@ import os
 import shutil
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from oauthtrace.capture.browser import find_chromium
+
+# In CI every run tries the same examples (derandomize: drawn from each test's own source), so a red build is one
+# anyone can reproduce and a green one did not pass by luck of the draw; no example database to carry between runs.
+# Locally the default profile keeps exploring new examples. Loaded here, before the test modules build their
+# settings objects, which inherit from the profile loaded at that moment.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 @pytest.fixture

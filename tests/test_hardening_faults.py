@@ -16,7 +16,6 @@ import resource
 import sqlite3
 import stat
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -80,7 +79,11 @@ def test_a_reader_holding_a_read_transaction_does_not_stop_recording(upstream, d
     assert "Stored 31 hop(s)" in output
 
 
-def test_a_write_lock_held_for_seconds_delays_the_hops_but_loses_none(upstream, db_path, confdir):
+def test_a_write_lock_held_past_the_busy_timeout_delays_the_hops_but_loses_none(upstream, db_path, confdir):
+    """Another writer holds the write lock until every response is back and the recorder has said it could not
+    store the hops. The responses arriving at all show the proxy does not wait for the database (the lock it would
+    wait for is released only after them); the recorder's one error line shows its writer met the lock and held
+    the hops; released, every hop lands. No clock: each step waits for what it needs to see."""
     record = start_record(db_path, confdir=confdir)
     opener = proxy_opener(record.proxy_url)
     assert fetch(opener, f"{upstream.url}/n/first")[0] == 200
@@ -88,19 +91,21 @@ def test_a_write_lock_held_for_seconds_delays_the_hops_but_loses_none(upstream, 
 
     locker = sqlite3.connect(db_path, isolation_level=None)
     locker.execute("BEGIN IMMEDIATE")  # another writer (a UI saving findings, a script) holds the write lock
-    started = time.monotonic()
     for i in range(30):
-        assert fetch(opener, f"{upstream.url}/n/locked-{i}", timeout=5)[0] == 200
-    forwarding_took = time.monotonic() - started
-    time.sleep(max(0.0, 3.0 - forwarding_took))
+        assert fetch(opener, f"{upstream.url}/n/locked-{i}", timeout=5)[0] == 200, "forwarded while locked"
+    # the writer's commit waits out its busy timeout, then it says so once and keeps the hops for a retry
+    assert wait_until(lambda: any("database is locked" in line for line in _errors("\n".join(record.lines))),
+                      timeout=120), "\n".join(record.lines)
     assert _count(db_path, "/n/locked-") == 0, "nothing can be committed while the lock is held"
     locker.execute("ROLLBACK")
     locker.close()
 
-    assert forwarding_took < 3.0, "the proxy must not wait for the database"
-    assert wait_until(lambda: _count(db_path, "/n/locked-") == 30, timeout=10)
+    assert wait_until(lambda: _count(db_path, "/n/locked-") == 30, timeout=30), "\n".join(record.lines)
     output = record.stop()
-    assert record.process.returncode == 0 and not _errors(output), output
+    _no_traceback(output)
+    assert record.process.returncode == 0, output
+    assert len(_errors(output)) == 1, "one line for the lock, not one per retry"
+    assert "Warning: stored the" in output and "Stored 31 hop(s)" in output
 
 
 # -- a full disk ---------------------------------------------------------------------------------------------------

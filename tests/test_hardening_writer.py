@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import time
 
 import pytest
 from mitmproxy.test import tflow
@@ -34,13 +33,14 @@ def _stored_paths(db_path: str) -> list[str]:
 
 @pytest.fixture
 def failing_inserts(monkeypatch):
-    """While `broken[0]` is true, every insert fails as on a full disk."""
-    broken = [True]
+    """While `broken[0]` is true, every insert fails as on a full disk; `broken[1]` counts the failed inserts."""
+    broken = [True, 0]
     real = Store.insert_hops
 
     def insert(self, hops, **kwargs):
         if broken[0]:
             import sqlite3
+            broken[1] += 1
             raise sqlite3.OperationalError("database or disk is full")
         return real(self, hops, **kwargs)
 
@@ -53,10 +53,14 @@ def test_hops_held_during_a_failure_are_stored_when_it_ends_and_said_once(db_pat
     writer = HopWriter(db_path, "unit")
     writer.start()
     with caplog.at_level(logging.WARNING, logger="oauthtrace.capture.writer"):
-        for n in range(10):
+        for n in range(5):
             writer.put_parts(flow_parts(_flow(n)), n + 1)
-            time.sleep(0.05)  # several batches and retries while it is broken
+        assert wait_until(lambda: failing_inserts[1] >= 1, timeout=5)  # the first batch failed
+        for n in range(5, 10):
+            writer.put_parts(flow_parts(_flow(n)), n + 1)
         assert wait_until(lambda: writer.stats.held == 10, timeout=5)
+        retries = failing_inserts[1]
+        assert wait_until(lambda: failing_inserts[1] >= retries + 2, timeout=5)  # several retries while broken
         failing_inserts[0] = False
         assert wait_until(lambda: writer.stats.stored == 10, timeout=5), "stored on the next retry, no new flow needed"
         stats = writer.close()

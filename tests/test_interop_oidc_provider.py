@@ -33,7 +33,11 @@ def node_ready():
         if os.environ.get("CI"):
             pytest.fail("node is required in CI for the oidc-provider interop test")
         pytest.skip("node is not installed: the oidc-provider interop test needs Node.js 20+")
-    assert node_provider.installed(), f"oidc-provider is not installed: run `{node_provider.INSTALL_HINT}`"
+    if not node_provider.installed():  # a fresh clone: the packages are not in git (.ci/run installs them)
+        reason = f"oidc-provider is not installed: run `{node_provider.INSTALL_HINT}`"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
 
 
 @pytest.fixture(autouse=True)

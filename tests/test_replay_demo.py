@@ -111,15 +111,68 @@ def test_junit_output_has_a_failing_case_per_problem(recorded, provider):
     assert suite.get("failures") == "1"
 
 
-def test_missing_client_secret_is_named_before_anything_is_sent(recorded, provider):
+NO_SECRET_ENV = {"DEMO_CLIENT_SECRET": None, "OAUTHTRACE_SECRET_CLIENT_SECRET": None}  # None: unset for the run
+
+
+def test_without_a_client_secret_the_unrecorded_token_request_is_left_out_and_the_fix_shows(recorded, provider):
+    """The client never asked for a token (it stopped at the missing `state`), so the recording holds no token
+    request and no client secret. The replay answers what the user asks — does `state` come back now? — and says
+    how to include the token request. (Until issue 14 this exited 2: "the replay needs client_secret".)"""
+    db, trace_id, recorded_url, _ = recorded
+    fixed = provider("good")
+    args = ["replay", str(trace_id), "--db", db, "--target", f"{recorded_url}={fixed.url}"]
+    result = CliRunner().invoke(cli, args, env=NO_SECRET_ENV, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert any(line.split()[:2] == ["fixed", "state-dropped"] for line in lines), result.output
+    (note,) = [line for line in lines if line.strip().startswith("note: token request not sent")]
+    assert "--secret client_secret=ENVVAR" in note
+    assert lines[-1].startswith("PASS:") and "no token request" in lines[-1]
+    with Store.open(db) as store:
+        replayed = store.traces()[-1]
+        hops = store.hops(replayed.id)
+    assert replayed.source == "replay" and [hop.method for hop in hops] == ["GET", "POST"]
+    assert "state=" in hops[-1].location  # the fixed provider's redirect, with the fresh state echoed
+    assert not any(hop.url.endswith("/token") for hop in hops)  # nothing sent for the leg it left out
+
+
+def test_without_a_client_secret_the_same_bug_still_fails(recorded, provider):
+    db, trace_id, recorded_url, _ = recorded
+    args = ["replay", str(trace_id), "--db", db, "--target", f"{recorded_url}={provider('drop-state').url}",
+            "--format", "json"]
+    result = CliRunner().invoke(cli, args, env=NO_SECRET_ENV, catch_exceptions=False)
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.output)
+    assert report["completed"] is True and report["token_request_left_out"] is True
+    assert "state-dropped" in [f["rule"] for f in report["still_present"]]
+
+
+def test_junit_marks_the_left_out_token_request_skipped(recorded, provider):
+    db, trace_id, recorded_url, _ = recorded
+    args = ["replay", str(trace_id), "--db", db, "--target", f"{recorded_url}={provider('good').url}",
+            "--format", "junit"]
+    result = CliRunner().invoke(cli, args, env=NO_SECRET_ENV, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    suite = ET.fromstring(result.output).find("testsuite")
+    cases = {case.get("name").split(": ", 1)[1]: case for case in suite.iter("testcase")}
+    skipped = cases["token request"].find("skipped")
+    assert skipped is not None and "--secret client_secret=" in skipped.get("message")
+    assert cases["state-dropped fixed"].find("failure") is None
+    assert (suite.get("failures"), suite.get("skipped")) == ("0", "1")
+
+
+def test_a_named_secret_variable_that_is_unset_is_named_before_anything_is_sent(recorded, provider):
+    """--secret client_secret=VAR asks for the token request: an unset VAR is bad input, not a reason to skip it."""
     db, trace_id, recorded_url, _ = recorded
     with Store.open(db) as store:
         before = len(store.traces())
     result = CliRunner().invoke(cli, ["replay", str(trace_id), "--db", db, "--target",
-                                      f"{recorded_url}={provider('good').url}"], env={}, catch_exceptions=False)
+                                      f"{recorded_url}={provider('good').url}",
+                                      "--secret", "client_secret=NOT_SET_ANYWHERE"],
+                                env={"NOT_SET_ANYWHERE": None}, catch_exceptions=False)
     assert result.exit_code == 2
     assert result.output.count("\n") == 1 and result.output.startswith("Error: ")
-    assert "client_secret" in result.output and "--secret" in result.output
+    assert "client_secret ($NOT_SET_ANYWHERE is not set)" in result.output and "--secret" in result.output
     with Store.open(db) as store:
         assert len(store.traces()) == before
 

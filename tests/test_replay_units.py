@@ -12,8 +12,8 @@ from oauthtrace.errors import UserError
 from oauthtrace.model import Finding, Hop
 from oauthtrace.html_forms import page_forms
 from oauthtrace.replay import backchannel, forms
-from oauthtrace.replay.compare import CLIENT_SIDE, NOT_REACHED, compare, passed
-from oauthtrace.replay.plan import check_targets, missing_secrets, recorded_flows
+from oauthtrace.replay.compare import CLIENT_SIDE, NOT_REACHED, TOKEN_LEFT_OUT, compare, passed
+from oauthtrace.replay.plan import check_targets, missing_secrets, recorded_flows, unsent_token_requests
 from oauthtrace.replay.secrets import Secrets
 from oauthtrace.replay.session import ReplayStopped, Session, Targets
 from oauthtrace.replay.volatile import fresh_authorize_params, like
@@ -158,6 +158,20 @@ def test_plan_names_every_redacted_secret_before_sending_anything():
     assert missing_secrets(flows, Secrets({}, env), None) == []
 
 
+def test_plan_leaves_out_an_unrecorded_token_request_when_no_client_secret_is_given():
+    """The seed case: the client never asked for a token, so the recording holds no client secret to ask for."""
+    flows = recorded_flows(h.flow(back_channel=False))
+    assert flows[0].token is None
+    nothing = Secrets({}, {})
+    assert missing_secrets(flows, nothing, None) == [] and unsent_token_requests(flows, nothing, None) == {1}
+    given = Secrets({}, {"OAUTHTRACE_SECRET_CLIENT_SECRET": "s"})
+    assert unsent_token_requests(flows, given, None) == set()  # given: a standard token request is sent
+    assert unsent_token_requests(flows, nothing, "none") == set()  # a public client needs no secret
+    named_unset = Secrets({"client_secret": "NOT_SET"}, {})
+    assert unsent_token_requests(flows, named_unset, None) == set()
+    assert missing_secrets(flows, named_unset, None) == ["client_secret"]  # asked for, and not there: bad input
+
+
 # -- back channel --------------------------------------------------------------------------------------------
 
 
@@ -233,3 +247,16 @@ def test_plan_gives_an_unjoined_refresh_to_the_flow_before_it():
                          status=200)
     (flow,) = recorded_flows(list(recording) + [refresh])
     assert flow.later == [refresh]
+
+
+def test_a_rule_that_needs_the_left_out_token_request_is_neither_fixed_nor_new():
+    """"Fixed" means the recorded part no longer shows it; a rule only the token leg could show is not checked."""
+    recorded = [_finding("state-dropped"), _finding("flow-stalled-after-callback", "warning")]
+    replayed = [_finding("token-response-not-json", hop=5)]
+    needs_token = {"flow-stalled-after-callback", "token-response-not-json"}
+    diff = compare(recorded, replayed, client_side=lambda f: False, completed=True,
+                   needs_left_out=lambda f: f.rule in needs_token)
+    assert [f.rule for f in diff.fixed] == ["state-dropped"] and diff.new == []
+    assert [(f.rule, why) for f, why in diff.not_checked] == [("flow-stalled-after-callback", TOKEN_LEFT_OUT),
+                                                              ("token-response-not-json", TOKEN_LEFT_OUT)]
+    assert passed(diff, replayed, True) is False  # an error that remains still fails, whatever its leg

@@ -4,6 +4,7 @@ pytest-textual-snapshot is not used: its pinned syrupy 4.8.0 requires pytest < 9
 pytest 9. So the screens are exported with App.export_screenshot() and compared with tests/snapshots/*.svg.
 A changed screen fails with the differing text lines; after checking the new look, refresh the files with
     OAUTHTRACE_UPDATE_SNAPSHOTS=1 python -m pytest tests/test_tui_snapshots.py
+(never in CI: with `CI` set that variable fails the tests instead of rewriting the files).
 The SVGs depend on the Textual version, pinned in the test extras.
 """
 
@@ -24,7 +25,7 @@ from oauthtrace.store import Store
 from oauthtrace.tui.app import build_app
 from oauthtrace.tui.screens.trace import TraceScreen
 from tests.hops import flow
-from tests.tui_support import settle
+from tests.tui_support import settle, snapshot_update_requested
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 SIZE = (140, 34)
@@ -55,7 +56,7 @@ def _with_trace(hop, trace_id):
 def check_snapshot(app, name: str, tmp_path) -> None:
     actual = app.export_screenshot(title="oauthtrace")
     expected_file = SNAPSHOTS / f"{name}.svg"
-    if os.environ.get("OAUTHTRACE_UPDATE_SNAPSHOTS") or not expected_file.exists():
+    if snapshot_update_requested() or not expected_file.exists():
         if os.environ.get("CI") and not expected_file.exists():
             pytest.fail(f"missing snapshot {expected_file}")
         expected_file.write_text(actual, encoding="utf-8")

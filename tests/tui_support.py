@@ -3,7 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
+
+import pytest
+
+UPDATE_SNAPSHOTS = "OAUTHTRACE_UPDATE_SNAPSHOTS"
+
+
+def snapshot_update_requested() -> bool:
+    """Whether this run rewrites the SVG snapshots instead of comparing with them. Refused in CI (`CI` set): a
+    rewrite there would make any screen pass; snapshots are refreshed by a person who has looked at the new one."""
+    if not os.environ.get(UPDATE_SNAPSHOTS):
+        return False
+    if os.environ.get("CI"):
+        pytest.fail(f"{UPDATE_SNAPSHOTS} is set while CI is: snapshots are never rewritten in CI, only compared "
+                    f"(unset {UPDATE_SNAPSHOTS})", pytrace=False)
+    return True
 
 
 def screen_text(app) -> str:

@@ -52,13 +52,17 @@ def import_files(files, db_path, name):
       oauthtrace import login.har                   # a HAR from Chrome, Firefox, Safari, Charles, Fiddler
       oauthtrace import capture.mitm --name staging  # written by `mitmdump -w capture.mitm`
 
-    Each file is imported in one transaction: a malformed file changes nothing and stops the run.
+    A hand-made HAR needs no more than each entry's request (method, url) and response; entries without
+    startedDateTime keep the order the file lists them in (said in a note). Each file is imported in one
+    transaction: a malformed file changes nothing and stops the run.
     """
     from oauthtrace.interchange.importer import import_files as run
 
     def report(item):
         note = f" ({item.skipped} non-HTTP flows skipped)" if item.skipped else ""
         click.echo(f"Imported {item.path} as trace {item.trace_id} {item.name!r}: {item.hop_count} hops{note}")
+        for text in item.notes:
+            click.echo(f"  note: {text}")
 
     run(list(files), open_store=lambda: open_store(db_path, create=True), name=name, progress=TerminalProgress(),
         on_imported=report)

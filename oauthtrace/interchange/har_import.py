@@ -3,12 +3,17 @@
 Pure: takes the parsed document, returns hops ordered by start time with seq from 1, or raises BadInput naming the
 entry and the problem. Parameters are parsed from the URL and the body exactly as the recorder parses live traffic,
 so an imported HAR lints like a recording.
+
+HAR 1.2 requires startedDateTime, time, timings and httpVersion, but hand-made HARs and some exporters leave them
+out; only a request's method and URL are needed to lint it. A file in which some entry has no startedDateTime is
+ordered by position (the one order all its entries share), with one note saying so.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+from dataclasses import dataclass, field as dataclass_field
 from datetime import datetime, timezone
 from typing import Callable
 from urllib.parse import urlencode
@@ -39,17 +44,59 @@ def har_entries(document) -> list:
     return field(log, "entries", list, "log")
 
 
+@dataclass
+class HarRead:
+    hops: list[Hop]
+    notes: list[str] = dataclass_field(default_factory=list)  # said once per file, e.g. how it was ordered
+
+
 def hops_from_har(document, *, trace_id: int = 0, on_entry: Callable[[int], None] | None = None) -> list[Hop]:
-    hops, recorded = [], []
+    return read_har(document, trace_id=trace_id, on_entry=on_entry).hops
+
+
+def read_har(document, *, trace_id: int = 0, on_entry: Callable[[int], None] | None = None) -> HarRead:
+    hops, recorded, undated = [], [], 0
     for number, entry in enumerate(har_entries(document), 1):
         hops.append(hop_from_entry(entry, f"entry {number}", trace_id=trace_id))
+        if hops[-1].started is None:
+            undated += 1
         extension = entry.get(EXTENSION_KEY)
         recorded.append(extension.get("seq") if isinstance(extension, dict) else None)
         if on_entry and number % 500 == 0:
             on_entry(500)
     if on_entry and len(hops) % 500:
         on_entry(len(hops) % 500)
-    return number_hops(hops, recorded)
+    if not undated:
+        return HarRead(number_hops(hops, recorded))
+    _date_by_neighbours(hops, har_entries(document))
+    if not _all_distinct_ints(recorded):  # an oauthtrace export keeps its own order whatever its dates
+        recorded = list(range(1, len(hops) + 1))
+    return HarRead(number_hops(hops, recorded), [_undated_note(undated, len(hops))])
+
+
+def _date_by_neighbours(hops: list[Hop], entries: list) -> None:
+    """An undated hop takes the start of the dated one before it in the file (or after it, at the start; 0 when no
+    entry is dated): times stay in file order and no gap is invented for the timeline rules to read as a stall.
+    Its `time`, when given, ends it relative to that start, as for any entry."""
+    known = next((hop.started for hop in hops if hop.started is not None), 0.0)
+    for number, (hop, entry) in enumerate(zip(hops, entries), 1):
+        if hop.started is not None:
+            known = hop.started
+            continue
+        hop.started = known
+        if not _unfinished(entry):
+            hop.ended = _ended(entry, known, f"entry {number}")
+
+
+def _all_distinct_ints(values: list) -> bool:
+    return all(isinstance(v, int) for v in values) and len(set(values)) == len(values)
+
+
+def _undated_note(undated: int, total: int) -> str:
+    if undated == total:
+        return "no entry has a startedDateTime: the hops keep the order the file lists them in (times unknown)"
+    return (f"{undated} of {total} entries have no startedDateTime: the hops keep the order the file lists them in "
+            f"(those entries' times unknown)")
 
 
 def hop_from_entry(entry, where: str, *, trace_id: int = 0) -> Hop:
@@ -57,7 +104,7 @@ def hop_from_entry(entry, where: str, *, trace_id: int = 0) -> Hop:
         raise BadInput(f"{where}: is {kind_name(entry)}, expected an object")
     request = field(entry, "request", dict, f"{where}:")
     response = field(entry, "response", dict, f"{where}:", default={})
-    started = _started(entry, where)
+    started = _started(entry, where)  # None: undated, placed by read_har
     url = clean(field(request, "url", str, f"{where}: request"))
     if not url:
         raise BadInput(f"{where}: request.url is empty")
@@ -70,7 +117,7 @@ def hop_from_entry(entry, where: str, *, trace_id: int = 0) -> Hop:
         method=clean(field(request, "method", str, f"{where}: request")),
         url=url,
         started=started,
-        ended=None if extension.get("unfinished") is True else _ended(entry, started, where),
+        ended=None if started is None or _unfinished(entry) else _ended(entry, started, where),
         listener=_text(extension, "listener", BROWSER_LISTENER),
         client_addr=_text(extension, "client_addr", ""),
         upstream_url=_text(extension, "upstream_url", None),
@@ -104,8 +151,10 @@ def _read_response(hop: Hop, response: dict, extension: dict, where: str) -> Non
     hop.location = clean(location) if location is not None else None
 
 
-def _started(entry: dict, where: str) -> float:
-    text = field(entry, "startedDateTime", str, f"{where}:")
+def _started(entry: dict, where: str) -> float | None:
+    text = field(entry, "startedDateTime", str, f"{where}:", default=None)
+    if text is None or not text.strip():
+        return None
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
@@ -113,6 +162,11 @@ def _started(entry: dict, where: str) -> float:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.timestamp()
+
+
+def _unfinished(entry: dict) -> bool:
+    extension = entry.get(EXTENSION_KEY)
+    return isinstance(extension, dict) and extension.get("unfinished") is True
 
 
 def _ended(entry: dict, started: float, where: str) -> float | None:

@@ -14,13 +14,13 @@ import os
 import sqlite3
 import zlib
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
 from oauthtrace.errors import UserError
 from oauthtrace.interchange.fields import BadInput
 from oauthtrace.interchange.flow_import import hops_from_flow_file, looks_like_flow_file
-from oauthtrace.interchange.har_import import har_entries, hops_from_har
+from oauthtrace.interchange.har_import import har_entries, read_har
 from oauthtrace.interchange.json_import import hops_from_json, is_oauthtrace_json
 from oauthtrace.model import Hop
 from oauthtrace.store import Store
@@ -57,6 +57,7 @@ class ParsedFile:
     kind: str  # "har", "mitmproxy", "json"
     hops: list[Hop]
     skipped: int = 0  # flows that are not HTTP
+    notes: list[str] = field(default_factory=list)  # what the user should know about how the file was read
 
 
 @dataclass
@@ -67,6 +68,7 @@ class Imported:
     name: str
     hop_count: int
     skipped: int = 0
+    notes: list[str] = field(default_factory=list)
 
 
 def import_files(
@@ -102,7 +104,8 @@ def import_files(
                 raise UserError(_with_earlier(message, done)) from None
             finally:
                 progress.end()
-            done.append(Imported(path, parsed.kind, trace_id, trace_name, len(parsed.hops), parsed.skipped))
+            done.append(Imported(path, parsed.kind, trace_id, trace_name, len(parsed.hops), parsed.skipped,
+                                 parsed.notes))
             if on_imported:
                 on_imported(done[-1])
     finally:
@@ -147,10 +150,10 @@ def _parse(path: str, label: str, data: bytes, progress: Progress) -> ParsedFile
     entries = har_entries(document)
     progress.begin(f"reading {label}", len(entries))
     try:
-        hops = hops_from_har(document, on_entry=progress.advance)
+        read = read_har(document, on_entry=progress.advance)
     finally:
         progress.end()
-    return ParsedFile(path, "har", hops)
+    return ParsedFile(path, "har", read.hops, notes=read.notes)
 
 
 def _read_bytes(path: str) -> bytes:

@@ -3,7 +3,9 @@
 Findings are matched by rule (a rule that fired twice must fire twice again to be "still present" twice); their
 messages hold volatile values (state, code) and cannot be compared. A source finding about the client's side (its
 callback page, its own pages) is "not checked": the replay never contacts the client. When the replay stopped
-early, what it did not see is "not reached", never "fixed".
+early, what it did not see is "not reached", never "fixed". When it left out a token request the recording never
+held, a rule that needs that request is "not checked" on either side: its absence is not a fix, and what it finds
+about a request the recording never made is not a new problem.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from oauthtrace.model import Finding
 FAILING = ("error", "warning")  # new findings of these severities fail a replay
 CLIENT_SIDE = "about the client's side, which a replay does not contact"
 NOT_REACHED = "the replay stopped before it could show this fixed"
+TOKEN_LEFT_OUT = "needs the token request, which the recording does not hold and the replay did not send"
 
 
 @dataclass
@@ -35,9 +38,10 @@ class Diff:
 
 
 def compare(recorded: list[Finding], replayed: list[Finding], *, client_side: Callable[[Finding], bool],
-            completed: bool) -> Diff:
+            completed: bool, needs_left_out: Callable[[Finding], bool] = lambda finding: False) -> Diff:
     """`client_side(finding)` tells a recorded finding the replay cannot reproduce; `completed` whether it ran to
-    the end (otherwise a finding that did not come back is not counted as fixed)."""
+    the end (otherwise a finding that did not come back is not counted as fixed); `needs_left_out(finding)` whether
+    its rule needs a request the replay left out (TOKEN_LEFT_OUT)."""
     diff = Diff()
     pending: dict[str, list[Finding]] = {}
     for finding in replayed:
@@ -50,6 +54,8 @@ def compare(recorded: list[Finding], replayed: list[Finding], *, client_side: Ca
         again = pending.get(finding.rule)
         if again:
             diff.still.append((finding, again.pop(0)))
+        elif needs_left_out(finding):
+            diff.not_checked.append((finding, TOKEN_LEFT_OUT))
         elif completed:
             diff.fixed.append(finding)
         else:
@@ -61,7 +67,13 @@ def compare(recorded: list[Finding], replayed: list[Finding], *, client_side: Ca
         else:
             diff.not_checked.append((finding, CLIENT_SIDE))
     left = {id(finding) for findings in pending.values() for finding in findings}
-    diff.new = [finding for finding in replayed if id(finding) in left]
+    for finding in replayed:
+        if id(finding) not in left:
+            continue
+        if needs_left_out(finding):
+            diff.not_checked.append((finding, TOKEN_LEFT_OUT))
+        else:
+            diff.new.append(finding)
     return diff
 
 

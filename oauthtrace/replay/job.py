@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from oauthtrace.analysis.engine import Report, analyze, check_trace
+from oauthtrace.analysis.engine import Report, analyze, check_trace, missing_sides
+from oauthtrace.analysis.registry import RULES
 from oauthtrace.errors import UserError
 from oauthtrace.model import Finding, Hop
 from oauthtrace.replay.compare import Diff, compare, passed
-from oauthtrace.replay.plan import check_supported, check_targets, missing_secrets, recorded_flows, target_url
+from oauthtrace.replay.plan import (check_supported, check_targets, missing_secrets, recorded_flows, target_url,
+                                    unsent_token_requests)
 from oauthtrace.replay.runner import Replayer, RunResult
 from oauthtrace.replay.secrets import Secrets
 from oauthtrace.replay.session import Targets
@@ -68,8 +70,9 @@ def replay(source: Source, store: Store, *, targets: Targets, secrets: Secrets, 
     missing = missing_secrets(flows, secrets, client_auth)
     if missing:
         raise UserError(secrets.describe_missing(missing))
+    no_token = unsent_token_requests(flows, secrets, client_auth)
     recorded = analyze(source.hops, trace_id=source.trace_id or 0, profile=profile)  # checks --profile first
-    run = Replayer(targets, secrets, client_auth=client_auth, timeout=timeout).run(flows)
+    run = Replayer(targets, secrets, client_auth=client_auth, timeout=timeout).run(flows, no_token=no_token)
     name = f"replay of {source.label}"
     trace_id = store.create_trace(name, source="replay", parent_id=source.trace_id)
     for hop in run.hops:
@@ -78,8 +81,15 @@ def replay(source: Source, store: Store, *, targets: Targets, secrets: Secrets, 
     replayed = check_trace(store, trace_id, profile=profile)
     by_seq = {hop.seq: hop for hop in source.hops}
     diff = compare(recorded.findings, replayed.findings, completed=run.completed,
-                   client_side=lambda f: _client_side(f, by_seq, recorded.roles, targets))
+                   client_side=lambda f: _client_side(f, by_seq, recorded.roles, targets),
+                   needs_left_out=lambda f: run.token_left_out and _needs_back_channel(f.rule))
     return ReplayResult(source, trace_id, name, run, recorded, replayed, diff)
+
+
+def _needs_back_channel(rule_id: str) -> bool:
+    """A rule that cannot be evaluated from the front channel and metadata alone (RULES.md's "B", "F+B" …)."""
+    rule = RULES.get(rule_id)
+    return rule is not None and bool(missing_sides(rule.needs, {"F", "M"}))
 
 
 def _client_side(finding: Finding, hops: dict[int, Hop], roles: dict[int, str], targets: Targets) -> bool:

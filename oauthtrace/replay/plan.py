@@ -117,7 +117,11 @@ def check_supported(flows: list[RecordedFlow]) -> None:
 
 
 def missing_secrets(flows: list[RecordedFlow], secrets: Secrets, client_auth: str | None) -> list[str]:
-    """The names of secrets the replay will send but has no value for."""
+    """The names of secrets the replay will send but has no value for.
+
+    A token request the recording never held is not among what the replay must send (see unsent_token_requests):
+    without a client secret it is left out, and the recorded part is replayed on its own — unless the user named
+    where the secret comes from and that variable is unset."""
     missing: list[str] = []
     for flow in flows:
         for hop in flow.submissions:
@@ -130,9 +134,22 @@ def missing_secrets(flows: list[RecordedFlow], secrets: Secrets, client_auth: st
             if hop is None:
                 continue
             missing.extend(_client_secret_missing(hop, secrets))
-        if flow.token is None and client_auth != "none" and secrets.value("client_secret") is None:
-            missing.append("client_secret")
+        if flow.token is None and client_auth != "none" and "client_secret" in secrets.sources \
+                and secrets.value("client_secret") is None:
+            missing.append("client_secret")  # the user asked for the token request and named an unset variable
     return list(dict.fromkeys(missing))
+
+
+def unsent_token_requests(flows: list[RecordedFlow], secrets: Secrets, client_auth: str | None) -> set[int]:
+    """The flows whose token request the replay leaves out: the recording ends before it (the seed case: the
+    provider dropped `state`, so the client never asked for a token) and nothing gives the secret a standard one
+    would need. What was recorded is still replayed and compared; asking for a secret the recording never used
+    would stop a replay that can answer the user's question (does `state` come back now?) without it."""
+    if "client_secret" in secrets.sources:  # named: the user wants the token request (missing_secrets if unset)
+        return set()
+    return {flow.index for flow in flows
+            if flow.token is None and not flow.registrations and client_auth != "none"
+            and secrets.value("client_secret") is None}
 
 
 def _client_secret_missing(hop: Hop, secrets: Secrets) -> list[str]:

@@ -67,11 +67,14 @@ class RecordingItem(pytest.Item):
             raise UserError("no targets: set [tool.oauthtrace] targets in pyproject.toml, OAUTHTRACE_TARGETS, "
                             "or --oauthtrace-target ORIGIN=URL")
         secrets = Secrets({str(k): str(v) for k, v in (settings.get("secrets") or {}).items()},
-                          hint='name each in [tool.oauthtrace] secrets = { NAME = "ENVVAR" }')
+                          hint='name each in [tool.oauthtrace] secrets = { NAME = "ENVVAR" }',
+                          hint_one='name it in [tool.oauthtrace] secrets = {{ {name} = "ENVVAR" }} (or set {env})')
         with Store.open(_db_path(self.config, settings)) as store:
             source = load_source(str(self.path), None)
             result = replay(source, store, targets=Targets.parse(specs), secrets=secrets,
                             client_auth=settings.get("client-auth"), profile=settings.get("profile"))
+        if result.run.notes:  # e.g. a token request left out: a passing test shows it with -rA / -rP
+            self.add_report_section("call", "oauthtrace notes", "\n".join(result.run.notes))
         if not result.passed:
             raise ReplayFailed(result)
 

@@ -23,6 +23,7 @@ from oauthtrace.replay.volatile import Fresh, fresh_authorize_params
 MAX_STEPS = 30
 REDIRECTS = (301, 302, 303, 307, 308)
 FORM_TYPE = "application/x-www-form-urlencoded"
+TOKEN_NOTE = "token request not sent"  # how the note on a left-out token request begins
 WELL_KNOWN = ("/.well-known/oauth-authorization-server", "/.well-known/openid-configuration")
 
 
@@ -33,6 +34,7 @@ class FlowOutcome:
     tokens: dict | None = None
     problems: list[str] = field(default_factory=list)  # why this flow does not prove the fix
     notes: list[str] = field(default_factory=list)  # what the user should know, without failing the replay
+    token_left_out: bool = False  # the code was reached and the token request the recording lacks was not sent
 
 
 @dataclass
@@ -52,6 +54,10 @@ class RunResult:
     def completed(self) -> bool:
         return bool(self.flows) and not self.problems
 
+    @property
+    def token_left_out(self) -> bool:
+        return any(outcome.token_left_out for outcome in self.flows)
+
 
 class Replayer:
     def __init__(self, targets: Targets, secrets: Secrets, *, client_auth: str | None = None,
@@ -61,15 +67,17 @@ class Replayer:
         self.client_auth = client_auth
         self.timeout = timeout
 
-    def run(self, flows: list[RecordedFlow]) -> RunResult:
+    def run(self, flows: list[RecordedFlow], *, no_token: set[int] | frozenset[int] = frozenset()) -> RunResult:
+        """`no_token`: the flows (by index) whose unrecorded token request is left out (plan.unsent_token_requests)."""
         session = Session(self.targets, timeout=self.timeout)  # one browser for the whole recording, as recorded
-        outcomes = [_FlowWalk(self, session, flow).run() for flow in flows]
+        outcomes = [_FlowWalk(self, session, flow, send_token=flow.index not in no_token).run() for flow in flows]
         return RunResult(session.hops, outcomes)
 
 
 class _FlowWalk:
-    def __init__(self, replayer: Replayer, session: Session, flow: RecordedFlow):
+    def __init__(self, replayer: Replayer, session: Session, flow: RecordedFlow, *, send_token: bool = True):
         self.r = replayer
+        self.send_token = send_token
         self.session = session
         self.flow = flow
         self.outcome = FlowOutcome(flow.index)
@@ -81,7 +89,9 @@ class _FlowWalk:
             self._register()
             fresh = self._walk_front_channel()
             code = self._code()
-            if code is not None:
+            if code is not None and not self.send_token:
+                self._leave_out_token()
+            elif code is not None:
                 self._token(code, fresh)
                 if self.outcome.tokens is not None:
                     self._later()
@@ -187,6 +197,12 @@ class _FlowWalk:
             self.outcome.tokens = dict(fields)
             return
         self.outcome.problems.append(f"the token request failed: {_failure(hop, fields)}")
+
+    def _leave_out_token(self) -> None:
+        self.outcome.token_left_out = True
+        self.outcome.notes.append(
+            f"{TOKEN_NOTE}: the recording ends before it and no client_secret was given for a standard "
+            f"one (RFC 6749 §4.1.3); to include it, {self.r.secrets.how_to_give('client_secret')}")
 
     def _recorded_token(self, recorded: Hop, code: str, fresh: Fresh) -> backchannel.Outgoing:
         body = body_params(recorded)

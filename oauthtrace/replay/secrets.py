@@ -20,14 +20,16 @@ _MARK = "‹redacted:"
 
 
 CLI_HINT = "give each with --secret NAME=ENVVAR (or set OAUTHTRACE_SECRET_<NAME>)"
+CLI_ONE = "give it with --secret {name}=ENVVAR (or set {env})"  # {name}: the secret, {env}: its default variable
 
 
 class Secrets:
     def __init__(self, sources: Mapping[str, str] | None = None, environ: Mapping[str, str] | None = None,
-                 *, hint: str = CLI_HINT):
+                 *, hint: str = CLI_HINT, hint_one: str = CLI_ONE):
         self.sources = dict(sources or {})  # secret name -> environment variable
         self.environ = os.environ if environ is None else environ
         self.hint = hint  # how the user supplies a secret where this replay runs (CLI, pytest plugin)
+        self.hint_one = hint_one  # the same for one named secret
 
     @classmethod
     def parse(cls, specs: list[str] | tuple[str, ...], environ: Mapping[str, str] | None = None) -> "Secrets":
@@ -50,6 +52,10 @@ class Secrets:
         if name in self.sources:  # the user named a variable: do not fall back to something else silently
             return None
         return recorded if usable(recorded) else None
+
+    def how_to_give(self, name: str) -> str:
+        """How the user supplies secret `name` where this replay runs, e.g. `give it with --secret NAME=ENVVAR`."""
+        return self.hint_one.format(name=name, env=self.env_name(name))
 
     def describe_missing(self, names: list[str]) -> str:
         """One line naming each missing secret and where it was looked for."""
