@@ -147,3 +147,33 @@ def test_chrome_sanitized_export_holds_no_cookie_or_authorization(provider):
             names = {h["name"].lower() for h in entry[side]["headers"]}
             assert not names & set(SANITIZED_HEADERS)
             assert entry[side]["cookies"] == []
+
+
+@pytest.mark.parametrize("export", EXPORTS)
+def test_github_error_answered_with_200_is_named_at_the_token_hop(export, tmp_path):
+    """GitHub answers a code it no longer accepts with HTTP 200 and {"error": "bad_verification_code", ...}
+    (https://docs.github.com/en/apps/oauth-apps/maintaining-oauth-apps/troubleshooting-oauth-app-access-token-request-errors#bad-verification-code):
+    a client that trusts the status reads no token and no error. The login is recognised and that answer named."""
+    from tests.providers.build_fixtures import DEVIATIONS
+
+    flow, _ = DEVIATIONS["github-bad-code"]
+    db = _imported("github-bad-code", export, tmp_path)
+    hops = json.loads(_cli("show", "--db", db, "--format", "json"))["hops"]
+    token_hops = [hop["seq"] for hop in hops if hop["role"] == "token"]
+    assert [_base(hop["url"]) for hop in hops if hop["role"] == "token"] == [flow.token]
+    assert any(hop["role"] == "authorize" and _base(hop["url"]) == flow.authorize for hop in hops)
+    report = json.loads(_cli("check", "--db", db, "--format", "json", "--fail-on", "never"))
+    named = [f for f in report["findings"] if f["hop"] in token_hops and f["severity"] in ("error", "warning")
+             and "bad_verification_code" in f["message"] + json.dumps(f["evidence"])
+             and "200" in f["message"] + json.dumps(f["evidence"])]
+    assert named, [f"{f['rule']}: {f['message']}" for f in report["findings"]]
+
+
+def test_committed_fixtures_are_what_the_generator_writes(tmp_path):
+    """The .har files are build_fixtures.py's output: a shape changed there is changed in the fixture too."""
+    from tests.providers.build_fixtures import write_all
+
+    written = write_all(tmp_path)
+    assert sorted(path.name for path in written) == sorted(path.name for path in HERE.glob("*.har"))
+    for path in written:
+        assert path.read_bytes() == (HERE / path.name).read_bytes(), f"{path.name}: run build_fixtures.py"
