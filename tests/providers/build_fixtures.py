@@ -1363,6 +1363,9 @@ def apple() -> dict:
         body=login_page("Sign in with Apple ID", confirm, [("frame_id", guid("apple-frame"))],
                         user_field="accountName"))
     cap.wait(9100)
+    # Apple's id_token claims email_verified, is_private_email and nonce_supported are strings ("true"): "A string
+    # or Boolean value" in https://developer.apple.com/documentation/signinwithapple/authenticating-users-with-sign-in-with-apple
+    # and strings in real tokens.
     # The authorization response (form_post) with, on the first sign-in, "user": "A JSON string containing the
     # data requested in the scope property ... { "name": { "firstName": string, "lastName": string },
     # "email": string }" (same page, "Handle the response"). The front-channel id_token has c_hash.
@@ -1372,8 +1375,8 @@ def apple() -> dict:
     relay = "x7k2p9q4m1@privaterelay.appleid.com"
     front_id_token = jwt_rs256(key, {"kid": kid}, {
         "iss": APPLE, "aud": client_id, "exp": now + 86400, "iat": now, "sub": sub, "nonce": nonce,
-        "c_hash": half_hash(code), "email": relay, "email_verified": True, "is_private_email": True,
-        "auth_time": now, "nonce_supported": True})
+        "c_hash": half_hash(code), "email": relay, "email_verified": "true", "is_private_email": "true",
+        "auth_time": now, "nonce_supported": "true"})
     user = dumps({"name": {"firstName": USER["given"], "lastName": USER["family"]}, "email": relay})
     cap.navigate("POST", confirm, status=200, referer=f"{APPLE}/", cookie=ap_cookie, site="same-origin",
                  form=[("frame_id", guid("apple-frame")), ("accountName", USER["email"]),
@@ -1397,8 +1400,8 @@ def apple() -> dict:
     access = "a" + token("apple-access", 32, "0123456789abcdef") + ".0.rrvxw." + token("apple-access2", 22)
     back_id_token = jwt_rs256(key, {"kid": kid}, {
         "iss": APPLE, "aud": client_id, "exp": now + 86400, "iat": now, "sub": sub, "nonce": nonce,
-        "at_hash": half_hash(access), "email": relay, "email_verified": True, "is_private_email": True,
-        "auth_time": now, "nonce_supported": True})
+        "at_hash": half_hash(access), "email": relay, "email_verified": "true", "is_private_email": "true",
+        "auth_time": now, "nonce_supported": "true"})
     cap.server("POST", f"{APPLE}/auth/token", headers=ua, status=200, resp_headers=json_headers(),
                form=[("client_id", client_id), ("client_secret", client_secret), ("code", code),
                      ("grant_type", "authorization_code"), ("redirect_uri", redirect_uri)],
