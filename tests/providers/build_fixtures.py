@@ -837,6 +837,9 @@ def keycloak() -> dict:
         "authorization_response_iss_parameter_supported": True}))
     cap.server("GET", f"{KC_OIDC}/certs", headers=ua, status=200, body=dumps({"keys": [jwk(key, kid)]}))
     cap.wait(2300)
+    # Authorization request: https://www.keycloak.org/securing-apps/oidc-layers#_oidc_auth_endpoint (client_id,
+    # redirect_uri, response_type=code, scope=openid ..., state, nonce; PKCE S256, listed above in
+    # code_challenge_methods_supported)
     state, nonce = token("kc-state", 22), token("kc-nonce", 22)
     verifier, challenge = pkce_pair("keycloak")
     redirect_uri = f"{KC_APP}/oauth2/callback"
@@ -1143,6 +1146,9 @@ def slack() -> dict:
     key, kid = rsa_key("slack"), "mB2MAyKSn555isd0EbdhKx6nkyAi9xLq8rvCEb_nOyY"
     client_id, secret = "2141029472.691202649728", token("slack-secret", 32, "0123456789abcdef")
     ua = [("User-Agent", "Slack-OIDC-Client/1.0"), ("Accept", "application/json")]
+    # The discovery document's endpoints and issuer as Slack's page names them; its list fields could not be read
+    # from Slack's documentation. No code_challenge_methods_supported: Slack documents no PKCE parameter for
+    # /openid/connect/authorize.
     # Sign in with Slack: https://api.slack.com/authentication/sign-in-with-slack (OpenID Connect; discovery at
     # https://slack.com/.well-known/openid-configuration; authorize at https://slack.com/openid/connect/authorize;
     # token exchange with openid.connect.token; user info with openid.connect.userInfo)
@@ -1332,6 +1338,10 @@ def apple() -> dict:
     key, kid = rsa_key("apple"), "Sf2lFqwkpX"
     team_id, key_id, client_id = "A1B2C3D4E5", "ZYX9W8V7U6", "com.example.recipes.web"
     ua = [("User-Agent", "okhttp/4.12.0"), ("Accept", "application/json")]
+    # Discovery: served at https://appleid.apple.com/.well-known/openid-configuration; Apple's documentation does
+    # not reproduce it, so the fields are limited to what the REST API pages document (endpoints, response modes,
+    # scopes name/email, client_secret_post). No code_challenge_methods_supported: the documented /auth/authorize
+    # parameters have no code_challenge.
     cap.server("GET", f"{APPLE}/.well-known/openid-configuration", headers=ua, status=200, body=dumps({
         "issuer": APPLE, "authorization_endpoint": f"{APPLE}/auth/authorize",
         "token_endpoint": f"{APPLE}/auth/token", "revocation_endpoint": f"{APPLE}/auth/revoke",
