@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -104,8 +105,6 @@ def test_documented_login_raises_no_error_or_warning(provider, export, tmp_path)
 
 def _jwts(document: dict):
     """Every compact JWS in the capture's bodies and form fields (header.payload.signature, RS256 ones)."""
-    import re
-
     text = json.dumps(document)
     for match in re.finditer(r"eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+", text):
         yield match.group(0)
@@ -115,7 +114,11 @@ def _b64(segment: str) -> bytes:
     return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
 
 
-@pytest.mark.parametrize("provider", sorted(FLOWS))
+# the captures whose client fetches a JWKS (GitHub and Discord issue no JWT)
+SIGNING = [name for name in sorted(FLOWS) if '\\"keys\\"' in (HERE / f"{name}.har").read_text(encoding="utf-8")]
+
+
+@pytest.mark.parametrize("provider", SIGNING)
 def test_every_rs256_token_verifies_against_the_jwks_the_capture_serves(provider):
     document = json.loads((HERE / f"{provider}.har").read_text(encoding="utf-8"))
     keys = {}
@@ -135,8 +138,7 @@ def test_every_rs256_token_verifies_against_the_jwks_the_capture_serves(provider
         keys[header["kid"]].verify(_b64(signature), f"{header_segment}.{claims_segment}".encode(),
                                    padding.PKCS1v15(), hashes.SHA256())
         checked += 1
-    if keys:
-        assert checked >= 1, "the capture serves a JWKS but no token it signs"
+    assert checked >= 1, "the capture serves a JWKS but no token it signs"
 
 
 @pytest.mark.parametrize("provider", sorted(FLOWS))
