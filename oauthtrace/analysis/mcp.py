@@ -340,9 +340,15 @@ def chain_steps(exchange: Exchange) -> list[ChainStep]:
             _status(hop), f"code_verifier {'sent' if param(sent, 'code_verifier') else '∅'}",
             f"resource {'sent' if param(sent, 'resource') else '∅'}"])))
     if mcp.calls:
-        calls = ", ".join(f"{hop.method} {_status(hop)}" for hop in mcp.calls)
+        calls = ", ".join(_call_detail(hop) for hop in mcp.calls)
         steps.append(ChainStep("MCP calls with the token", mcp.calls[0], calls, mcp.calls[1:]))
     return steps
+
+
+def _call_detail(hop: Hop) -> str:
+    """`POST 200`; a 2026-07-28 call names its method, as its `Mcp-Method` header does (`POST server/discover 200`)."""
+    method = hop.req_header("mcp-method")
+    return f"{hop.method} {method} {_status(hop)}" if method else f"{hop.method} {_status(hop)}"
 
 
 def _status(hop: Hop) -> str:
