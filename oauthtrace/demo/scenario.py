@@ -78,8 +78,8 @@ MCP_BUGS = {
 # Bugs seen only once the client has been idle a while: the demo waits this long, then looks at the status page.
 MCP_STALL_BUGS = ("token-never-used", "callback-not-exchanged")
 MCP_DEMO_STALL_SECONDS = 2.0
-# The revisions the demo speaks, the default first: 2025-11-25 is what deployed connectors and servers speak today
-# (a 2026-07-28-only server refuses them: specification/2026-07-28/basic/versioning, "Legacy → Modern: Fails").
+# The MCP revisions the demo speaks, oldest first. `demo --mcp` speaks the specification's current one (the last);
+# run_mcp_demo keeps 2025-11-25 unless told, the revision recordings/mcp-*.har were made in.
 MCP_REVISIONS = ("2025-11-25", "2026-07-28")
 
 

@@ -34,8 +34,8 @@ class Request:
 
 
 class Response:
-    """`stream`, when given, writes the body after the headers, piece by piece (`stream(write)`, each piece flushed):
-    the body then ends when the connection closes, as an event stream held open does."""
+    """`stream`, when given, writes the body after the headers, piece by piece (`stream(write)`, each piece sent as
+    a chunk at once), for as long as it runs: an event stream held open."""
 
     def __init__(self, status: int = 200, body: bytes | str = b"", content_type: str = "text/plain",
                  headers: dict[str, str] | None = None, stream: Callable[[Callable[[bytes], None]], None] | None = None):
@@ -110,16 +110,19 @@ class App:
                 self.wfile.write(response.body)
 
             def _stream(self, response: Response):
-                self.send_header("Connection", "close")  # no length: the body ends when the connection does
+                # chunked, so that a stream cut short (a proxy stopping) reads as cut, not as a body that ended
+                self.send_header("Transfer-Encoding", "chunked")
                 self.end_headers()
                 self.close_connection = True
 
                 def write(piece: bytes) -> None:
-                    self.wfile.write(piece)
-                    self.wfile.flush()
+                    if piece:
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                        self.wfile.flush()
 
                 try:
                     response.stream(write)
+                    self.wfile.write(b"0\r\n\r\n")
                 except OSError:  # the client went away: the stream is over
                     pass
 
