@@ -115,22 +115,22 @@ async def main(mcp_url: str, proxy_url: str, revision: str = "legacy") -> dict:
             async with Client(streamable_http_client(mcp_url, http_client=http), mode="legacy") as client:
                 tools = await client.list_tools()
                 called = await client.call_tool("whoami", {})
-                report(tools, called, client.session.protocol_version)
+                report(tools, called)
         else:
             # auto: the server/discover probe, then the revision the server named
             async with Client(streamable_http_client(mcp_url, http_client=http), mode="auto") as client:
                 async with client.listen(tools_list_changed=True) as subscription:
                     tools = await client.list_tools()
                     called = await client.call_tool("whoami", {})
-                    report(tools, called, client.session.protocol_version,
+                    report(tools, called, version=client.session.protocol_version,
                            listening=subscription.honored.tools_list_changed)
                     await asyncio.to_thread(sys.stdin.read)  # held open until the test closes stdin
     callback.server.shutdown()
 
 
-def report(tools, called, version: str | None, **more) -> None:
+def report(tools, called, **more) -> None:
     text = [getattr(part, "text", None) for part in called.content]
-    result = {"tools": [tool.name for tool in tools.tools], "whoami": text, "version": version, **more}
+    result = {"tools": [tool.name for tool in tools.tools], "whoami": text, **more}
     print("RESULT " + json.dumps(result), flush=True)
 
 
