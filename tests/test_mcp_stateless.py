@@ -15,7 +15,7 @@ import json
 
 from oauthtrace.analysis.classify import is_mcp_call
 from oauthtrace.analysis.mcp import (
-    LEGACY, MODERN, call_era, chain_steps, exchange_era, is_listen_stream, protocol_version, rpc_method,
+    LEGACY, MIXED, MODERN, call_era, chain_steps, exchange_era, is_listen_stream, protocol_version, rpc_method,
 )
 from tests.hops import analyze, findings, make_hop
 from tests.mcp_hops import ACCESS_TOKEN, INITIALIZE, MCP_URL, SESSION, mcp_flow
@@ -57,6 +57,9 @@ def test_the_2025_shape_is_legacy():
     stream = make_hop(1, "GET", MCP_URL, req_headers=SESSION)
     assert call_era(stream) == LEGACY and protocol_version(stream) == "2025-11-25" and rpc_method(stream) is None
     assert call_era(post({"jsonrpc": "2.0", "id": 2, "method": "tools/list"})) is None  # says nothing by itself
+    # a version header alone: the handshake revisions are legacy, any other (a later one) modern
+    assert call_era(make_hop(1, "DELETE", MCP_URL, req_headers=[("MCP-Protocol-Version", "2025-06-18")])) == LEGACY
+    assert call_era(make_hop(1, "GET", MCP_URL, req_headers=[("MCP-Protocol-Version", "2026-07-28")])) == MODERN
 
 
 def test_a_post_recorded_without_its_body_is_still_an_mcp_call_by_its_mcp_method_header():
@@ -79,7 +82,7 @@ def test_an_exchange_speaks_one_era_or_both():
     assert exchange_era(analyze(mcp_flow()).exchanges[0]) == LEGACY
     # a dual-era client: its modern request refused, then the legacy handshake
     mixed = stateless_flow(calls=[("server/discover", 400, UNSUPPORTED_PROTOCOL_VERSION), legacy_call(200)])
-    assert exchange_era(analyze(mixed).exchanges[0]) == "mixed"
+    assert exchange_era(analyze(mixed).exchanges[0]) == MIXED
 
 
 # --- one MCP exchange, clean --------------------------------------------------------------------------------

@@ -30,8 +30,8 @@ AS_WELL_KNOWN = ("/.well-known/oauth-authorization-server", "/.well-known/openid
 # MCP 2026-07-28, basic/versioning: "Modern: protocol versions that convey version, identity, and capabilities as
 # per-request metadata (revision 2026-07-28 and later). Legacy: protocol versions that establish a session with an
 # initialize handshake (2025-11-25 and earlier)."
-MODERN, LEGACY = "modern", "legacy"
-MODERN_REVISION = "2026-07-28"
+MODERN, LEGACY, MIXED = "modern", "legacy", "mixed"
+LEGACY_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")  # every handshake revision released
 PROTOCOL_VERSION_META = "io.modelcontextprotocol/protocolVersion"
 # methods only the modern revision has (changelog 2026-07-28, major changes 3 and 4)
 MODERN_METHODS = ("server/discover", "subscriptions/listen")
@@ -142,19 +142,19 @@ def call_era(hop: Hop) -> str | None:
     header = hop.req_header("mcp-protocol-version")
     if not header:
         return None
-    return MODERN if header >= MODERN_REVISION else LEGACY  # revisions are dates: they sort as released
+    return LEGACY if header in LEGACY_VERSIONS else MODERN
 
 
 def exchange_era(exchange: Exchange) -> str | None:
-    """The era an exchange's MCP calls speak: MODERN or LEGACY when they agree, "mixed" when a client tried both
-    (a dual-era client falling back, or a legacy client at a modern-only server), None with no MCP call."""
+    """The era an exchange's MCP calls speak: MODERN or LEGACY when they agree, MIXED when a client tried both (a
+    dual-era client falling back to the handshake), None when no MCP call shows its era."""
     return derived(exchange, "mcp_era", lambda: _exchange_era(exchange), len(exchange.hops))
 
 
 def _exchange_era(exchange: Exchange) -> str | None:
     eras = {era for era in (call_era(hop) for hop in exchange.resources if is_mcp_call(hop)) if era}
     if len(eras) > 1:
-        return "mixed"
+        return MIXED
     return next(iter(eras), None)
 
 
