@@ -153,14 +153,16 @@ def _wrong_revision(token_hop: Hop, hop: Hop, code: int, calls: int) -> Hit:
     compatibility matrix's "Legacy client, Modern server: Fails" (either side may move); a modern call with headers
     that do not match its body is the client's."""
     era = call_era(hop)
-    supported = (((hop.resp_json() or {}).get("error") or {}).get("data") or {}).get("supported")
+    data = hop.resp_json()["error"].get("data")  # _revision_error read this far
+    supported = data.get("supported") if isinstance(data, dict) else None
     offered = f"; the server speaks {', '.join(map(str, supported))}" if isinstance(supported, list) else ""
     if era == MODERN and code == HEADER_MISMATCH:
         blame, why = "C", "its MCP headers do not match its body"
-    elif era == LEGACY or era is None:
-        blame, why = "either", "a 2025-11-25 (session) call at a server that speaks only 2026-07-28 or later"
-    else:
+    elif era == MODERN:
         blame, why = "either", "a protocol version the server does not speak"
+    else:
+        blame, why = "either", "a legacy call (initialize handshake, no Mcp-Method) at a server that takes only " \
+            "stateless (2026-07-28) requests"
     return Hit(hop=hop, blame=blame,
                message=f"token issued at #{token_hop.seq} → {_call(hop, with_method=True)} answered 400 "
                f"{_REVISION_ERRORS[code]}: "
