@@ -6,6 +6,11 @@ virtual environment, recorded through the real proxy, the authorize step walked 
 The shapes a naive linter misreads are all there: PRM under a path, /authorize redirecting to /login without
 state, event-stream responses, a 202 for a notification, a GET stream left open until the session's DELETE.
 
+The SDK (2.3.0) also speaks MCP 2026-07-28, the stateless revision (mcp_types.version: MODERN_PROTOCOL_VERSIONS =
+("2026-07-28",); its client's `auto` mode probes with `server/discover`; Client.listen() opens `subscriptions/listen`;
+every request carries `Mcp-Method`, and `Mcp-Name` for tools/call), and its server serves it beside 2025-11-25: the
+second test records such a session, its listen stream still open when the recording stops.
+
 The SDK lives in its own venv (`OAUTHTRACE_MCP_VENV`, default ~/.cache/oauthtrace/mcp-venv; .ci/run creates it).
 Locally the test skips without it; in CI it must run.
 """
@@ -22,6 +27,8 @@ from pathlib import Path
 
 import pytest
 
+from oauthtrace.analysis.mcp import MODERN, exchange_era, rpc_method
+from oauthtrace.capture.recorder import STOPPED_WHILE_STREAMING
 from oauthtrace.demo.agent import BuiltinAgent, run_chromium
 from oauthtrace.params import path
 from tests.interop.harness import PROXY_ENV, recording
@@ -145,4 +152,60 @@ def test_mcp_sdk_login_has_no_error_or_warning(request, agent, sdk_python, sdk_s
     assert len(report.exchanges) == 1 and report.profiles == {1: "mcp"}
     assert report.sides == {"F", "B", "M"}
     assert report.not_evaluated == [], "every rule ran"
+    assert recorded.loud() == []
+
+
+def test_mcp_sdk_stateless_session_is_recognised_and_clean(sdk_python, sdk_server, db_path, confdir):
+    """MCP 2026-07-28 through the real proxy: server/discover (401, then with the token), no initialize and no
+    session, Mcp-Method on every POST, and a subscriptions/listen stream the client holds open while the recording
+    runs and stops — no stall, no unused token, nothing loud."""
+    with recording(db_path, confdir, name="mcp sdk 2026-07-28") as (listening, recorded):
+        client = subprocess.Popen([sdk_python, str(HERE / "mcp_sdk_client.py"), sdk_server, listening.proxy_url,
+                                   "2026-07-28"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True)
+        try:
+            lines = Lines(client)
+            BuiltinAgent(listening.proxy_url).run(lines.next_starting("AUTHORIZE"))
+            result = json.loads(lines.next_starting("RESULT"))  # printed with the listen stream open
+        except BaseException:
+            client.kill()
+            raise
+    try:
+        client.stdin.close()  # the recording has stopped: now the client may close its stream and leave
+        client.wait(30)
+    finally:
+        if client.poll() is None:
+            client.kill()
+    assert result == {"tools": ["whoami"], "whoami": ["alice"], "version": "2026-07-28", "listening": True}
+
+    hops, roles = recorded.hops, recorded.roles()
+    assert roles[:9] == [
+        ("resource", "/mcp"),  # server/discover without a token → 401 with resource_metadata
+        ("metadata", "/.well-known/oauth-protected-resource/mcp"),
+        ("metadata", "/.well-known/oauth-authorization-server"),
+        ("registration", "/register"),
+        ("authorize", "/authorize"),
+        ("login", "/login"),
+        ("login", "/login"),
+        ("callback", "/callback"),
+        ("token", "/token"),
+    ], roles
+    calls = [hop for hop in hops if path(hop.url) == "/mcp"]
+    assert [(rpc_method(hop), hop.status) for hop in calls] == [
+        ("server/discover", 401), ("server/discover", 200), ("subscriptions/listen", 200), ("tools/list", 200),
+        ("tools/call", 200)], [(rpc_method(hop), hop.status) for hop in calls]
+    for hop in calls:
+        assert hop.method == "POST" and hop.req_header("mcp-method") == hop.req_json()["method"]
+        assert hop.req_header("mcp-session-id") is None
+    assert calls[-1].req_header("mcp-name") == "whoami"
+    listen = calls[2]
+    assert listen.resp_content_type == "text/event-stream" and b"notifications/subscriptions/acknowledged" in \
+        listen.resp_body
+    assert listen.error == STOPPED_WHILE_STREAMING and listen.ended >= calls[-1].ended, \
+        "the listen stream was open after the other calls, until the recording stopped"
+
+    report = recorded.report
+    assert len(report.exchanges) == 1 and report.profiles == {1: "mcp"}
+    assert exchange_era(report.exchanges[0]) == MODERN
+    assert report.sides == {"F", "B", "M"} and report.not_evaluated == []
     assert recorded.loud() == []

@@ -1,5 +1,6 @@
-"""The MCP demo through the real proxy: a ChatGPT-like connector logging in to an MCP server. Each bug mode makes
-its rule fire (and nothing else loud); the good flow is clean; two good recordings do not drift."""
+"""The MCP demo through the real proxy: a ChatGPT-like connector logging in to an MCP server, in either revision of
+MCP (2025-11-25 with its session, 2026-07-28 stateless). Each bug mode makes its rule fire (and nothing else loud) in
+both; the good flows are clean; two good recordings do not drift."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from oauthtrace.analysis.engine import check_trace
+from oauthtrace.analysis.mcp import MODERN, exchange_era, rpc_method
+from oauthtrace.capture.recorder import STOPPED_WHILE_STREAMING
 from oauthtrace.cli import cli
-from oauthtrace.demo.scenario import MCP_BUGS, MCP_DEMO_STALL_SECONDS, MCP_STALL_BUGS, run_mcp_demo
+from oauthtrace.demo.scenario import MCP_BUGS, MCP_DEMO_STALL_SECONDS, MCP_REVISIONS, MCP_STALL_BUGS, run_mcp_demo
 from oauthtrace.params import path
 from oauthtrace.store import Store
 from tests.interop.harness import PROXY_ENV
@@ -35,8 +38,8 @@ def _no_proxy_env(monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
 
-def record(db_path, confdir, bug, browser=None):
-    result = run_mcp_demo(db_path, bug=bug, browser=browser, confdir=confdir)
+def record(db_path, confdir, bug, browser=None, revision=MCP_REVISIONS[0]):
+    result = run_mcp_demo(db_path, bug=bug, browser=browser, confdir=confdir, revision=revision)
     stall = MCP_DEMO_STALL_SECONDS if bug in MCP_STALL_BUGS else None
     with Store.open(db_path) as store:
         report = check_trace(store, result.trace_id, stall_seconds=stall)
@@ -79,9 +82,46 @@ def test_good_connector_flow_is_clean(db_path, confdir):
     assert report.findings == [] and report.not_evaluated == []
 
 
+def test_good_stateless_connector_flow_is_clean(db_path, confdir):
+    """2026-07-28: server/discover instead of initialize, no session, every POST with Mcp-Method, and the
+    subscriptions/listen stream still open when the recording stops — recorded, recognised, no stall, no finding."""
+    result, report, hops = record(db_path, confdir, "good", revision="2026-07-28")
+    assert result.outcome == {"message": "Connected", "status": 200}
+    roles = [(report.roles[seq], hop.method, path(hop.url), hop.status) for seq, hop in sorted(hops.items())]
+    assert roles[:9] == [
+        ("other", "GET", "/start", 302),
+        ("resource", "POST", "/mcp", 401),
+        ("metadata", "GET", "/.well-known/oauth-protected-resource/mcp", 200),
+        ("metadata", "GET", "/.well-known/oauth-authorization-server", 200),
+        ("registration", "POST", "/register", 201),
+        ("authorize", "GET", "/authorize", 200),
+        ("login", "POST", "/login", 303),
+        ("callback", "GET", "/connector/oauth/demo-connector", 200),
+        ("token", "POST", "/token", 200),
+    ]
+    calls = [hop for seq, hop in sorted(hops.items()) if path(hop.url) == "/mcp"]
+    assert [(rpc_method(hop), hop.status) for hop in calls] == [
+        ("server/discover", 401), ("server/discover", 200), ("subscriptions/listen", 200), ("tools/list", 200),
+        ("tools/call", 200)]
+    for hop in calls:
+        assert hop.method == "POST" and hop.req_header("mcp-method") == hop.req_json()["method"]
+        assert hop.req_header("mcp-protocol-version") == "2026-07-28" and hop.req_header("mcp-session-id") is None
+        assert hop.req_json()["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"] == "2026-07-28"
+    assert calls[-1].req_header("mcp-name") == "whoami"
+    listen = calls[2]
+    assert listen.resp_content_type == "text/event-stream" and b"notifications/subscriptions/acknowledged" in \
+        listen.resp_body
+    assert listen.error == STOPPED_WHILE_STREAMING and listen.ended >= calls[-1].ended, \
+        "the listen stream stayed open after the other calls, until the recording stopped"
+    assert len(report.exchanges) == 1 and report.profiles == {1: "mcp"}
+    assert exchange_era(report.exchanges[0]) == MODERN
+    assert report.findings == [] and report.not_evaluated == []
+
+
+@pytest.mark.parametrize("revision", MCP_REVISIONS)
 @pytest.mark.parametrize("bug", sorted(EXPECTED))
-def test_bug_mode_fires_its_rule(db_path, confdir, bug):
-    _, report, hops = record(db_path, confdir, bug)
+def test_bug_mode_fires_its_rule(db_path, confdir, bug, revision):
+    _, report, hops = record(db_path, confdir, bug, revision=revision)
     rule, at = EXPECTED[bug]
     found = [f for f in report.findings if f.rule == rule]
     assert found, f"{rule} did not fire: {[(f.rule, f.message) for f in report.findings]}"
@@ -117,6 +157,30 @@ def test_demo_command_shows_the_finding(db_path):
     wrong = CliRunner().invoke(cli, ["demo", "--bug", "prm-resource-mismatch", "--no-browser", "--no-ui",
                                      "--db", db_path])
     assert wrong.exit_code == 2 and "needs --mcp" in wrong.output
+
+
+def test_two_good_stateless_recordings_do_not_drift(db_path, confdir):
+    first = run_mcp_demo(db_path, bug="good", confdir=confdir, revision="2026-07-28").trace_id
+    second = run_mcp_demo(db_path, bug="good", confdir=confdir, revision="2026-07-28").trace_id
+    same = CliRunner().invoke(cli, ["diff", str(first), str(second), "--db", db_path])
+    assert same.exit_code == 0, same.output
+
+
+def test_demo_command_offers_both_revisions_the_current_one_by_default(db_path):
+    current = CliRunner().invoke(cli, ["demo", "--mcp", "--no-browser", "--no-ui", "--db", db_path])
+    assert current.exit_code == 0, current.output
+    assert "Demo (MCP 2026-07-28)" in current.output and "no findings" in current.output
+    legacy = CliRunner().invoke(cli, ["demo", "--mcp", "--mcp-revision", "2025-11-25", "--no-browser", "--no-ui",
+                                      "--db", db_path])
+    assert legacy.exit_code == 0, legacy.output
+    assert "Demo (MCP 2025-11-25)" in legacy.output and "no findings" in legacy.output
+    with Store.open(db_path) as store:
+        traces = [trace.id for trace in store.traces()]
+        methods = [{hop.req_header("mcp-method") for hop in store.hops(trace)} - {None} for trace in traces[-2:]]
+    assert methods == [{"server/discover", "subscriptions/listen", "tools/list", "tools/call"}, set()]
+    wrong = CliRunner().invoke(cli, ["demo", "--mcp-revision", "2025-11-25", "--no-browser", "--no-ui",
+                                     "--db", db_path])
+    assert wrong.exit_code == 2 and "--mcp-revision needs --mcp" in wrong.output
 
 
 def test_markdown_report_walks_the_chain(db_path, confdir):

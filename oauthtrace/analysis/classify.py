@@ -158,10 +158,13 @@ def is_client_metadata_document(hop: Hop) -> bool:
 
 
 def is_mcp_call(hop: Hop) -> bool:
-    """An MCP Streamable HTTP request: a JSON-RPC POST, or a request carrying MCP's session or protocol header
-    (the GET event stream, the DELETE that ends a session)."""
-    if hop.req_header("mcp-session-id") or hop.req_header("mcp-protocol-version"):
-        return True
+    """An MCP Streamable HTTP request: a JSON-RPC POST, or a request carrying one of MCP's headers — the session
+    and protocol headers of 2025-11-25 (the GET event stream, the DELETE that ends a session) or 2026-07-28's
+    `Mcp-Method`, which every POST carries (so a request recorded without its body is still recognised). Which
+    revision a call speaks is analysis.mcp's (call_era)."""
+    for name, value in hop.req_headers:  # one pass for the three names: most hops asked are assets and pages
+        if value and name.lower() in {"mcp-session-id", "mcp-protocol-version", "mcp-method"}:
+            return True
     return _is_jsonrpc_post(hop)
 
 

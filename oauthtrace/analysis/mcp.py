@@ -7,6 +7,11 @@
 
 Correlation already files these hops into one exchange; this module names their parts for the rules, the
 report and the UI. Pure functions over the model.
+
+Both transport shapes of MCP are in the wild at once (RULES.md "MCP 2026-07-28"): the legacy one opens a session
+with `initialize` (`Mcp-Session-Id`, a GET event stream, a DELETE to end it); the modern one (2026-07-28) is
+stateless — `server/discover` instead of the handshake, the protocol version in each request's `_meta`, every POST
+with `Mcp-Method`, and `subscriptions/listen` a POST whose response is the long-lived notification stream.
 """
 
 from __future__ import annotations
@@ -22,6 +27,15 @@ from oauthtrace.params import origin, path
 
 PRM_WELL_KNOWN = "/.well-known/oauth-protected-resource"
 AS_WELL_KNOWN = ("/.well-known/oauth-authorization-server", "/.well-known/openid-configuration")
+# MCP 2026-07-28, basic/versioning: "Modern: protocol versions that convey version, identity, and capabilities as
+# per-request metadata (revision 2026-07-28 and later). Legacy: protocol versions that establish a session with an
+# initialize handshake (2025-11-25 and earlier)."
+MODERN, LEGACY, MIXED = "modern", "legacy", "mixed"
+LEGACY_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")  # every handshake revision released
+PROTOCOL_VERSION_META = "io.modelcontextprotocol/protocolVersion"
+# methods only the modern revision has (changelog 2026-07-28, major changes 3 and 4)
+MODERN_METHODS = ("server/discover", "subscriptions/listen")
+LISTEN = "subscriptions/listen"
 _CONNECTOR_CALLBACK = re.compile(r"/connector/oauth/[^/?#]+|/connector_platform_oauth_redirect|/api/mcp/auth_callback")
 # auth-param = token "=" ( token / quoted-string )   (RFC 9110 §11.2)
 _ITEM = re.compile(r'(?:[^,"]|"(?:[^"\\]|\\.)*")+')  # comma-separated items, commas in quotes kept
@@ -90,6 +104,90 @@ def _mcp_applies(exchange: Exchange) -> bool:
     from oauthtrace.analysis.profiles import redirect_uri_of
 
     return bool(_CONNECTOR_CALLBACK.search(redirect_uri_of(exchange) or ""))
+
+
+# --- which MCP revision a call speaks ------------------------------------------------------------------------
+
+
+def rpc_method(hop: Hop) -> str | None:
+    """The JSON-RPC method an MCP POST calls: its `Mcp-Method` header (2026-07-28 Streamable HTTP mirrors the body's
+    `method` there, "so that intermediaries … can route and inspect requests without parsing the body"), else
+    the body's own."""
+    named = hop.req_header("mcp-method")
+    if named:
+        return named
+    message = _rpc_message(hop)
+    method = message.get("method") if message else None
+    return method if isinstance(method, str) else None
+
+
+def protocol_version(hop: Hop) -> str | None:
+    """The MCP protocol version a request declares: `_meta` (2026-07-28: "Every request declares the protocol
+    version it is using in its `_meta` field"), the `MCP-Protocol-Version` header, or an `initialize` request's
+    `protocolVersion` (the legacy handshake's offer)."""
+    return _meta_version(hop) or hop.req_header("mcp-protocol-version") or _offered_version(hop)
+
+
+def call_era(hop: Hop) -> str | None:
+    """MODERN when the request has the 2026-07-28 shape (`Mcp-Method`, a modern-only method, the version in
+    `_meta`), LEGACY when it has the session shape (`initialize`, `Mcp-Session-Id`), None when it shows neither
+    (a GET or a bare POST says nothing by itself)."""
+    if hop.req_header("mcp-method"):
+        return MODERN  # "REQUIRED for compliance" in 2026-07-28, unknown before it
+    method = rpc_method(hop)
+    if method in MODERN_METHODS or _meta_version(hop):
+        return MODERN
+    if method == "initialize" or hop.req_header("mcp-session-id"):
+        return LEGACY
+    header = hop.req_header("mcp-protocol-version")
+    if not header:
+        return None
+    return LEGACY if header in LEGACY_VERSIONS else MODERN
+
+
+def exchange_era(exchange: Exchange) -> str | None:
+    """The era an exchange's MCP calls speak: MODERN or LEGACY when they agree, MIXED when a client tried both (a
+    dual-era client falling back to the handshake), None when no MCP call shows its era."""
+    return derived(exchange, "mcp_era", lambda: _exchange_era(exchange), len(exchange.hops))
+
+
+def _exchange_era(exchange: Exchange) -> str | None:
+    eras = {era for era in (call_era(hop) for hop in exchange.resources if is_mcp_call(hop)) if era}
+    if len(eras) > 1:
+        return MIXED
+    return next(iter(eras), None)
+
+
+def is_listen_stream(hop: Hop) -> bool:
+    """A `subscriptions/listen` POST answered with its event stream: held open by design until the client or the
+    server closes it ("The server's response is itself an SSE stream that stays open"), so still streaming when
+    a recording stops, and not a request that never finished."""
+    return hop.method == "POST" and hop.resp_content_type == "text/event-stream" and rpc_method(hop) == LISTEN
+
+
+def _meta_version(hop: Hop) -> str | None:
+    message = _rpc_message(hop)
+    params = message.get("params") if message else None
+    meta = params.get("_meta") if isinstance(params, dict) else None
+    version = meta.get(PROTOCOL_VERSION_META) if isinstance(meta, dict) else None
+    return version if isinstance(version, str) and version else None
+
+
+def _offered_version(hop: Hop) -> str | None:
+    message = _rpc_message(hop)
+    if not message or message.get("method") != "initialize" or not isinstance(message.get("params"), dict):
+        return None
+    offered = message["params"].get("protocolVersion")
+    return offered if isinstance(offered, str) and offered else None
+
+
+def _rpc_message(hop: Hop) -> dict | None:
+    """The request's JSON-RPC message (the first of a batch), parsed once per hop; None for anything else."""
+    if hop.method != "POST" or not hop.req_body or b'"jsonrpc"' not in hop.req_body[:4096]:
+        return None
+    data = hop.req_json()
+    message = data[0] if isinstance(data, list) and data else data
+    return message if isinstance(message, dict) and message.get("jsonrpc") == "2.0" else None
 
 
 def is_prm_fetch(hop: Hop) -> bool:
@@ -280,9 +378,15 @@ def chain_steps(exchange: Exchange) -> list[ChainStep]:
             _status(hop), f"code_verifier {'sent' if param(sent, 'code_verifier') else '∅'}",
             f"resource {'sent' if param(sent, 'resource') else '∅'}"])))
     if mcp.calls:
-        calls = ", ".join(f"{hop.method} {_status(hop)}" for hop in mcp.calls)
+        calls = ", ".join(_call_detail(hop) for hop in mcp.calls)
         steps.append(ChainStep("MCP calls with the token", mcp.calls[0], calls, mcp.calls[1:]))
     return steps
+
+
+def _call_detail(hop: Hop) -> str:
+    """`POST 200`; a 2026-07-28 call names its method, as its `Mcp-Method` header does (`POST server/discover 200`)."""
+    method = hop.req_header("mcp-method")
+    return f"{hop.method} {method} {_status(hop)}" if method else f"{hop.method} {_status(hop)}"
 
 
 def _status(hop: Hop) -> str:

@@ -19,6 +19,9 @@ log = logging.getLogger(__name__)
 
 _RECORDED_KEY = "oauthtrace_recorded"
 STREAMED_TYPES = ("text/event-stream",)
+# An event stream open when the recording stops (MCP 2026-07-28's subscriptions/listen is held open by design)
+# is cut by the proxy itself; mitmproxy's own word for that, "Client disconnected.", would blame the client.
+STOPPED_WHILE_STREAMING = "The recording stopped while the event stream was still open."
 
 
 class Recorder:
@@ -32,6 +35,7 @@ class Recorder:
         self._seq = itertools.count(1)
         self._only: list[re.Pattern] = []
         self._ignore: list[re.Pattern] = []
+        self._stopping = False  # done has run: connections still open are being closed by the proxy
         self.writer: ProcessWriter | None = None
 
     def load(self, loader) -> None:
@@ -61,7 +65,8 @@ class Recorder:
             flow.metadata[SEQ_KEY] = next(self._seq)
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
-        """Stream event streams through: buffering them stalls MCP clients until they time out."""
+        """Stream event streams through, whatever the method (a GET stream, a POST answered with one): buffering
+        them stalls MCP clients until they time out, and a listen stream never ends by itself."""
         content_type = flow.response.headers.get("content-type", "").lower()
         if SEQ_KEY in flow.metadata and content_type.startswith(STREAMED_TYPES):
             flow.response.stream = _tee(flow, ctx.options.oauthtrace_body_cap)
@@ -70,9 +75,13 @@ class Recorder:
         self._record(flow)
 
     def error(self, flow: http.HTTPFlow) -> None:
+        if self._stopping and STREAMED_BODY_KEY in flow.metadata and flow.error is not None:
+            flow.error.msg = STOPPED_WHILE_STREAMING
         self._record(flow)
 
     def done(self) -> None:
+        # mitmproxy runs done before it closes the connections still open; their flows end in error after it
+        self._stopping = True
         if self._close_on_done:
             self.close()
 

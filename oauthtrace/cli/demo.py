@@ -8,7 +8,7 @@ import click
 
 from oauthtrace.cli.options import db_option
 from oauthtrace.demo.provider import BUGS
-from oauthtrace.demo.scenario import MCP_BUGS
+from oauthtrace.demo.scenario import MCP_BUGS, MCP_REVISIONS
 from oauthtrace.errors import UserError
 from oauthtrace.store import default_path
 
@@ -19,13 +19,19 @@ from oauthtrace.store import default_path
               help="Which mistake to reproduce (default: drop-state; with --mcp: good).")
 @click.option("--mcp", "mcp", is_flag=True,
               help="An MCP server, an MCP-capable provider and a ChatGPT-like connector instead of a plugin.")
+@click.option("--mcp-revision", "mcp_revision", type=click.Choice(list(MCP_REVISIONS)), default=MCP_REVISIONS[-1],
+              show_default=True,
+              help="With --mcp: the MCP revision server and connector speak. 2026-07-28 is the default because it is "
+              "the specification's current revision (stateless: server/discover, Mcp-Method headers, a "
+              "subscriptions/listen stream); 2025-11-25 (initialize, a session, a GET stream) is what many deployed "
+              "connectors and servers still speak.")
 @click.option("--pkce", is_flag=True, help="The client uses PKCE (S256), like an MCP connector.")
 @click.option("--browser/--no-browser", "use_browser", default=True, show_default=True,
               help="Drive headless Chromium when installed; otherwise a built-in user agent.")
 @click.option("--back-channel", type=click.Choice(["reverse", "proxy"]), default="reverse", show_default=True,
               help="Record the client's token request via a reverse proxy, or via HTTP_PROXY.")
 @click.option("--ui/--no-ui", "open_ui", default=True, help="Open the terminal UI at the end (when in a terminal).")
-def demo(db_path, bug, mcp, pkce, use_browser, back_channel, open_ui):
+def demo(db_path, bug, mcp, mcp_revision, pkce, use_browser, back_channel, open_ui):
     """Run a bundled provider and a ChatGPT-like client, record the login through the real proxy, show it.
 
     \b
@@ -33,7 +39,8 @@ def demo(db_path, bug, mcp, pkce, use_browser, back_channel, open_ui):
       oauthtrace demo                       # the provider drops `state` (the motivating case)
       oauthtrace demo --bug good --pkce     # a correct flow, for comparison
       oauthtrace demo --bug expires_in-as-string
-      oauthtrace demo --mcp                 # a connector logging in to an MCP server
+      oauthtrace demo --mcp                 # a connector logging in to an MCP server (2026-07-28)
+      oauthtrace demo --mcp --mcp-revision 2025-11-25
       oauthtrace demo --mcp --bug prm-resource-mismatch
     """
     from oauthtrace.capture.browser import find_chromium
@@ -43,8 +50,10 @@ def demo(db_path, bug, mcp, pkce, use_browser, back_channel, open_ui):
     db_path = db_path or default_path()
     browser = find_chromium() if use_browser else None
     if mcp:
-        _mcp_demo(db_path, bug or "good", browser, open_ui)
+        _mcp_demo(db_path, bug or "good", browser, open_ui, mcp_revision)
         return
+    if click.get_current_context().get_parameter_source("mcp_revision") == click.core.ParameterSource.COMMANDLINE:
+        raise UserError("--mcp-revision needs --mcp")
     bug = bug or "drop-state"
     if bug not in BUGS:
         raise UserError(f"--bug {bug} needs --mcp (without it: {', '.join(BUGS)})")
@@ -61,7 +70,7 @@ def demo(db_path, bug, mcp, pkce, use_browser, back_channel, open_ui):
         _open_ui(db_path, result.trace_id)
 
 
-def _mcp_demo(db_path: str, bug: str, browser: str | None, open_ui: bool) -> None:
+def _mcp_demo(db_path: str, bug: str, browser: str | None, open_ui: bool, revision: str) -> None:
     from oauthtrace.analysis.engine import check_trace
     from oauthtrace.cli.options import open_store
     from oauthtrace.cli.timeline_text import render_trace
@@ -70,10 +79,10 @@ def _mcp_demo(db_path: str, bug: str, browser: str | None, open_ui: bool) -> Non
 
     if bug not in MCP_BUGS:
         raise UserError(f"--bug {bug} is not an MCP scenario (with --mcp: {', '.join(MCP_BUGS)})")
-    click.echo(f"Demo (MCP): {MCP_BUGS[bug]}.")
+    click.echo(f"Demo (MCP {revision}): {MCP_BUGS[bug]}.")
     click.echo(f"Recording a connector's login with {'headless Chromium' if browser else 'the built-in user agent'} "
                "through the proxy …")
-    result = run_mcp_demo(db_path, bug=bug, browser=browser)
+    result = run_mcp_demo(db_path, bug=bug, browser=browser, revision=revision)
     outcome = result.outcome or {"message": "the connector never answered", "status": None}
     click.echo(f"The connector answered {outcome.get('status')}: {outcome.get('message')}")
     click.echo(f"Stored {result.stored} hops as trace {result.trace_id} in {db_path}\n")

@@ -1,10 +1,15 @@
 """A client that logs in to an MCP server the way ChatGPT's connectors do (MCP authorization 2025-11-25):
 
-    MCP initialize without a token → 401 → protected resource metadata (from resource_metadata, else the
+    first MCP request without a token → 401 → protected resource metadata (from resource_metadata, else the
     well-known URLs) → authorization server metadata (RFC 8414 path-insert, OIDC path-insert, OIDC path-append)
     → dynamic registration of its callback /connector/oauth/<id> → /authorize with PKCE S256, resource and state
-    → callback → token with code_verifier and resource → MCP calls with the token (initialize, the initialized
-    notification, the GET event stream, tools/list, and the DELETE that ends the session).
+    → callback → token with code_verifier and resource → MCP calls with the token.
+
+The MCP calls follow the revision it speaks. 2025-11-25: initialize, the initialized notification, the GET event
+stream, tools/list, and the DELETE that ends the session. 2026-07-28 (stateless): `server/discover`, a
+`subscriptions/listen` stream opened and left open (it ends when the server or the connector stops), tools/list and
+tools/call — every POST with `MCP-Protocol-Version`, `Mcp-Method` (and `Mcp-Name` for tools/call) headers and the
+version, client info and capabilities in its `_meta`.
 
 Its server-to-server calls go through `back_channel_proxy` (what HTTP_PROXY would be for ChatGPT's backend).
 """
@@ -24,6 +29,11 @@ from oauthtrace.digests import s256
 
 CONNECTOR_ID = "demo-connector"
 PROTOCOL_VERSION = "2025-11-25"
+MODERN_VERSION = "2026-07-28"
+REVISIONS = (PROTOCOL_VERSION, MODERN_VERSION)
+CLIENT_INFO = {"name": "ChatGPT", "version": "1"}
+META = "io.modelcontextprotocol/"
+LISTEN_ACK_SECONDS = 10
 # client mistakes the demo can make (the server's and provider's are theirs)
 BUGS = ("resource-missing", "token-never-used", "callback-not-exchanged")
 
@@ -42,9 +52,14 @@ class Failed(Exception):
 
 class ConnectorClient:
     def __init__(self, mcp_url: str, *, back_channel_proxy: str | None = None, bug: str = "good",
-                 host: str = "127.0.0.1", port: int = 0):
+                 revision: str = PROTOCOL_VERSION, host: str = "127.0.0.1", port: int = 0):
+        if revision not in REVISIONS:
+            raise ValueError(f"unknown MCP revision {revision!r}; choose from {', '.join(REVISIONS)}")
         self.mcp_url = mcp_url
         self.bug = bug
+        self.revision = revision
+        self.listening = threading.Event()  # the listen stream was acknowledged
+        self._rpc_id = 0
         self.app = App(host, port)
         self.outcome: dict | None = None
         self.done = threading.Event()
@@ -102,8 +117,7 @@ class ConnectorClient:
     # -- discovery and registration --------------------------------------------------------------
 
     def _discover_and_register(self) -> str:
-        status, headers, _ = self._send("POST", self.mcp_url, _rpc("initialize", 1, {
-            "protocolVersion": PROTOCOL_VERSION, "capabilities": {}, "clientInfo": {"name": "ChatGPT"}}))
+        status, headers, _ = self._first_request()
         if status != 401:
             raise Failed(f"Expected the MCP server to ask for authorization, got {status}")
         prm = self._resource_metadata(_auth_param(headers.get("www-authenticate") or "", "resource_metadata"))
@@ -173,7 +187,19 @@ class ConnectorClient:
             raise Failed(f"Token request failed ({status})")
         return tokens["access_token"]
 
+    def _first_request(self, headers: dict | None = None) -> tuple[int, dict, bytes]:
+        """What opens the conversation: the legacy handshake, or 2026-07-28's discovery ("Clients MAY call it
+        before any other request for up-front version selection")."""
+        if self.revision == MODERN_VERSION:
+            return self._modern("server/discover", {}, headers)
+        return self._send("POST", self.mcp_url, _rpc("initialize", 1, {
+            "protocolVersion": PROTOCOL_VERSION, "capabilities": {}, "clientInfo": {"name": "ChatGPT"}}),
+            headers=headers)
+
     def _use(self, token: str) -> None:
+        if self.revision == MODERN_VERSION:
+            self._use_stateless(token)
+            return
         auth = {"Authorization": f"Bearer {token}"}
         status, headers, _ = self._send("POST", self.mcp_url, _rpc("initialize", 1, {
             "protocolVersion": PROTOCOL_VERSION, "capabilities": {}, "clientInfo": {"name": "ChatGPT"}}), headers=auth)
@@ -190,6 +216,55 @@ class ConnectorClient:
             raise Failed(f"tools/list failed ({status})")
         self._send("DELETE", self.mcp_url, None, headers=session)
         stream.join(15)
+
+    def _use_stateless(self, token: str) -> None:
+        auth = {"Authorization": f"Bearer {token}"}
+        status, _, body = self._first_request(auth)
+        discovered = _json(body)
+        if status != 200:
+            raise Failed(f"The MCP server refused the token ({status})")
+        supported = ((discovered or {}).get("result") or {}).get("supportedVersions") or []
+        if MODERN_VERSION not in supported:
+            raise Failed(f"The MCP server does not speak {MODERN_VERSION} (it offers {', '.join(supported) or 'none'})")
+        threading.Thread(target=self._listen, args=(auth,), daemon=True).start()
+        if not self.listening.wait(LISTEN_ACK_SECONDS):
+            raise Failed("The MCP server did not acknowledge the subscription")
+        status, _, _ = self._modern("tools/list", {}, auth)
+        if status != 200:
+            raise Failed(f"tools/list failed ({status})")
+        status, _, _ = self._modern("tools/call", {"name": "whoami", "arguments": {}}, auth)
+        if status != 200:
+            raise Failed(f"tools/call failed ({status})")
+
+    def _listen(self, auth: dict) -> None:
+        """Open the change-notification stream and read it until it ends (the server stops, or the recording does)."""
+        message, headers = self._modern_message("subscriptions/listen", {"notifications": {"toolsListChanged": True}},
+                                                auth)
+        request = urllib.request.Request(self.mcp_url, data=json.dumps(message).encode(), method="POST", headers={
+            "Accept": "application/json, text/event-stream", "Content-Type": "application/json", **headers})
+        try:
+            with self._http.open(request, timeout=60) as stream:
+                for line in stream:
+                    if line.startswith(b"data:") and b"notifications/subscriptions/acknowledged" in line:
+                        self.listening.set()
+        except (urllib.error.URLError, OSError, ValueError):
+            pass  # the stream is gone; nothing waits on it any more
+
+    def _modern(self, method: str, params: dict, headers: dict | None = None) -> tuple[int, dict, bytes]:
+        message, request_headers = self._modern_message(method, params, headers)
+        return self._send("POST", self.mcp_url, message, headers=request_headers)
+
+    def _modern_message(self, method: str, params: dict, headers: dict | None) -> tuple[dict, dict]:
+        """A 2026-07-28 request: the version, client info and capabilities in `_meta`, mirrored into the
+        standard request headers (streamable-http "Request Metadata")."""
+        self._rpc_id += 1
+        meta = {META + "protocolVersion": MODERN_VERSION, META + "clientInfo": CLIENT_INFO,
+                META + "clientCapabilities": {}}
+        message = _rpc(method, self._rpc_id, {**params, "_meta": meta})
+        mirrored = {"MCP-Protocol-Version": MODERN_VERSION, "Mcp-Method": method}
+        if method == "tools/call":
+            mirrored["Mcp-Name"] = params["name"]
+        return message, {**(headers or {}), **mirrored}
 
     # -- HTTP ------------------------------------------------------------------------------------
 

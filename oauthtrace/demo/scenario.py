@@ -78,15 +78,21 @@ MCP_BUGS = {
 # Bugs seen only once the client has been idle a while: the demo waits this long, then looks at the status page.
 MCP_STALL_BUGS = ("token-never-used", "callback-not-exchanged")
 MCP_DEMO_STALL_SECONDS = 2.0
+# The MCP revisions the demo speaks, oldest first. `demo --mcp` speaks the specification's current one (the last);
+# run_mcp_demo keeps 2025-11-25 unless told, the revision recordings/mcp-*.har were made in.
+MCP_REVISIONS = ("2025-11-25", "2026-07-28")
 
 
 def run_mcp_demo(db_path: str, *, bug: str = "good", browser: str | None = None, name: str | None = None,
-                 confdir: str | None = None, stall_seconds: float = MCP_DEMO_STALL_SECONDS) -> DemoResult:
+                 confdir: str | None = None, stall_seconds: float = MCP_DEMO_STALL_SECONDS,
+                 revision: str = MCP_REVISIONS[0]) -> DemoResult:
     """Record a ChatGPT-like connector logging in to an MCP server through the real proxy.
 
     The connector's server calls (MCP, metadata, registration, token) go through the explicit proxy, as
     HTTP_PROXY would send them; the browser (`browser`, or the built-in agent) walks the login. For a client that
-    stalls, the recording goes on `stall_seconds` and ends with a look at the connector's status page.
+    stalls, the recording goes on `stall_seconds` and ends with a look at the connector's status page. Server and
+    connector speak MCP `revision`; with 2026-07-28 the connector's subscriptions/listen stream is still open when
+    the recording stops.
     """
     import time
 
@@ -96,14 +102,17 @@ def run_mcp_demo(db_path: str, *, bug: str = "good", browser: str | None = None,
 
     if bug not in MCP_BUGS:
         raise ValueError(f"unknown MCP bug {bug!r}; choose from {', '.join(MCP_BUGS)}")
+    if revision not in MCP_REVISIONS:
+        raise ValueError(f"unknown MCP revision {revision!r}; choose from {', '.join(MCP_REVISIONS)}")
     provider = McpProvider(reject_connector_redirects=bug == "dcr-rejects-redirect").start()
-    server = McpServer(provider.url, provider.token_info, bug=bug).start()
+    server = McpServer(provider.url, provider.token_info, bug=bug, revision=revision).start()
     confdir = confdir or tempfile.mkdtemp(prefix="oauthtrace-demo-ca-")
     runner = ProxyRunner(ProxyConfig(db_path=db_path, port=0, confdir=confdir, name=name or f"demo mcp {bug}"))
     client = None
     try:
         listening = runner.start_in_thread()
-        client = ConnectorClient(server.mcp_url, back_channel_proxy=listening.proxy_url, bug=bug).start()
+        client = ConnectorClient(server.mcp_url, back_channel_proxy=listening.proxy_url, bug=bug,
+                                 revision=revision).start()
         agent = BuiltinAgent(listening.proxy_url)
         start = f"{client.url}/start"
         if browser:

@@ -34,11 +34,15 @@ class Request:
 
 
 class Response:
+    """`stream`, when given, writes the body after the headers, piece by piece (`stream(write)`, each piece sent as
+    a chunk at once), for as long as it runs: an event stream held open."""
+
     def __init__(self, status: int = 200, body: bytes | str = b"", content_type: str = "text/plain",
-                 headers: dict[str, str] | None = None):
+                 headers: dict[str, str] | None = None, stream: Callable[[Callable[[bytes], None]], None] | None = None):
         self.status = status
         self.body = body.encode() if isinstance(body, str) else body
         self.headers = {"Content-Type": content_type, **(headers or {})}
+        self.stream = stream
 
     @classmethod
     def json(cls, data, status: int = 200, headers: dict[str, str] | None = None) -> "Response":
@@ -98,9 +102,29 @@ class App:
                 self.send_response(response.status)
                 for name, value in response.headers.items():
                     self.send_header(name, value)
+                if response.stream is not None:
+                    self._stream(response)
+                    return
                 self.send_header("Content-Length", str(len(response.body)))
                 self.end_headers()
                 self.wfile.write(response.body)
+
+            def _stream(self, response: Response):
+                # chunked, so that a stream cut short (a proxy stopping) reads as cut, not as a body that ended
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                self.close_connection = True
+
+                def write(piece: bytes) -> None:
+                    if piece:
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                        self.wfile.flush()
+
+                try:
+                    response.stream(write)
+                    self.wfile.write(b"0\r\n\r\n")
+                except OSError:  # the client went away: the stream is over
+                    pass
 
             do_GET = do_POST = do_DELETE = do_PUT = _serve
 

@@ -1,10 +1,15 @@
 """An MCP client built with the MCP Python SDK (`mcp`): OAuthClientProvider does discovery, dynamic registration,
-PKCE, resource and the token request; the Streamable HTTP transport makes the MCP calls (initialize, the initialized
-notification, the GET stream, tools, and the DELETE that ends the session).
+PKCE, resource and the token request; the Streamable HTTP transport makes the MCP calls.
 
 Run in the SDK's own virtual environment (it does not import oauthtrace):
 
-    python mcp_sdk_client.py MCP_URL PROXY_URL
+    python mcp_sdk_client.py MCP_URL PROXY_URL [legacy|2026-07-28]
+
+`legacy` (the default) speaks MCP 2025-11-25: initialize, the initialized notification, the GET stream, tools, and
+the DELETE that ends the session. `2026-07-28` speaks the stateless revision: the SDK's `auto` mode probes with
+`server/discover` (no initialize, no session), every POST carries `Mcp-Method` (and `Mcp-Name` for tools/call), and
+a `subscriptions/listen` stream is opened and held open: after "RESULT" the script keeps it open until its stdin
+closes, so the recording can stop while it is still streaming.
 
 Every request goes through PROXY_URL (the recorder). The authorize step is the user's: the script prints
 "AUTHORIZE <url>" and waits for the browser to reach its callback; the test drives a real browser (or urllib)
@@ -84,7 +89,7 @@ class Callback:
         return f"http://127.0.0.1:{self.server.server_address[1]}/callback"
 
 
-async def main(mcp_url: str, proxy_url: str) -> dict:
+async def main(mcp_url: str, proxy_url: str, revision: str = "legacy") -> dict:
     callback = Callback()
 
     async def redirect_handler(url: str) -> None:
@@ -106,14 +111,28 @@ async def main(mcp_url: str, proxy_url: str) -> dict:
     )
     async with httpx2.AsyncClient(auth=auth, proxy=proxy_url, trust_env=False,
                                   timeout=httpx2.Timeout(30, read=60)) as http:
-        async with Client(streamable_http_client(mcp_url, http_client=http), mode="legacy") as client:
-            tools = await client.list_tools()
-            called = await client.call_tool("whoami", {})
+        if revision == "legacy":
+            async with Client(streamable_http_client(mcp_url, http_client=http), mode="legacy") as client:
+                tools = await client.list_tools()
+                called = await client.call_tool("whoami", {})
+                report(tools, called)
+        else:
+            # auto: the server/discover probe, then the revision the server named
+            async with Client(streamable_http_client(mcp_url, http_client=http), mode="auto") as client:
+                async with client.listen(tools_list_changed=True) as subscription:
+                    tools = await client.list_tools()
+                    called = await client.call_tool("whoami", {})
+                    report(tools, called, version=client.session.protocol_version,
+                           listening=subscription.honored.tools_list_changed)
+                    await asyncio.to_thread(sys.stdin.read)  # held open until the test closes stdin
     callback.server.shutdown()
+
+
+def report(tools, called, **more) -> None:
     text = [getattr(part, "text", None) for part in called.content]
-    return {"tools": [tool.name for tool in tools.tools], "whoami": text}
+    result = {"tools": [tool.name for tool in tools.tools], "whoami": text, **more}
+    print("RESULT " + json.dumps(result), flush=True)
 
 
 if __name__ == "__main__":
-    result = asyncio.run(main(sys.argv[1], sys.argv[2]))
-    print("RESULT " + json.dumps(result), flush=True)
+    asyncio.run(main(*sys.argv[1:4]))

@@ -1,14 +1,21 @@
 """Family O: flow health and regression — where a third-party client stopped, and what changed since a golden
 recording. Read from the timeline, so a window that the recording did not cover is never judged: a rule that
 needs N seconds after an event says nothing when the recording ended sooner (and the engine reports it not
-evaluated when the side it needs was not recorded at all)."""
+evaluated when the side it needs was not recorded at all).
+
+Both MCP transport revisions count as using a token: 2025-11-25's `initialize` and session calls, and 2026-07-28's
+stateless calls, where the first authenticated request is usually `server/discover` and a `subscriptions/listen`
+response stays open as long as the client listens — still streaming when a recording stops, which is a client
+listening, not one that stalled."""
 
 from __future__ import annotations
 
 from operator import attrgetter
 from typing import Iterator
 
-from oauthtrace.analysis.mcp import bearer_token, challenge_params, issued_access_tokens, mcp_applies
+from oauthtrace.analysis.mcp import (
+    LEGACY, MODERN, bearer_token, call_era, challenge_params, issued_access_tokens, mcp_applies, rpc_method,
+)
 from oauthtrace.analysis.oauth import callback_params, param
 from oauthtrace.analysis.registry import Context, memo, rule
 from oauthtrace.model import Exchange, Hit, Hop
@@ -16,8 +23,13 @@ from oauthtrace.params import path
 
 PROFILE_SEVERITIES: dict[str, dict[str, str]] = {}
 
-# Streamable HTTP lets a server refuse the GET event stream and the session DELETE with 405: not a refused token.
+# Streamable HTTP lets a server refuse the GET event stream and the session DELETE with 405: not a refused token
+# (and a 2026-07-28-only server SHOULD answer both so: "HTTP GET or DELETE to the MCP endpoint: respond with 405").
 OPTIONAL_METHODS = ("GET", "DELETE")
+# 2026-07-28's JSON-RPC errors for a request in the wrong revision's shape (schema.ts: HEADER_MISMATCH,
+# UNSUPPORTED_PROTOCOL_VERSION), each answered with 400 Bad Request
+HEADER_MISMATCH, UNSUPPORTED_PROTOCOL_VERSION = -32020, -32022
+_REVISION_ERRORS = {HEADER_MISMATCH: "HeaderMismatch", UNSUPPORTED_PROTOCOL_VERSION: "UnsupportedProtocolVersion"}
 
 
 def recorded_until(ctx: Context) -> float:
@@ -68,14 +80,21 @@ def flow_stalled_after_callback(exchange: Exchange, ctx: Context) -> Iterator[Hi
     blame="C",
     needs="B",
     when=("tokens",),
-    spec="RFC 6750 §2.1; MCP authorization (Access Token Usage) (timeline)",
+    spec="RFC 6750 §2.1; MCP authorization (Access Token Usage); MCP 2026-07-28 basic/versioning "
+    "(Compatibility Matrix) (timeline)",
     quote="the client uses the access token to access the protected resource; post-token 401/403 point at "
-    "audience, issuer or scope validation, 405 at a wrong path or method",
+    "audience, issuer or scope validation, 405 at a wrong path or method; a legacy client at a modern server: "
+    "\"the request is missing the required headers and is rejected … with 400 Bad Request\"",
     fix="Resource server: accept tokens from your authorization server (issuer, audience = this server, scope) "
-    "and check no WAF or CDN blocks the call. Client: call the resource server with the token it received.",
+    "and check no WAF or CDN blocks the call. Client: call the resource server with the token it received. "
+    "Rejected as the wrong MCP revision (400 HeaderMismatch or UnsupportedProtocolVersion): speak a version the "
+    "server lists (server/discover), with the MCP-Protocol-Version, Mcp-Method and Mcp-Name headers matching the body.",
 )
 def token_not_used(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
-    """A token was issued, but no authenticated call followed, or the resource server refused it."""
+    """A token was issued, but no authenticated call followed, or the resource server refused it (the token, or
+    the MCP revision the calls were made in). Any successful call counts as a use: a 2026-07-28 client's first is
+    usually `server/discover`, and a `subscriptions/listen` stream still open when the recording stopped was
+    answered 200 like any other."""
     issued = [(hop, token) for hop, token in issued_access_tokens(exchange) if hop in exchange.tokens]
     if not issued:
         return
@@ -89,10 +108,14 @@ def token_not_used(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
             hop = refused[0]
             challenge = hop.resp_header("www-authenticate")
             yield Hit(hop=hop, blame="RS",
-                      message=f"token issued at #{token_hop.seq} → {hop.method} {path(hop.url)} answered "
+                      message=f"token issued at #{token_hop.seq} → {_call(hop)} answered "
                       f"{hop.status}" + (f" ({challenge})" if challenge else "") + "; no call with it succeeded",
                       evidence={"token_hop": token_hop.seq, "status": hop.status, "www_authenticate": challenge,
                                 "calls": len(uses)})
+            return
+        rejected = next(((hop, code) for hop in uses if (code := _revision_error(hop)) is not None), None)
+        if rejected:
+            yield _wrong_revision(token_hop, *rejected, len(uses))
         return
     if not mcp_applies(exchange, ctx.profile):
         return  # a plain OAuth client need not call anything while it is being recorded
@@ -106,6 +129,46 @@ def token_not_used(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
         f"(recording went on {recorded_until(ctx) - issued_at:.0f} s)",
         evidence={"window_seconds": window, "calls": 0},
     )
+
+
+def _call(hop: Hop, *, with_method: bool = False) -> str:
+    """`POST /mcp (server/discover)`: the MCP method said when the request names it in `Mcp-Method` (2026-07-28),
+    or when asked (a legacy call's method then comes from its body)."""
+    method = rpc_method(hop) if with_method or hop.req_header("mcp-method") else None
+    return f"{hop.method} {path(hop.url)}" + (f" ({method})" if method else "")
+
+
+def _revision_error(hop: Hop) -> int | None:
+    """The 2026-07-28 error code of a 400 that refused the request's MCP revision, else None."""
+    if hop.status != 400:
+        return None
+    answer = hop.resp_json()
+    error = answer.get("error") if isinstance(answer, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return code if code in _REVISION_ERRORS else None
+
+
+def _wrong_revision(token_hop: Hop, hop: Hop, code: int, calls: int) -> Hit:
+    """The token was fine; the call was in a shape the server does not take. A legacy call answered so is the
+    compatibility matrix's "Legacy client, Modern server: Fails" (either side may move); a modern call with headers
+    that do not match its body is the client's."""
+    era = call_era(hop)
+    data = hop.resp_json()["error"].get("data")  # _revision_error read this far
+    supported = data.get("supported") if isinstance(data, dict) else None
+    offered = f"; the server speaks {', '.join(map(str, supported))}" if isinstance(supported, list) else ""
+    if era == MODERN and code == HEADER_MISMATCH:
+        blame, why = "C", "its MCP headers do not match its body"
+    elif era == MODERN:
+        blame, why = "either", "a protocol version the server does not speak"
+    else:
+        blame, why = "either", "a legacy call (initialize handshake, no Mcp-Method) at a server that takes only " \
+            "stateless (2026-07-28) requests"
+    return Hit(hop=hop, blame=blame,
+               message=f"token issued at #{token_hop.seq} → {_call(hop, with_method=True)} answered 400 "
+               f"{_REVISION_ERRORS[code]}: "
+               f"{why}{offered}; no call with it succeeded",
+               evidence={"token_hop": token_hop.seq, "status": 400, "error_code": code, "era": era,
+                         "supported": supported if isinstance(supported, list) else None, "calls": calls})
 
 
 def _uses(hops: list[Hop]) -> dict[str, list[Hop]]:
