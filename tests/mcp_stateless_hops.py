@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 
 from tests.hops import ECHO, Flow, _pick, make_hop, renumber
-from tests.mcp_hops import ACCESS_TOKEN, BACK, INITIALIZE, MCP_URL, mcp_flow
+from tests.mcp_hops import ACCESS_TOKEN, BACK, INITIALIZE, MCP_URL, mcp_flow, registration_request
 
 VERSION = "2026-07-28"
 META = "io.modelcontextprotocol/"
@@ -50,6 +50,8 @@ def legacy_call(status: int, code: int | None = None):
 def stateless_flow(*, calls=ECHO, call_delay: float = 0.3, **knobs) -> Flow:
     """The whole session as the recorder stores it. `calls`: (method, status) or (method, status, error code),
     after the token; a ("initialize", …) call is made the legacy way."""
+    # a 2026-07-28 client registers with an application_type (SEP-837); ChatGPT and Claude are web clients
+    knobs.setdefault("register", registration_request(application_type="web"))
     chain = mcp_flow(calls=[], call_delay=call_delay, **knobs)
     hops = list(chain)
     challenge = hops[0]

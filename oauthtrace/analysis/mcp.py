@@ -158,6 +158,12 @@ def _exchange_era(exchange: Exchange) -> str | None:
     return next(iter(eras), None)
 
 
+def speaks_stateless(exchange: Exchange) -> bool:
+    """Whether the exchange's MCP calls speak 2026-07-28, alone or beside the handshake: rules for requirements
+    that revision added ask this, so older clients are not held to them."""
+    return exchange_era(exchange) in (MODERN, MIXED)
+
+
 def is_listen_stream(hop: Hop) -> bool:
     """A `subscriptions/listen` POST answered with its event stream: held open by design until the client or the
     server closes it ("The server's response is itself an SSE stream that stays open"), so still streaming when
@@ -282,44 +288,6 @@ def well_known_resource(url: str) -> str | None:
         return None
     rest = where[len(PRM_WELL_KNOWN):]
     return origin(url) + rest if rest not in ("", "/") else origin(url)
-
-
-# --- the protocol revision the traffic speaks -------------------------------------------------------------
-
-STATELESS_REVISION = "2026-07-28"  # no initialize, server/discover, the version in each request's _meta
-_META_VERSION = "io.modelcontextprotocol/protocolVersion"
-
-
-def protocol_revision(hop: Hop) -> str | None:
-    """The MCP revision one request says it speaks: its MCP-Protocol-Version header, the version in its
-    JSON-RPC `_meta` (2026-07-28) or in `initialize` (2025); `server/discover` exists only from 2026-07-28."""
-    header = hop.req_header("mcp-protocol-version")
-    if header:
-        return header.strip()
-    if hop.method != "POST" or not hop.req_body or b'"jsonrpc"' not in hop.req_body[:4096]:
-        return None
-    message = hop.req_json()
-    if not isinstance(message, dict):
-        return None
-    params = message.get("params") if isinstance(message.get("params"), dict) else {}
-    meta = params.get("_meta") if isinstance(params.get("_meta"), dict) else {}
-    version = meta.get(_META_VERSION) or (params.get("protocolVersion") if message.get("method") == "initialize"
-                                           else None)
-    if isinstance(version, str) and version:
-        return version
-    return STATELESS_REVISION if message.get("method") == "server/discover" else None
-
-
-def speaks_revision(exchange: Exchange, revision: str) -> bool:
-    """Whether the exchange's MCP requests speak `revision` or a later one (revisions are dates: they compare
-    as strings). Rules for requirements a revision added ask this, so older clients are not held to them."""
-    found = derived(exchange, "mcp_revisions", lambda: _revisions(exchange), len(exchange.hops))
-    return any(seen >= revision for seen in found)
-
-
-def _revisions(exchange: Exchange) -> frozenset[str]:
-    mcp = chain(exchange)
-    return frozenset(filter(None, map(protocol_revision, mcp.challenges + mcp.calls)))
 
 
 # --- the chain as steps (for reports) -----------------------------------------------------------------------

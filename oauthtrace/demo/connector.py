@@ -166,6 +166,10 @@ class ConnectorClient:
             raise Failed("The authorization server offers no dynamic client registration")
         body = {"client_name": "ChatGPT", "redirect_uris": [self.redirect_uri], "token_endpoint_auth_method": "none",
                 "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"]}
+        if self.revision == MODERN_VERSION:
+            # 2026-07-28 (SEP-837) MUST: "native" for a loopback redirect URI (this demo's), "web" for a hosted one
+            loopback = urlsplit(self.redirect_uri).hostname in ("127.0.0.1", "localhost", "::1")
+            body["application_type"] = "native" if loopback else "web"
         status, _, answer = self._send("POST", endpoint, body)
         document = _json(answer)
         if status not in (200, 201) or not isinstance(document, dict) or not document.get("client_id"):

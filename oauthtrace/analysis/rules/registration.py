@@ -12,7 +12,7 @@ from typing import Iterator
 from urllib.parse import urlsplit
 
 from oauthtrace.analysis.compare import describe_difference
-from oauthtrace.analysis.mcp import STATELESS_REVISION, chain, json_document, mcp_applies, speaks_revision
+from oauthtrace.analysis.mcp import chain, json_document, mcp_applies, speaks_stateless
 from oauthtrace.analysis.oauth import body_params, client_auth_used, param, request_params, shown
 from oauthtrace.analysis.profiles import known_client
 from oauthtrace.analysis.registry import Context, memo, rule, trait
@@ -339,7 +339,7 @@ def registration_application_type(exchange: Exchange, ctx: Context) -> Iterator[
     """A 2026-07-28 MCP client registered without an application_type, or with one its redirect URIs contradict.
 
     Only for clients whose MCP requests speak 2026-07-28: earlier revisions did not ask for it."""
-    if not speaks_revision(exchange, STATELESS_REVISION):
+    if not speaks_stateless(exchange):
         return
     for hop in exchange.registrations:
         request = hop.req_json()
