@@ -95,17 +95,42 @@ def test_fill_takes_hidden_values_from_the_live_page_and_typed_ones_from_the_rec
     recorded = [("csrf", "STALE"), ("state", "OLD"), ("username", "demo"), ("password", "pw"), ("go", "1")]
     form = forms.choose(live, "/login", [n for n, _ in recorded])
     assert form.action == "https://auth.example.com/login"
-    fields, missing = forms.fill(form, recorded, lambda name, value: value)
+    fields, missing, from_page = forms.fill(form, recorded, Secrets({}, {}).pick)
     assert fields == [("csrf", "LIVE-CSRF"), ("state", "LIVE-STATE"), ("username", "demo"), ("password", "pw"),
                       ("go", "1"), ("added", "new-hidden")]
-    assert missing == []
+    assert missing == [] and from_page == []
 
 
-def test_fill_names_a_typed_field_it_has_no_value_for():
+def test_fill_names_a_redacted_typed_field_the_live_page_leaves_empty():
     form = page_forms(LOGIN_PAGE, "https://auth.example.com/")[0]
-    _, missing = forms.fill(form, [("username", "demo"), ("password", "‹redacted:abc123›")],
-                            Secrets({}, {}).value)
-    assert missing == ["password"]
+    _, missing, from_page = forms.fill(form, [("username", "demo"), ("password", "‹redacted:abc123›")],
+                                       Secrets({}, {}).pick)
+    assert missing == ["password"] and from_page == []
+
+
+PREFILLED_PAGE = """<form method="post" action="/login"><input type="hidden" name="csrf" value="LIVE-CSRF">
+<input name="username" value="demo"><input type="password" name="password" value="page-pw">
+<input name="otp" value=""></form>"""
+
+
+def test_fill_takes_a_redacted_fields_value_from_the_live_page_as_it_takes_its_csrf_value():
+    """What a user pressing the button sends: the page's own value stands in for the recording's fingerprint."""
+    form = page_forms(PREFILLED_PAGE, "https://auth.example.com/authorize")[0]
+    recorded = [("csrf", "STALE"), ("username", "‹redacted:0a0a0a›"), ("password", "‹redacted:abc123›")]
+    fields, missing, from_page = forms.fill(form, recorded, Secrets({}, {}).pick)
+    assert fields == [("csrf", "LIVE-CSRF"), ("username", "demo"), ("password", "page-pw")]
+    assert missing == [] and from_page == ["username", "password"]
+
+
+def test_fill_prefers_the_users_value_to_the_live_pages():
+    form = page_forms(PREFILLED_PAGE, "https://auth.example.com/authorize")[0]
+    given = Secrets.parse(["password=MY_PW"], environ={"MY_PW": "from-env"})
+    fields, _, from_page = forms.fill(form, [("password", "‹redacted:abc123›")], given.pick)
+    assert dict(fields)["password"] == "from-env" and from_page == []
+    fields, _, from_page = forms.fill(form, [("password", "typed-pw")], Secrets({}, {}).pick)
+    assert dict(fields)["password"] == "typed-pw" and from_page == []  # an unredacted recording: what was typed
+    fields, missing, from_page = forms.fill(form, [("otp", "‹redacted:123456›")], Secrets({}, {}).pick)
+    assert missing == ["otp"] and from_page == []  # an empty input fills in nothing
 
 
 # -- secrets -------------------------------------------------------------------------------------------------
@@ -120,6 +145,28 @@ def test_secret_from_named_variable_then_default_variable_then_unredacted_record
     unset = Secrets.parse(["password=NOT_SET"], environ={})
     assert unset.value("password", "recorded") is None  # a named variable never falls back silently
     assert "$NOT_SET is not set" in unset.describe_missing(["password"])
+
+
+def test_secret_pick_takes_the_live_pages_value_last_and_only_for_a_redacted_recording():
+    """Environment, then an unredacted recording, then what the live page fills in."""
+    redacted = "‹redacted:abc123›"
+    nothing = Secrets({}, {})
+    assert nothing.pick("password", redacted, "page-pw") == ("page-pw", "page")
+    assert nothing.pick("password", "typed", "page-pw") == ("typed", "recording")
+    assert nothing.pick("password", redacted, "") == (None, None)
+    assert nothing.pick("password", redacted, "‹redacted:ffffff›") == (None, None)  # never a fingerprint
+    assert nothing.pick("password", None, "page-pw") == (None, None)  # a field never recorded is not filled
+    env = Secrets({}, {"OAUTHTRACE_SECRET_PASSWORD": "env-pw"})
+    assert env.pick("password", redacted, "page-pw") == ("env-pw", "environment")
+    unset = Secrets.parse(["password=NOT_SET"], environ={})
+    assert unset.pick("password", redacted, "page-pw") == (None, None)  # named and unset: bad input, no fallback
+
+
+def test_a_redacted_field_the_page_leaves_empty_is_named_with_how_to_give_it():
+    line = Secrets({}, {}).describe_unfilled(["password", "password"], "https://auth.example.com/authorize")
+    assert "\n" not in line and line.startswith("the replay needs password: ")  # named once, duplicates dropped
+    assert "https://auth.example.com/authorize" in line and line.endswith(
+        "give it with --secret password=ENVVAR (or set OAUTHTRACE_SECRET_PASSWORD)")
 
 
 def test_bad_secret_spec_is_a_user_error():
@@ -146,14 +193,17 @@ def test_plan_requires_a_target_for_the_provider_but_not_for_the_client():
     check_targets(flows, Targets.parse(["https://auth.example.com=http://127.0.0.1:1"]))
 
 
-def test_plan_names_every_redacted_secret_before_sending_anything():
+def test_plan_names_every_secret_it_cannot_get_before_sending_anything():
+    """A redacted client secret is missing at once; a redacted form field only when the user named an unset
+    variable for it — otherwise the live login page may fill it in, which only the replay itself can see."""
     recording = h.flow()
     recording.login_post.form = [(k, "‹redacted:1a2b3c›" if k == "password" else v)
                                  for k, v in recording.login_post.form]
     recording.token.form = [(k, "‹redacted:4d5e6f›" if k == "client_secret" else v) for k, v in recording.token.form]
     recording.token.req_headers = [(k, v) for k, v in recording.token.req_headers if k.lower() != "authorization"]
     flows = recorded_flows(recording)
-    assert missing_secrets(flows, Secrets({}, {}), None) == ["password", "client_secret"]
+    assert missing_secrets(flows, Secrets({}, {}), None) == ["client_secret"]
+    assert missing_secrets(flows, Secrets({"password": "NOT_SET"}, {}), None) == ["password", "client_secret"]
     env = {"OAUTHTRACE_SECRET_PASSWORD": "p", "OAUTHTRACE_SECRET_CLIENT_SECRET": "s"}
     assert missing_secrets(flows, Secrets({}, env), None) == []
 

@@ -27,8 +27,10 @@ def replay(ctx, source, db_path, targets, secrets, client_auth, profile, timeout
 
     SOURCE is a trace (id or name; the latest recording when omitted) or a recording file (HAR or oauthtrace
     JSON). The replay plays the client: fresh state, nonce and PKCE, the recorded login forms with the live
-    pages' CSRF values, the token request in the recorded shape. It stops at the redirect to the client's
-    callback and never contacts the client. A recording that ends before the token request (the client never
+    pages' CSRF values, the token request in the recorded shape. A form field the recording holds redacted and
+    no --secret gives takes the value the live page fills in (a pre-filled password), with a note; if the page
+    leaves it empty, that is exit 2 naming the --secret. It stops at the redirect to the client's callback and
+    never contacts the client. A recording that ends before the token request (the client never
     asked for one) is replayed as far as it goes; without --secret client_secret=ENVVAR the token request is left
     out, and a note says so. Exit status: 0 fixed (no error-level finding remains, nothing new), 1 not fixed,
     2 bad input.

@@ -121,13 +121,14 @@ def missing_secrets(flows: list[RecordedFlow], secrets: Secrets, client_auth: st
 
     A token request the recording never held is not among what the replay must send (see unsent_token_requests):
     without a client secret it is left out, and the recorded part is replayed on its own — unless the user named
-    where the secret comes from and that variable is unset."""
+    where the secret comes from and that variable is unset. A redacted form field is not missing yet either: the
+    live page may fill it in (Secrets.pick); the runner names it if that page does not."""
     missing: list[str] = []
     for flow in flows:
         for hop in flow.submissions:
             for name, value in hop.form:
-                if not usable(value) and secrets.value(name, value) is None:
-                    missing.append(name)
+                if not usable(value) and name in secrets.sources and secrets.value(name, value) is None:
+                    missing.append(name)  # the user named a variable for it and that variable is unset
         if flow.registrations:  # the live registration gives the client its secret
             continue
         for hop in [flow.token, *[h for h in flow.later if h.method == "POST"]]:

@@ -1,8 +1,9 @@
 """Walk a recorded flow against the live server, playing the client's part (and its user's browser).
 
 authorize (fresh state, nonce, PKCE) → the live redirect chain → the recorded login/consent forms filled with the
-live page's hidden values → stop at the redirect to the client's callback (never contacting the client) → the
-token request with the live code → the recorded refresh and resource calls with the live tokens.
+live page's hidden values (and its own value for a field the recording holds redacted) → stop at the redirect to
+the client's callback (never contacting the client) → the token request with the live code → the recorded refresh
+and resource calls with the live tokens.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode, urljoin
 
 from oauthtrace.analysis.oauth import basic_credentials, body_params, param, token_fields
+from oauthtrace.errors import UserError
 from oauthtrace.model import Hop, Pairs
 from oauthtrace.params import base_url, fragment_pairs, origin, path, query_pairs
 from oauthtrace.html_forms import Form, page_forms
@@ -24,6 +26,7 @@ MAX_STEPS = 30
 REDIRECTS = (301, 302, 303, 307, 308)
 FORM_TYPE = "application/x-www-form-urlencoded"
 TOKEN_NOTE = "token request not sent"  # how the note on a left-out token request begins
+PAGE_VALUE_NOTE = "filled in by the live page"  # how the note on a redacted field the live page filled begins
 WELL_KNOWN = ("/.well-known/oauth-authorization-server", "/.well-known/openid-configuration")
 
 
@@ -66,10 +69,12 @@ class Replayer:
         self.secrets = secrets
         self.client_auth = client_auth
         self.timeout = timeout
+        self.page_filled: set[str] = set()  # redacted fields a live page filled in, noted once each per run
 
     def run(self, flows: list[RecordedFlow], *, no_token: set[int] | frozenset[int] = frozenset()) -> RunResult:
         """`no_token`: the flows (by index) whose unrecorded token request is left out (plan.unsent_token_requests)."""
         session = Session(self.targets, timeout=self.timeout)  # one browser for the whole recording, as recorded
+        self.page_filled = set()
         outcomes = [_FlowWalk(self, session, flow, send_token=flow.index not in no_token).run() for flow in flows]
         return RunResult(session.hops, outcomes)
 
@@ -147,9 +152,11 @@ class _FlowWalk:
         if form is None:
             raise ReplayStopped(f"the page at {short_url(page.url)} has no form like the recorded "
                                 f"{recorded.method} {path(target_url(recorded))}")
-        fields, missing = forms.fill(form, recorded.form, self.r.secrets.value)
-        if missing:
-            raise ReplayStopped(f"no value for {', '.join(missing)}; give it with --secret NAME=ENVVAR")
+        fields, missing, from_page = forms.fill(form, recorded.form, self.r.secrets.pick)
+        if missing:  # redacted, not given, and the live page leaves it empty: only the user can supply it
+            raise UserError(self.r.secrets.describe_unfilled(missing, short_url(page.url)))
+        for name in from_page:
+            self._note_page_value(name, page)
         action = self._follow(form.action, "has a form that posts to")
         headers = backchannel.copied_headers(recorded) + [("Referer", page.url), ("Origin", origin(page.url))]
         if form.method == "GET":
@@ -157,6 +164,16 @@ class _FlowWalk:
         if not any(k.lower() == "content-type" for k, _ in headers):
             headers.append(("Content-Type", FORM_TYPE))
         return "POST", action, urlencode(fields).encode(), headers
+
+    def _note_page_value(self, name: str, page: Hop) -> None:
+        """Once per field for the whole replay; the note names the field, never the value it sent."""
+        if name in self.r.page_filled:
+            return
+        self.r.page_filled.add(name)
+        self.outcome.notes.append(
+            f"{PAGE_VALUE_NOTE}: {name} (the recording holds it redacted; sent what the page at "
+            f"{short_url(page.url)} fills in, as a user pressing its button would); to send your own, "
+            f"{self.r.secrets.how_to_give(name)}")
 
     def _follow(self, url: str, verb: str) -> str:
         live = self.r.targets.follow(url)
