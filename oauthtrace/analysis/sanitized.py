@@ -52,8 +52,8 @@ READS: dict[str, tuple[str, ...]] = {
     "nonce-reused": ("nonce",),
 }
 
-# The sources whose hops oauthtrace's own proxy saw: nothing was stripped from them.
-PROXY_SOURCES = frozenset({"record", "replay"})
+# The sources whose hops a proxy saw on the wire (oauthtrace's own, or mitmproxy's dumps): nothing was stripped.
+PROXY_SOURCES = frozenset({"record", "replay", "import:mitmproxy"})
 STRIPPED_HEADERS = frozenset({"authorization", "cookie", "set-cookie"})
 
 _BRACKETED = re.compile(r"\[[^\[\]]{1,80} redacted\]")  # har-sanitizer's `[state redacted]`
@@ -92,11 +92,16 @@ class Capture:
 
 
 def capture_facts(hops: Iterable[Hop], source: str | None = None) -> Capture:
-    """One pass over the hops, stopping at the first credential header: a recording by oauthtrace's proxy (or a
-    replay) holds every header that was sent, so only an imported capture is looked at."""
+    """One pass over the hops, stopping at the first that proves the headers were kept.
+
+    A proxy's capture (PROXY_SOURCES) holds every header that was sent. So does one whose hops name the client's
+    connection (client_addr): only a proxy knows it — oauthtrace's own HAR and JSON exports carry it, a browser's
+    export does not. Otherwise a capture with no Authorization, Cookie or Set-Cookie anywhere is taken as
+    stripped: a real login sets cookies, and a client holding a token sends it.
+    """
     if source in PROXY_SOURCES:
         return Capture(headers_stripped=False)
-    return Capture(headers_stripped=not any(_has_credential_header(hop) for hop in hops))
+    return Capture(headers_stripped=not any(hop.client_addr or _has_credential_header(hop) for hop in hops))
 
 
 def _has_credential_header(hop: Hop) -> bool:
