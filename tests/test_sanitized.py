@@ -168,3 +168,13 @@ def test_two_logins_whose_states_were_both_replaced_are_not_a_reused_state():
     report = analyze(hops, source="import:har")
     assert [f for f in report.findings if f.rule == "state-reused"] == []
     assert [item.exchange for item in not_evaluated(report, "state-reused")] == [1, 2]
+
+
+def test_a_capture_that_names_the_client_connection_was_made_by_a_proxy_and_kept_its_headers():
+    """oauthtrace's own HAR export carries each hop's client address; a browser's export cannot know it."""
+    hops = chrome_sanitized(keycloak_login(basic=False))
+    for hop in hops:
+        hop.client_addr = "127.0.0.1:50412"
+    report = analyze(hops, source="import:har")
+    assert [f.rule for f in report.findings if f.rule == "public-client-secret"] == ["public-client-secret"]
+    assert not [n for n in report.not_evaluated if n.reason == HEADERS_STRIPPED]

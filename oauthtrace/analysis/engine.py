@@ -76,7 +76,8 @@ def analyze(
     `baseline`: the hops of a golden recording of the same client and provider (baseline-drift compares with
     it); `stall_seconds`: how long flow-health rules wait for a client's next step (default 30); `listeners`:
     what the recording listened on (Store.trace_listeners), to say why a back channel is missing; `source`:
-    where the hops came from (Trace.source): a recording of oauthtrace's own proxy cannot have been sanitized.
+    where the hops came from (Trace.source): an imported capture may have been sanitized (analysis/sanitized.py);
+    None takes the hops as complete.
     """
     try:
         check_profile(profile)

@@ -97,9 +97,10 @@ def capture_facts(hops: Iterable[Hop], source: str | None = None) -> Capture:
     A proxy's capture (PROXY_SOURCES) holds every header that was sent. So does one whose hops name the client's
     connection (client_addr): only a proxy knows it — oauthtrace's own HAR and JSON exports carry it, a browser's
     export does not. Otherwise a capture with no Authorization, Cookie or Set-Cookie anywhere is taken as
-    stripped: a real login sets cookies, and a client holding a token sends it.
+    stripped: a real login sets cookies, and a client holding a token sends it. `source` None (hops whose caller
+    did not say where they came from, as the library's own callers and tests pass them) counts as complete.
     """
-    if source in PROXY_SOURCES:
+    if source is None or source in PROXY_SOURCES:
         return Capture(headers_stripped=False)
     return Capture(headers_stripped=not any(hop.client_addr or _has_credential_header(hop) for hop in hops))
 
