@@ -178,3 +178,46 @@ def test_a_capture_that_names_the_client_connection_was_made_by_a_proxy_and_kept
     report = analyze(hops, source="import:har")
     assert [f.rule for f in report.findings if f.rule == "public-client-secret"] == ["public-client-secret"]
     assert not [n for n in report.not_evaluated if n.reason == HEADERS_STRIPPED]
+
+
+GOOGLE_AUTH = "https://accounts.google.com/o/oauth2/v2/auth"  # developers.google.com/identity/protocols/oauth2/web-server
+GOOGLE_CALLBACK = f"{APP}/auth/google/callback"
+
+
+def cloudflare_sanitized_google_login() -> list:
+    """A Google sign-in as Cloudflare's har-sanitizer leaves it with its default word list: state, code,
+    client_id and code_challenge replaced by `[<name> redacted]`; other parameters and the cookies' names kept."""
+    authorize = (f"{GOOGLE_AUTH}?client_id=[client_id redacted]&redirect_uri={GOOGLE_CALLBACK}&response_type=code"
+                 "&scope=openid%20email%20profile&state=[state redacted]&code_challenge=[code_challenge redacted]"
+                 "&code_challenge_method=S256&nonce=n-0S6_WzA2Mj7hQ4")
+    back = (f"{GOOGLE_CALLBACK}?state=[state redacted]&iss=https://accounts.google.com&code=[code redacted]"
+            "&scope=email%20profile%20openid%20https://www.googleapis.com/auth/userinfo.email"
+            "%20https://www.googleapis.com/auth/userinfo.profile&authuser=0&prompt=none")
+    return [
+        make_hop(1, "GET", authorize, started=1000.0, status=302, location=back,
+                 req_headers=[("Cookie", "__Host-GAPS=[__Host-GAPS redacted]; NID=[NID redacted]")]),
+        make_hop(2, "GET", back, started=1001.0, status=302, location=f"{APP}/",
+                 resp_headers=[("Set-Cookie", "session=[session redacted]; Path=/; Secure; HttpOnly")]),
+    ]
+
+
+def test_a_cloudflare_sanitized_google_login_decides_nothing_on_its_placeholders():
+    report = analyze(cloudflare_sanitized_google_login(), source="import:har")
+    placeholder_rules = {"state-low-entropy", "state-unprotected-data", "state-altered", "state-reused", "code-weak",
+                         "code-reuse", "pkce-challenge-reused", "pkce-verifier-mismatch", "pkce-verifier-malformed"}
+    assert [f for f in report.findings if f.rule in placeholder_rules] == []
+    reasons = {item.rule: item.reason for item in report.not_evaluated}
+    assert reasons["state-low-entropy"] == "sanitized capture: authorize.state is a placeholder ([state redacted])"
+    assert reasons["code-weak"].startswith("sanitized capture: ")
+    assert "state-missing" not in reasons  # a placeholder stands for a state that was sent
+
+
+def test_an_authorization_header_a_sanitizer_replaced_is_unknown_all_over_the_capture():
+    hops = keycloak_login()
+    token = hops[-1]
+    token.req_headers = [(name, "[Authorization redacted]" if name == "Authorization" else value)
+                         for name, value in token.req_headers]
+    report = analyze(hops, source="import:har")
+    assert [f for f in report.findings if f.rule.startswith(("public-client", "client-auth", "basic-auth"))] == []
+    [item] = not_evaluated(report, "public-client-secret")
+    assert item.reason == "sanitized capture: Authorization headers are placeholders ([Authorization redacted])"

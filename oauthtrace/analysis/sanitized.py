@@ -32,9 +32,9 @@ from oauthtrace.model import REDACTED_MARK, Exchange, Hop, Rule
 
 # The values a rule may read, as `reads` names them.
 AUTHORIZATION = "authorization"  # the Authorization header of the exchange's back-channel requests
-SENT_PARAMS = ("state", "nonce", "code_challenge")  # the authorization request's
-RESPONSE_PARAMS = ("state", "code")  # the authorization response's
-TOKEN_REQUEST_PARAMS = ("code", "code_verifier", "client_secret", "refresh_token", "client_assertion")
+SENT_PARAMS = ("state", "nonce", "code_challenge", "client_id")  # the authorization request's
+RESPONSE_PARAMS = ("state", "code", "access_token")  # the authorization response's
+TOKEN_REQUEST_PARAMS = ("code", "code_verifier", "client_id", "client_secret", "refresh_token", "client_assertion")
 TOKEN_RESPONSE_FIELDS = ("access_token", "refresh_token", "id_token")
 VALUES = frozenset({AUTHORIZATION, *SENT_PARAMS, *RESPONSE_PARAMS, *TOKEN_REQUEST_PARAMS, *TOKEN_RESPONSE_FIELDS})
 
@@ -46,10 +46,12 @@ READS: dict[str, tuple[str, ...]] = {
     "code-weak": ("code",),
     "code-reuse": ("code",),
     "pkce-verifier-mismatch": ("code_verifier", "code_challenge"),
-    "pkce-verifier-malformed": ("code_verifier",),
+    "pkce-verifier-malformed": ("code_verifier", "code_challenge"),  # the form of both
     "pkce-challenge-reused": ("code_challenge",),
-    "nonce-mismatch": ("nonce", "id_token"),
+    "nonce-mismatch": ("nonce",),
     "nonce-reused": ("nonce",),
+    # aud against the client_id, at_hash / c_hash against the access token and the code
+    "id-token-invalid": ("client_id", "access_token", "code"),
 }
 
 # The sources whose hops a proxy saw on the wire (oauthtrace's own, or mitmproxy's dumps): nothing was stripped.
@@ -89,10 +91,14 @@ class Capture:
     """What the whole capture can tell, read once per analysis."""
 
     headers_stripped: bool  # no Authorization, Cookie or Set-Cookie anywhere in a capture not recorded by us
+    # an Authorization header a sanitizer replaced, as a reason shows it: which request presented which token (and
+    # so which resource calls belong to a flow) is unknown all over the capture
+    authorization_placeholder: str | None = None
 
 
 def capture_facts(hops: Iterable[Hop], source: str | None = None) -> Capture:
-    """One pass over the hops, stopping at the first that proves the headers were kept.
+    """One pass over an imported capture's hops: were its credential headers kept, and did a sanitizer replace an
+    Authorization header?
 
     A proxy's capture (PROXY_SOURCES) holds every header that was sent. So does one whose hops name the client's
     connection (client_addr): only a proxy knows it — oauthtrace's own HAR and JSON exports carry it, a browser's
@@ -100,9 +106,17 @@ def capture_facts(hops: Iterable[Hop], source: str | None = None) -> Capture:
     stripped: a real login sets cookies, and a client holding a token sends it. `source` None (hops whose caller
     did not say where they came from, as the library's own callers and tests pass them) counts as complete.
     """
-    if source is None or source in PROXY_SOURCES:
+    if source in PROXY_SOURCES:
         return Capture(headers_stripped=False)
-    return Capture(headers_stripped=not any(hop.client_addr or _has_credential_header(hop) for hop in hops))
+    kept = source is None  # the caller vouches for the headers; a placeholder still says what it stands for
+    placeholder = None
+    for hop in hops:
+        kept = kept or bool(hop.client_addr) or _has_credential_header(hop)
+        authorization = hop.req_header("authorization")
+        if authorization and erases_value(authorization):
+            placeholder = placeholder_shown(authorization)
+            break  # kept: the header is there; what it held is what is unknown
+    return Capture(headers_stripped=not kept, authorization_placeholder=placeholder)
 
 
 def _has_credential_header(hop: Hop) -> bool:
@@ -128,7 +142,12 @@ def rule_reads(rule: Rule) -> frozenset[str]:
 
 def trace_unknowns(capture: Capture) -> dict[str, str]:
     """value name -> why no exchange of the capture can tell it."""
-    return {AUTHORIZATION: HEADERS_STRIPPED} if capture.headers_stripped else {}
+    if capture.headers_stripped:
+        return {AUTHORIZATION: HEADERS_STRIPPED}
+    if capture.authorization_placeholder is not None:
+        return {AUTHORIZATION: f"sanitized capture: Authorization headers are placeholders "
+                               f"({capture.authorization_placeholder})"}
+    return {}
 
 
 def unknown_values(exchange: Exchange, ctx: Context, capture: Capture) -> dict[str, str]:
