@@ -107,3 +107,23 @@ def test_the_store_keeps_the_count_and_the_hops(db_path):
         store.replace_findings(trace_id, report.findings)
         [stored] = [f for f in store.findings(trace_id) if f.rule == "expires-in-not-number"]
     assert stored.count == REFRESHES and stored.hops == list(range(1, REFRESHES + 1))
+
+
+def test_a_rule_may_name_the_cause_that_makes_different_values_one_finding():
+    """Hit.cause: hops whose messages differ only by a value the rule calls the same reason merge; without it
+    they stay apart."""
+    from oauthtrace.analysis.engine import _analyze
+    from oauthtrace.model import Hit, Rule
+
+    def per_hop(cause):
+        def check(exchange, ctx):
+            for hop in exchange.refreshes:
+                yield Hit(hop=hop, message=f"refresh.expires_in = \"{3600 - hop.seq}\"", cause=cause)
+        return Rule(id="test-cause", family="G", severity="error", blame="AS", needs="", spec="RFC 6749 §5.1",
+                    quote="", fix="", check=check)
+
+    hops = firebase_refreshes(3)
+    [merged] = _analyze(hops, 1, None, [per_hop("expires_in is a string")]).findings
+    assert merged.count == 3 and merged.hops == [1, 2, 3] and merged.message == 'refresh.expires_in = "3599"'
+    apart = _analyze(firebase_refreshes(3), 1, None, [per_hop(None)]).findings
+    assert [(f.count, f.hops) for f in apart] == [(1, [1]), (1, [2]), (1, [3])]
