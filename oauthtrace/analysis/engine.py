@@ -216,6 +216,8 @@ def _sanitized_out(runnable: list[Rule], capture: Capture, report: Report, excha
     A value hidden from the whole capture (headers stripped) takes its readers out of the run, reported once
     like a side that was not recorded; the others are asked per exchange (_hidden)."""
     readers = [(rule, reads) for rule in runnable if (reads := rule_reads(rule))]
+    if not capture.may_hold_placeholders:
+        readers = []  # a proxy's capture: no exchange to ask (the values are what went over the wire)
     hidden_everywhere = trace_unknowns(capture)
     if not hidden_everywhere or not exchanges:
         return runnable, readers

@@ -94,6 +94,8 @@ class Capture:
     # an Authorization header a sanitizer replaced, as a reason shows it: which request presented which token (and
     # so which resource calls belong to a flow) is unknown all over the capture
     authorization_placeholder: str | None = None
+    # whether a value may be a sanitizer's placeholder: not in a proxy's capture, which holds what went over the wire
+    may_hold_placeholders: bool = True
 
 
 def capture_facts(hops: Iterable[Hop], source: str | None = None) -> Capture:
@@ -107,7 +109,7 @@ def capture_facts(hops: Iterable[Hop], source: str | None = None) -> Capture:
     did not say where they came from, as the library's own callers and tests pass them) counts as complete.
     """
     if source in PROXY_SOURCES:
-        return Capture(headers_stripped=False)
+        return Capture(headers_stripped=False, may_hold_placeholders=False)
     kept = source is None  # the caller vouches for the headers; a placeholder still says what it stands for
     placeholder = None
     for hop in hops:
