@@ -166,7 +166,7 @@ def check_trace(store, trace: Trace | int, profile: str | None = None, only: Ite
         baseline_hops = None
         if baseline is not None:
             baseline_hops = store.hops(baseline if isinstance(baseline, int) else baseline.id)
-        stored = trace if isinstance(trace, Trace) else store.trace(trace_id)
+        stored = trace if isinstance(trace, Trace) else store.trace_header(trace_id)  # its source; no hop count
         report = analyze(store.hops(trace_id), trace_id=trace_id, profile=profile, only=only,
                          baseline=baseline_hops, stall_seconds=stall_seconds,
                          listeners=store.trace_listeners(trace_id), source=stored.source if stored else None)
