@@ -212,6 +212,9 @@ class Rule:
     fix: str
     title: str = ""
     check: Callable[..., Iterable["Hit"]] | None = None
+    # The captured values the rule decides on (oauthtrace.analysis.sanitized.VALUES: "authorization", "state",
+    # "code" …): where a capture cannot hold one of them, the rule is reported as not evaluated there.
+    reads: tuple[str, ...] = ()
 
 
 @dataclass
@@ -223,6 +226,9 @@ class Hit:
     evidence: dict = field(default_factory=dict)
     severity: str | None = None  # overrides the rule's default when a rule has two severities
     blame: str | None = None
+    # What makes two hits of one rule on one exchange the same finding (with the same endpoint, severity and
+    # blame). None: the same message and evidence, i.e. the rule said the very same thing about another hop.
+    cause: str | None = None
 
 
 @dataclass
@@ -237,6 +243,10 @@ class Finding:
     spec: str
     fix: str
     evidence: dict = field(default_factory=dict)
+    # One finding per cause: the hops (seq) where the rule found the same thing on the same endpoint, `hop` first
+    # among them in the rule's order; count = len(hops), or 1 for a finding about a whole exchange.
+    count: int = 1
+    hops: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {
@@ -250,6 +260,8 @@ class Finding:
             "spec": self.spec,
             "fix": self.fix,
             "evidence": self.evidence,
+            "count": self.count,
+            "hops": list(self.hops),
         }
 
 

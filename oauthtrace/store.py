@@ -23,7 +23,8 @@ from oauthtrace.model import Finding, Hop, Trace
 
 # 2: hops_fts names its content table as content="hops", the spelling Datasette looks for to offer search.
 # 3: traces.listeners, what the recording listened on, so a listener that saw nothing can be named.
-SCHEMA_VERSION = 3
+# 4: findings.count and findings.hops: one finding per cause, with every hop it was seen at.
+SCHEMA_VERSION = 4
 DEFAULT_DB = "oauthtrace.db"
 
 _SCHEMA = """
@@ -74,7 +75,9 @@ CREATE TABLE IF NOT EXISTS findings (
     message TEXT,
     spec TEXT,
     fix TEXT,
-    evidence TEXT NOT NULL DEFAULT '{}'
+    evidence TEXT NOT NULL DEFAULT '{}',
+    count INTEGER NOT NULL DEFAULT 1,
+    hops TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS findings_trace ON findings (trace_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS hops_fts USING fts5 (
@@ -189,6 +192,11 @@ class Store:
             columns = {row[1] for row in self.conn.execute("PRAGMA table_info(traces)")}
             if "listeners" not in columns:  # CREATE TABLE IF NOT EXISTS left an older traces table as it was
                 self.conn.execute("ALTER TABLE traces ADD COLUMN listeners TEXT NOT NULL DEFAULT '[]'")
+            columns = {row[1] for row in self.conn.execute("PRAGMA table_info(findings)")}
+            if "count" not in columns:  # each stored finding was one hop's: its count 1, its hops that hop
+                self.conn.execute("ALTER TABLE findings ADD COLUMN count INTEGER NOT NULL DEFAULT 1")
+                self.conn.execute("ALTER TABLE findings ADD COLUMN hops TEXT NOT NULL DEFAULT '[]'")
+                self.conn.execute("UPDATE findings SET hops = json_array(hop_seq) WHERE hop_seq IS NOT NULL")
             self.conn.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
@@ -469,11 +477,12 @@ class Store:
             # into a dict first: a 100k-hop trace has a third as many findings as hops
             conn.executemany(
                 "INSERT INTO findings (trace_id, hop_id, exchange, hop_seq, rule, severity, blame, message, spec,"
-                " fix, evidence) VALUES (?, (SELECT id FROM hops WHERE trace_id = ? AND seq = ?), ?,?,?,?,?,?,?,?,?)",
+                " fix, evidence, count, hops)"
+                " VALUES (?, (SELECT id FROM hops WHERE trace_id = ? AND seq = ?), ?,?,?,?,?,?,?,?,?,?,?)",
                 [
                     (
                         trace_id, trace_id, f.hop, f.exchange, f.hop, f.rule, f.severity, f.blame, f.message,
-                        f.spec, f.fix, _encode_evidence(f.evidence),
+                        f.spec, f.fix, _encode_evidence(f.evidence), f.count, _hops_json(f.hops),
                     )
                     for f in findings
                 ],
@@ -481,11 +490,12 @@ class Store:
 
     def findings(self, trace_id: int) -> list[Finding]:
         rows = self.conn.execute(
-            "SELECT rule, severity, blame, trace_id, exchange, hop_seq, message, spec, fix, evidence"
+            "SELECT rule, severity, blame, trace_id, exchange, hop_seq, message, spec, fix, evidence, count, hops"
             " FROM findings WHERE trace_id = ? ORDER BY id",
             (trace_id,),
         ).fetchall()
-        return [Finding(*row[:9], evidence=json.loads(row[9] or "{}")) for row in rows]
+        return [Finding(*row[:9], evidence=json.loads(row[9] or "{}"), count=row[10], hops=json.loads(row[11]))
+                for row in rows]
 
     def severity_counts(self) -> dict[int, dict[str, int]]:
         counts: dict[int, dict[str, int]] = {}
@@ -572,6 +582,12 @@ _encode_json = json.JSONEncoder(ensure_ascii=False).encode
 
 # json.dumps with options builds an encoder per call: 34k findings on a 100k-hop trace
 _encode_evidence = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
+
+def _hops_json(hops: list[int]) -> str:
+    if len(hops) == 1:
+        return f"[{hops[0]}]"  # nearly every finding: one hop, no encoder call
+    return _encode_json(hops)
 
 
 def _pairs_json(pairs) -> str:

@@ -82,9 +82,11 @@ def test_json_findings(db):
     assert result.exit_code == 1
     document = json.loads(result.output)
     dropped = next(f for f in document["findings"] if f["rule"] == "state-dropped")
+    # the keys findings always had, and since one finding stands for one cause, how many hops and which
     assert set(dropped) == {"rule", "severity", "blame", "trace", "exchange", "hop", "message", "spec", "fix",
-                            "evidence"}
+                            "evidence", "count", "hops"}
     assert dropped["blame"] == "provider" and dropped["hop"] == 3 and dropped["exchange"] == 1
+    assert dropped["count"] == 1 and dropped["hops"] == [3]
     assert dropped["evidence"]["returned"] is None
     assert any(n["rule"] == "pkce-not-advertised" for n in document["not_evaluated"])
 

@@ -7,7 +7,9 @@ import sqlite3
 import stat
 
 import pytest
+from hops import flow
 
+from oauthtrace.analysis.engine import check_trace
 from oauthtrace.errors import UserError
 from oauthtrace.model import Finding, Hop
 from oauthtrace.store import SCHEMA_VERSION, Store
@@ -173,3 +175,21 @@ def test_listeners_are_kept_with_the_trace_and_an_older_database_gains_the_colum
     with Store.open(db_path) as store:
         assert store.trace_listeners(recorded) == [] and store.create_trace("new", listeners=["browser"])
         assert [t.name for t in store.traces()] == ["r", "i", "new"]
+
+
+def test_an_older_database_gains_finding_counts_and_keeps_each_findings_hop(db_path):
+    with Store.open(db_path) as store:
+        trace_id = store.import_trace("dropped", "test", list(flow(returned_state=None)))
+        check_trace(store, trace_id)
+        before = store.findings(trace_id)
+    with sqlite3.connect(db_path) as conn:  # as schema version 3 made it: no count, no hops
+        conn.execute("ALTER TABLE findings DROP COLUMN count")
+        conn.execute("ALTER TABLE findings DROP COLUMN hops")
+        conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    with Store.open(db_path) as store:
+        after = store.findings(trace_id)
+        version = store.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
+    assert version == str(SCHEMA_VERSION) == "4"
+    assert [(f.rule, f.hop, f.count, f.hops) for f in after] == [
+        (f.rule, f.hop, 1, [f.hop] if f.hop is not None else []) for f in before]
+    assert any(f.rule == "state-dropped" and f.hops == [3] for f in after)

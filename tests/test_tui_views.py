@@ -140,3 +140,16 @@ def test_headers_view_lists_both_sides():
                    status=302, location="https://client.example/cb?code=1")
     text = rendered(headers_view(hop))
     assert "GET https://auth.example.com/authorize?x=1" in text and "Cookie" in text and "Location" in text
+
+
+def test_a_finding_seen_at_several_hops_is_one_line_with_its_count_and_marks_each_hop():
+    from oauthtrace.tui.findings_view import finding_detail, finding_line
+    from oauthtrace.tui.lanes import worst_by_seq
+    from tests.test_finding_groups import firebase_refreshes
+
+    report = analyze(firebase_refreshes())
+    [finding] = [f for f in report.findings if f.rule == "expires-in-not-number"]
+    line = finding_line(finding).plain
+    assert "expires-in-not-number" in line and "#1 ×8" in line
+    assert "seen 8 times, at hops #1, #2, #3, #4, #5, #6, #7, #8" in rendered(finding_detail(finding))
+    assert all(worst_by_seq([finding]).get(seq) == "error" for seq in range(1, 9))

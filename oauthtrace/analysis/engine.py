@@ -18,6 +18,9 @@ from oauthtrace.analysis.correlate import correlate
 from oauthtrace.analysis.oauth import param, request_params
 from oauthtrace.analysis.profiles import check_profile, fix_for, profile_for, severity_for, severity_table
 from oauthtrace.analysis.registry import PRECONDITIONS, RULES, TRAITS, Context, applies, exchange_parts, exchange_traits
+from oauthtrace.analysis.sanitized import (
+    Capture, capture_facts, not_evaluated_reason, rule_reads, trace_unknowns, unknown_values,
+)
 from oauthtrace.errors import UserError
 from oauthtrace.model import SEVERITY_RANK, Exchange, Finding, Hit, Hop, Rule, Trace, reverse_listener
 
@@ -66,12 +69,15 @@ def select_rules(only: Iterable[str] | None = None) -> list[Rule]:
 def analyze(
     hops: list[Hop], *, trace_id: int, profile: str | None = None, only: Iterable[str] | None = None,
     baseline: list[Hop] | None = None, stall_seconds: float | None = None, listeners: Iterable[str] = (),
+    source: str | None = None,
 ) -> Report:
     """Findings for one trace's hops. `profile` None chooses per exchange (chatgpt for ChatGPT callbacks).
 
     `baseline`: the hops of a golden recording of the same client and provider (baseline-drift compares with
     it); `stall_seconds`: how long flow-health rules wait for a client's next step (default 30); `listeners`:
-    what the recording listened on (Store.trace_listeners), to say why a back channel is missing.
+    what the recording listened on (Store.trace_listeners), to say why a back channel is missing; `source`:
+    where the hops came from (Trace.source): an imported capture may have been sanitized (analysis/sanitized.py);
+    None takes the hops as complete.
     """
     try:
         check_profile(profile)
@@ -79,13 +85,14 @@ def analyze(
         raise UserError(str(exc)) from None
     with gc_paused():
         return _analyze(hops, trace_id, profile, select_rules(only), baseline=baseline,
-                        stall_seconds=stall_seconds, listeners=tuple(listeners))
+                        stall_seconds=stall_seconds, listeners=tuple(listeners), source=source)
 
 
 def _analyze(hops: list[Hop], trace_id: int, profile: str | None, rules: list[Rule], *,
              baseline: list[Hop] | None = None, stall_seconds: float | None = None,
-             listeners: tuple[str, ...] = ()) -> Report:
+             listeners: tuple[str, ...] = (), source: str | None = None) -> Report:
     hops = sorted(hops, key=lambda hop: hop.seq)
+    capture = capture_facts(hops, source)
     roles, sources = classify_with_sources(hops)
     exchanges = correlate(hops, roles, sources=sources)
     sides = recorded_sides(hops, roles)
@@ -113,6 +120,7 @@ def _analyze(hops: list[Hop], trace_id: int, profile: str | None, rules: list[Ru
     findings = report.findings
     # the rules that can report on an exchange holding given parts and traits; few shapes, so few lists
     by_parts: dict[frozenset[str], list[Rule]] = {}
+    runnable, readers = _sanitized_out(runnable, capture, report, exchanges)
     traits = sorted({name for rule in runnable for name in PRECONDITIONS.get(rule.id, ()) if name in TRAITS})
     for exchange in exchanges:
         ctx.profile = report.profiles[exchange.index] = profile_for(exchange, profile)
@@ -120,15 +128,26 @@ def _analyze(hops: list[Hop], trace_id: int, profile: str | None, rules: list[Ru
         applicable = by_parts.get(parts)
         if applicable is None:
             applicable = by_parts[parts] = [rule for rule in runnable if applies(rule.id, parts)]
+        hidden = _hidden(exchange, ctx, capture, readers, report) if readers else ()
         for rule in applicable:  # up to 81 rules × 10k exchanges on a large trace, most of them finding nothing
+            if hidden and rule.id in hidden:
+                continue
             try:
                 hits = rule.check(exchange, ctx)
                 if hits is None:
                     continue
                 # each hit becomes a finding as the rule yields it: no list of hits for the 95% of calls that
                 # yield none. The exchange's profile resolved once (None would have every finding choose it again)
+                start, made = len(findings), None
                 for hit in hits:
-                    findings.append(_finding(rule, hit, exchange, trace_id, ctx.profile, table))
+                    finding = _finding(rule, hit, exchange, trace_id, ctx.profile, table)
+                    if made is None:
+                        made = [hit]  # most calls yield one hit: nothing to merge it with
+                    elif _merged(findings, start, made, finding, hit):
+                        continue
+                    else:
+                        made.append(hit)
+                    findings.append(finding)
             except Exception as exc:  # one broken rule must not hide the others' findings
                 _drop_partial(findings, rule, exchange)
                 report.not_evaluated.append(NotEvaluated(rule.id, exchange.index, f"rule failed: {_where(exc)}"))
@@ -147,9 +166,10 @@ def check_trace(store, trace: Trace | int, profile: str | None = None, only: Ite
         baseline_hops = None
         if baseline is not None:
             baseline_hops = store.hops(baseline if isinstance(baseline, int) else baseline.id)
+        stored = trace if isinstance(trace, Trace) else store.trace_header(trace_id)  # its source; no hop count
         report = analyze(store.hops(trace_id), trace_id=trace_id, profile=profile, only=only,
                          baseline=baseline_hops, stall_seconds=stall_seconds,
-                         listeners=store.trace_listeners(trace_id))
+                         listeners=store.trace_listeners(trace_id), source=stored.source if stored else None)
         if not only:
             # still paused: a collection here would walk every hop of the trace (1.5 s at 100k hops)
             store.replace_findings(trace_id, report.findings)
@@ -185,7 +205,78 @@ def _finding(rule: Rule, hit: Hit, exchange: Exchange, trace_id: int, profile: s
         spec=rule.spec,
         fix=fix_for(rule, profile),
         evidence=dict(hit.evidence or {}),
+        hops=[hit.hop.seq] if hit.hop is not None else [],
     )
+
+
+def _sanitized_out(runnable: list[Rule], capture: Capture, report: Report, exchanges: list[Exchange]
+                   ) -> tuple[list[Rule], list[tuple[Rule, frozenset[str]]]]:
+    """(the rules to run, those of them that read values a sanitized capture may hide, with those values).
+
+    A value hidden from the whole capture (headers stripped) takes its readers out of the run, reported once
+    like a side that was not recorded; the others are asked per exchange (_hidden)."""
+    readers = [(rule, reads) for rule in runnable if (reads := rule_reads(rule))]
+    if not capture.may_hold_placeholders:
+        readers = []  # a proxy's capture: no exchange to ask (the values are what went over the wire)
+    hidden_everywhere = trace_unknowns(capture)
+    if not hidden_everywhere or not exchanges:
+        return runnable, readers
+    out = set()
+    for rule, reads in readers:
+        reason = not_evaluated_reason(reads, hidden_everywhere)
+        if reason is not None:
+            report.not_evaluated.append(NotEvaluated(rule.id, None, reason))
+            out.add(rule.id)
+    return ([rule for rule in runnable if rule.id not in out],
+            [(rule, reads) for rule, reads in readers if rule.id not in out])
+
+
+def _hidden(exchange: Exchange, ctx: Context, capture: Capture, readers: list[tuple[Rule, frozenset[str]]],
+            report: Report) -> set[str]:
+    """The rules that cannot be evaluated on this exchange because a value they read is a placeholder, each
+    reported as not evaluated with the reason (whether or not its preconditions hold: skipping changes nothing).
+    A value that fails to be read counts as known: the rules that need it run and report their own failure."""
+    try:
+        unknown = unknown_values(exchange, ctx, capture)
+    except Exception:  # noqa: BLE001
+        return set()
+    if not unknown:
+        return set()  # the usual exchange
+    hidden = set()
+    for rule, reads in readers:
+        reason = not_evaluated_reason(reads, unknown)
+        if reason is not None:
+            report.not_evaluated.append(NotEvaluated(rule.id, exchange.index, reason))
+            hidden.add(rule.id)
+    return hidden
+
+
+def _merged(findings: list[Finding], start: int, made: list[Hit], finding: Finding, hit: Hit) -> bool:
+    """Fold `finding` into the one this rule call already made for the same cause, if any: one finding per cause.
+
+    The same cause: the same rule on the same exchange (this call), the same endpoint (method and URL without
+    query), the same severity and blame, and the same thing said — the hit's explicit `cause` when the rule gives
+    one, else its message and evidence. The kept finding counts the hops it was seen at.
+    """
+    for kept, kept_hit in zip(findings[start:], made):
+        if kept.severity != finding.severity or kept.blame != finding.blame:
+            continue
+        if hit.cause is not None or kept_hit.cause is not None:
+            if hit.cause != kept_hit.cause:
+                continue
+        elif kept.message != finding.message or kept.evidence != finding.evidence:
+            continue
+        if hit.hop is None or kept_hit.hop is None or _endpoint(hit.hop) != _endpoint(kept_hit.hop):
+            continue
+        if hit.hop.seq not in kept.hops:
+            kept.hops.append(hit.hop.seq)
+            kept.count = len(kept.hops)
+        return True
+    return False
+
+
+def _endpoint(hop: Hop) -> tuple[str, str]:
+    return hop.method, hop.url.split("?", 1)[0].split("#", 1)[0]
 
 
 def _drop_partial(findings: list[Finding], rule: Rule, exchange: Exchange) -> None:

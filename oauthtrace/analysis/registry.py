@@ -50,6 +50,7 @@ def rule(
     fix: str,
     title: str = "",
     when: tuple[str, ...] = (),
+    reads: tuple[str, ...] = (),
 ) -> Callable[[CheckFn], CheckFn]:
     """Register `fn(exchange, context) -> Iterable[Hit]` as rule `id`.
 
@@ -59,6 +60,8 @@ def rule(
     anything, e.g. ("tokens", "refreshes"); a precondition the rule's own code implies, so skipping it changes
     nothing. A rule that reports what is absent must name what it really reads (state-missing needs "authorize",
     not "callback").
+    `reads`: the captured values the rule decides on (oauthtrace.analysis.sanitized.VALUES, e.g. ("state",)); on
+    an exchange where a sanitized capture cannot hold one of them the engine reports the rule as not evaluated.
     """
     unknown = set(when) - set(EXCHANGE_PARTS) - TRAITS.keys()
     if unknown:
@@ -69,7 +72,7 @@ def rule(
             raise ValueError(f"rule {id} registered twice")
         RULES[id] = Rule(
             id=id, family=family, severity=severity, blame=blame, needs=needs, spec=spec, quote=quote,
-            fix=fix, title=title or _first_line(fn.__doc__) or id, check=fn,
+            fix=fix, title=title or _first_line(fn.__doc__) or id, check=fn, reads=tuple(reads),
         )
         if when:
             PRECONDITIONS[id] = frozenset(when)

@@ -33,6 +33,15 @@ def finding_dict(finding: Finding) -> dict:
     return data
 
 
+def where(finding: Finding) -> str:
+    """`hop #5`, or for one finding seen at several hops `8 hops: #5, #9, …` (all of them: the user looks them up)."""
+    if finding.hop is None:
+        return "no hop"
+    if finding.count <= 1:
+        return f"hop #{finding.hop}"
+    return f"{finding.count} hops: " + ", ".join(f"#{seq}" for seq in finding.hops)
+
+
 def fails(reports: list[Report], fail_on: str) -> bool:
     """Whether any finding is at or above `fail_on` (never: nothing fails)."""
     if fail_on == "never":
@@ -80,9 +89,8 @@ def _trace_text(report: Report, trace: Trace) -> list[str]:
             lines.append("    no findings")
         width = min(_MESSAGE_WIDTH, max((len(_safe(f.message)) for f in found), default=0))
         for finding in found:
-            hop = f"hop #{finding.hop}" if finding.hop is not None else "no hop"
             lines.append(f"    {_safe(finding.message).ljust(width)}   {finding.rule}  {finding.severity}  "
-                         f"{blame_word(finding.blame)}  {finding.spec}  ({hop})")
+                         f"{blame_word(finding.blame)}  {finding.spec}  ({where(finding)})")
             lines.append(f"        fix: {_safe(finding.fix)}")
     lines += _not_evaluated_text(report)
     lines.append("  " + _summary(report.findings))
@@ -101,11 +109,19 @@ def _path(exchange) -> str:
 
 
 def _not_evaluated_text(report: Report) -> list[str]:
-    grouped: dict[str, list[str]] = defaultdict(list)
+    """One line per reason; a rule not evaluated on several exchanges for it named once, with those exchanges."""
+    grouped: dict[str, dict[str, list[int | None]]] = defaultdict(dict)
     for item in report.not_evaluated:
-        where = "" if item.exchange is None else f" (exchange {item.exchange})"
-        grouped[item.reason].append(item.rule + where)
-    return [f"  Not evaluated, {reason}: {', '.join(rules)}" for reason, rules in grouped.items()]
+        grouped[item.reason].setdefault(item.rule, []).append(item.exchange)
+    return [f"  Not evaluated, {reason}: {', '.join(_rule_where(rule, at) for rule, at in rules.items())}"
+            for reason, rules in grouped.items()]
+
+
+def _rule_where(rule: str, exchanges: list[int | None]) -> str:
+    named = [str(index) for index in exchanges if index is not None]
+    if not named:
+        return rule
+    return f"{rule} (exchange{'s' if len(named) > 1 else ''} {', '.join(named)})"
 
 
 def _summary(findings: list[Finding]) -> str:
@@ -180,8 +196,8 @@ def format_junit(reports: list[Report], traces: list[Trace], *, fail_on: str = "
 
 
 def _finding_line(finding: Finding) -> str:
-    hop = f"hop #{finding.hop}" if finding.hop is not None else "no hop"
-    return (f"{finding.severity} {finding.rule} ({blame_word(finding.blame)}, {hop}): {_safe(finding.message)} — "
+    return (f"{finding.severity} {finding.rule} ({blame_word(finding.blame)}, {where(finding)}): "
+            f"{_safe(finding.message)} — "
             f"{finding.spec}. Fix: {_safe(finding.fix)}")
 
 
@@ -195,20 +211,24 @@ def format_sarif(reports: list[Report], traces: list[Trace]) -> str:
     results = []
     for report, trace in zip(reports, traces):
         for finding in report.findings:
-            results.append({
+            result = {
                 "ruleId": finding.rule,
                 "ruleIndex": index[finding.rule],
                 "level": SARIF_LEVEL.get(finding.severity, "note"),
                 "message": {"text": f"{_safe(finding.message)} — {finding.spec}. Fix: {_safe(finding.fix)}"},
-                "locations": [{"logicalLocations": [{
-                    "name": f"hop #{finding.hop}" if finding.hop is not None else f"exchange {finding.exchange}",
-                    "fullyQualifiedName": f"trace {trace.id}/exchange {finding.exchange}/hop {finding.hop}",
-                    "kind": "resource",
-                }]}],
+                "locations": [_sarif_location(trace, finding.exchange, finding.hop)],
                 "properties": {"trace": trace.id, "traceName": trace.name, "exchange": finding.exchange,
                                "hop": finding.hop, "blame": blame_word(finding.blame),
-                               "evidence": finding.evidence},
-            })
+                               "evidence": finding.evidence, "count": finding.count, "hops": list(finding.hops)},
+            }
+            if finding.count > 1:
+                # SARIF 2.1.0 §3.27.12: no more than one location unless the fix needs a change at every one; a
+                # result seen again is its occurrenceCount ("the number of times this logically unique result was
+                # observed in this run"), the other hops related locations
+                result["occurrenceCount"] = finding.count
+                result["relatedLocations"] = [_sarif_location(trace, finding.exchange, seq, id_=n)
+                                              for n, seq in enumerate(finding.hops[1:], 1)]
+            results.append(result)
     document = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
@@ -223,6 +243,17 @@ def format_sarif(reports: list[Report], traces: list[Trace]) -> str:
         }],
     }
     return json.dumps(document, indent=2, ensure_ascii=False, default=str)
+
+
+def _sarif_location(trace: Trace, exchange: int | None, hop: int | None, *, id_: int | None = None) -> dict:
+    location = {"logicalLocations": [{
+        "name": f"hop #{hop}" if hop is not None else f"exchange {exchange}",
+        "fullyQualifiedName": f"trace {trace.id}/exchange {exchange}/hop {hop}",
+        "kind": "resource",
+    }]}
+    if id_ is not None:
+        location = {"id": id_, **location}
+    return location
 
 
 def _sarif_rule(rule_id: str) -> dict:

@@ -16,7 +16,7 @@ ROLE_STYLE = {"authorize": "cyan", "callback": "magenta", "token": "yellow", "re
 def render_trace(trace, rows: list[dict], report, console: Console | None = None) -> None:
     console = console or _console()
     console.print(Text(f"Trace {trace.id}: {trace.name}  ({len(rows)} hops)", style="bold"))
-    faulty = {f.hop for f in report.findings if f.severity == "error"}
+    faulty = {seq for f in report.findings if f.severity == "error" for seq in (f.hops or (f.hop,))}
     table = Table(box=None, pad_edge=False, show_edge=False)
     for column in ("#", "listener", "role", "method", "host/path", "status", "→ location"):
         table.add_column(column, overflow="fold")

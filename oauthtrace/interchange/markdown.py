@@ -68,7 +68,7 @@ def markdown_report(
     from oauthtrace.analysis.engine import analyze
 
     shown = Redactor(hops, key=key, extra=extra).hops(hops) if redact else list(hops)
-    report = analyze(shown, trace_id=trace.id, profile=profile)
+    report = analyze(shown, trace_id=trace.id, profile=profile, source=trace.source)
     return render_markdown(trace, shown, report, redacted=redact)
 
 
@@ -329,7 +329,8 @@ def _flags(findings: list[Finding]) -> dict[int, list[Finding]]:
     flagged: dict[int, list[Finding]] = {}
     for finding in findings:
         if finding.hop is not None and finding.severity in ("error", "warning"):
-            flagged.setdefault(finding.hop, []).append(finding)
+            for seq in finding.hops or (finding.hop,):  # every hop the finding was seen at
+                flagged.setdefault(seq, []).append(finding)
     return flagged
 
 
@@ -469,6 +470,8 @@ def _findings_section(report: "Report") -> list[str]:
                                                      f.hop if f.hop is not None else 0, f.rule))
     for finding in ordered[:MAX_FINDINGS]:
         where = f"hop #{finding.hop}" if finding.hop is not None else "no single hop"
+        if finding.count > 1:
+            where = f"{finding.count} hops: " + ", ".join(f"#{seq}" for seq in finding.hops)
         lines.append(f"### {ICONS.get(finding.severity, '')} `{finding.rule}` · {finding.severity} · "
                      f"{blame_word(finding.blame)} · {where} (exchange {finding.exchange})")
         lines += ["", code(finding.message), ""]

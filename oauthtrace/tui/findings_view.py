@@ -25,6 +25,8 @@ def finding_line(finding: Finding) -> Text:
     text.append(f"{finding.rule:<26}", style="bold")
     text.append(f"{blame_word(finding.blame):<16}")
     text.append(f"#{finding.hop}" if finding.hop is not None else "—", style="underline")
+    if finding.count > 1:
+        text.append(f" ×{finding.count}")  # one finding for the same cause at several hops
     text.append("\n    ")
     text.append(one_line(finding.message, 200))
     return text
@@ -39,6 +41,8 @@ def finding_detail(finding: Finding) -> Group:
     head.append(f"  blame: {blame_word(finding.blame)}")
     head.append(f"  exchange {finding.exchange}  hop #{finding.hop}" if finding.hop is not None else "")
     parts = [head, plain(finding.message)]
+    if finding.count > 1:
+        parts.append(Text(f"seen {finding.count} times, at hops " + ", ".join(f"#{seq}" for seq in finding.hops)))
     if rule is not None and rule.title:
         parts.append(plain(rule.title, "italic"))
     parts.append(Text(""))

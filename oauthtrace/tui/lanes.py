@@ -55,8 +55,9 @@ def worst_by_seq(findings: list[Finding]) -> dict[int, str]:
     for finding in findings:
         if finding.hop is None:
             continue
-        if rank.get(finding.severity, 0) > rank.get(worst.get(finding.hop, ""), 0):
-            worst[finding.hop] = finding.severity
+        for seq in finding.hops or (finding.hop,):  # every hop a finding was seen at is marked
+            if rank.get(finding.severity, 0) > rank.get(worst.get(seq, ""), 0):
+                worst[seq] = finding.severity
     return worst
 
 

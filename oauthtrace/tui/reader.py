@@ -121,9 +121,10 @@ class Reader:
                                 note=f"{count} hops: showing stored findings (run `oauthtrace check` to refresh)")
             hops = store.hops(trace_id)
             listeners = store.trace_listeners(trace_id)
+            trace = store.trace_header(trace_id)
         from oauthtrace.analysis.engine import analyze
 
-        report = analyze(hops, trace_id=trace_id, listeners=listeners)
+        report = analyze(hops, trace_id=trace_id, listeners=listeners, source=trace.source if trace else None)
         found = Analysis(trace_id, exchanges=report.exchanges, roles=report.roles, findings=report.findings,
                          not_evaluated=report.not_evaluated)
         for exchange in report.exchanges:

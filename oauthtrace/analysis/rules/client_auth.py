@@ -137,6 +137,7 @@ def sends_basic_auth(exchange: Exchange, ctx: Context) -> bool:
     severity="error",
     blame="C",
     needs="B",
+    reads=("authorization",),
     when=("tokens", "refreshes"),
     spec="RFC 6749 §2.3, §5.2",
     quote="The client MUST NOT use more than one authentication method in each request",
@@ -162,6 +163,7 @@ def client_auth_multiple(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     severity="warning",
     blame="C",
     needs="B+M",
+    reads=("authorization",),
     when=("tokens", "refreshes"),
     spec="RFC 6749 §2.3.1; RFC 7591 §2; RFC 8414 §2",
     quote="token_endpoint_auth_method / token_endpoint_auth_methods_supported: if omitted, the default is "
@@ -266,6 +268,7 @@ def _without_query(url: str) -> str:
     severity="error",
     blame="C",
     needs="B+M",
+    reads=("authorization",),
     when=("tokens", "refreshes"),
     spec="RFC 6749 §3.2.1, §4.1.3; RFC 7591 §2",
     quote="A client MAY use the client_id request parameter to identify itself ... an unauthenticated client "
@@ -313,6 +316,7 @@ def public_client_secret(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     severity="warning",
     blame="C",
     needs="B",
+    reads=("authorization",),
     when=("basic_auth",),
     spec="RFC 6749 §2.3.1",
     quote="The client identifier is encoded using the application/x-www-form-urlencoded encoding algorithm ... "

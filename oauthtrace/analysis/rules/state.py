@@ -83,6 +83,7 @@ def state_dropped(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
     severity="error",
     blame="AS",
     needs="F",
+    reads=("state",),
     when=("authz_response", "callback"),
     spec="RFC 6749 §4.1.2",
     quote="state: REQUIRED if the \"state\" parameter was present in the client authorization request. The exact "
@@ -138,6 +139,7 @@ class _OtherStates:
     severity="warning",
     blame="AS",
     needs="F",
+    reads=("state",),
     when=("authz_response", "callback"),
     spec="RFC 6749 §10.12",
     quote="The client MUST implement CSRF protection for its redirection URI … (a state that no pending request "
@@ -215,6 +217,7 @@ def state_missing(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
     severity="warning",
     blame="C",
     needs="F",
+    reads=("state",),
     when=("authorize",),
     spec="RFC 6749 §10.10, §10.12",
     quote="The probability of an attacker guessing generated tokens … MUST be less than or equal to 2^(-128) "
@@ -249,6 +252,7 @@ def state_low_entropy(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
     severity="error",
     blame="C",
     needs="F",
+    reads=("state",),
     spec="RFC 9700 §2.1, §4.2.4",
     quote="one-time use CSRF tokens carried in the state parameter that are securely bound to the user agent "
           "MUST be used (§2.1); the state value SHOULD be invalidated by the client after its first use (§4.2.4)",
@@ -374,6 +378,7 @@ def _json_pairs(body: bytes | None) -> Pairs:
     severity="warning",
     blame="C",
     needs="F",
+    reads=("state",),
     when=("authorize",),
     spec="RFC 9700 §4.7.1; RFC 6749 §10.8",
     quote="If state is used for carrying application state, … it MUST be protected against tampering and "
