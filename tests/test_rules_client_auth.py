@@ -3,6 +3,8 @@ client authenticates the way it registered; secrets never show in messages or ev
 
 from __future__ import annotations
 
+import pytest
+
 import base64
 import json
 
@@ -237,13 +239,14 @@ def test_non_utf8_and_non_json_token_bodies_do_not_raise():
         list(hits(rule_id, exchange_of(f, metadata=[metadata_hop(40)])))
 
 
-def test_chatgpt_profile_softens_a_working_mismatch_but_not_a_rejected_one():
+@pytest.mark.parametrize("profile", ["gpt-actions", "chatgpt"])  # the engine's name, and the old one kept as alias
+def test_gpt_actions_profile_softens_a_working_mismatch_but_not_a_rejected_one(profile):
     meta = metadata_hop(40, token_endpoint_auth_methods_supported=["client_secret_basic"])
     working = flow(client_auth="post")
-    [hit] = hits("client-auth-method-mismatch", exchange_of(working, metadata=[meta]), profile="chatgpt")
+    [hit] = hits("client-auth-method-mismatch", exchange_of(working, metadata=[meta]), profile=profile)
     assert hit.severity == "info"
     rejected = flow(client_auth="post", token_status=401, token_json={"error": "invalid_client"})
-    [hit] = hits("client-auth-method-mismatch", exchange_of(rejected, metadata=[meta]), profile="chatgpt")
+    [hit] = hits("client-auth-method-mismatch", exchange_of(rejected, metadata=[meta]), profile=profile)
     assert (hit.severity, hit.blame) == ("error", "AS")
 
 

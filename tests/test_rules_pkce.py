@@ -133,8 +133,8 @@ def test_pkce_missing_reads_a_request_object():
 def test_pkce_missing_profiles_are_declared():
     assert pkce.PROFILE_SEVERITIES["mcp"]["pkce-missing"] == "error"
     assert pkce.PROFILE_SEVERITIES["oauth21"]["pkce-missing"] == "error"
-    assert pkce.PROFILE_SEVERITIES["chatgpt"]["pkce-missing"] == "info"
-    assert pkce.PROFILE_SEVERITIES["chatgpt"]["pkce-plain"] == "error"
+    assert pkce.PROFILE_SEVERITIES["gpt-actions"]["pkce-missing"] == "info"
+    assert pkce.PROFILE_SEVERITIES["gpt-actions"]["pkce-plain"] == "error"
 
 
 # pkce-plain

@@ -20,6 +20,7 @@ from oauthtrace.analysis.oauth import (
     request_params,
     token_response,
 )
+from oauthtrace.analysis.profiles import is_gpt_actions
 from oauthtrace.analysis.registry import Context, memo, rule, trait
 from oauthtrace.analysis.rules.issuer import provider_metadata
 from oauthtrace.model import Exchange, Hit, Hop, Pairs, is_redacted
@@ -218,8 +219,8 @@ def _mismatch_hit(hop: Hop, ctx: Context, used: str, *, message: str, evidence: 
         hop=hop,
         message=message,
         evidence={**evidence, "invalid_client": rejected},
-        severity="error" if rejected else ("info" if ctx.profile == "chatgpt" else None),
-        blame="AS" if rejected and ctx.profile == "chatgpt" else None,
+        severity="error" if rejected else ("info" if is_gpt_actions(ctx.profile) else None),
+        blame="AS" if rejected and is_gpt_actions(ctx.profile) else None,
     )
 
 

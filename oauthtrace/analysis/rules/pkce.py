@@ -18,7 +18,7 @@ PROFILE_SEVERITIES = {
     "oauth21": {"pkce-missing": "error"},
     "mcp": {"pkce-missing": "error", "pkce-plain": "error", "pkce-not-advertised": "error"},
     # A GPT Action cannot send PKCE and the provider cannot change that: tell, do not fail (RULES.md Profiles).
-    "chatgpt": {"pkce-missing": "info", "pkce-plain": "error", "pkce-not-advertised": "error"},
+    "gpt-actions": {"pkce-missing": "info", "pkce-plain": "error", "pkce-not-advertised": "error"},
 }
 
 # RFC 7636 §4.1: code-verifier = 43*128unreserved; unreserved = ALPHA / DIGIT / "-" / "." / "_" / "~"
