@@ -300,6 +300,24 @@ def test_not_advertised_reported_once_across_exchanges_and_quiet_with_s256():
     assert hits("pkce-not-advertised", exchange_of(flow(), metadata=[good])) == []
 
 
+def test_not_advertised_is_information_for_a_confidential_openid_client_that_sends_nonce_instead():
+    """Sign in with Apple and Sign in with Slack publish no code_challenge_methods_supported; their documented
+    clients are confidential OpenID Connect clients sending nonce, which RFC 9700 §2.1.1 lets go without PKCE: the
+    missing advertisement cannot have failed that login. A client that sent PKCE, or a profile requiring it, keeps
+    the rule's severity."""
+    meta = metadata_hop(90, code_challenge_methods_supported=None)
+    nonce_client = flow(pkce=False, client_auth="basic", **OIDC_NONCE)
+    [hit] = hits("pkce-not-advertised", exchange_of(nonce_client, metadata=[meta]))
+    assert hit.severity == "info" and "sends nonce instead" in hit.message
+    [pkce_client] = hits("pkce-not-advertised", exchange_of(flow(pkce=True, **OIDC_NONCE), metadata=[meta]))
+    assert pkce_client.severity is None
+    [public] = hits("pkce-not-advertised", exchange_of(flow(pkce=False, client_auth="none", **OIDC_NONCE),
+                                                      metadata=[meta]))
+    assert public.severity is None
+    [under_mcp] = hits("pkce-not-advertised", exchange_of(nonce_client, metadata=[meta]), profile="mcp")
+    assert under_mcp.severity is None
+
+
 def test_not_advertised_by_a_provider_that_documents_pkce_names_it_and_says_to_send_s256():
     """Entra's v2.0 discovery document has no code_challenge_methods_supported, yet its code flow documents
     code_challenge (learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow): a true warning, named."""

@@ -7,6 +7,7 @@ from typing import Iterable
 
 from oauthtrace.analysis.oauth import body_param, client_auth_used, request_param, shown, token_fields
 from oauthtrace.analysis.providers import named, provider_of, provider_of_issuer
+from oauthtrace.analysis.profiles import MCP_BASED, canonical
 from oauthtrace.analysis.registry import Context, memo, rule, trait
 from oauthtrace.analysis.rules._shared import facts
 from oauthtrace.analysis.rules.issuer import _metadata_hops
@@ -106,7 +107,7 @@ def pkce_missing(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
             "code_challenge"):
         return ()
     client_type = _client_type(exchange)
-    if client_type == "confidential" and ctx.profile not in _PKCE_REQUIRED and _relies_on_nonce(known):
+    if _nonce_instead(exchange, ctx):
         return [Hit(
             hop=exchange.authorize,
             message=f"authorize.code_challenge = ∅ ({_CLIENT_TYPE_WORDS[client_type]}, OpenID Connect with "
@@ -132,7 +133,17 @@ NONCE_INSTEAD = ("RFC 9700 §2.1.1: \"With additional precautions, described in 
 
 
 # the profiles under which a missing code_challenge is an error whatever the client (OAuth 2.1, MCP)
-_PKCE_REQUIRED = frozenset(name for name, table in PROFILE_SEVERITIES.items() if table.get("pkce-missing") == "error")
+_PKCE_REQUIRED = frozenset(name for name, table in PROFILE_SEVERITIES.items() if table.get("pkce-missing") == "error"
+                           ) | frozenset(MCP_BASED)
+
+
+def _nonce_instead(exchange: Exchange, ctx: Context) -> bool:
+    """A confidential OpenID Connect client that sent nonce and no code_challenge, under a profile that does not
+    require PKCE outright: RFC 9700 §2.1.1 lets it go without PKCE."""
+    known = facts(exchange, ctx)
+    if known.sent is None or known.sent_param("code_challenge") or canonical(ctx.profile) in _PKCE_REQUIRED:
+        return False
+    return _relies_on_nonce(known) and _client_type(exchange) == "confidential"
 
 
 def _relies_on_nonce(known) -> bool:
@@ -451,6 +462,10 @@ def pkce_not_advertised(exchange: Exchange, ctx: Context) -> list[Hit]:
             what = f"{shown(methods)} (no S256)"
         hit = Hit(hop=hop, message=f"metadata.code_challenge_methods_supported = {what}",
                   evidence={"issuer": document.get("issuer"), "code_challenge_methods_supported": methods})
+        if _nonce_instead(exchange, ctx):
+            # this login cannot have failed for it: the client does without PKCE, as RFC 9700 §2.1.1 allows it
+            hit.severity = "info"
+            hit.message += f" (this confidential OpenID Connect client sends nonce instead: {NONCE_INSTEAD})"
         provider = provider_of_issuer(document.get("issuer")) or provider_of(hop)
         if provider is not None and provider.deviation("pkce-not-advertised"):
             hit = named(hit, provider, "pkce-not-advertised")  # true, and the provider's docs say it does PKCE
