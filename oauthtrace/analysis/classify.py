@@ -22,7 +22,7 @@ from urllib.parse import urljoin
 from oauthtrace.analysis.cache import derived
 from oauthtrace.analysis.oauth import (
     RESPONSE_KEYS, authz_response_params, body_params, first_values, has_response_key, param,
-    request_has_response_key, request_params, token_fields,
+    request_has_response_key, request_param, request_params, token_fields,
 )
 from oauthtrace.html_forms import page_forms
 from oauthtrace.model import Hop, Pairs
@@ -275,29 +275,57 @@ def _may_ask_bare(hop: Hop) -> bool:
 def _answered_bare_requests(ordered: list[Hop], bare: set[int], roles: dict[int, str],
                             sources: dict[int, Hop]) -> list[Hop]:
     """The bare requests (ids in `bare`; see _may_ask_bare) that are authorization requests: the provider's origin
-    later redirects the browser with code, error or tokens, before another request takes its place.
+    later redirects the browser with code, error or tokens.
 
     One walk in start order. A bare request counts only when the browser came from elsewhere (the client sent
     it, or the user followed a link): the provider's own pages reached by its redirects or forms (GitHub's
-    `/login?client_id=…&return_to=…`, a Keycloak login action) carry client_id too, but are steps of a flow.
+    `/login?client_id=…&return_to=…`, a Keycloak login action) carry client_id too, but are steps of a flow. An
+    answer goes to the request at its origin that sent the state it returns, else to the latest one, unless an
+    authorization request in its own right came after that one.
     """
-    awaiting: dict[str, Hop] = {}  # provider origin -> the bare request awaiting its answer there
+    awaiting: dict[str, list[Hop]] = {}  # provider origin -> its bare requests not answered yet, oldest first
+    latest_named: dict[str, Hop] = {}  # provider origin -> its latest authorization request in its own right
     answered: list[Hop] = []
     for hop in ordered:
         if id(hop) in bare:
             where = origin(hop.url)
             source = sources.get(hop.seq)
             if source is None or origin(source.url) != where:
-                awaiting[where] = hop  # a fresh request: an earlier one left unanswered was something else
-        elif roles[hop.seq] == "authorize":
-            awaiting.pop(origin(hop.url), None)  # an authorization request in its own right takes the answer
+                waiting = awaiting.setdefault(where, [])
+                waiting.append(hop)
+                del waiting[:-_AWAITED]  # the oldest unanswered ones were something else
+        elif awaiting and roles[hop.seq] == "authorize":
+            latest_named[origin(hop.url)] = hop
         if awaiting and _may_redirect(hop):
             where = origin(hop.url)
-            asked = awaiting.get(where)
-            if asked is not None and carries_response(hop):
-                answered.append(asked)
-                del awaiting[where]
+            waiting = awaiting.get(where)
+            if waiting and carries_response(hop):
+                asked = _asker(waiting, hop, latest_named.get(where))
+                if asked is not None:
+                    answered.append(asked)
+                    waiting.remove(asked)
+                    if not waiting:
+                        del awaiting[where]
     return answered
+
+
+_AWAITED = 16  # bare requests kept per origin while they wait for an answer
+
+
+def _asker(waiting: list[Hop], answer: Hop, named: Hop | None) -> Hop | None:
+    """Which waiting bare request `answer` (a redirect carrying an authorization response) answers."""
+    pairs, _ = authz_response_params(answer)
+    state = param(pairs, "state")
+    if state:
+        for hop in reversed(waiting):
+            if param(hop.query, "state") == state:
+                return hop
+        if named is not None and request_param(named, "state") == state:
+            return None  # it answers the authorization request in its own right
+    latest = waiting[-1]
+    if named is not None and _start(named) > _start(latest):
+        return None  # the authorization request sent after it is the one answered
+    return latest
 
 
 def is_resource(hop: Hop) -> bool:

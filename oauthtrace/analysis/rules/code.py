@@ -6,7 +6,7 @@ from typing import Iterable
 
 from oauthtrace.analysis.oauth import body_params, param, shown, token_fields
 from oauthtrace.analysis.registry import Context, memo, rule
-from oauthtrace.analysis.rules._shared import estimated_bits, facts, surely_unguessable
+from oauthtrace.analysis.rules._shared import AuthzResponse, estimated_bits, facts, surely_unguessable
 from oauthtrace.model import Exchange, Hit, Hop
 
 CODE_LIFETIME = 600.0  # RFC 6749 §4.1.2: a maximum authorization code lifetime of 10 minutes is RECOMMENDED
@@ -132,6 +132,8 @@ def callback_malformed(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
         return ()
     elif "code" not in response_type and (known.response_param("access_token") or known.response_param("id_token")):
         return ()  # implicit: tokens instead of a code
+    elif not _answers_a_request(exchange, response):
+        return ()
     else:
         problem = "neither code nor error"
     names = sorted({name for name, _ in response.pairs})
@@ -140,6 +142,17 @@ def callback_malformed(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
         message=f"authorization response has {problem} (parameters: {', '.join(names) or '∅'})",
         evidence={"problem": problem, "params": names, "mode": response.mode},
     )]
+
+
+def _answers_a_request(exchange: Exchange, response: AuthzResponse) -> bool:
+    """Whether an empty response is one: the provider's own redirect or form is; a request to the redirect URI
+    (the provider's redirect not seen) only after an authorization request. Before any, it is the client's own
+    page (SharePoint's sign-in page `/_forms/default.aspx?ReturnUrl=…` is its redirect URI), and with no request
+    at all nothing says which response_type it answers (`none` asks for no code)."""
+    if response.mode != "callback":
+        return True
+    asked = exchange.authorize
+    return asked is not None and (asked.started or 0.0, asked.seq) < (response.hop.started or 0.0, response.hop.seq)
 
 
 def _codes(ctx: Context) -> dict[str, int]:
