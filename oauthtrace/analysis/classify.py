@@ -63,7 +63,8 @@ def classify_with_sources(hops: list[Hop]) -> tuple[dict[int, str], dict[int, Ho
         role = roles[hop.seq] = request_role(hop)
         if role == "authorize":
             asking.append(hop)
-        elif role == "other" and hop.query and _may_ask_bare(hop):
+        # the name written out, or escaped (parse_qsl decodes it): most hops are turned away by two substring tests
+        elif role == "other" and hop.query and ("client_id" in hop.url or "%" in hop.url) and _may_ask_bare(hop):
             bare.append(hop)
     ordered = sorted(hops, key=_start)
     sources = _redirect_sources(ordered)
@@ -133,14 +134,15 @@ def _token_request_by_shape(hop: Hop, body: Pairs, grant: str | None) -> str | N
     """"token" or "refresh" for a POST shaped like a token request though it names no grant_type (GitHub's
     `POST /login/oauth/access_token`), or a client credentials one (RFC 6749 §4.4.2); None otherwise.
 
-    Its body carries a code with the client's identity, a refresh token, or the client's credentials and nothing
-    else, and it is answered by access_token or an OAuth error: a form_post callback carries a code too, but is
-    answered by a page; a revocation or introspection request carries a `token`."""
+    Its body carries a code with the client's identity, a refresh token, or the client's credentials (client_id
+    with client_secret, or a client_assertion) and nothing else, and it is answered by access_token or an OAuth
+    error: a form_post callback carries a code too, but is answered by a page; a revocation or introspection
+    request carries a `token`."""
+    if grant is None and _GRANT_LIKE.isdisjoint([name for name, _ in body]):
+        return None  # most POSTs (login forms, API calls): nothing grant-like, nothing more read
     authorization = hop.req_header("authorization")
     values = first_values(body)
     code, refresh_token, secret = values.get("code"), values.get("refresh_token"), values.get("client_secret")
-    if grant is None and not (code or refresh_token or secret or values.get("client_assertion") or authorization):
-        return None  # most POSTs (login forms, API calls): nothing grant-like, nothing more read
     if values.get("token") or values.get("response_type") or values.get("username"):
         return None  # revocation, introspection, a pushed authorization request, the password grant
     if grant == "client_credentials":
@@ -150,12 +152,15 @@ def _token_request_by_shape(hop: Hop, body: Pairs, grant: str | None) -> str | N
         role = "token" if client else None
     elif refresh_token:
         role = "refresh"
-    elif (secret and values.get("client_id")) or values.get("client_assertion") or basic_client_credentials(
-            authorization):
+    elif (secret and values.get("client_id")) or values.get("client_assertion"):
         role = "token"  # client credentials without grant_type: the client's credentials and nothing else
     else:
         role = None
     return role if role is not None and _answers_like_a_token_endpoint(hop) else None
+
+
+# the body parameters a token request without grant_type has one of: the grant, or the client's credentials
+_GRANT_LIKE = frozenset(("code", "refresh_token", "client_secret", "client_assertion"))
 
 
 def _answers_like_a_token_endpoint(hop: Hop) -> bool:
