@@ -39,7 +39,8 @@ def github_login(*, redirect_uri: str | None = APP_CALLBACK, signed_in: bool = F
 
     signed_in=False: authorize → 302 /login?client_id=…&return_to=… → login page → POST /session → 302 back to
     authorize → 302 to the callback. signed_in=True: authorize answers its authorization page at once, whose form
-    posts back to /login/oauth/authorize → 302 to the callback. error="access_denied": the user pressed Cancel.
+    posts back to /login/oauth/authorize (with the callback URL filled in) → 302 to the callback.
+    error="access_denied": the user pressed Cancel.
     """
     hops = Flow()
     n = iter(range(seq, seq + 100))
@@ -62,8 +63,8 @@ def github_login(*, redirect_uri: str | None = APP_CALLBACK, signed_in: bool = F
                              resp_body=_AUTHORIZE_PAGE.format(client_id=GITHUB_CLIENT_ID, state=GITHUB_STATE))
         hops.login_post = hops.authz_response = hop(
             "POST", f"{GITHUB}/login/oauth/authorize", started=t + 2.0,
-            form=[("authenticity_token", "x1y2z3"), ("client_id", GITHUB_CLIENT_ID), ("state", GITHUB_STATE),
-                  ("scope", "read:user user:email"), ("authorize", "1")],
+            form=[("authenticity_token", "x1y2z3"), ("client_id", GITHUB_CLIENT_ID), ("redirect_uri", target),
+                  ("state", GITHUB_STATE), ("scope", "read:user user:email"), ("authorize", "1")],
             req_headers=[("Referer", authorize_url)], status=302, location=callback_url)
         hops += [hops.authorize, hops.login_post]
     else:

@@ -274,8 +274,11 @@ def test_github_login_is_recognised_without_response_type_or_grant_type(redirect
     assert roles[f.authz_response.seq] == ("authorize" if redirect_uri else "consent")
 
 
-def test_github_login_already_signed_in_through_the_authorization_page():
-    f = github_login(redirect_uri=None, signed_in=True, accept_json=False)
+@pytest.mark.parametrize("redirect_uri", [APP_CALLBACK, None], ids=["redirect_uri", "registered-callback"])
+def test_github_login_already_signed_in_through_the_authorization_page(redirect_uri):
+    """The authorization page's form posts client_id and redirect_uri back, answered by the redirect with the
+    code: the user's consent, not a second authorization request (even when the GET named no redirect_uri)."""
+    f = github_login(redirect_uri=redirect_uri, signed_in=True, accept_json=False)
     roles = classify(f)
     assert [roles[h.seq] for h in f] == ["authorize", "consent", "callback", "token"]
 

@@ -249,8 +249,9 @@ def test_second_callback_without_state_after_delivery_is_an_exchange_of_its_own(
 
 # GitHub's OAuth apps: neither response_type nor grant_type (github_hops.py)
 
-@pytest.mark.parametrize("redirect_uri, signed_in", [(APP_CALLBACK, False), (None, False), (None, True)],
-                         ids=["redirect_uri", "registered-callback", "signed-in"])
+@pytest.mark.parametrize("redirect_uri, signed_in", [(APP_CALLBACK, False), (None, False), (None, True),
+                                                     (APP_CALLBACK, True)],
+                         ids=["redirect_uri", "registered-callback", "signed-in", "signed-in-redirect_uri"])
 def test_a_github_login_is_one_exchange_with_every_part(redirect_uri, signed_in):
     f = github_login(redirect_uri=redirect_uri, signed_in=signed_in)
     [ex] = exchanges_of(f)

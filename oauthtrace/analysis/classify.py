@@ -242,8 +242,9 @@ def _is_jsonrpc_post(hop: Hop) -> bool:
 
 def is_authorize(hop: Hop) -> bool:
     """An authorization request: response_type with client_id, or a PAR request_uri with client_id; or, named by
-    its shape, client_id with a redirect_uri in a request the provider answers with a page or a redirect (GitHub
-    sends no response_type). A request carrying a code, a secret or tokens is a token request or a callback."""
+    its shape, a GET with client_id and a redirect_uri that the provider answers with a page or a redirect (GitHub
+    sends no response_type). A request carrying a code, a secret or tokens is a token request or a callback; a
+    POST without response_type is a provider's own login or consent form carrying the request's parameters on."""
     if hop.method not in ("GET", "POST") or not (hop.query or hop.form):
         return False
     pairs = request_params(hop)
@@ -253,7 +254,8 @@ def is_authorize(hop: Hop) -> bool:
         return False
     if param(pairs, "response_type") or param(pairs, "request_uri"):
         return True
-    return bool(param(pairs, "redirect_uri")) and answers_browser(hop) and not _carries_back_channel(pairs)
+    return (hop.method == "GET" and bool(param(pairs, "redirect_uri")) and answers_browser(hop)
+            and not _carries_back_channel(pairs))
 
 
 def _carries_back_channel(pairs: Pairs) -> bool:
