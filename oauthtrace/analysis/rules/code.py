@@ -122,7 +122,8 @@ def callback_malformed(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
     response = known.response
     if response is None:
         return ()
-    response_type = (known.sent_param("response_type") or "code").split()
+    asked_for = known.sent_param("response_type")
+    response_type = (asked_for or "code").split()
     if response_type == ["none"]:
         return ()
     code, error = known.response_param("code"), known.response_param("error")
@@ -132,7 +133,11 @@ def callback_malformed(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
         return ()
     elif "code" not in response_type and (known.response_param("access_token") or known.response_param("id_token")):
         return ()  # implicit: tokens instead of a code
-    elif not _answers_a_request(exchange, response):
+    elif not _answers_a_request(exchange, response) or (asked_for is None and exchange.authorize is not None):
+        # a request recognised by its shape without response_type (GitHub's) is judged by what it gets back: an
+        # answer with neither code nor error says it was no code request (Entra's admin consent endpoint takes
+        # client_id, redirect_uri and state too and answers admin_consent=True, https://learn.microsoft.com/en-us/
+        # entra/identity-platform/v2-admin-consent)
         return ()
     else:
         problem = "neither code nor error"
