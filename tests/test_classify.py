@@ -383,3 +383,21 @@ def sharepoint_login():
                            f'action="{redirect_uri}">{inputs}</form></body></html>'),
         make_hop(5, "POST", redirect_uri, started=1003.5, form=posted, status=302, location="/"),
     ]
+
+
+def test_a_request_shaped_like_github_answered_without_code_or_error_is_not_an_authorization_request():
+    """Entra's admin consent endpoint is asked like GitHub's authorize, `GET …/v2.0/adminconsent?client_id&scope
+    &redirect_uri&state`, and answers `?admin_consent=True&tenant=…&state=…`
+    (https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent): it asked for no code."""
+    state, redirect_uri = "12345", "http://localhost/myapp/permissions"
+    asked = make_hop(1, "GET", "https://login.microsoftonline.com/common/v2.0/adminconsent?client_id=00001111-aaaa-"
+                               "2222-bbbb-3333cccc4444&scope=https%3A%2F%2Fgraph.microsoft.com%2FCalendars.Read"
+                               f"&redirect_uri={quote(redirect_uri, safe='')}&state={state}", status=302,
+                     location=f"{redirect_uri}?admin_consent=True&tenant=fa15d692-e9c7-4460-a743-29f2956fd429"
+                              f"&state={state}")
+    back = make_hop(2, "GET", asked.location, started=1001.0, content_type="text/html", resp_body="<p>ok")
+    assert classify([asked, back]) == {1: "other", 2: "other"}
+    # refused, it answers with an OAuth error: then it was one
+    asked.location = back.url = f"{redirect_uri}?error=access_denied&state={state}"
+    back.query = [("error", "access_denied"), ("state", state)]
+    assert classify([asked, back]) == {1: "authorize", 2: "callback"}

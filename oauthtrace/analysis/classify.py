@@ -72,6 +72,14 @@ def classify_with_sources(hops: list[Hop]) -> tuple[dict[int, str], dict[int, Ho
         for hop in _answered_bare_requests(ordered, set(map(id, bare)), roles, sources):
             roles[hop.seq] = "authorize"
             asking.append(hop)
+    shaped = {id(hop): hop for hop in asking if not _names_its_response(hop)}
+    if shaped:
+        answered_otherwise = set(map(id, _answered_otherwise(ordered, shaped)))
+        if answered_otherwise:
+            for hop in asking:
+                if id(hop) in answered_otherwise:
+                    roles[hop.seq] = "other"
+            asking = [hop for hop in asking if id(hop) not in answered_otherwise]
     # authorization request's seq -> its _authorize_key: read once, used three times
     asks: dict[int, tuple] = {hop.seq: _authorize_key(hop) for hop in asking}
     redirect_uris = {base_url(redirect_uri) for _, _, _, redirect_uri in asks.values() if redirect_uri}
@@ -333,6 +341,31 @@ def _asker(waiting: list[Hop], answer: Hop, named: Hop | None) -> Hop | None:
     if named is not None and _start(named) > _start(latest):
         return None  # the authorization request sent after it is the one answered
     return latest
+
+
+def _names_its_response(hop: Hop) -> bool:
+    """An authorization request that says what it asks for: response_type, or a pushed request's request_uri."""
+    return bool(request_param(hop, "response_type") or request_param(hop, "request_uri"))
+
+
+def _answered_otherwise(ordered: list[Hop], shaped: dict[int, Hop]) -> list[Hop]:
+    """The requests taken for authorization requests by their shape alone (`shaped`, by id: no response_type)
+    whose provider then sends the browser to their redirect_uri with neither code, error nor tokens: they asked
+    for something else. Entra's admin consent endpoint is asked `?client_id&scope&redirect_uri&state` and answers
+    `?admin_consent=True&tenant=…&state=…` (https://learn.microsoft.com/en-us/entra/identity-platform/
+    v2-admin-consent). One walk in start order; only redirects (Location) from the request's own origin count."""
+    awaiting: dict[tuple[str, str], Hop] = {}  # (provider origin, redirect_uri base) -> the request
+    answered: list[Hop] = []
+    for hop in ordered:
+        if id(hop) in shaped:
+            redirect_uri = request_param(hop, "redirect_uri")
+            if redirect_uri:
+                awaiting[(origin(hop.url), base_url(redirect_uri))] = hop
+        if awaiting and hop.location:
+            asked = awaiting.pop((origin(hop.url), base_url(absolute(hop.url, hop.location))), None)
+            if asked is not None and not carries_response(hop):
+                answered.append(asked)
+    return answered
 
 
 def is_resource(hop: Hop) -> bool:
