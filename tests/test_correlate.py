@@ -297,3 +297,15 @@ def test_the_redirect_uri_hit_before_the_authorization_request_joins_no_exchange
     [ex] = exchanges_of(hops)
     assert ex.authorize is hops[2] and ex.callback is hops[4] and ex.authz_response is hops[3]
     assert [h.seq for h in ex.hops] == [3, 4, 5]
+
+
+@pytest.mark.parametrize("grant", [[("grant_type", "client_credentials")], []], ids=["grant_type", "by-shape"])
+def test_a_client_credentials_request_of_the_same_client_is_an_exchange_of_its_own(grant):
+    """RFC 6749 §4.4: the client asks for a token for itself; a login of the same client (GitHub's, whose
+    authorization request names no redirect_uri) is another flow."""
+    f = github_login(redirect_uri=None)
+    own = make_hop(40, "POST", "https://github.com/login/oauth/access_token", started=1100.0,
+                   form=grant + [("client_id", f.token.form[0][1]), ("client_secret", "s3cret")],
+                   resp_json={"access_token": "a" * 40, "token_type": "bearer"})
+    exchanges = exchanges_of(list(f) + [own])
+    assert [(ex.authorize, ex.tokens) for ex in exchanges] == [(f.authorize, [f.token]), (None, [own])]
