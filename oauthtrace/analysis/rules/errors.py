@@ -333,6 +333,10 @@ def error_charset(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
 )
 def token_error_status(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """A token error came with a status other than 400 (or 401 for invalid_client); 200 is the worst case."""
+    # GitHub's OAuth apps answer a bad code `bad_verification_code` (its documented errors:
+    # https://docs.github.com/en/apps/oauth-apps/maintaining-oauth-apps/troubleshooting-oauth-app-access-token-request-errors)
+    # with HTTP 200: clients that trust the status (golang/oauth2#274, octokit/auth-oauth-app.js#13, the MCP
+    # TypeScript SDK's #1343) fail on the missing access_token instead of reading the error
     for response in _back_errors(exchange, ctx):
         if response.where == "registration":
             continue  # RFC 7591 §3.2.2 has its own rules (400)
