@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from oauthtrace.analysis.oauth import body_params, param, shown, token_fields
+from oauthtrace.analysis.oauth import body_params, param, request_param, shown, token_fields
 from oauthtrace.analysis.registry import Context, memo, rule
 from oauthtrace.analysis.rules._shared import AuthzResponse, estimated_bits, facts, surely_unguessable
 from oauthtrace.model import Exchange, Hit, Hop
@@ -133,11 +133,7 @@ def callback_malformed(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
         return ()
     elif "code" not in response_type and (known.response_param("access_token") or known.response_param("id_token")):
         return ()  # implicit: tokens instead of a code
-    elif not _answers_a_request(exchange, response) or (asked_for is None and exchange.authorize is not None):
-        # a request recognised by its shape without response_type (GitHub's) is judged by what it gets back: an
-        # answer with neither code nor error says it was no code request (Entra's admin consent endpoint takes
-        # client_id, redirect_uri and state too and answers admin_consent=True, https://learn.microsoft.com/en-us/
-        # entra/identity-platform/v2-admin-consent)
+    elif not _answers_a_request(exchange, response) or _asked_by_shape(exchange, asked_for):
         return ()
     else:
         problem = "neither code nor error"
@@ -158,6 +154,15 @@ def _answers_a_request(exchange: Exchange, response: AuthzResponse) -> bool:
         return True
     asked = exchange.authorize
     return asked is not None and (asked.started or 0.0, asked.seq) < (response.hop.started or 0.0, response.hop.seq)
+
+
+def _asked_by_shape(exchange: Exchange, asked_for: str | None) -> bool:
+    """An authorization request that names no response_type, neither itself nor pushed (GitHub's, recognised by
+    its shape): judged by what it gets back, an answer with neither code nor error says it asked for no code
+    (Entra's admin consent endpoint is asked with client_id, redirect_uri and state too and answers
+    admin_consent=True, https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent)."""
+    asked = exchange.authorize
+    return asked_for is None and asked is not None and not request_param(asked, "request_uri")
 
 
 def _codes(ctx: Context) -> dict[str, int]:

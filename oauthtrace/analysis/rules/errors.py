@@ -202,7 +202,7 @@ def error_party(code, request) -> tuple[str, bool]:
     if code in _INTERACTION_ERRORS:
         # answering prompt=none it is the expected answer: the client goes on with an interactive request
         return ("C", True) if param(request, "prompt") == "none" else ("AS", False)
-    return _ERROR_PARTIES.get(code, "AS") if isinstance(code, str) else "AS", False
+    return (_ERROR_PARTIES.get(code, "AS") if isinstance(code, str) else "AS"), False
 
 
 def likely_cause(code: str, request) -> str:
