@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import random
 import re
+from urllib.parse import quote
 
 import pytest
 
+from github_hops import APP_CALLBACK, BAD_CODE_JSON, github_login
 from hops import CHATGPT_CALLBACK, NO_STORE, flow, interleave, make_hop
 from oauthtrace.analysis import classify as classify_module
 from oauthtrace.analysis.classify import (
@@ -253,3 +255,149 @@ def test_classify_finds_the_redirect_sources_redirect_sources_finds():
     assert {seq: source.seq for seq, source in sources.items()} == {
         seq: source for f in flows for seq, source in ((f.login_page.seq, f.authorize.seq),
                                                          (f.callback.seq, f.login_post.seq))}
+
+
+# OAuth recognised by its shape: GitHub's OAuth apps send neither response_type nor grant_type (github_hops.py).
+
+@pytest.mark.parametrize("redirect_uri", [APP_CALLBACK, None], ids=["redirect_uri", "registered-callback"])
+def test_github_login_is_recognised_without_response_type_or_grant_type(redirect_uri):
+    """Signed out: authorize → /login?client_id=… → POST /session → back to authorize → the callback → token."""
+    f = github_login(redirect_uri=redirect_uri)
+    roles = classify(f)
+    assert roles[f.authorize.seq] == "authorize"
+    assert roles[f.login_page.seq] == "login", "GitHub's /login?client_id=…&return_to=… is a step, not a request"
+    assert roles[f.login_post.seq] == "login"
+    assert roles[f.callback.seq] == "callback"
+    assert roles[f.token.seq] == "token"
+    # the return to /login/oauth/authorize after signing in: with redirect_uri it is read as an authorization
+    # request again (as for any provider; correlate keeps it in the flow), without it a step of the flow
+    assert roles[f.authz_response.seq] == ("authorize" if redirect_uri else "consent")
+
+
+@pytest.mark.parametrize("redirect_uri", [APP_CALLBACK, None], ids=["redirect_uri", "registered-callback"])
+def test_github_login_already_signed_in_through_the_authorization_page(redirect_uri):
+    """The authorization page's form posts client_id and redirect_uri back, answered by the redirect with the
+    code: the user's consent, not a second authorization request (even when the GET named no redirect_uri)."""
+    f = github_login(redirect_uri=redirect_uri, signed_in=True, accept_json=False)
+    roles = classify(f)
+    assert [roles[h.seq] for h in f] == ["authorize", "consent", "callback", "token"]
+
+
+def test_github_denial_is_a_callback():
+    f = github_login(error="access_denied")
+    roles = classify(f)
+    assert roles[f.authorize.seq] == "authorize" and roles[f.callback.seq] == "callback"
+
+
+@pytest.mark.parametrize("answer", [BAD_CODE_JSON, {"access_token": "gho_x", "token_type": "bearer"}])
+def test_a_code_posted_with_the_client_id_and_answered_like_a_token_endpoint_is_a_token_request(answer):
+    hop = make_hop(1, "POST", "https://github.com/login/oauth/access_token",
+                   form=[("client_id", "c"), ("client_secret", "s"), ("code", "abc")], resp_json=answer)
+    assert classify([hop]) == {1: "token"}
+
+
+@pytest.mark.parametrize("form, answer, role", [
+    ([("refresh_token", "r1"), ("client_id", "c")], {"access_token": "a2"}, "refresh"),
+    ([("grant_type", "client_credentials"), ("scope", "api")], {"access_token": "a", "token_type": "Bearer"},
+     "token"),
+    ([("client_id", "c"), ("client_secret", "s")], {"error": "invalid_client"}, "token"),
+    # a code with state but without the client's identity: a form_post callback; answered by a page: no token
+    ([("code", "abc"), ("state", "s")], {"access_token": "a"}, "callback"),
+    ([("code", "abc"), ("client_id", "c")], None, "other"),
+    # revocation and introspection carry the client's credentials and a token
+    ([("token", "a"), ("client_id", "c"), ("client_secret", "s")], {"error": "unsupported_token_type"}, "other"),
+    # a login form answered by JSON
+    ([("username", "alice"), ("password", "pw"), ("client_id", "c")], {"error": "invalid_grant"}, "other"),
+])
+def test_token_requests_are_read_by_their_shape(form, answer, role):
+    kwargs = {"resp_json": answer} if answer is not None else {"content_type": "text/html", "resp_body": "<p>ok"}
+    hop = make_hop(1, "POST", "https://as.test/oauth/token", form=form, **kwargs)
+    assert classify([hop]) == {1: role}
+
+
+def test_client_id_alone_is_not_an_authorization_request_unless_its_answer_is_seen():
+    """client_id names a client in many places that are not OAuth (widgets, analytics, a provider's own login
+    steps): without redirect_uri it takes the provider redirecting the browser with a code, later, to count."""
+    widget = make_hop(1, "GET", "https://widgets.test/embed?client_id=abc", content_type="text/html",
+                      resp_body="<div>")
+    api = make_hop(2, "GET", "https://api.test/v1/things?client_id=abc&redirect_uri=https%3A%2F%2Fc.test%2Fcb",
+                   resp_json={"things": []})
+    # another origin's redirect with a code does not answer the widget
+    other = make_hop(3, "GET", "https://idp.test/authorize?client_id=x&scope=a", started=1001, status=302,
+                     location="https://c.test/cb?code=abcdef&state=s")
+    assert classify([widget, api]) == {1: "other", 2: "other"}
+    assert classify([widget, api, other])[1] == "other"
+
+
+def test_client_id_with_redirect_uri_answered_by_a_page_is_an_authorization_request():
+    hop = make_hop(1, "GET", "https://slack.com/oauth/v2/authorize?client_id=1.2&scope=chat%3Awrite"
+                             "&redirect_uri=https%3A%2F%2Fapp.test%2Fslack%2Fcb&state=s1", content_type="text/html",
+                   resp_body="<form method=post>")
+    assert classify([hop]) == {1: "authorize"}
+
+
+def test_a_provider_step_carrying_client_id_before_the_answer_is_not_a_second_request():
+    """Keycloak's login action posts to `/login-actions/authenticate?…&client_id=…` and is answered by the
+    redirect with the code: a step of the authorization request before it, not a request of its own."""
+    authorize = make_hop(1, "GET", "https://kc.test/realms/r/protocol/openid-connect/auth?client_id=app"
+                                   "&response_type=code&redirect_uri=https%3A%2F%2Fapp.test%2Fcb&state=s1234567890",
+                         content_type="text/html", resp_body='<form method="post"><input type="password" name="p">')
+    action = make_hop(2, "POST", "https://kc.test/realms/r/login-actions/authenticate?session_code=x&client_id=app"
+                                 "&tab_id=t", started=1001, form=[("username", "a"), ("password", "b")],
+                      req_headers=[("Referer", authorize.url)], status=302,
+                      location="https://app.test/cb?code=abcdef&state=s1234567890")
+    callback = make_hop(3, "GET", "https://app.test/cb?code=abcdef&state=s1234567890", started=1002)
+    assert classify([authorize, action, callback]) == {1: "authorize", 2: "login", 3: "callback"}
+
+
+def test_the_redirect_uri_hit_before_any_authorization_request_is_not_a_callback():
+    """Entra ID v1 behind SharePoint: the app's sign-in page `/_forms/default.aspx?ReturnUrl=…` is also its
+    redirect_uri; the browser reaches it from the app's own redirect before any authorization request, and it
+    sends the browser on to /oauth2/authorize (response_type=code id_token, response_mode=form_post, resource,
+    nonce: https://learn.microsoft.com/en-us/previous-versions/azure/active-directory/azuread-dev/
+    v1-protocols-openid-connect-code). Only the form_post that comes back is the callback."""
+    hops = sharepoint_login()
+    roles = classify(hops)
+    assert [roles[h.seq] for h in hops] == ["other", "other", "authorize", "login", "callback"]
+
+
+def sharepoint_login():
+    site, login = "https://contoso.sharepoint.com", "https://login.microsoftonline.com/contoso.onmicrosoft.com"
+    redirect_uri = f"{site}/_forms/default.aspx"
+    authorize_url = (f"{login}/oauth2/authorize?client_id=00000003-0000-0ff1-ce00-000000000000"
+                     "&response_mode=form_post&response_type=code%20id_token"
+                     "&resource=00000003-0000-0ff1-ce00-000000000000&scope=openid"
+                     "&nonce=9A1B2C3D4E5F60718293A4B5C6D7E8F9&redirect_uri=" + quote(redirect_uri, safe="")
+                     + "&state=0Q2W3E4R5T6Y7U8I9O0P1A2S3D4F5G6H")
+    posted = [("code", "0.AAAA-code-from-entra-v1-abcdefghijklmnop"), ("id_token", "eyJ0eXAiOiJKV1QifQ.e30.sig"),
+              ("state", "0Q2W3E4R5T6Y7U8I9O0P1A2S3D4F5G6H"), ("session_state", "5e6f7a8b")]
+    inputs = "".join(f'<input type="hidden" name="{k}" value="{v}">' for k, v in posted)
+    return [
+        make_hop(1, "GET", f"{site}/", started=1000.0, status=302, location="/_forms/default.aspx?ReturnUrl=%2f"),
+        make_hop(2, "GET", f"{redirect_uri}?ReturnUrl=%2f", started=1000.1, status=302, location=authorize_url),
+        make_hop(3, "GET", authorize_url, started=1000.2, content_type="text/html",
+                 resp_body='<form method="post" action="/login"><input type="password" name="passwd"></form>'),
+        make_hop(4, "POST", f"{login}/login", started=1003.0, form=[("login", "a@contoso.com"), ("passwd", "pw")],
+                 req_headers=[("Referer", authorize_url)], content_type="text/html",
+                 resp_body=f'<html><body onload="document.forms[0].submit()"><form method="POST" '
+                           f'action="{redirect_uri}">{inputs}</form></body></html>'),
+        make_hop(5, "POST", redirect_uri, started=1003.5, form=posted, status=302, location="/"),
+    ]
+
+
+def test_a_request_shaped_like_github_answered_without_code_or_error_is_not_an_authorization_request():
+    """Entra's admin consent endpoint is asked like GitHub's authorize, `GET …/v2.0/adminconsent?client_id&scope
+    &redirect_uri&state`, and answers `?admin_consent=True&tenant=…&state=…`
+    (https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent): it asked for no code."""
+    state, redirect_uri = "12345", "http://localhost/myapp/permissions"
+    asked = make_hop(1, "GET", "https://login.microsoftonline.com/common/v2.0/adminconsent?client_id=00001111-aaaa-"
+                               "2222-bbbb-3333cccc4444&scope=https%3A%2F%2Fgraph.microsoft.com%2FCalendars.Read"
+                               f"&redirect_uri={quote(redirect_uri, safe='')}&state={state}", status=302,
+                     location=f"{redirect_uri}?admin_consent=True&tenant=fa15d692-e9c7-4460-a743-29f2956fd429"
+                              f"&state={state}")
+    back = make_hop(2, "GET", asked.location, started=1001.0, content_type="text/html", resp_body="<p>ok")
+    assert classify([asked, back]) == {1: "other", 2: "other"}
+    # refused, it answers with an OAuth error: then it was one
+    asked.location = back.url = f"{redirect_uri}?error=access_denied&state={state}"
+    back.query = [("error", "access_denied"), ("state", state)]
+    assert classify([asked, back]) == {1: "authorize", 2: "callback"}

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 
+from github_hops import APP_CALLBACK, GITHUB_CODE, GITHUB_STATE, github_login
 from hops import CHATGPT_CALLBACK, STATE, VERIFIER, flow, interleave, make_hop, metadata_hop, sequential
 from oauthtrace.analysis.classify import classify
 from oauthtrace.analysis.correlate import correlate, s256
+from test_classify import sharepoint_login
 
 
 def exchanges_of(hops):
@@ -242,3 +245,67 @@ def test_second_callback_without_state_after_delivery_is_an_exchange_of_its_own(
     first, second = exchanges_of(list(f) + [again])
     assert first.callback is f.callback
     assert second.callback is again and second.authorize is None
+
+
+# GitHub's OAuth apps: neither response_type nor grant_type (github_hops.py)
+
+@pytest.mark.parametrize("redirect_uri, signed_in", [(APP_CALLBACK, False), (None, False), (None, True),
+                                                     (APP_CALLBACK, True)],
+                         ids=["redirect_uri", "registered-callback", "signed-in", "signed-in-redirect_uri"])
+def test_a_github_login_is_one_exchange_with_every_part(redirect_uri, signed_in):
+    f = github_login(redirect_uri=redirect_uri, signed_in=signed_in)
+    [ex] = exchanges_of(f)
+    assert ex.authorize is f.authorize
+    assert ex.authz_response is f.authz_response, "the redirect whose Location carried code+state"
+    assert ex.callback is f.callback
+    assert ex.tokens == [f.token]
+    assert [h.seq for h in ex.hops] == [h.seq for h in f]
+
+
+def test_github_logins_one_after_another_and_at_once_stay_apart():
+    """Two logins without redirect_uri: each answer goes to the request whose state it returns."""
+    for arrange in (sequential, interleave):
+        a = github_login(redirect_uri=None, signed_in=True)
+        b = github_login(redirect_uri=None, signed_in=True, t0=1000.5, seq=20)
+        _restate(b, "B" * 32, "b" * 20)
+        exchanges = exchanges_of(arrange(a, b))
+        assert [(ex.authorize, ex.callback, ex.tokens) for ex in exchanges] == [
+            (a.authorize, a.callback, [a.token]), (b.authorize, b.callback, [b.token])]
+
+
+def _restate(f, state, code):
+    """The flow with another state and code everywhere (a second login)."""
+    for hop in f:
+        for old, new in ((GITHUB_STATE, state), (GITHUB_CODE, code)):
+            hop.url = hop.url.replace(old, new)
+            hop.query = [(k, v.replace(old, new)) for k, v in hop.query]
+            hop.form = [(k, v.replace(old, new)) for k, v in hop.form]
+            hop.req_headers = [(k, v.replace(old, new)) for k, v in hop.req_headers]  # the Referer
+            if hop.location:
+                hop.location = hop.location.replace(old, new)
+                hop.resp_headers = [(k, v.replace(old, new)) for k, v in hop.resp_headers]
+            if hop.req_body:
+                hop.req_body = hop.req_body.replace(old.encode(), new.encode())
+            if hop.resp_body:
+                hop.resp_body = hop.resp_body.replace(old.encode(), new.encode())
+
+
+def test_the_redirect_uri_hit_before_the_authorization_request_joins_no_exchange():
+    """SharePoint's sign-in page is its redirect_uri (test_classify.sharepoint_login): the exchange is the
+    authorization request, the login and the form_post callback, not a callback of its own before them."""
+    hops = sharepoint_login()
+    [ex] = exchanges_of(hops)
+    assert ex.authorize is hops[2] and ex.callback is hops[4] and ex.authz_response is hops[3]
+    assert [h.seq for h in ex.hops] == [3, 4, 5]
+
+
+@pytest.mark.parametrize("grant", [[("grant_type", "client_credentials")], []], ids=["grant_type", "by-shape"])
+def test_a_client_credentials_request_of_the_same_client_is_an_exchange_of_its_own(grant):
+    """RFC 6749 §4.4: the client asks for a token for itself; a login of the same client (GitHub's, whose
+    authorization request names no redirect_uri) is another flow."""
+    f = github_login(redirect_uri=None)
+    own = make_hop(40, "POST", "https://github.com/login/oauth/access_token", started=1100.0,
+                   form=grant + [("client_id", f.token.form[0][1]), ("client_secret", "s3cret")],
+                   resp_json={"access_token": "a" * 40, "token_type": "bearer"})
+    exchanges = exchanges_of(list(f) + [own])
+    assert [(ex.authorize, ex.tokens) for ex in exchanges] == [(f.authorize, [f.token]), (None, [own])]

@@ -241,7 +241,8 @@ def test_cli_writes_the_report_of_the_latest_trace(capsys, db_path, tmp_path):
 
 
 def test_the_sentence_counts_the_other_problems():
-    hops = flow(error="access_denied", returned_state=None, callback_status=400)
+    # server_error: the provider's failure, an error (access_denied would be the user's answer, information)
+    hops = flow(error="server_error", returned_state=None, callback_status=400)
     line = next(line for line in markdown_report(TRACE, list(hops)).splitlines() if line.startswith("**What failed"))
     assert line.startswith("**What failed:** The provider dropped `state` from its redirect to the callback (#3)")
     assert line.endswith("Also 1 more error below.")

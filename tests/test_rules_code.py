@@ -102,3 +102,50 @@ def test_same_code_in_two_flows():
 def test_strong_distinct_codes_are_quiet():
     hops = sequential(flow(state="S" * 32, code="Xk9" * 10), flow(state="T" * 32, code="Pq7" * 10))
     assert only(hops, "code-weak") == []
+
+
+def test_the_redirect_uri_hit_before_any_authorization_request_is_no_malformed_response():
+    """Entra ID v1 behind SharePoint (test_classify.sharepoint_login): the app's sign-in page is its redirect URI
+    and is hit first, with ?ReturnUrl= and neither code nor error; then the real login answers it by form_post."""
+    from test_classify import sharepoint_login
+
+    assert only(sharepoint_login(), "callback-malformed") == []
+
+
+def test_a_callback_before_its_authorization_request_or_without_one_is_not_judged_empty():
+    """Even when an exchange holds such a request as its callback (the provider's redirect not seen), an empty
+    request to the redirect URI before any authorization request, or with none recorded, is not a response."""
+    from oauthtrace.analysis.registry import RULES, Context
+    from oauthtrace.model import Exchange
+    from test_classify import sharepoint_login
+
+    hops = sharepoint_login()
+    sign_in_page, authorize = hops[1], hops[2]
+    ctx = Context(trace_id=1, hops=hops, exchanges=[], roles={}, sides={"F", "B"})
+    for asked in (None, authorize):
+        exchange = Exchange(index=1, hops=hops[1:3], authorize=asked, authz_response=None, callback=sign_in_page)
+        assert list(RULES["callback-malformed"].check(exchange, ctx)) == []
+    # after its authorization request, an empty callback (no provider redirect recorded) is still named
+    late = make_hop(9, "GET", sign_in_page.url.split("?")[0] + "?session=x", started=1010.0)
+    exchange = Exchange(index=1, hops=[authorize, late], authorize=authorize, authz_response=None, callback=late)
+    [hit] = RULES["callback-malformed"].check(exchange, ctx)
+    assert hit.evidence["problem"] == "neither code nor error" and hit.evidence["mode"] == "callback"
+
+
+def test_a_request_without_response_type_answered_without_code_or_error_is_not_judged():
+    """Entra's admin consent endpoint (https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent)
+    is asked like GitHub's authorize, `GET …/v2.0/adminconsent?client_id&scope&redirect_uri&state`, and answers
+    `?admin_consent=True&tenant=…&state=…`: nothing says a code was asked for, so no malformed response."""
+    state = "12345abcdef67890ghijk"
+    redirect_uri = "http://localhost/myapp/permissions"
+    asked = make_hop(1, "GET", "https://login.microsoftonline.com/common/v2.0/adminconsent?client_id=00001111-aaaa-"
+                               "2222-bbbb-3333cccc4444&scope=https%3A%2F%2Fgraph.microsoft.com%2FCalendars.Read"
+                               f"&redirect_uri={redirect_uri}&state={state}", status=302,
+                     location=f"{redirect_uri}?admin_consent=True&tenant=fa15d692-e9c7-4460-a743-29f2956fd429"
+                              f"&state={state}")
+    back = make_hop(2, "GET", asked.location, started=1001.0, content_type="text/html", resp_body="<p>ok")
+    assert only([asked, back], "callback-malformed") == []
+    # GitHub's, answered with a code: nothing to say either
+    from github_hops import github_login
+
+    assert only(list(github_login()), "callback-malformed") == []

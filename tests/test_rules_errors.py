@@ -78,6 +78,54 @@ def test_authz_error_quiet_on_success():
     assert hits("authz-error", exchange_of(flow())) == []
 
 
+@pytest.mark.parametrize("code, blame, severity", [
+    # RFC 6749 §4.1.2.1: "access_denied: The resource owner or authorization server denied the request" — the
+    # Deny button, usually: the user's answer, information even when the flow ends there
+    ("access_denied", "user", None),
+    # the client's request or what it asks of its registration
+    ("invalid_request", "C", "error"), ("unauthorized_client", "C", "error"),
+    ("unsupported_response_type", "C", "error"), ("invalid_scope", "C", "error"),
+    ("invalid_request_object", "C", "error"),
+    # "server_error: The authorization server encountered an unexpected condition", "temporarily_unavailable"
+    ("server_error", "AS", "error"), ("temporarily_unavailable", "AS", "error"),
+    # OpenID Connect Core §3.1.2.6 without prompt=none: the provider asks for interaction it could have shown
+    ("login_required", "AS", "error"),
+    ("made_up_error", "AS", "error"),
+])
+def test_authz_error_blame_and_severity_follow_the_error_code(code, blame, severity):
+    f = flow(error=code)
+    [hit] = hits("authz-error", exchange_of(f))
+    assert (hit.blame, hit.severity) == (blame, severity)
+    assert hit.evidence["recovered"] is False and hit.message.endswith("the flow ended here")
+
+
+@pytest.mark.parametrize("code", ["login_required", "interaction_required", "consent_required",
+                                  "account_selection_required"])
+def test_an_interaction_error_answering_prompt_none_is_the_clients_information(code):
+    """OpenID Connect Core §3.1.2.6: these "MAY be returned when the prompt parameter value in the Authentication
+    Request is none": the answer a silent login asks for; the client goes on with an interactive one."""
+    [hit] = hits("authz-error", exchange_of(flow(error=code, extra_authorize=[("prompt", "none")])))
+    assert (hit.blame, hit.severity) == ("C", None)
+    assert "prompt=none" in hit.evidence["cause"]
+
+
+def test_a_denied_github_login_is_information_blamed_on_the_user_in_every_output():
+    """GitHub redirects a denial as error=access_denied (github_hops.py); check says so as information, the user
+    named as the one who decided, in the text, JSON, Markdown and terminal views alike."""
+    from github_hops import github_login
+    from hops import analyze
+    from oauthtrace.analysis.report_formats import blame_word, finding_dict
+    from oauthtrace.interchange import markdown
+    from oauthtrace.tui.findings_view import blame_word as tui_blame_word
+
+    report = analyze(list(github_login(error="access_denied")))
+    [finding] = [found for found in report.findings if found.rule == "authz-error"]
+    assert (finding.severity, finding.blame) == ("info", "user")
+    assert "access_denied" in finding.message and "declined" in finding.evidence["cause"]
+    assert blame_word(finding.blame) == markdown.blame_word(finding.blame) == tui_blame_word(finding.blame) == "user"
+    assert finding_dict(finding)["blame"] == "user"
+
+
 # error-code-unknown
 
 @pytest.mark.parametrize("body, shown", [
@@ -213,6 +261,24 @@ def test_malformed_error_bodies_do_not_raise(body, content_type):
 
 def test_known_errors_cover_the_rfc_lists():
     assert errors.KNOWN_ERRORS >= errors.TOKEN_ERRORS | errors.AUTHORIZATION_ERRORS | errors.OIDC_ERRORS
+
+
+@pytest.mark.parametrize("accept_json", [True, False], ids=["json", "form-encoded"])
+def test_github_answers_a_bad_code_with_200_and_it_is_named_at_its_token_request(accept_json):
+    """GitHub's `POST /login/oauth/access_token` names no grant_type; a bad code is answered
+    `bad_verification_code` ("If the verification code you pass is incorrect, expired, or doesn't match what you
+    received in the first request for authorization you will receive this error.",
+    https://docs.github.com/en/apps/oauth-apps/maintaining-oauth-apps/troubleshooting-oauth-app-access-token-request-errors)
+    with HTTP 200 (octokit/auth-oauth-app.js#13: "The server returns a 200 status, not a 4xx as expected"), JSON
+    with `Accept: application/json`, form-encoded without."""
+    from github_hops import BAD_CODE_JSON, github_login
+    from hops import findings
+
+    f = github_login(token_answer=BAD_CODE_JSON, accept_json=accept_json)
+    [finding] = findings(list(f), "token-error-status")
+    assert finding.hop == f.token.seq and finding.severity == "error" and finding.blame == "AS"
+    assert finding.evidence == {"status": 200, "error": "bad_verification_code", "expected": "400"}
+    assert findings(list(github_login()), "token-error-status") == []
 
 
 def test_engine_reports_a_200_token_error_at_the_token_hop():

@@ -3,6 +3,15 @@
 No host is hard-coded: a provider is whatever answers an authorization request, a callback is whatever receives
 an authorization response. Two passes, both linear: first what a request is by itself (authorize, token, ...),
 then what it is by its place in a redirect chain (callback, login, consent).
+
+OAuth is recognised by its shape, not by words a provider may leave out. GitHub's OAuth apps, for one, send
+neither response_type nor grant_type (https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/
+authorizing-oauth-apps, "Web application flow"): `GET /login/oauth/authorize?client_id&redirect_uri&scope&state`,
+then `POST /login/oauth/access_token` with client_id, client_secret, code and redirect_uri, answered form-encoded
+(or JSON with `Accept: application/json`). So an authorization request is a browser request with client_id that
+names a redirect_uri and is answered by a page or a redirect, or, naming none, one the provider later answers
+with a redirect carrying code, error or tokens; a token request is a POST carrying a code and the client's
+credentials, a refresh token, or client credentials, answered by access_token or an OAuth error.
 """
 
 from __future__ import annotations
@@ -12,11 +21,12 @@ from urllib.parse import urljoin
 
 from oauthtrace.analysis.cache import derived
 from oauthtrace.analysis.oauth import (
-    RESPONSE_KEYS, authz_response_params, body_params, param, request_has_response_key, request_params,
+    RESPONSE_KEYS, authz_response_params, body_params, first_values, has_response_key, param,
+    request_has_response_key, request_param, request_params, token_fields,
 )
 from oauthtrace.html_forms import page_forms
-from oauthtrace.model import Hop
-from oauthtrace.params import base_url, origin, path, plain_origin
+from oauthtrace.model import Hop, Pairs
+from oauthtrace.params import base_url, basic_client_credentials, origin, path, plain_origin
 
 ROLES = (
     "authorize", "login", "consent", "callback", "token", "refresh", "registration", "metadata", "resource", "other",
@@ -47,15 +57,33 @@ def classify(hops: list[Hop]) -> dict[int, str]:
 def classify_with_sources(hops: list[Hop]) -> tuple[dict[int, str], dict[int, Hop]]:
     """The roles, and the redirect sources found on the way (correlate needs them too: computed once)."""
     roles: dict[int, str] = {}
-    asks: dict[int, tuple] = {}  # authorization request's seq -> its _authorize_key: read once, used three times
+    asking: list[Hop] = []  # the authorization requests
+    bare: list[Hop] = []  # requests with client_id alone: authorization requests if the traffic shows the answer
     for hop in hops:  # a hop's seq is unique in its trace
         role = roles[hop.seq] = request_role(hop)
         if role == "authorize":
-            asks[hop.seq] = _authorize_key(hop)
-    redirect_uris = {base_url(redirect_uri) for _, _, _, redirect_uri in asks.values() if redirect_uri}
-    provider_origins = {where for where, _, _, _ in asks.values()}
+            asking.append(hop)
+        # the name written out, or escaped (parse_qsl decodes it): most hops are turned away by two substring tests
+        elif role == "other" and hop.query and ("client_id" in hop.url or "%" in hop.url) and _may_ask_bare(hop):
+            bare.append(hop)
     ordered = sorted(hops, key=_start)
     sources = _redirect_sources(ordered)
+    if bare:
+        for hop in _answered_bare_requests(ordered, set(map(id, bare)), roles, sources):
+            roles[hop.seq] = "authorize"
+            asking.append(hop)
+    shaped = {id(hop): hop for hop in asking if not _names_its_response(hop)}
+    if shaped:
+        answered_otherwise = set(map(id, _answered_otherwise(ordered, shaped)))
+        if answered_otherwise:
+            for hop in asking:
+                if id(hop) in answered_otherwise:
+                    roles[hop.seq] = "other"
+            asking = [hop for hop in asking if id(hop) not in answered_otherwise]
+    # authorization request's seq -> its _authorize_key: read once, used three times
+    asks: dict[int, tuple] = {hop.seq: _authorize_key(hop) for hop in asking}
+    redirect_uris = {base_url(redirect_uri) for _, _, _, redirect_uri in asks.values() if redirect_uri}
+    provider_origins = {where for where, _, _, _ in asks.values()}
     consented: set[str] = set()  # provider origins whose login form was posted since their last authorize
     asked: set[tuple] = set()  # authorization requests already seen, to tell a consent form re-posting them
     for hop in ordered:
@@ -70,7 +98,7 @@ def classify_with_sources(hops: list[Hop]) -> tuple[dict[int, str], dict[int, Ho
                 consented.discard(key[0])  # its origin
             asked.add(key)
         elif role == "other":
-            if is_callback(hop, source, redirect_uris):
+            if is_callback(hop, source, redirect_uris, roles, provider_origins):
                 roles[hop.seq] = "callback"
             # the page test first: it turns away the assets and API calls (most hops) without parsing the URL
             elif is_provider_page(hop) and _at_provider(hop, source, roles, provider_origins):
@@ -89,11 +117,16 @@ def request_role(hop: Hop) -> str:
     if is_metadata(hop) or is_client_metadata_document(hop):
         return "metadata"
     if hop.method == "POST":
-        grant = param(body_params(hop), "grant_type")
+        body = body_params(hop)
+        grant = param(body, "grant_type")
         if grant == "authorization_code":
             return "token"
         if grant == "refresh_token":
             return "refresh"
+        if grant is None or grant == "client_credentials":
+            role = _token_request_by_shape(hop, body, grant)
+            if role is not None:
+                return role
         if is_registration(hop):
             return "registration"
         if _is_pushed_request(hop):
@@ -103,6 +136,47 @@ def request_role(hop: Hop) -> str:
     if is_resource(hop) or is_mcp_call(hop):
         return "resource"
     return "other"
+
+
+def _token_request_by_shape(hop: Hop, body: Pairs, grant: str | None) -> str | None:
+    """"token" or "refresh" for a POST shaped like a token request though it names no grant_type (GitHub's
+    `POST /login/oauth/access_token`), or a client credentials one (RFC 6749 §4.4.2); None otherwise.
+
+    Its body carries a code with the client's identity, a refresh token, or the client's credentials (client_id
+    with client_secret, or a client_assertion) and nothing else, and it is answered by access_token or an OAuth
+    error: a form_post callback carries a code too, but is answered by a page; a revocation or introspection
+    request carries a `token`."""
+    if grant is None and _GRANT_LIKE.isdisjoint([name for name, _ in body]):
+        return None  # most POSTs (login forms, API calls): nothing grant-like, nothing more read
+    authorization = hop.req_header("authorization")
+    values = first_values(body)
+    code, refresh_token, secret = values.get("code"), values.get("refresh_token"), values.get("client_secret")
+    if values.get("token") or values.get("response_type") or values.get("username"):
+        return None  # revocation, introspection, a pushed authorization request, the password grant
+    if grant == "client_credentials":
+        role = "token"
+    elif code:
+        client = values.get("client_id") or values.get("client_assertion") or basic_client_credentials(authorization)
+        role = "token" if client else None
+    elif refresh_token:
+        role = "refresh"
+    elif (secret and values.get("client_id")) or values.get("client_assertion"):
+        role = "token"  # client credentials without grant_type: the client's credentials and nothing else
+    else:
+        role = None
+    return role if role is not None and _answers_like_a_token_endpoint(hop) else None
+
+
+# the body parameters a token request without grant_type has one of: the grant, or the client's credentials
+_GRANT_LIKE = frozenset(("code", "refresh_token", "client_secret", "client_assertion"))
+
+
+def _answers_like_a_token_endpoint(hop: Hop) -> bool:
+    """The answer is a token response (access_token) or an OAuth error, JSON or form-encoded (token_fields)."""
+    fields = token_fields(hop)
+    if not fields:
+        return False
+    return any(isinstance(fields.get(name), str) and fields.get(name) for name in ("access_token", "error"))
 
 
 def is_metadata(hop: Hop) -> bool:
@@ -178,7 +252,10 @@ def _is_jsonrpc_post(hop: Hop) -> bool:
 
 
 def is_authorize(hop: Hop) -> bool:
-    """An authorization request: response_type with client_id, or a PAR request_uri with client_id."""
+    """An authorization request: response_type with client_id, or a PAR request_uri with client_id; or, named by
+    its shape, a GET with client_id and a redirect_uri that the provider answers with a page or a redirect (GitHub
+    sends no response_type). A request carrying a code, a secret or tokens is a token request or a callback; a
+    POST without response_type is a provider's own login or consent form carrying the request's parameters on."""
     if hop.method not in ("GET", "POST") or not (hop.query or hop.form):
         return False
     pairs = request_params(hop)
@@ -186,7 +263,112 @@ def is_authorize(hop: Hop) -> bool:
         return False
     if param(pairs, "grant_type"):
         return False
-    return bool(param(pairs, "response_type") or param(pairs, "request_uri"))
+    if param(pairs, "response_type") or param(pairs, "request_uri"):
+        return True
+    return (hop.method == "GET" and bool(param(pairs, "redirect_uri")) and answers_browser(hop)
+            and not _carries_back_channel(pairs))
+
+
+def _carries_back_channel(pairs: Pairs) -> bool:
+    """A code, an error, tokens or a client secret: what an authorization request never carries."""
+    return has_response_key(pairs) or any(param(pairs, name) for name in _BACK_CHANNEL_NAMES)
+
+
+_BACK_CHANNEL_NAMES = ("client_secret", "client_assertion", "refresh_token")
+
+
+def answers_browser(hop: Hop) -> bool:
+    """Answered by a page or a redirect, as a browser's request is; JSON answers an API call."""
+    return (hop.status or 0) in range(300, 400) or hop.resp_content_type == "text/html"
+
+
+def _may_ask_bare(hop: Hop) -> bool:
+    """A browser GET with client_id but no redirect_uri (GitHub and Slack make it optional, the registered one is
+    used), answered by a page or a redirect: an authorization request only if the traffic shows the answer."""
+    if hop.method != "GET" or not param(hop.query, "client_id"):
+        return False  # the cheap test first: most hops name no client_id
+    return answers_browser(hop) and not _carries_back_channel(hop.query)
+
+
+def _answered_bare_requests(ordered: list[Hop], bare: set[int], roles: dict[int, str],
+                            sources: dict[int, Hop]) -> list[Hop]:
+    """The bare requests (ids in `bare`; see _may_ask_bare) that are authorization requests: the provider's origin
+    later redirects the browser with code, error or tokens.
+
+    One walk in start order. A bare request counts only when the browser came from elsewhere (the client sent
+    it, or the user followed a link): the provider's own pages reached by its redirects or forms (GitHub's
+    `/login?client_id=…&return_to=…`, a Keycloak login action) carry client_id too, but are steps of a flow. An
+    answer goes to the request at its origin that sent the state it returns, else to the latest one, unless an
+    authorization request in its own right came after that one.
+    """
+    awaiting: dict[str, list[Hop]] = {}  # provider origin -> its bare requests not answered yet, oldest first
+    latest_named: dict[str, Hop] = {}  # provider origin -> its latest authorization request in its own right
+    answered: list[Hop] = []
+    for hop in ordered:
+        if id(hop) in bare:
+            where = origin(hop.url)
+            source = sources.get(hop.seq)
+            if source is None or origin(source.url) != where:
+                waiting = awaiting.setdefault(where, [])
+                waiting.append(hop)
+                del waiting[:-_AWAITED]  # the oldest unanswered ones were something else
+        elif awaiting and roles[hop.seq] == "authorize":
+            latest_named[origin(hop.url)] = hop
+        if awaiting and _may_redirect(hop):
+            where = origin(hop.url)
+            waiting = awaiting.get(where)
+            if waiting and carries_response(hop):
+                asked = _asker(waiting, hop, latest_named.get(where))
+                if asked is not None:
+                    answered.append(asked)
+                    waiting.remove(asked)
+                    if not waiting:
+                        del awaiting[where]
+    return answered
+
+
+_AWAITED = 16  # bare requests kept per origin while they wait for an answer
+
+
+def _asker(waiting: list[Hop], answer: Hop, named: Hop | None) -> Hop | None:
+    """Which waiting bare request `answer` (a redirect carrying an authorization response) answers."""
+    pairs, _ = authz_response_params(answer)
+    state = param(pairs, "state")
+    if state:
+        for hop in reversed(waiting):
+            if param(hop.query, "state") == state:
+                return hop
+        if named is not None and request_param(named, "state") == state:
+            return None  # it answers the authorization request in its own right
+    latest = waiting[-1]
+    if named is not None and _start(named) > _start(latest):
+        return None  # the authorization request sent after it is the one answered
+    return latest
+
+
+def _names_its_response(hop: Hop) -> bool:
+    """An authorization request that says what it asks for: response_type, or a pushed request's request_uri."""
+    return bool(request_param(hop, "response_type") or request_param(hop, "request_uri"))
+
+
+def _answered_otherwise(ordered: list[Hop], shaped: dict[int, Hop]) -> list[Hop]:
+    """The requests taken for authorization requests by their shape alone (`shaped`, by id: no response_type)
+    whose provider then sends the browser to their redirect_uri with neither code, error nor tokens: they asked
+    for something else. Entra's admin consent endpoint is asked `?client_id&scope&redirect_uri&state` and answers
+    `?admin_consent=True&tenant=…&state=…` (https://learn.microsoft.com/en-us/entra/identity-platform/
+    v2-admin-consent). One walk in start order; only redirects (Location) from the request's own origin count."""
+    awaiting: dict[tuple[str, str], Hop] = {}  # (provider origin, redirect_uri base) -> the request
+    answered: list[Hop] = []
+    for hop in ordered:
+        if id(hop) in shaped:
+            redirect_uri = request_param(hop, "redirect_uri")
+            if redirect_uri:
+                awaiting[(origin(hop.url), base_url(redirect_uri))] = hop
+        if awaiting and hop.location:
+            asked = awaiting.pop((origin(hop.url), base_url(absolute(hop.url, hop.location))), None)
+            if asked is not None and not carries_response(hop):
+                answered.append(asked)
+    return answered
 
 
 def is_resource(hop: Hop) -> bool:
@@ -300,17 +482,29 @@ def _form_action(html: str) -> str | None:
     return forms[0].action if forms else None
 
 
-def is_callback(hop: Hop, source: Hop | None, redirect_uris: set[str]) -> bool:
-    """The request delivering an authorization response to the client's redirect_uri."""
+def is_callback(hop: Hop, source: Hop | None, redirect_uris: set[str], roles: dict[int, str] | None = None,
+                provider_origins: set[str] | frozenset = frozenset()) -> bool:
+    """The request delivering an authorization response to the client's redirect_uri.
+
+    `roles` (the roles decided so far, in start order) and `provider_origins` tell who redirected the browser
+    here; without them any redirect to a redirect_uri counts."""
     if source is not None and carries_response(source):
         return True
     delivers = request_has_response_key(hop)
     if not delivers and source is None:
         return False  # neither carrying a response nor redirected here: whatever its URL
     if base_url(hop.url) in redirect_uris:
-        # a fragment response reaches the redirect_uri with an empty query: still the callback when redirected
-        return delivers or source is not None
+        # a fragment response reaches the redirect_uri with an empty query: still the callback when the provider
+        # redirected here. The client's own pages redirecting to it deliver nothing: an app whose redirect_uri is
+        # also its sign-in page (SharePoint's `/_forms/default.aspx?ReturnUrl=…`, hit before any authorization
+        # request) is not answered by it
+        return delivers or (source is not None and (roles is None or _from_provider(source, roles, provider_origins)))
     return delivers and bool(param(request_params(hop), "state")) and hop.method in ("GET", "POST")
+
+
+def _from_provider(source: Hop, roles: dict[int, str], provider_origins: set[str] | frozenset) -> bool:
+    """The redirect came from a step of an authorization flow, or from a provider's origin."""
+    return roles.get(source.seq) in ("authorize", "login", "consent") or origin(source.url) in provider_origins
 
 
 def carries_response(hop: Hop) -> bool:
@@ -337,12 +531,12 @@ def is_provider_page(hop: Hop) -> bool:
         return False
     # a page or a redirect answers the browser; JSON answers an API call (token, PAR, revocation ...)
     content_type = hop.resp_content_type  # a header lookup: once
-    answers_browser = content_type == "text/html" or (hop.status or 0) in range(300, 400)
+    to_browser = content_type == "text/html" or (hop.status or 0) in range(300, 400)
     if hop.method == "POST":
         submitted = bool(hop.form) or hop.req_content_type in (
             "application/x-www-form-urlencoded", "multipart/form-data")
-        return submitted and answers_browser and not param(hop.form, "grant_type")
-    return answers_browser and not content_type.startswith(_ASSET_TYPES)
+        return submitted and to_browser and not param(hop.form, "grant_type")
+    return to_browser and not content_type.startswith(_ASSET_TYPES)
 
 
 def _login_or_consent(hop: Hop, consented: set[str]) -> str:

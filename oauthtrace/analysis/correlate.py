@@ -277,7 +277,8 @@ class _Joiner:
         if flow is None and verifier:
             flow = self.by_challenge.get(s256(verifier))
         client_id = body.get("client_id") or _basic_client(hop)
-        if flow is None:
+        if flow is None and _redeems_a_code(body):
+            # a client credentials request (classify names it a token request too) belongs to no login
             flow = self.by_client.get((client_id, body.get("redirect_uri") or None))
         if flow is None:
             flow = self._new(hop)
@@ -415,6 +416,12 @@ class _Joiner:
                 roles={seq: role_of(seq, "other") for seq in seqs}, pushed=flow.pushed,
             ))
         return out
+
+
+def _redeems_a_code(body: dict[str, str]) -> bool:
+    """A token request's body (first_values) asks for the authorization code grant, by name or by carrying a code
+    (GitHub's names no grant_type)."""
+    return body.get("grant_type") == "authorization_code" or bool(body.get("code"))
 
 
 def _basic_client(hop: Hop) -> str | None:

@@ -55,7 +55,7 @@ SCENARIOS = [
              ["state-altered"], replay="pass"),
     Scenario("error-without-state", "plugin", "error-without-state",
              "The provider answers `error=access_denied` and drops `state` from that error redirect.",
-             ["authz-error", "state-dropped"], replay="pass"),
+             ["state-dropped"], replay="pass"),
     Scenario("token-form-encoded", "plugin", "token-form-encoded",
              "The provider answers the token request form-encoded instead of JSON.",
              ["token-response-not-json"], replay="pass"),

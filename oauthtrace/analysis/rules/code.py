@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from oauthtrace.analysis.oauth import body_params, param, shown, token_fields
+from oauthtrace.analysis.oauth import body_params, param, request_param, shown, token_fields
 from oauthtrace.analysis.registry import Context, memo, rule
-from oauthtrace.analysis.rules._shared import estimated_bits, facts, surely_unguessable
+from oauthtrace.analysis.rules._shared import AuthzResponse, estimated_bits, facts, surely_unguessable
 from oauthtrace.model import Exchange, Hit, Hop
 
 CODE_LIFETIME = 600.0  # RFC 6749 §4.1.2: a maximum authorization code lifetime of 10 minutes is RECOMMENDED
@@ -122,7 +122,8 @@ def callback_malformed(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
     response = known.response
     if response is None:
         return ()
-    response_type = (known.sent_param("response_type") or "code").split()
+    asked_for = known.sent_param("response_type")
+    response_type = (asked_for or "code").split()
     if response_type == ["none"]:
         return ()
     code, error = known.response_param("code"), known.response_param("error")
@@ -132,6 +133,8 @@ def callback_malformed(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
         return ()
     elif "code" not in response_type and (known.response_param("access_token") or known.response_param("id_token")):
         return ()  # implicit: tokens instead of a code
+    elif not _answers_a_request(exchange, response) or _asked_by_shape(exchange, asked_for):
+        return ()
     else:
         problem = "neither code nor error"
     names = sorted({name for name, _ in response.pairs})
@@ -140,6 +143,26 @@ def callback_malformed(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
         message=f"authorization response has {problem} (parameters: {', '.join(names) or '∅'})",
         evidence={"problem": problem, "params": names, "mode": response.mode},
     )]
+
+
+def _answers_a_request(exchange: Exchange, response: AuthzResponse) -> bool:
+    """Whether an empty response is one: the provider's own redirect or form is; a request to the redirect URI
+    (the provider's redirect not seen) only after an authorization request. Before any, it is the client's own
+    page (SharePoint's sign-in page `/_forms/default.aspx?ReturnUrl=…` is its redirect URI), and with no request
+    at all nothing says which response_type it answers (`none` asks for no code)."""
+    if response.mode != "callback":
+        return True
+    asked = exchange.authorize
+    return asked is not None and (asked.started or 0.0, asked.seq) < (response.hop.started or 0.0, response.hop.seq)
+
+
+def _asked_by_shape(exchange: Exchange, asked_for: str | None) -> bool:
+    """An authorization request that names no response_type, neither itself nor pushed (GitHub's, recognised by
+    its shape): judged by what it gets back, an answer with neither code nor error says it asked for no code
+    (Entra's admin consent endpoint is asked with client_id, redirect_uri and state too and answers
+    admin_consent=True, https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent)."""
+    asked = exchange.authorize
+    return asked_for is None and asked is not None and not request_param(asked, "request_uri")
 
 
 def _codes(ctx: Context) -> dict[str, int]:

@@ -150,17 +150,19 @@ def may_spell(body: bytes | None, word: bytes) -> bool:
     quote="If the resource owner denies the access request or if the request fails for reasons other than a "
     "missing or invalid redirection URI, the authorization server informs the client",
     fix="Read the likely cause in the finding; fix the request (client) or the provider's client configuration "
-    "(provider) it points at.",
+    "(provider) it points at. A denial by the user is their answer, not a fault: let them try again.",
 )
 def authz_error(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
-    """The authorization response is an error: what it says and its likely cause."""
+    """The authorization response is an error: what it says, its likely cause, and who it points at."""
     error = _front_error(exchange, ctx)
     if error is None:
         return
     code = error.error
     description = error.fields.get("error_description")
-    cause = likely_cause(code, request_params(exchange.authorize) if exchange.authorize else [])
+    request = request_params(exchange.authorize) if exchange.authorize else []
+    cause = likely_cause(code, request)
     recovered = _recovered_later(exchange, ctx)
+    blame, expected = error_party(code, request)
     message = f"callback.error = {shown(code)}"
     if description:
         message += f" — {shown(description, limit=120)}"
@@ -170,7 +172,37 @@ def authz_error(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     yield Hit(hop=error.hop, message=message,
               evidence={"error": code, "error_description": description, "error_uri": error.fields.get("error_uri"),
                         "cause": cause, "recovered": recovered},
-              severity=None if recovered else "error")
+              severity=None if recovered or expected else "error", blame=blame)
+
+
+# Who an authorization error points at, by its code (RFC 6749 §4.1.2.1, OpenID Connect Core §3.1.2.6). "user": the
+# resource owner, who may deny (RFC 6749 §4.1.2.1: "access_denied: The resource owner or authorization server
+# denied the request"): usually the Deny button, sometimes a provider policy; either way not a fault to fix.
+USER = "user"
+_ERROR_PARTIES = {
+    "access_denied": USER,
+    # the client's request, or what it asks of its registration
+    "invalid_request": "C", "unauthorized_client": "C", "unsupported_response_type": "C", "invalid_scope": "C",
+    "invalid_request_uri": "C", "invalid_request_object": "C", "request_not_supported": "C",
+    "request_uri_not_supported": "C", "registration_not_supported": "C", "invalid_target": "C",
+    "invalid_authorization_details": "C",
+    # the provider itself
+    "server_error": "AS", "temporarily_unavailable": "AS",
+}
+# OpenID Connect Core §3.1.2.6: the provider needs the user to act; the answer a silent request (prompt=none) asks
+# for: "This error MAY be returned when the prompt parameter value in the Authentication Request is none"
+_INTERACTION_ERRORS = ("login_required", "interaction_required", "consent_required", "account_selection_required")
+
+
+def error_party(code, request) -> tuple[str, bool]:
+    """(blame, expected) for an authorization error: who it points at, and whether it is an answer rather than a
+    fault (the user's denial; an interaction error answering prompt=none), which stays information."""
+    if code == "access_denied":
+        return USER, True
+    if code in _INTERACTION_ERRORS:
+        # answering prompt=none it is the expected answer: the client goes on with an interactive request
+        return ("C", True) if param(request, "prompt") == "none" else ("AS", False)
+    return (_ERROR_PARTIES.get(code, "AS") if isinstance(code, str) else "AS"), False
 
 
 def likely_cause(code: str, request) -> str:
@@ -301,6 +333,10 @@ def error_charset(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
 )
 def token_error_status(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """A token error came with a status other than 400 (or 401 for invalid_client); 200 is the worst case."""
+    # GitHub's OAuth apps answer a bad code `bad_verification_code` (its documented errors:
+    # https://docs.github.com/en/apps/oauth-apps/maintaining-oauth-apps/troubleshooting-oauth-app-access-token-request-errors)
+    # with HTTP 200: clients that trust the status (golang/oauth2#274, octokit/auth-oauth-app.js#13, the MCP
+    # TypeScript SDK's #1343) fail on the missing access_token instead of reading the error
     for response in _back_errors(exchange, ctx):
         if response.where == "registration":
             continue  # RFC 7591 §3.2.2 has its own rules (400)
