@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from mitmproxy.net import encoding
 
-from oauthtrace.capture.tls_hints import UPSTREAM_TLS_FAILED
+from oauthtrace.capture.tls_hints import UPSTREAM_TLS_FAILED, UPSTREAM_TLS_KEY
 from oauthtrace.model import BROWSER_LISTENER, Hop, Pairs, first
 from oauthtrace.params import parse_pairs, query_pairs
 
@@ -101,20 +101,13 @@ def error_text(flow: http.HTTPFlow) -> str:
     """
     text = flow.error.msg
     request, server = flow.request, flow.server_conn
-    if _upstream_handshake_failed(flow):
+    if flow.metadata.get(UPSTREAM_TLS_KEY) == text:
         return UPSTREAM_TLS_FAILED + text
     waiting = flow.response is None and request.timestamp_end and server is not None and server.timestamp_tcp_setup
     if waiting and text.startswith("Client disconnected"):
         waited = max(0.0, flow.error.timestamp - request.timestamp_end)
         text = f"{text} The server had not answered after {waited:.1f} s."
     return text
-
-
-def _upstream_handshake_failed(flow: http.HTTPFlow) -> bool:
-    # mitmproxy's message alone ("Certificate verify failed: …") does not say which side's certificate it was.
-    server = flow.server_conn
-    return (server is not None and bool(server.tls) and bool(server.timestamp_tcp_setup)
-            and not server.tls_established and server.error is not None and server.error == flow.error.msg)
 
 
 def client_url(flow: http.HTTPFlow, reverse: bool) -> str:

@@ -14,8 +14,11 @@ from oauthtrace.capture.userlog import LOGGER
 
 log = logging.getLogger(LOGGER)
 
-# The prefix a hop's error gets when the proxy's handshake with the upstream server failed (flows.error_text).
+# The prefix a hop's error gets when the proxy's handshake with the upstream server failed (flows.error_text):
+# mitmproxy's message alone ("Certificate verify failed: …") does not say whose certificate it was.
 UPSTREAM_TLS_FAILED = "Upstream TLS handshake failed: "
+# flow.metadata key: the handshake error of the flow's server, set by the Recorder when the flow fails with it.
+UPSTREAM_TLS_KEY = "oauthtrace_upstream_tls_error"
 # mitmproxy's own words for a client that refused its certificate (mitmproxy/proxy/layers/tls.py).
 _CLIENT_REFUSED = ("does not trust the proxy's certificate", "may not trust the proxy's certificate")
 
