@@ -25,7 +25,7 @@ from oauthtrace.params import path, query_pairs
 from oauthtrace.store import Store
 from tests.support.processes import ended
 from tests.support.recording import recording
-from tests.support.tls import make_private_ca
+from tests.support.tls import https_provider, private_ca  # noqa: F401 (fixtures)
 from tests.support.upstreams import fetch, proxy_opener, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -33,26 +33,6 @@ pytestmark = pytest.mark.e2e
 APPS = Path(__file__).resolve().parent / "fixtures" / "apps"
 REDIRECT_URI = "http://127.0.0.1:9/aip/plugin-demo/oauth/callback"  # the app redeems the code; nobody visits it
 UPSTREAM_HINT = "pass --upstream-ca FILE with that CA's certificate (PEM); --ssl-insecure skips the check"
-
-
-@pytest.fixture
-def private_ca(tmp_path):
-    return make_private_ca(tmp_path / "private-ca")
-
-
-@pytest.fixture
-def https_provider(private_ca):
-    started = []
-
-    def make(bug: str = "good") -> DemoProvider:
-        provider = DemoProvider(bug)
-        provider.app.serve_tls(private_ca.server_context())
-        started.append(provider.start())
-        return provider
-
-    yield make
-    for provider in started:
-        provider.stop()
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

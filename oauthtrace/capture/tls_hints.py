@@ -19,8 +19,10 @@ log = logging.getLogger(LOGGER)
 UPSTREAM_TLS_FAILED = "Upstream TLS handshake failed: "
 # flow.metadata key: the handshake error of the flow's server, set by the Recorder when the flow fails with it.
 UPSTREAM_TLS_KEY = "oauthtrace_upstream_tls_error"
-# mitmproxy's own words for a client that refused its certificate (mitmproxy/proxy/layers/tls.py).
-_CLIENT_REFUSED = ("does not trust the proxy's certificate", "may not trust the proxy's certificate")
+# mitmproxy's own words for a client that refused its certificate (mitmproxy/proxy/layers/tls.py); a client that
+# only hung up during the handshake ("… may indicate that the client does not trust …") is no sure sign: browsers
+# open and drop spare connections.
+_CLIENT_REFUSED = ("The client does not trust the proxy's certificate", "The client may not trust the proxy's")
 
 
 def upstream_tls_failed(error: str | None) -> bool:
@@ -33,7 +35,7 @@ def upstream_hint(server: str, error: str) -> str:
         return (f"the proxy does not trust {server}'s certificate ({error}). If it comes from a private CA "
                 f"(mkcert, a company CA, self-signed), pass --upstream-ca FILE with that CA's certificate (PEM); "
                 f"--ssl-insecure skips the check.")
-    return f"the TLS handshake with {server} failed: {error}."
+    return f"the TLS handshake with {server} failed: {error.rstrip('.')}."
 
 
 def client_hint(client: str, error: str, ca_cert: Path) -> str:
@@ -42,7 +44,7 @@ def client_hint(client: str, error: str, ca_cert: Path) -> str:
 
 
 def client_refused(error: str | None) -> bool:
-    return error is not None and any(words in error for words in _CLIENT_REFUSED)
+    return error is not None and error.startswith(_CLIENT_REFUSED)
 
 
 class TlsHints:

@@ -12,6 +12,7 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -63,3 +64,26 @@ def make_private_ca(directory: Path, name: str = "oauthtrace test CA") -> Privat
     found.server_key.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                                    serialization.NoEncryption()))
     return found
+
+
+@pytest.fixture
+def private_ca(tmp_path):
+    return make_private_ca(tmp_path / "private-ca")
+
+
+@pytest.fixture
+def https_provider(private_ca):
+    """Makes demo providers (`make(bug)`) that answer over HTTPS with a certificate from `private_ca`."""
+    from oauthtrace.demo.provider import DemoProvider
+
+    started = []
+
+    def make(bug: str = "good") -> DemoProvider:
+        provider = DemoProvider(bug)
+        provider.app.serve_tls(private_ca.server_context())
+        started.append(provider.start())
+        return provider
+
+    yield make
+    for provider in started:
+        provider.stop()
