@@ -1,9 +1,10 @@
 """`record --browser` as a user runs it: real Chromium, started by record itself, with a window (on Xvfb), through
 HTTPS interception to a provider behind a private CA.
 
-The browser is the one `record --browser` finds through OAUTHTRACE_BROWSER, here a two-line script that runs
-Chromium with the flags every test browser gets (nothing but loopback resolves, nothing bypasses the proxy but
-what is not loopback): Chromium takes a switch's last value, so these win over record's own.
+The browser is the one `record --browser` finds through OAUTHTRACE_BROWSER, here a small script that runs
+Chromium with record's flags but the loopback-only ones every test browser gets: record's `--proxy-bypass-list`
+is replaced (Chromium keeps a repeated switch's first value) and nothing but 127.0.0.1 resolves, so Chromium's own
+calls home neither reach the proxy nor leave the machine.
 """
 
 from __future__ import annotations
@@ -42,7 +43,12 @@ def display():
 def loopback_browser(chromium, tmp_path):
     script = tmp_path / "chromium-loopback"
     script.write_text(f"""#!/bin/sh
-exec {chromium} "$@" --proxy-bypass-list='*;<-loopback>' --host-resolver-rules='MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'
+for arg do
+    shift
+    case "$arg" in --proxy-bypass-list=*) arg='--proxy-bypass-list=*;<-loopback>' ;; esac
+    set -- "$@" "$arg"
+done
+exec {chromium} --host-resolver-rules='MAP * ~NOTFOUND, EXCLUDE 127.0.0.1' "$@"
 """)
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
     return str(script)
@@ -81,6 +87,8 @@ def test_record_browser_logs_in_through_https_to_a_private_ca_provider_and_names
     authorize = next(h for h in hops if path(h.url) == "/authorize")
     assert authorize.url.startswith(f"{provider.url}/authorize") and authorize.status == 200
     assert [path(h.url) for h in hops if h.url.startswith(provider.url)] == ["/authorize", "/login"]
+    assert all(h.url.startswith("http://127.0.0.1:") or h.url.startswith("https://127.0.0.1:") for h in hops), \
+        "only loopback reaches the proxy"
     assert "state-dropped" in _check(db_path)
 
 
