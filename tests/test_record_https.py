@@ -110,6 +110,23 @@ def test_record_stops_when_its_command_exits_and_reflects_its_exit_code(db_path,
     assert "exited with code 3; recording stops." in output
 
 
+STUBBORN_APP = """
+import os, signal
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+print("pid", os.getpid(), "ignores SIGTERM", flush=True)
+signal.pause()
+"""
+
+
+def test_a_command_that_ignores_sigterm_is_killed_after_the_grace_period(db_path, confdir):
+    with recording(db_path, "--", sys.executable, "-c", STUBBORN_APP, confdir=confdir) as record:
+        assert wait_until(lambda: app_line(record) is not None, timeout=60), "\n".join(record.lines)
+        app_pid = int(app_line(record).split()[1])
+        output = record.stop(timeout=60)
+    assert record.process.returncode == 0, output
+    assert ended(app_pid), "record returned while the app it started still ran"
+
+
 def test_a_command_that_cannot_start_is_one_line_and_exit_2(db_path, confdir, tmp_path):
     missing = str(tmp_path / "no-such-program")
     with recording(db_path, "--", missing, confdir=confdir) as record:

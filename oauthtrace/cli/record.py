@@ -54,6 +54,8 @@ def record(db_path, port, listen_host, reverse_specs, name, browser, start_url, 
     _check_listen_host(listen_host)
     if start_url and not browser:
         raise UserError("--open needs --browser (it is the page the started browser opens)")
+    if start_url and not start_url.startswith(("http://", "https://")):
+        raise UserError(f"bad --open {start_url!r}: give an http:// or https:// URL")
     if command and show_ui:
         raise UserError("--ui cannot share the terminal with a command's output: leave out one of them")
     child = ChildCommand(list(command)) if command else None
@@ -76,15 +78,9 @@ def record(db_path, port, listen_host, reverse_specs, name, browser, start_url, 
         _print_listening(listening, db_path)
         if browser_binary:
             browsers.append(open_browser(browser_binary, listening, start_url, on_early_exit=_say_browser_ended))
-        if child:
-            click.echo(f"Running         {shlex.join(child.argv)}   (with the proxy and its CA in its environment)")
-            sys.stdout.flush()
-            try:
-                child.start(listening.proxy_url, listening.ca_cert, child_exited)
-            except UserError as exc:
-                click.echo(f"Error: {exc}", err=True)
-                child_exit.append(2)
-                runner.request_stop()
+        if child and not _start_child(child, listening, child_exited):
+            child_exit.append(2)
+            runner.request_stop()
 
     try:
         stats = _run_with_ui(runner, db_path, ready) if show_ui else runner.run(on_ready=ready)
@@ -99,6 +95,17 @@ def record(db_path, port, listen_host, reverse_specs, name, browser, start_url, 
         sys.exit(1)
     if child_exit and child_exit[0]:
         sys.exit(exit_status(child_exit[0]))
+
+
+def _start_child(child: ChildCommand, listening, on_exit) -> bool:
+    click.echo(f"Running         {shlex.join(child.argv)}   (with the proxy and its CA in its environment)")
+    sys.stdout.flush()  # before the command's own output, which shares the terminal
+    try:
+        child.start(listening.proxy_url, listening.ca_cert, on_exit)
+    except UserError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        return False
+    return True
 
 
 def _say_browser_ended(message: str) -> None:
