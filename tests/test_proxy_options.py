@@ -11,7 +11,7 @@ import pytest
 
 from oauthtrace.capture.browser import failure_reason
 from oauthtrace.capture.ca_bundle import read_ca_file, remove_bundle, write_bundle
-from oauthtrace.capture.child import child_environment, exit_status
+from oauthtrace.capture.child import child_environment, describe_exit, exit_status
 from oauthtrace.capture.proxy_settings import ProxySettings
 from oauthtrace.capture.tls_hints import client_hint, client_refused, upstream_hint
 from oauthtrace.errors import UserError
@@ -67,6 +67,8 @@ def test_the_child_environment_points_every_runtime_at_the_proxy_and_the_bundle(
 
 def test_exit_status_follows_the_shell_for_a_signalled_child():
     assert exit_status(3) == 3 and exit_status(-15) == 143
+    assert describe_exit(["npm", "run", "dev"], 1) == "npm run dev exited with code 1"
+    assert describe_exit(["npm", "run", "dev"], -2) == "npm run dev was stopped by SIGINT"
 
 
 def test_hints_say_what_happened_and_what_to_pass(tmp_path):

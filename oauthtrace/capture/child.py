@@ -14,6 +14,7 @@ import os
 import shlex
 import signal
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -38,8 +39,12 @@ def child_environment(base: dict[str, str], proxy_url: str, ca_bundle: Path) -> 
 
 
 class ChildCommand:
-    """One command run for the length of a recording, in its own process group so that it and what it starts
-    can be stopped together; its output goes straight to the terminal."""
+    """One command run for the length of a recording; its output goes straight to the terminal.
+
+    From a terminal it stays in record's foreground process group, as a shell would run it: a dev server that
+    reads the keyboard would be stopped (SIGTTIN) in a background group, and Ctrl-C reaches it as usual. Without
+    a terminal (CI, scripts) it gets a process group of its own, so that what it started is stopped with it.
+    """
 
     def __init__(self, argv: list[str]):
         if not argv:
@@ -48,13 +53,15 @@ class ChildCommand:
         self.process: subprocess.Popen | None = None
         self._bundle: Path | None = None
         self.stopped_by_us = False
+        self._own_group = False
 
     def start(self, proxy_url: str, proxy_ca: Path, on_exit) -> None:
         """Start it; `on_exit(returncode)` is called from another thread when it ends on its own."""
         self._bundle = write_bundle(read_ca_file(str(proxy_ca), "proxy CA"), "oauthtrace-child-ca-")
+        self._own_group = not sys.stdin.isatty()
         try:
-            self.process = subprocess.Popen(self.argv, env=child_environment(dict(os.environ), proxy_url,
-                                                                             self._bundle), process_group=0)
+            self.process = subprocess.Popen(self.argv, env=child_environment(dict(os.environ), proxy_url, self._bundle),
+                                            process_group=0 if self._own_group else None)
         except OSError as exc:
             remove_bundle(self._bundle)
             raise UserError(f"cannot run {shlex.join(self.argv)}: {exc.strerror or exc}") from None
@@ -67,7 +74,7 @@ class ChildCommand:
         threading.Thread(target=watch, daemon=True).start()
 
     def stop(self, grace: float = STOP_GRACE_SECONDS) -> int | None:
-        """SIGTERM to its process group, SIGKILL after `grace` seconds; its exit code."""
+        """SIGTERM (to its process group when it has one), SIGKILL after `grace` seconds; its exit code."""
         try:
             if self.process is None:
                 return None
@@ -79,16 +86,26 @@ class ChildCommand:
                 except subprocess.TimeoutExpired:
                     self._signal(signal.SIGKILL)
                     self.process.wait()
-            self._signal(signal.SIGKILL)  # what it started and left behind
+            if self._own_group:
+                self._signal(signal.SIGKILL)  # what it started and left behind
             return self.process.returncode
         finally:
             remove_bundle(self._bundle)
 
     def _signal(self, sig: int) -> None:
         try:
-            os.killpg(self.process.pid, sig)
+            if self._own_group:
+                os.killpg(self.process.pid, sig)
+            else:
+                self.process.send_signal(sig)
         except ProcessLookupError:
             pass
+
+
+def describe_exit(argv: list[str], returncode: int) -> str:
+    if returncode < 0:
+        return f"{shlex.join(argv)} was stopped by {signal.Signals(-returncode).name}"
+    return f"{shlex.join(argv)} exited with code {returncode}"
 
 
 def exit_status(returncode: int) -> int:

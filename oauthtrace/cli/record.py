@@ -9,7 +9,7 @@ import sys
 import click
 
 from oauthtrace.capture.browser import BrowserProcess, open_browser
-from oauthtrace.capture.child import ChildCommand, exit_status
+from oauthtrace.capture.child import ChildCommand, describe_exit, exit_status
 from oauthtrace.capture.proxy import DEFAULT_CONFDIR, ProxyConfig, ProxyRunner, parse_reverse
 from oauthtrace.capture.trust import trust_command
 from oauthtrace.cli.options import db_option
@@ -71,7 +71,7 @@ def record(db_path, port, listen_host, reverse_specs, name, browser, start_url, 
 
     def child_exited(code: int) -> None:
         child_exit.append(code)
-        click.echo(f"{shlex.join(child.argv)} exited with code {code}; recording stops.", err=True)
+        click.echo(f"{describe_exit(child.argv, code)}; recording stops.", err=True)
         runner.request_stop()
 
     def ready(listening):
