@@ -136,3 +136,17 @@ def _hops(db_path: str):
 
 def _stored_paths(db_path: str) -> list[str]:
     return [path(h.url) for h in _hops(db_path)]
+
+
+def test_record_browser_that_cannot_start_says_why_and_what_to_do(tmp_path, db_path, confdir):
+    not_runnable = tmp_path / "chromium"
+    not_runnable.write_text("#!/bin/sh\n")  # no execute permission
+    with recording(db_path, "--browser", confdir=confdir, env=_environment(str(not_runnable), None)) as record:
+        assert wait_until(lambda: any("cannot start the browser" in line for line in record.lines), timeout=60), \
+            "\n".join(record.lines)
+        assert record.process.poll() is None
+        output = record.stop()
+    [said] = [line for line in output.splitlines() if "cannot start the browser" in line]
+    assert said == (f"Warning: cannot start the browser {not_runnable}: Permission denied. Set OAUTHTRACE_BROWSER "
+                     f"to a Chromium or Chrome, or set {record.proxy_url} as the HTTP and HTTPS proxy of your own "
+                     "browser; recording goes on.")

@@ -109,8 +109,8 @@ class BrowserProcess:
             self.process = subprocess.Popen([self.binary, *args, start_url or "about:blank"],
                                             stdout=subprocess.DEVNULL, stderr=self._log)
         except OSError as exc:
-            self._on_early_exit(f"cannot start the browser {self.binary}: {exc.strerror or exc}. "
-                                f"{self._what_to_do()}")
+            self._on_early_exit(f"cannot start the browser {self.binary}: {exc.strerror or exc}. Set "
+                                f"OAUTHTRACE_BROWSER to a Chromium or Chrome, or {self._own_browser()}")
             return
         threading.Thread(target=self._watch, daemon=True).start()
 
@@ -138,8 +138,10 @@ class BrowserProcess:
         self._on_early_exit(f"the browser exited (code {code}): {reason}. {self._what_to_do()}")
 
     def _what_to_do(self) -> str:
-        return (f"Set DISPLAY to a running X server (or run under xvfb-run), or set {self.proxy_url} as the HTTP "
-                f"and HTTPS proxy of your own browser; recording goes on.")
+        return f"Set DISPLAY to a running X server (or run under xvfb-run), or {self._own_browser()}"
+
+    def _own_browser(self) -> str:
+        return f"set {self.proxy_url} as the HTTP and HTTPS proxy of your own browser; recording goes on."
 
 
 def open_browser(binary: str, listening, start_url: str | None,
