@@ -226,8 +226,8 @@ def test_reverse_listener_in_front_of_an_https_provider(https_provider, private_
 def test_bad_proxy_options_are_one_line_and_exit_2(args, message, db_path, confdir):
     result = CliRunner().invoke(cli, ["record", "--db", db_path, "--port", "0", "--confdir", confdir, *args])
     assert result.exit_code == 2, result.output
-    assert result.output.strip().splitlines() == [message] or result.output.strip().startswith(message), \
-        result.output
+    [line] = result.output.strip().splitlines()
+    assert line.startswith(message), result.output
     assert not _all_hops(db_path)
 
 

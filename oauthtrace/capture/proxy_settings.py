@@ -27,7 +27,6 @@ _NAME = re.compile(r"[a-z_][a-z0-9_]*\Z")
 @dataclass(frozen=True)
 class ProxySettings:
     upstream_ca_pem: bytes | None = None  # a private CA's certificates, trusted besides certifi's roots
-    upstream_ca_file: str | None = None
     ssl_insecure: bool = False
     mitm_sets: tuple[str, ...] = ()  # mitmdump's --set NAME=VALUE, applied as it applies them
 
@@ -41,8 +40,7 @@ class ProxySettings:
         for spec in sets:
             check_set(spec)
         pem = read_ca_file(upstream_ca, "--upstream-ca") if upstream_ca else None
-        return cls(upstream_ca_pem=pem, upstream_ca_file=upstream_ca, ssl_insecure=ssl_insecure,
-                   mitm_sets=tuple(sets))
+        return cls(upstream_ca_pem=pem, ssl_insecure=ssl_insecure, mitm_sets=tuple(sets))
 
 
 def check_set(spec: str) -> None:
