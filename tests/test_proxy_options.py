@@ -15,8 +15,10 @@ from oauthtrace.capture.child import child_environment, describe_exit, exit_stat
 from oauthtrace.capture.proxy_settings import ProxySettings
 from oauthtrace.capture.tls_hints import client_hint, client_refused, upstream_hint
 from oauthtrace.errors import UserError
+from oauthtrace.model import Hop
 from oauthtrace.store import Store
 from oauthtrace.timeline import status_word
+from oauthtrace.tui import lanes
 from tests.interchange_support import run_cli
 from tests.support.tls import make_private_ca
 
@@ -87,6 +89,9 @@ def test_hints_say_what_happened_and_what_to_pass(tmp_path):
 
 
 def test_lists_mark_an_upstream_tls_failure_apart_from_other_errors():
+    failed = Hop(trace_id=1, seq=1, started=0.0, listener="browser", method="GET", url="https://127.0.0.1:9443/",
+                 error="Upstream TLS handshake failed: Certificate verify failed: self-signed certificate")
+    assert lanes.status_text(failed) == "TLS"  # the UI's swimlanes and hop list use the same word
     assert status_word(None, "Upstream TLS handshake failed: Certificate verify failed: x") == "TLS"
     assert status_word(None, "Certificate verify failed: x") == "error"  # a client-side message is not ours
     assert status_word(302, None) == "302" and status_word(None, None) == "—"
