@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from mitmproxy.net import encoding
 
+from oauthtrace.capture.tls_hints import UPSTREAM_TLS_FAILED, UPSTREAM_TLS_KEY
 from oauthtrace.model import BROWSER_LISTENER, Hop, Pairs, first
 from oauthtrace.params import parse_pairs, query_pairs
 
@@ -100,6 +101,8 @@ def error_text(flow: http.HTTPFlow) -> str:
     """
     text = flow.error.msg
     request, server = flow.request, flow.server_conn
+    if flow.metadata.get(UPSTREAM_TLS_KEY) == text:
+        return UPSTREAM_TLS_FAILED + text
     waiting = flow.response is None and request.timestamp_end and server is not None and server.timestamp_tcp_setup
     if waiting and text.startswith("Client disconnected"):
         waited = max(0.0, flow.error.timestamp - request.timestamp_end)

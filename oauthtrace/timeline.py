@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from oauthtrace.capture.tls_hints import upstream_tls_failed
 from oauthtrace.model import BROWSER_LISTENER, Hop, Trace, reverse_listener
 from oauthtrace.params import host, path
 
@@ -28,6 +29,16 @@ def hop_row(hop: Hop, role: str | None = None) -> dict:
         "redirect": redirect_summary(hop.location) if hop.location else "",
         "role": role,
     }
+
+
+def status_word(status: int | None, error: str | None) -> str:
+    """A hop's status in five characters for lists: the code, `error`, or `TLS` when the proxy's handshake with
+    the upstream server failed (the fix is the recorder's options, not the provider's or client's code)."""
+    if upstream_tls_failed(error):
+        return "TLS"
+    if error is not None:
+        return "error"
+    return str(status) if status is not None else "—"
 
 
 def redirect_summary(location: str) -> str:

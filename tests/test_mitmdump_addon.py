@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -62,3 +63,36 @@ def test_mitmdump_with_the_addon_script_records_into_the_database(db_path, confd
         trace = store.resolve_trace("via-mitmdump")
         [hop] = store.hops(trace.id)
     assert hop.query == [("code", "c1"), ("state", "s1")] and hop.status == 200
+
+
+def test_mitmweb_with_the_addon_script_records_a_flow(db_path, confdir):
+    """mitmweb users load the same script; its web UI must not stop the addon from recording."""
+    upstream = App()
+    upstream.route("GET", "/cb", lambda request: Response.json({"ok": True}))
+    upstream.start()
+    port, web_port = _free_port(), _free_port()
+    mitmweb = shutil.which("mitmweb") or os.path.join(os.path.dirname(sys.executable), "mitmweb")
+    process = subprocess.Popen(
+        [mitmweb, "-q", "-s", str(ADDON), "--no-web-open-browser", "--web-host", "127.0.0.1", "--web-port",
+         str(web_port), "--listen-host", "127.0.0.1", "--listen-port", str(port), "--set", f"confdir={confdir}",
+         "--set", f"oauthtrace_db={db_path}", "--set", "oauthtrace_name=via-mitmweb"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        _wait_port(port)
+        _wait_port(web_port)
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({"http": f"http://127.0.0.1:{port}"}))
+        assert opener.open(f"{upstream.url}/cb?code=c2&state=s2", timeout=10).status == 200
+        # the web UI lists the flow too: the addon did not keep it from mitmweb's own view
+        with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(
+                f"http://127.0.0.1:{web_port}/flows", timeout=10) as listed:
+            assert [flow["request"]["path"] for flow in json.load(listed)] == ["/cb?code=c2&state=s2"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output = process.communicate(timeout=30)[0]
+        upstream.stop()
+    assert "Error" not in output, output
+    with Store.open(db_path) as store:
+        trace = store.resolve_trace("via-mitmweb")
+        [hop] = store.hops(trace.id)
+    assert hop.query == [("code", "c2"), ("state", "s2")] and hop.status == 200

@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from oauthtrace.capture.ca_bundle import remove_bundle, write_bundle
+from oauthtrace.capture.proxy_settings import ProxySettings, command_line_settings
 from oauthtrace.capture.recorder import Recorder
+from oauthtrace.capture.tls_hints import TlsHints
 from oauthtrace.capture.userlog import LOGGER, user_lines_handler
 from oauthtrace.capture.writer import WriterStats
 from oauthtrace.errors import UserError
@@ -41,6 +44,8 @@ class ProxyConfig:
     only_hosts: list[str] = field(default_factory=list)
     ignore_hosts: list[str] = field(default_factory=list)
     mitm_options: dict = field(default_factory=dict)  # more mitmproxy options, e.g. ssl_verify_upstream_trusted_ca
+    # --upstream-ca, --ssl-insecure and --set of the command that runs this proxy
+    settings: ProxySettings = field(default_factory=command_line_settings)
 
 
 @dataclass
@@ -96,6 +101,7 @@ class ProxyRunner:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ready = threading.Event()
         self._startup_error: str | None = None
+        self._upstream_bundle: Path | None = None
 
     # -- blocking use (the `record` command) ----------------------------------------------------
 
@@ -115,7 +121,7 @@ class ProxyRunner:
     # -- background use ------------------------------------------------------------------------
 
     def start_in_thread(self, timeout: float = 30) -> Listening:
-        self._thread = threading.Thread(target=lambda: self._serve(None, install_signals=False), daemon=True)
+        self._thread = threading.Thread(target=self._serve_in_thread, daemon=True)
         self._thread.start()
         if not self._ready.wait(timeout):
             raise RuntimeError("the proxy did not start in time")
@@ -123,14 +129,24 @@ class ProxyRunner:
             raise UserError(self._startup_error)
         return self.listening
 
-    def stop(self, timeout: float = 30) -> WriterStats | None:
+    def request_stop(self) -> None:
+        """Ask the proxy to stop, from any thread (a `record -- COMMAND` child that exited)."""
         if self._loop and self._master:
             self._loop.call_soon_threadsafe(self._master.shutdown)
+
+    def stop(self, timeout: float = 30) -> WriterStats | None:
+        self.request_stop()
         if getattr(self, "_thread", None):
             self._thread.join(timeout)
         return self.stats
 
     # -- internals -----------------------------------------------------------------------------
+
+    def _serve_in_thread(self) -> None:
+        try:
+            self._serve(None, install_signals=False)
+        except UserError:  # start_in_thread raises it in the caller's thread: no traceback from this one
+            pass
 
     def _serve(self, on_ready, install_signals: bool) -> WriterStats:
         try:
@@ -139,6 +155,7 @@ class ProxyRunner:
             # Only once the event loop has ended can no response hook hand over a flow any more: connections still
             # finish while mitmproxy runs its done hooks and while asyncio winds its tasks down.
             self.stats = self.recorder.close()
+            remove_bundle(self._upstream_bundle)
         if self._startup_error and install_signals:
             raise UserError(self._startup_error)
         return self.stats
@@ -153,8 +170,9 @@ class ProxyRunner:
         opts = options.Options(listen_host=config.listen_host, confdir=config.confdir)
         master = DumpMaster(opts, with_termlog=False, with_dumper=False)
         _drop_errorcheck(master)
-        master.addons.add(self.recorder, _ReadyProbe(self))
+        master.addons.add(self.recorder, TlsHints(ca_cert_path(config.confdir)), _ReadyProbe(self))
         try:
+            self._apply_sets(master)
             master.options.update(
                 mode=modes,
                 oauthtrace_db=config.db_path,
@@ -163,8 +181,13 @@ class ProxyRunner:
                 oauthtrace_ignore_hosts=config.ignore_hosts,
                 # Keep-alive upstream connections would let one reverse listener's flow show another's host.
                 connection_strategy="lazy",
+                **self._upstream_trust(),
                 **config.mitm_options,
             )
+        except UserError as exc:
+            self._fail(str(exc))
+            self.recorder.close()
+            raise
         except Exception as exc:
             self._fail(str(exc))
             self.recorder.close()
@@ -183,6 +206,29 @@ class ProxyRunner:
         await asyncio.to_thread(self._ready.wait)
         if on_ready and not self._startup_error:
             on_ready(self.listening)
+
+    def _apply_sets(self, master) -> None:
+        """--set NAME=VALUE as mitmdump applies it (strings parsed by each option's type, repeats into lists)."""
+        from mitmproxy.exceptions import OptionsError
+
+        by_name: dict[str, list[str]] = {}
+        for spec in self.config.settings.mitm_sets:
+            by_name.setdefault(spec.split("=", 1)[0].strip(), []).append(spec)
+        for specs in by_name.values():
+            try:
+                master.options.set(*specs)
+            except OptionsError as exc:
+                raise UserError(f"bad --set {specs[-1]!r}: {exc}") from None
+
+    def _upstream_trust(self) -> dict:
+        settings = self.config.settings
+        options: dict = {}
+        if settings.ssl_insecure:
+            options["ssl_insecure"] = True
+        if settings.upstream_ca_pem:
+            self._upstream_bundle = write_bundle(settings.upstream_ca_pem, "oauthtrace-upstream-ca-")
+            options["ssl_verify_upstream_trusted_ca"] = str(self._upstream_bundle)
+        return options
 
     def _modes(self) -> list[str]:
         regular_port = self.config.port or _free_port(self.config.listen_host)

@@ -11,6 +11,7 @@ from typing import Sequence
 from mitmproxy import ctx, http
 from mitmproxy.proxy.mode_specs import ProxyMode
 
+from oauthtrace.capture.tls_hints import UPSTREAM_TLS_KEY
 from oauthtrace.capture.writer import WriterStats
 from oauthtrace.capture.writer_process import ProcessWriter
 from oauthtrace.flows import DEFAULT_BODY_CAP, SEQ_KEY, STREAMED_BODY_KEY, listener_name
@@ -37,6 +38,7 @@ class Recorder:
         self._ignore: list[re.Pattern] = []
         self._stopping = False  # done has run: connections still open are being closed by the proxy
         self.writer: ProcessWriter | None = None
+        self._tls_failures: dict[tuple, str] = {}  # (host, port) -> why the last handshake with it failed
 
     def load(self, loader) -> None:
         loader.add_option("oauthtrace_db", str, self._db_path or "oauthtrace.db", "oauthtrace database file.")
@@ -74,9 +76,21 @@ class Recorder:
     def response(self, flow: http.HTTPFlow) -> None:
         self._record(flow)
 
+    def tls_failed_server(self, data) -> None:
+        """Remember why the handshake with this server failed: its flow's error hook comes next, and the flow's
+        own server connection does not hold the handshake's outcome."""
+        if len(self._tls_failures) > 1024:
+            self._tls_failures.clear()
+        if data.conn.address and data.conn.error:
+            self._tls_failures[tuple(data.conn.address[:2])] = data.conn.error
+
     def error(self, flow: http.HTTPFlow) -> None:
         if self._stopping and STREAMED_BODY_KEY in flow.metadata and flow.error is not None:
             flow.error.msg = STOPPED_WHILE_STREAMING
+        server = flow.server_conn.address if flow.server_conn else None
+        failed = self._tls_failures.get(tuple(server[:2])) if server else None
+        if failed is not None and flow.error is not None and flow.error.msg == failed:
+            flow.metadata[UPSTREAM_TLS_KEY] = failed
         self._record(flow)
 
     def done(self) -> None:

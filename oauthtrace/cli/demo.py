@@ -7,6 +7,7 @@ import sys
 import click
 
 from oauthtrace.cli.options import db_option
+from oauthtrace.cli.proxy_options import proxy_options
 from oauthtrace.demo.provider import BUGS
 from oauthtrace.demo.scenario import MCP_BUGS, MCP_REVISIONS
 from oauthtrace.errors import UserError
@@ -14,6 +15,7 @@ from oauthtrace.store import default_path
 
 
 @click.command()
+@proxy_options
 @db_option
 @click.option("--bug", type=click.Choice(list(dict.fromkeys([*BUGS, *MCP_BUGS]))), default=None,
               help="Which mistake to reproduce (default: drop-state; with --mcp: good).")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import ssl
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
@@ -64,11 +66,26 @@ class App:
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
+        self._scheme = "http"
 
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{self._scheme}://{host}:{port}"
+
+    def serve_tls(self, context: ssl.SSLContext) -> "App":
+        """Answer over HTTPS (call before start): a provider behind a private CA, as many are under development.
+
+        The handshake runs in the connection's own thread (on its first read), so a client that refuses the
+        certificate cannot stall the others; such a refusal is the client's news, not this server's error.
+        """
+        self._server.socket = context.wrap_socket(self._server.socket, server_side=True,
+                                                  do_handshake_on_connect=False)
+        self._scheme = "https"
+        report = self._server.handle_error
+        self._server.handle_error = lambda request, address: (
+            None if isinstance(sys.exc_info()[1], (ssl.SSLError, ConnectionError)) else report(request, address))
+        return self
 
     def route(self, method: str, prefix: str, fn: Route) -> None:
         self.routes.append((method, prefix, fn))

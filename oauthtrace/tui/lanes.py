@@ -13,7 +13,7 @@ from rich.text import Text
 
 from oauthtrace.model import Exchange, Finding, Hop
 from oauthtrace.params import origin, path
-from oauthtrace.timeline import redirect_summary
+from oauthtrace.timeline import redirect_summary, status_word
 from oauthtrace.tui.text import one_line
 
 BROWSER, CLIENT, PROVIDER, RESOURCE = "Browser", "Client", "Provider", "Resource server"
@@ -43,9 +43,7 @@ def status_style(hop: Hop) -> str:
 
 
 def status_text(hop: Hop) -> str:
-    if hop.error is not None:
-        return "error"
-    return str(hop.status) if hop.status is not None else "—"
+    return status_word(hop.status, hop.error)
 
 
 def worst_by_seq(findings: list[Finding]) -> dict[int, str]:

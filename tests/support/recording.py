@@ -31,9 +31,11 @@ class RecordProcess:
         return "\n".join(self.lines)
 
 
-def start_record(db_path: str, *args: str, confdir: str, timeout: float = 30) -> RecordProcess:
+def start_record(db_path: str, *args: str, confdir: str, timeout: float = 30,
+                 env: dict[str, str] | None = None) -> RecordProcess:
+    """`env`: the whole environment to run it in (default: this process's)."""
     cmd = [sys.executable, "-m", "oauthtrace", "record", "--db", db_path, "--port", "0", "--confdir", confdir, *args]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**(os.environ if env is None else env), "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     record = RecordProcess(process)
     ready = threading.Event()
@@ -58,8 +60,8 @@ def start_record(db_path: str, *args: str, confdir: str, timeout: float = 30) ->
 
 
 @contextmanager
-def recording(db_path: str, *args: str, confdir: str):
-    record = start_record(db_path, *args, confdir=confdir)
+def recording(db_path: str, *args: str, confdir: str, env: dict[str, str] | None = None):
+    record = start_record(db_path, *args, confdir=confdir, env=env)
     try:
         yield record
     finally:

@@ -21,7 +21,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from oauthtrace.timeline import listener_label, redirect_summary
+from oauthtrace.timeline import listener_label, redirect_summary, status_word
 from oauthtrace.tui.lanes import ROLE_STYLE, SEVERITY_MARK
 from oauthtrace.tui.reader import PAGE, HopSource, Reader
 from oauthtrace.tui.text import one_line
@@ -207,7 +207,7 @@ class HopList(ScrollView, can_focus=True):
         _id, seq, _started, listener, method, url, status, location, error = row
         mark, mark_style = SEVERITY_MARK.get(self.marks.get(seq), (" ", ""))
         role = self.roles.get(seq, "")
-        status_text = "error" if error is not None else str(status) if status is not None else "—"
+        status_text = status_word(status, error)
         status_style = _RED if error is not None or status is None or status >= 400 else (
             _YELLOW if status >= 300 else _GREEN)
         segments = [
