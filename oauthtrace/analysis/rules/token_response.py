@@ -247,15 +247,20 @@ def token_cache_headers(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
         fields = token_fields(hop) or {}
         if not any(isinstance(fields.get(f), str) and fields[f] for f in TOKEN_FIELDS):
             continue
+        private = "private" in directives and "no-store" not in directives
         if "no-store" not in directives:
-            yield Hit(hop=hop, message=f"{name}.Cache-Control = {shown(cache_control)} ≠ no-store",
-                      evidence={"header": "Cache-Control", "value": cache_control})
+            # private forbids every shared cache to store it (RFC 9111 §5.2.2.7): what is left is the client's own
+            # cache, so no attacker gains — still short of the MUST (GitHub's token endpoint answers this way)
+            yield Hit(hop=hop, message=f"{name}.Cache-Control = {shown(cache_control)} ≠ no-store"
+                      + (" (private: no shared cache may keep it)" if private else ""),
+                      evidence={"header": "Cache-Control", "value": cache_control},
+                      severity="info" if private else None)
         if "no-cache" not in (pragma or "").lower():
             yield Hit(hop=hop, message=f"{name}.Pragma = {shown(pragma)} ≠ no-cache"
                       + (" (no-store is there, so only HTTP/1.0 caches could keep it)" if "no-store" in directives
                          else ""),
                       evidence={"header": "Pragma", "value": pragma},
-                      severity=_pragma_severity(ctx.profile, no_store="no-store" in directives))
+                      severity="info" if private else _pragma_severity(ctx.profile, no_store="no-store" in directives))
 
 
 def _cache_headers(hop: Hop) -> tuple[str | None, str | None]:
