@@ -277,7 +277,10 @@ def test_github_answers_a_bad_code_with_200_and_it_is_named_at_its_token_request
     f = github_login(token_answer=BAD_CODE_JSON, accept_json=accept_json)
     [finding] = findings(list(f), "token-error-status")
     assert finding.hop == f.token.seq and finding.severity == "error" and finding.blame == "AS"
-    assert finding.evidence == {"status": 200, "error": "bad_verification_code", "expected": "400"}
+    assert {k: finding.evidence[k] for k in ("status", "error", "expected")} == {
+        "status": 200, "error": "bad_verification_code", "expected": "400"}
+    assert finding.evidence["provider"] == "GitHub (OAuth apps)"  # named, with the fix in GitHub's terms
+    assert "read `error` in every token response body" in finding.evidence["provider_fix"]
     assert findings(list(github_login()), "token-error-status") == []
 
 

@@ -169,6 +169,7 @@ def test_github_error_answered_with_200_is_named_at_the_token_hop(export, tmp_pa
              and "bad_verification_code" in f["message"] + json.dumps(f["evidence"])
              and "200" in f["message"] + json.dumps(f["evidence"])]
     assert named, [f"{f['rule']}: {f['message']}" for f in report["findings"]]
+    assert any(f["evidence"].get("provider") == "GitHub (OAuth apps)" for f in named)  # named, with its fix
 
 
 def test_committed_fixtures_are_what_the_generator_writes(tmp_path):

@@ -7,6 +7,7 @@ from typing import Iterator
 from oauthtrace.analysis.oauth import (
     authz_response_params, callback_params, param, request_params, shown, token_fields,
 )
+from oauthtrace.analysis.providers import named, provider_of
 from oauthtrace.analysis.registry import Context, memo, rule, trait
 from oauthtrace.analysis.rules._shared import facts, per_exchange
 from oauthtrace.model import Exchange, Hit, Hop, first, is_redacted
@@ -344,10 +345,14 @@ def token_error_status(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
         if status == 400 or (status == 401 and response.error == "invalid_client"):
             continue
         expected = "400 or 401" if response.error == "invalid_client" else "400"
-        yield Hit(hop=response.hop,
+        hit = Hit(hop=response.hop,
                   message=f"{response.where}: HTTP {status} with error = {shown(response.error)} ≠ {expected}",
                   evidence={"status": status, "error": response.error, "expected": expected},
                   severity=None if status == 200 else "warning")
+        provider = provider_of(response.hop) if status == 200 else None
+        if provider is not None and provider.deviation("error-200"):
+            hit = named(hit, provider, "error-200")  # still an error: a client that trusts the status fails
+        yield hit
 
 
 @rule(
