@@ -18,13 +18,16 @@ from oauthtrace.interchange.markdown import render_markdown
 from oauthtrace.model import Trace
 from oauthtrace.store import Store
 
+# a refresh endpoint answering expires_in as a string, as a Firebase capture does; not Firebase's own host, whose
+# documented string is information naming it (test_firebase_refreshes_are_one_finding_naming_firebase)
+TOKEN_URL = "https://auth.example.com/v1/token?key=AIzaSyDOCAbC123dEf456GhI789jKl012-MnO"
 SECURETOKEN = "https://securetoken.googleapis.com/v1/token?key=AIzaSyDOCAbC123dEf456GhI789jKl012-MnO"
 REFRESH_TOKEN = "AMf-vBx3Kq9Lp2Wn8Rt5Yz1Hc4Jd7Fg0Sa6Ub3Ve9Xi2Oo5Ek8Mr1Tw4Qy7Zn0Ph3Ld6Cf9Gj2"
 TRACE = Trace(id=1, name="firebase refreshes", created=0.0, source="import:har")
 REFRESHES = 8
 
 
-def firebase_refreshes(count: int = REFRESHES, *, url: str = SECURETOKEN, first_seq: int = 1) -> list:
+def firebase_refreshes(count: int = REFRESHES, *, url: str = TOKEN_URL, first_seq: int = 1) -> list:
     hops = []
     for n in range(count):
         hops.append(make_hop(
@@ -52,8 +55,15 @@ def test_eight_refreshes_answering_the_same_string_are_one_finding_with_its_eigh
     assert finding.as_dict()["count"] == REFRESHES and finding.as_dict()["hops"] == finding.hops
 
 
+def test_firebase_refreshes_are_one_finding_naming_firebase():
+    """securetoken.googleapis.com documents expires_in as a string: the same grouping, at info, naming it."""
+    [finding] = expires_in_findings(analyze(firebase_refreshes(url=SECURETOKEN), source="import:har"))
+    assert finding.count == REFRESHES and finding.severity == "info"
+    assert "Firebase" in finding.evidence["provider"]
+
+
 def test_another_endpoint_is_another_finding():
-    hops = firebase_refreshes(3) + firebase_refreshes(2, url="https://securetoken.example.net/v1/token",
+    hops = firebase_refreshes(3) + firebase_refreshes(2, url="https://other.example.net/v1/token",
                                                       first_seq=4)
     report = analyze(hops, source="import:har")
     assert sorted((f.count, tuple(f.hops)) for f in expires_in_findings(report)) == [(2, (4, 5)), (3, (1, 2, 3))]
@@ -95,7 +105,7 @@ def test_markdown_lists_it_once_and_marks_every_hop():
     markdown = render_markdown(TRACE, hops, report, redacted=False)
     assert markdown.count("`expires-in-not-number` ·") == 1
     assert "8 hops: #1, #2, #3, #4, #5, #6, #7, #8" in markdown
-    rows = [line for line in markdown.splitlines() if line.startswith("| ") and "securetoken" in line]
+    rows = [line for line in markdown.splitlines() if line.startswith("| ") and "auth.example.com" in line]
     assert len(rows) == REFRESHES and all("200" in row and "❌" in row for row in rows), rows
 
 
