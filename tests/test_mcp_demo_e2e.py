@@ -31,6 +31,19 @@ EXPECTED = {
     "callback-not-exchanged": ("flow-stalled-after-callback", "GET /connector/oauth/demo-connector"),
 }
 
+# the connector's way to a token, the same in both revisions: (role, method, path, status) of each hop in order
+CONNECTOR_LOGIN = [
+    ("other", "GET", "/start", 302),
+    ("resource", "POST", "/mcp", 401),
+    ("metadata", "GET", "/.well-known/oauth-protected-resource/mcp", 200),
+    ("metadata", "GET", "/.well-known/oauth-authorization-server", 200),
+    ("registration", "POST", "/register", 201),
+    ("authorize", "GET", "/authorize", 200),
+    ("login", "POST", "/login", 303),
+    ("callback", "GET", "/connector/oauth/demo-connector", 200),
+    ("token", "POST", "/token", 200),
+]
+
 
 @pytest.fixture(autouse=True)
 def _no_proxy_env(monkeypatch):
@@ -47,6 +60,10 @@ def record(db_path, confdir, bug, browser=None, revision=MCP_REVISIONS[0]):
     return result, report, hops
 
 
+def hop_roles(report, hops):
+    return [(report.roles[seq], hop.method, path(hop.url), hop.status) for seq, hop in sorted(hops.items())]
+
+
 def loud(report):
     return sorted({f.rule for f in report.findings if f.severity in ("error", "warning")})
 
@@ -58,17 +75,8 @@ def test_every_bug_mode_has_an_expected_rule():
 def test_good_connector_flow_is_clean(db_path, confdir):
     result, report, hops = record(db_path, confdir, "good")
     assert result.outcome == {"message": "Connected", "status": 200}
-    roles = [(report.roles[seq], hop.method, path(hop.url), hop.status) for seq, hop in sorted(hops.items())]
-    assert roles[:11] == [
-        ("other", "GET", "/start", 302),
-        ("resource", "POST", "/mcp", 401),
-        ("metadata", "GET", "/.well-known/oauth-protected-resource/mcp", 200),
-        ("metadata", "GET", "/.well-known/oauth-authorization-server", 200),
-        ("registration", "POST", "/register", 201),
-        ("authorize", "GET", "/authorize", 200),
-        ("login", "POST", "/login", 303),
-        ("callback", "GET", "/connector/oauth/demo-connector", 200),
-        ("token", "POST", "/token", 200),
+    roles = hop_roles(report, hops)
+    assert roles[:11] == CONNECTOR_LOGIN + [
         ("resource", "POST", "/mcp", 200),   # initialize, answered as an event stream
         ("resource", "POST", "/mcp", 202),   # notifications/initialized
     ]
@@ -87,18 +95,7 @@ def test_good_stateless_connector_flow_is_clean(db_path, confdir):
     subscriptions/listen stream still open when the recording stops — recorded, recognised, no stall, no finding."""
     result, report, hops = record(db_path, confdir, "good", revision="2026-07-28")
     assert result.outcome == {"message": "Connected", "status": 200}
-    roles = [(report.roles[seq], hop.method, path(hop.url), hop.status) for seq, hop in sorted(hops.items())]
-    assert roles[:9] == [
-        ("other", "GET", "/start", 302),
-        ("resource", "POST", "/mcp", 401),
-        ("metadata", "GET", "/.well-known/oauth-protected-resource/mcp", 200),
-        ("metadata", "GET", "/.well-known/oauth-authorization-server", 200),
-        ("registration", "POST", "/register", 201),
-        ("authorize", "GET", "/authorize", 200),
-        ("login", "POST", "/login", 303),
-        ("callback", "GET", "/connector/oauth/demo-connector", 200),
-        ("token", "POST", "/token", 200),
-    ]
+    assert hop_roles(report, hops)[:9] == CONNECTOR_LOGIN
     calls = [hop for seq, hop in sorted(hops.items()) if path(hop.url) == "/mcp"]
     assert [(rpc_method(hop), hop.status) for hop in calls] == [
         ("server/discover", 401), ("server/discover", 200), ("subscriptions/listen", 200), ("tools/list", 200),
