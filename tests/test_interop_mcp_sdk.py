@@ -39,6 +39,20 @@ SDK_VERSION = "2.3.0"
 HERE = Path(__file__).resolve().parent / "interop"
 VENV = Path(os.environ.get("OAUTHTRACE_MCP_VENV", "~/.cache/oauthtrace/mcp-venv")).expanduser()
 
+# the SDK client's way to a token in either revision, as (role, path) of each hop: the first call to /mcp is
+# answered 401 with resource_metadata; the login form is shown, then posted
+SDK_LOGIN = [
+    ("resource", "/mcp"),
+    ("metadata", "/.well-known/oauth-protected-resource/mcp"),
+    ("metadata", "/.well-known/oauth-authorization-server"),
+    ("registration", "/register"),
+    ("authorize", "/authorize"),
+    ("login", "/login"),
+    ("login", "/login"),
+    ("callback", "/callback"),
+    ("token", "/token"),
+]
+
 
 @pytest.fixture(scope="module")
 def sdk_python() -> str:
@@ -126,17 +140,7 @@ def test_mcp_sdk_login_has_no_error_or_warning(request, agent, sdk_python, sdk_s
 
     hops = recorded.hops
     roles = recorded.roles()
-    assert roles[:9] == [
-        ("resource", "/mcp"),  # initialize without a token → 401 with resource_metadata
-        ("metadata", "/.well-known/oauth-protected-resource/mcp"),
-        ("metadata", "/.well-known/oauth-authorization-server"),
-        ("registration", "/register"),
-        ("authorize", "/authorize"),
-        ("login", "/login"),
-        ("login", "/login"),
-        ("callback", "/callback"),
-        ("token", "/token"),
-    ], roles
+    assert roles[:9] == SDK_LOGIN, roles  # initialize without a token → 401 with resource_metadata
     assert {role for role, _ in roles[9:]} <= {"resource", "other"}
     authorize = hops[4]
     assert authorize.status == 302 and "/login?" in authorize.location and "state=" not in authorize.location
@@ -179,17 +183,7 @@ def test_mcp_sdk_stateless_session_is_recognised_and_clean(sdk_python, sdk_serve
     assert result == {"tools": ["whoami"], "whoami": ["alice"], "version": "2026-07-28", "listening": True}
 
     hops, roles = recorded.hops, recorded.roles()
-    assert roles[:9] == [
-        ("resource", "/mcp"),  # server/discover without a token → 401 with resource_metadata
-        ("metadata", "/.well-known/oauth-protected-resource/mcp"),
-        ("metadata", "/.well-known/oauth-authorization-server"),
-        ("registration", "/register"),
-        ("authorize", "/authorize"),
-        ("login", "/login"),
-        ("login", "/login"),
-        ("callback", "/callback"),
-        ("token", "/token"),
-    ], roles
+    assert roles[:9] == SDK_LOGIN, roles  # server/discover without a token → 401 with resource_metadata
     calls = [hop for hop in hops if path(hop.url) == "/mcp"]
     assert [(rpc_method(hop), hop.status) for hop in calls] == [
         ("server/discover", 401), ("server/discover", 200), ("subscriptions/listen", 200), ("tools/list", 200),
