@@ -39,6 +39,20 @@ def _wait_port(port: int) -> None:
     raise AssertionError("mitmdump did not start")
 
 
+def _stop(process: subprocess.Popen, upstream: App) -> str:
+    """Ends the proxy as a user's Ctrl-C would (the addon closes its database), then the upstream; returns what
+    the proxy printed."""
+    process.send_signal(signal.SIGTERM)
+    output = process.communicate(timeout=30)[0]
+    upstream.stop()
+    return output
+
+
+def _only_hop(db_path, trace_name: str):
+    with Store.open(db_path) as store:
+        [hop] = store.hops(store.resolve_trace(trace_name).id)
+    return hop
+
 def test_mitmdump_with_the_addon_script_records_into_the_database(db_path, confdir):
     upstream = App()
     upstream.route("GET", "/cb", lambda request: Response.json({"ok": True}))
@@ -55,13 +69,9 @@ def test_mitmdump_with_the_addon_script_records_into_the_database(db_path, confd
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({"http": f"http://127.0.0.1:{port}"}))
         assert opener.open(f"{upstream.url}/cb?code=c1&state=s1", timeout=10).status == 200
     finally:
-        process.send_signal(signal.SIGTERM)
-        output = process.communicate(timeout=30)[0]
-        upstream.stop()
+        output = _stop(process, upstream)
     assert "Error" not in output, output
-    with Store.open(db_path) as store:
-        trace = store.resolve_trace("via-mitmdump")
-        [hop] = store.hops(trace.id)
+    hop = _only_hop(db_path, "via-mitmdump")
     assert hop.query == [("code", "c1"), ("state", "s1")] and hop.status == 200
 
 
@@ -88,11 +98,7 @@ def test_mitmweb_with_the_addon_script_records_a_flow(db_path, confdir):
                 f"http://127.0.0.1:{web_port}/flows", timeout=10) as listed:
             assert [flow["request"]["path"] for flow in json.load(listed)] == ["/cb?code=c2&state=s2"]
     finally:
-        process.send_signal(signal.SIGTERM)
-        output = process.communicate(timeout=30)[0]
-        upstream.stop()
+        output = _stop(process, upstream)
     assert "Error" not in output, output
-    with Store.open(db_path) as store:
-        trace = store.resolve_trace("via-mitmweb")
-        [hop] = store.hops(trace.id)
+    hop = _only_hop(db_path, "via-mitmweb")
     assert hop.query == [("code", "c2"), ("state", "s2")] and hop.status == 200
