@@ -91,17 +91,9 @@ class McpServer:
                               "resource_name": "oauthtrace demo MCP server"})
 
     def post(self, request: Request) -> Response:
-        refused = self._refuse(request)
-        if refused is not None:
-            return refused
-        try:
-            message = json.loads(request.body or b"null")
-        except ValueError:
-            return _rpc_error(None, -32700, "Parse error", 400)
-        if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
-            return _rpc_error(None, -32600, "Invalid Request", 400)
-        if "id" not in message:
-            return Response(202, b"", "text/plain")  # a notification: accepted, no body
+        message = self._admit(request, method_required=False)
+        if isinstance(message, Response):
+            return message
         method = message.get("method")
         if method == "initialize":
             session = secrets.token_urlsafe(16)
@@ -146,17 +138,9 @@ class McpServer:
     # -- 2026-07-28: stateless ----------------------------------------------------------------------
 
     def modern_post(self, request: Request) -> Response:
-        refused = self._refuse(request)
-        if refused is not None:
-            return refused
-        try:
-            message = json.loads(request.body or b"null")
-        except ValueError:
-            return _rpc_error(None, -32700, "Parse error", 400)
-        if not isinstance(message, dict) or message.get("jsonrpc") != "2.0" or "method" not in message:
-            return _rpc_error(None, -32600, "Invalid Request", 400)
-        if "id" not in message:
-            return Response(202, b"", "text/plain")  # "If the server accepts it … 202 Accepted with no body"
+        message = self._admit(request, method_required=True)
+        if isinstance(message, Response):
+            return message
         invalid = _invalid_modern_request(request, message)
         if invalid is not None:
             return invalid
@@ -214,6 +198,25 @@ class McpServer:
         if audience is not None and audience != expected:
             return self._challenge("invalid_token", "the token was issued for another resource")
         return None
+
+    def _admit(self, request: Request, *, method_required: bool) -> dict | Response:
+        """What every POST to the MCP endpoint passes in either revision: a token for this server, then a JSON-RPC
+        2.0 object (with a `method` where the revision requires one). Returns the request message, or the response
+        that ends the exchange here: the refusal, the JSON-RPC error, or 202 for a notification ("If the server
+        accepts it … 202 Accepted with no body")."""
+        refused = self._refuse(request)
+        if refused is not None:
+            return refused
+        try:
+            message = json.loads(request.body or b"null")
+        except ValueError:
+            return _rpc_error(None, -32700, "Parse error", 400)
+        if not isinstance(message, dict) or message.get("jsonrpc") != "2.0" or \
+                (method_required and "method" not in message):
+            return _rpc_error(None, -32600, "Invalid Request", 400)
+        if "id" not in message:
+            return Response(202, b"", "text/plain")
+        return message
 
     def _challenge(self, error: str | None, description: str = "") -> Response:
         if self.bug == "no-resource-metadata":
