@@ -385,17 +385,27 @@ def sharepoint_login():
     ]
 
 
-def test_a_request_shaped_like_github_answered_without_code_or_error_is_not_an_authorization_request():
+ADMIN_CONSENT_REDIRECT = "http://localhost/myapp/permissions"
+
+
+def entra_admin_consent(state: str) -> tuple:
     """Entra's admin consent endpoint is asked like GitHub's authorize, `GET …/v2.0/adminconsent?client_id&scope
     &redirect_uri&state`, and answers `?admin_consent=True&tenant=…&state=…`
-    (https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent): it asked for no code."""
-    state, redirect_uri = "12345", "http://localhost/myapp/permissions"
+    (https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent): the request, and the browser's
+    visit to the redirect_uri it sent back to."""
     asked = make_hop(1, "GET", "https://login.microsoftonline.com/common/v2.0/adminconsent?client_id=00001111-aaaa-"
                                "2222-bbbb-3333cccc4444&scope=https%3A%2F%2Fgraph.microsoft.com%2FCalendars.Read"
-                               f"&redirect_uri={quote(redirect_uri, safe='')}&state={state}", status=302,
-                     location=f"{redirect_uri}?admin_consent=True&tenant=fa15d692-e9c7-4460-a743-29f2956fd429"
-                              f"&state={state}")
+                               f"&redirect_uri={quote(ADMIN_CONSENT_REDIRECT, safe='')}&state={state}", status=302,
+                     location=f"{ADMIN_CONSENT_REDIRECT}?admin_consent=True&tenant=fa15d692-e9c7-4460-a743-"
+                              f"29f2956fd429&state={state}")
     back = make_hop(2, "GET", asked.location, started=1001.0, content_type="text/html", resp_body="<p>ok")
+    return asked, back
+
+
+def test_a_request_shaped_like_github_answered_without_code_or_error_is_not_an_authorization_request():
+    """Entra's admin consent (entra_admin_consent) asked for no code."""
+    state, redirect_uri = "12345", ADMIN_CONSENT_REDIRECT
+    asked, back = entra_admin_consent(state)
     assert classify([asked, back]) == {1: "other", 2: "other"}
     # refused, it answers with an OAuth error: then it was one
     asked.location = back.url = f"{redirect_uri}?error=access_denied&state={state}"

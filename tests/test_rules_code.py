@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hops import CODE, flow, findings, make_hop, sequential
+from test_classify import entra_admin_consent
 
 
 def only(hops, rule, **kwargs):
@@ -136,14 +137,7 @@ def test_a_request_without_response_type_answered_without_code_or_error_is_not_j
     """Entra's admin consent endpoint (https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent)
     is asked like GitHub's authorize, `GET …/v2.0/adminconsent?client_id&scope&redirect_uri&state`, and answers
     `?admin_consent=True&tenant=…&state=…`: nothing says a code was asked for, so no malformed response."""
-    state = "12345abcdef67890ghijk"
-    redirect_uri = "http://localhost/myapp/permissions"
-    asked = make_hop(1, "GET", "https://login.microsoftonline.com/common/v2.0/adminconsent?client_id=00001111-aaaa-"
-                               "2222-bbbb-3333cccc4444&scope=https%3A%2F%2Fgraph.microsoft.com%2FCalendars.Read"
-                               f"&redirect_uri={redirect_uri}&state={state}", status=302,
-                     location=f"{redirect_uri}?admin_consent=True&tenant=fa15d692-e9c7-4460-a743-29f2956fd429"
-                              f"&state={state}")
-    back = make_hop(2, "GET", asked.location, started=1001.0, content_type="text/html", resp_body="<p>ok")
+    asked, back = entra_admin_consent("12345abcdef67890ghijk")
     assert only([asked, back], "callback-malformed") == []
     # GitHub's, answered with a code: nothing to say either
     from github_hops import github_login
