@@ -15,14 +15,20 @@ def exchanges_of(hops):
     return correlate(hops, classify(hops))
 
 
-def test_one_flow_one_exchange_with_every_part():
-    f = flow()
+def only_exchange_with_every_part(f, authz_response):
+    """`f`'s hops make one exchange holding each part of the login."""
     [ex] = exchanges_of(f)
     assert ex.authorize is f.authorize
-    assert ex.authz_response is f.login_post, "the provider response whose Location carried code+state"
+    assert ex.authz_response is authz_response, "the provider response whose Location carried code+state"
     assert ex.callback is f.callback
     assert ex.tokens == [f.token]
     assert [h.seq for h in ex.hops] == [h.seq for h in f]
+    return ex
+
+
+def test_one_flow_one_exchange_with_every_part():
+    f = flow()
+    ex = only_exchange_with_every_part(f, f.login_post)
     assert ex.roles[f.token.seq] == "token"
 
 
@@ -254,12 +260,7 @@ def test_second_callback_without_state_after_delivery_is_an_exchange_of_its_own(
                          ids=["redirect_uri", "registered-callback", "signed-in", "signed-in-redirect_uri"])
 def test_a_github_login_is_one_exchange_with_every_part(redirect_uri, signed_in):
     f = github_login(redirect_uri=redirect_uri, signed_in=signed_in)
-    [ex] = exchanges_of(f)
-    assert ex.authorize is f.authorize
-    assert ex.authz_response is f.authz_response, "the redirect whose Location carried code+state"
-    assert ex.callback is f.callback
-    assert ex.tokens == [f.token]
-    assert [h.seq for h in ex.hops] == [h.seq for h in f]
+    only_exchange_with_every_part(f, f.authz_response)
 
 
 def test_github_logins_one_after_another_and_at_once_stay_apart():
