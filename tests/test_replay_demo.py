@@ -24,6 +24,7 @@ from oauthtrace.store import Store
 pytestmark = pytest.mark.e2e
 
 SECRET_ENV = {"DEMO_CLIENT_SECRET": DEMO_CLIENT_SECRET}
+NO_SECRET_ENV = {"DEMO_CLIENT_SECRET": None, "OAUTHTRACE_SECRET_CLIENT_SECRET": None}  # None: unset for the run
 
 
 @pytest.fixture(scope="module")
@@ -49,10 +50,13 @@ def provider():
         running.stop()
 
 
-def replay(db, trace_id, recorded_origin, live_url, *extra, env=SECRET_ENV):
-    args = ["replay", str(trace_id), "--db", db, "--target", f"{recorded_origin}={live_url}",
-            "--secret", "client_secret=DEMO_CLIENT_SECRET", *extra]
-    return CliRunner().invoke(cli, args, env=env, catch_exceptions=False)
+def replay(db, trace_id, recorded_origin, live_url, *extra, secret=True):
+    """`oauthtrace replay` of the recording against live_url; without `secret`, neither --secret nor the client
+    secret in the environment."""
+    args = ["replay", str(trace_id), "--db", db, "--target", f"{recorded_origin}={live_url}", *extra]
+    if secret:
+        args += ["--secret", "client_secret=DEMO_CLIENT_SECRET"]
+    return CliRunner().invoke(cli, args, env=SECRET_ENV if secret else NO_SECRET_ENV, catch_exceptions=False)
 
 
 def test_fixed_provider_reports_state_dropped_as_fixed(recorded, provider):
@@ -111,17 +115,13 @@ def test_junit_output_has_a_failing_case_per_problem(recorded, provider):
     assert suite.get("failures") == "1"
 
 
-NO_SECRET_ENV = {"DEMO_CLIENT_SECRET": None, "OAUTHTRACE_SECRET_CLIENT_SECRET": None}  # None: unset for the run
-
-
 def test_without_a_client_secret_the_unrecorded_token_request_is_left_out_and_the_fix_shows(recorded, provider):
     """The client never asked for a token (it stopped at the missing `state`), so the recording holds no token
     request and no client secret. The replay answers what the user asks — does `state` come back now? — and says
     how to include the token request. (Until issue 14 this exited 2: "the replay needs client_secret".)"""
     db, trace_id, recorded_url, _ = recorded
     fixed = provider("good")
-    args = ["replay", str(trace_id), "--db", db, "--target", f"{recorded_url}={fixed.url}"]
-    result = CliRunner().invoke(cli, args, env=NO_SECRET_ENV, catch_exceptions=False)
+    result = replay(db, trace_id, recorded_url, fixed.url, secret=False)
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert any(line.split()[:2] == ["fixed", "state-dropped"] for line in lines), result.output
@@ -138,9 +138,7 @@ def test_without_a_client_secret_the_unrecorded_token_request_is_left_out_and_th
 
 def test_without_a_client_secret_the_same_bug_still_fails(recorded, provider):
     db, trace_id, recorded_url, _ = recorded
-    args = ["replay", str(trace_id), "--db", db, "--target", f"{recorded_url}={provider('drop-state').url}",
-            "--format", "json"]
-    result = CliRunner().invoke(cli, args, env=NO_SECRET_ENV, catch_exceptions=False)
+    result = replay(db, trace_id, recorded_url, provider("drop-state").url, "--format", "json", secret=False)
     assert result.exit_code == 1, result.output
     report = json.loads(result.output)
     assert report["completed"] is True and report["token_request_left_out"] is True
@@ -149,9 +147,7 @@ def test_without_a_client_secret_the_same_bug_still_fails(recorded, provider):
 
 def test_junit_marks_the_left_out_token_request_skipped(recorded, provider):
     db, trace_id, recorded_url, _ = recorded
-    args = ["replay", str(trace_id), "--db", db, "--target", f"{recorded_url}={provider('good').url}",
-            "--format", "junit"]
-    result = CliRunner().invoke(cli, args, env=NO_SECRET_ENV, catch_exceptions=False)
+    result = replay(db, trace_id, recorded_url, provider("good").url, "--format", "junit", secret=False)
     assert result.exit_code == 0, result.output
     suite = ET.fromstring(result.output).find("testsuite")
     cases = {case.get("name").split(": ", 1)[1]: case for case in suite.iter("testcase")}
