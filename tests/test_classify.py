@@ -13,8 +13,10 @@ from github_hops import APP_CALLBACK, BAD_CODE_JSON, github_login
 from hops import CHATGPT_CALLBACK, NO_STORE, flow, interleave, make_hop
 from oauthtrace.analysis import classify as classify_module
 from oauthtrace.analysis.classify import (
-    RESPONSE_KEYS, classify, classify_with_sources, may_hold_response_input, redirect_sources,
+    RESPONSE_KEYS, classify, classify_with_sources, is_mcp_call, jsonrpc_request, may_hold_response_input,
+    redirect_sources,
 )
+from oauthtrace.analysis.mcp import protocol_version, rpc_method
 from oauthtrace.analysis.oauth import param, request_has_response_key, request_params
 
 
@@ -68,6 +70,21 @@ def test_refresh_registration_metadata_resource():
     assert [roles[h.seq] for h in hops] == [
         "resource", "metadata", "metadata", "metadata", "registration", "refresh", "resource"]
 
+
+def test_a_jsonrpc_batch_is_read_one_way_by_classify_and_by_the_mcp_readers():
+    """MCP 2025-03-26 (https://modelcontextprotocol.io/specification/2025-03-26/basic/transports): "The body of the
+    POST request MUST be one of the following: A single JSON-RPC request, notification, or response; An array
+    batching one or more requests and/or notifications; An array batching one or more responses". A batch of
+    requests is an MCP call whose first request is the one read; the client's answers alone are no request."""
+    mcp = "https://mcp.example.com/mcp"
+    batch = make_hop(1, "POST", mcp, json_body=[
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-03-26"}},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}])
+    assert is_mcp_call(batch) and jsonrpc_request(batch)["id"] == 1
+    assert (rpc_method(batch), protocol_version(batch)) == ("initialize", "2025-03-26")
+    answers = make_hop(2, "POST", mcp, json_body=[{"jsonrpc": "2.0", "id": "s1", "result": {}}])
+    assert not is_mcp_call(answers) and jsonrpc_request(answers) is None
+    assert (rpc_method(answers), protocol_version(answers)) == (None, None)
 
 def test_rejected_registration_is_still_registration():
     hop = make_hop(1, "POST", "https://a.test/reg", json_body={"redirect_uris": ["http://evil.test/cb"]},

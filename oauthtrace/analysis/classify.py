@@ -239,16 +239,18 @@ def is_mcp_call(hop: Hop) -> bool:
     for name, value in hop.req_headers:  # one pass for the three names: most hops asked are assets and pages
         if value and name.lower() in {"mcp-session-id", "mcp-protocol-version", "mcp-method"}:
             return True
-    return _is_jsonrpc_post(hop)
+    return jsonrpc_request(hop) is not None
 
 
-def _is_jsonrpc_post(hop: Hop) -> bool:
+def jsonrpc_request(hop: Hop) -> dict | None:
+    """The JSON-RPC 2.0 request a POST carries (the first one of a batch), None for anything else. The one reader
+    of JSON-RPC bodies: is_mcp_call asks whether there is one, analysis.mcp reads its method and versions."""
     body = hop.req_body
     if hop.method != "POST" or not body or b'"jsonrpc"' not in body[:4096]:
-        return False
+        return None  # a form or an asset: no JSON parse to learn that
     data = hop.req_json()
     messages = data if isinstance(data, list) else [data]
-    return any(isinstance(m, dict) and m.get("jsonrpc") == "2.0" and "method" in m for m in messages)
+    return next((m for m in messages if isinstance(m, dict) and m.get("jsonrpc") == "2.0" and "method" in m), None)
 
 
 def is_authorize(hop: Hop) -> bool:

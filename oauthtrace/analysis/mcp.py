@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 
 from oauthtrace.analysis.cache import derived
-from oauthtrace.analysis.classify import is_client_metadata_document, is_mcp_call
+from oauthtrace.analysis.classify import is_client_metadata_document, is_mcp_call, jsonrpc_request
 from oauthtrace.analysis.oauth import token_fields
 from oauthtrace.model import Exchange, Hop, every
 from oauthtrace.params import origin, path
@@ -116,7 +116,7 @@ def rpc_method(hop: Hop) -> str | None:
     named = hop.req_header("mcp-method")
     if named:
         return named
-    message = _rpc_message(hop)
+    message = jsonrpc_request(hop)
     method = message.get("method") if message else None
     return method if isinstance(method, str) else None
 
@@ -172,7 +172,7 @@ def is_listen_stream(hop: Hop) -> bool:
 
 
 def _meta_version(hop: Hop) -> str | None:
-    message = _rpc_message(hop)
+    message = jsonrpc_request(hop)
     params = message.get("params") if message else None
     meta = params.get("_meta") if isinstance(params, dict) else None
     version = meta.get(PROTOCOL_VERSION_META) if isinstance(meta, dict) else None
@@ -180,20 +180,11 @@ def _meta_version(hop: Hop) -> str | None:
 
 
 def _offered_version(hop: Hop) -> str | None:
-    message = _rpc_message(hop)
+    message = jsonrpc_request(hop)
     if not message or message.get("method") != "initialize" or not isinstance(message.get("params"), dict):
         return None
     offered = message["params"].get("protocolVersion")
     return offered if isinstance(offered, str) and offered else None
-
-
-def _rpc_message(hop: Hop) -> dict | None:
-    """The request's JSON-RPC message (the first of a batch), parsed once per hop; None for anything else."""
-    if hop.method != "POST" or not hop.req_body or b'"jsonrpc"' not in hop.req_body[:4096]:
-        return None
-    data = hop.req_json()
-    message = data[0] if isinstance(data, list) and data else data
-    return message if isinstance(message, dict) and message.get("jsonrpc") == "2.0" else None
 
 
 def is_prm_fetch(hop: Hop) -> bool:
