@@ -77,6 +77,13 @@ def app_start(cap: Capture, app: str, authorize: str, cookie_name: str, cookie_v
     return f"{app}/"
 
 
+def clock_after_start_of(cap: Capture, entry: dict, ms: float) -> None:
+    """Sets the capture's clock `ms` after `entry` started: the client's server calls run while the browser's
+    callback request waits for its answer, and the browser goes on once that is answered."""
+    cap.clock = cap.clock.__class__.fromisoformat(entry["startedDateTime"].replace("Z", "+00:00"))
+    cap.wait(ms)
+
+
 def app_lands(cap: Capture, app: str, cookie: str, referer: str) -> None:
     cap.navigate("GET", f"{app}/", status=200, referer=referer, cookie=cookie, site="cross-site",
                  body="<!DOCTYPE html><html><head><title>Dashboard</title></head><body>Welcome back</body></html>",
@@ -165,8 +172,7 @@ def auth0() -> dict:
                                       ("location", "/"), ("set-cookie", f"appSession={token('a0-app', 120)}; "
                                                                         f"Path=/; Secure; HttpOnly; SameSite=Lax")],
                                   ms=620)
-    cap.clock = cap.clock.__class__.fromisoformat(callback_entry["startedDateTime"].replace("Z", "+00:00"))
-    cap.wait(40)
+    clock_after_start_of(cap, callback_entry, 40)
     # Token request: https://auth0.com/docs/api/authentication/authorization-code-flow/get-token
     # (POST /oauth/token, application/x-www-form-urlencoded: grant_type, client_id, client_secret, code,
     # redirect_uri; code_verifier with PKCE). Response fields as documented there:
@@ -318,6 +324,17 @@ ENTRA_APP = "https://portal.example.com"
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 
 
+
+def entra_sign_in_page(cap: Capture, authorize: str, referer: str, seed: str, flow_token: str) -> None:
+    """sign-in UI: Entra serves its sign-in page at the authorize URL (v1.0 and v2.0 alike), posting to
+    /{tenant}/login with the flow token and context it holds."""
+    cap.navigate("GET", authorize, status=200, referer=referer, site="cross-site", resp_headers=[
+        ("set-cookie", f"esctx={token(seed + '-esctx', 60)}; domain=.login.microsoftonline.com; path=/; secure; "
+                       f"HttpOnly; SameSite=None")],
+        body=login_page("Sign in to your account", f"{ENTRA}/{ENTRA_TID}/login",
+                        [("flowToken", flow_token), ("ctx", token(seed + "-ctx", 80))],
+                        user_field="login", password_field="passwd"))
+
 @provider("entra-v2", Flow(f"{ENTRA}/{ENTRA_TID}/oauth2/v2.0/authorize", f"{ENTRA_APP}/signin-oidc",
                            f"{ENTRA}/{ENTRA_TID}/oauth2/v2.0/token"))
 def entra_v2() -> dict:
@@ -368,12 +385,7 @@ def entra_v2() -> dict:
     flow_token = token("entra-flowtoken", 120)
     ms_cookie = f"esctx={token('entra-esctx', 60)}; buid={token('entra-buid', 40)}; fpc={token('entra-fpc', 30)}"
     login_post = f"{ENTRA}/{ENTRA_TID}/login"
-    cap.navigate("GET", authorize, status=200, referer=referer, site="cross-site", resp_headers=[
-        ("set-cookie", f"esctx={token('entra-esctx', 60)}; domain=.login.microsoftonline.com; path=/; secure; "
-                       f"HttpOnly; SameSite=None")],
-        body=login_page("Sign in to your account", login_post, [("flowToken", flow_token),
-                                                                 ("ctx", token("entra-ctx", 80))],
-                        user_field="login", password_field="passwd"))
+    entra_sign_in_page(cap, authorize, referer, "entra", flow_token)
     cap.wait(7200)
     # The authorization response: same page, "Successful response" (code, state; and session_state)
     code = "1.AVEA" + token("entra-code", 220)
@@ -468,12 +480,7 @@ def entra_v1_sharepoint() -> dict:
     ms_cookie = f"esctx={token('sp-esctx', 60)}; buid={token('sp-buid', 40)}"
     login_post = f"{ENTRA}/{ENTRA_TID}/login"
     flow_token = token("sp-flowtoken", 120)
-    cap.navigate("GET", authorize, status=200, referer=f"{SHAREPOINT}/", site="cross-site", resp_headers=[
-        ("set-cookie", f"esctx={token('sp-esctx', 60)}; domain=.login.microsoftonline.com; path=/; secure; "
-                       f"HttpOnly; SameSite=None")],
-        body=login_page("Sign in to your account", login_post, [("flowToken", flow_token),
-                                                                 ("ctx", token("sp-ctx", 80))],
-                        user_field="login", password_field="passwd"))
+    entra_sign_in_page(cap, authorize, f"{SHAREPOINT}/", "sp", flow_token)
     cap.wait(6100)
     # The authorization response (form_post): same page, "Successful response" (id_token, code, state,
     # session_state posted to the redirect URI); the id_token carries c_hash for the code (OIDC Core §3.3.2.11)
@@ -540,8 +547,7 @@ def entra_v1_sharepoint() -> dict:
                            "expires_on": str(now + 3299), "resource": SHAREPOINT_APP_ID,
                            "refresh_token": "0.AVEA" + token("sp-refresh", 300), "scope": "user_impersonation",
                            "id_token": back_id_token}))
-    cap.clock = cap.clock.__class__.fromisoformat(callback["startedDateTime"].replace("Z", "+00:00"))
-    cap.wait(callback["time"] + 30)
+    clock_after_start_of(cap, callback, callback["time"] + 30)
     cap.navigate("GET", f"{SHAREPOINT}/_layouts/15/Authenticate.aspx?Source=%2F", status=302,
                  referer=f"{ENTRA}/", cookie="FedAuth=" + token("sp-fedauth", 200), site="cross-site",
                  resp_headers=[("location", f"{SHAREPOINT}/")], ms=150)
@@ -737,12 +743,13 @@ def _github(bad_code: bool) -> dict:
                  resp_headers=[("location", landing), ("set-cookie", "ci_session=" + token("github-app", 64) +
                                                        "; Path=/; Secure; HttpOnly")], ms=480)
     cap.wait(-460)
+    token_request = [("client_id", client_id), ("client_secret", secret), ("code", code),
+                     ("redirect_uri", redirect_uri), ("code_verifier", verifier)]
     if bad_code:
         cap.server("POST", "https://github.com/login/oauth/access_token",
                    headers=[("User-Agent", "ci.example.com-oauth/1.4"), ("Accept", "application/json")], status=200,
                    resp_headers=[("cache-control", "max-age=0, private, must-revalidate")],
-                   form=[("client_id", client_id), ("client_secret", secret), ("code", code),
-                         ("redirect_uri", redirect_uri), ("code_verifier", verifier)],
+                   form=token_request,
                    body=dumps({"error": "bad_verification_code",
                                "error_description": "The code passed is incorrect or expired.",
                                "error_uri": "https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth"
@@ -762,9 +769,7 @@ def _github(bad_code: bool) -> dict:
     cap.server("POST", "https://github.com/login/oauth/access_token",
                headers=[("User-Agent", "ci.example.com-oauth/1.4"), ("Accept", "*/*")], status=200,
                resp_headers=[("cache-control", "max-age=0, private, must-revalidate"), ("vary", "X-PJAX, X-PJAX-Container, Turbo-Visit, Turbo-Frame, Accept-Encoding, Accept, X-Requested-With")],
-               form=[("client_id", client_id), ("client_secret", secret), ("code", code),
-                     ("redirect_uri", redirect_uri), ("code_verifier", verifier)],
-               mime="application/x-www-form-urlencoded; charset=utf-8",
+               form=token_request, mime="application/x-www-form-urlencoded; charset=utf-8",
                body=urlencode([("access_token", access), ("scope", "read:user,user:email"),
                                ("token_type", "bearer")]))
     # API call: same page, "3. Use the access token to access the API" ("Authorization: Bearer OAUTH-TOKEN
@@ -1418,8 +1423,7 @@ def apple() -> dict:
                body=dumps({"access_token": access, "token_type": "Bearer", "expires_in": 3600,
                            "refresh_token": "r" + token("apple-refresh", 32, "0123456789abcdef") + ".0.rrvxw."
                                             + token("apple-refresh2", 22), "id_token": back_id_token}))
-    cap.clock = cap.clock.__class__.fromisoformat(callback["startedDateTime"].replace("Z", "+00:00"))
-    cap.wait(callback["time"] + 30)
+    clock_after_start_of(cap, callback, callback["time"] + 30)
     app_lands(cap, APPLE_APP, "recipes_sid=" + token("apple-app", 64), f"{APPLE}/")
     return cap.har()
 
