@@ -401,3 +401,17 @@ def test_a_request_shaped_like_github_answered_without_code_or_error_is_not_an_a
     asked.location = back.url = f"{redirect_uri}?error=access_denied&state={state}"
     back.query = [("error", "access_denied"), ("state", state)]
     assert classify([asked, back]) == {1: "authorize", 2: "callback"}
+
+
+@pytest.mark.parametrize("body, status, answer", [
+    # a site's own API refreshing its session: no grant_type, no client
+    ({"refresh_token": "r1"}, 200, {"access_token": "a2", "refresh_token": "r2"}),
+    ({"refresh_token": "r1"}, 401, {"error": "Unauthorized", "message": "jwt expired"}),
+    # a one-time code checked by the site's own API, refused in its own words
+    ({"code": "123456", "client_id": "web"}, 422, {"error": "Invalid code"}),
+], ids=["own-refresh", "own-refresh-refused", "otp-refused"])
+def test_a_sites_own_api_carrying_code_or_refresh_token_is_not_a_token_request(body, status, answer):
+    """Recognition by shape must not take ordinary API traffic for OAuth: a token request without grant_type
+    carries the client's identity, and its error is an OAuth error code (RFC 6749 §5.2), not a sentence."""
+    hop = make_hop(1, "POST", "https://app.test/api/auth/refresh", json_body=body, status=status, resp_json=answer)
+    assert classify([hop]) == {1: "other"}

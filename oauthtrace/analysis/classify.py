@@ -153,13 +153,15 @@ def _token_request_by_shape(hop: Hop, body: Pairs, grant: str | None) -> str | N
     code, refresh_token, secret = values.get("code"), values.get("refresh_token"), values.get("client_secret")
     if values.get("token") or values.get("response_type") or values.get("username"):
         return None  # revocation, introspection, a pushed authorization request, the password grant
+    # a code or a refresh token counts only with the client's identity: a site's own API refreshing its session
+    # ({"refresh_token": …}) or checking a one-time code sends neither grant_type nor client_id
+    client = values.get("client_id") or values.get("client_assertion") or basic_client_credentials(authorization)
     if grant == "client_credentials":
         role = "token"
     elif code:
-        client = values.get("client_id") or values.get("client_assertion") or basic_client_credentials(authorization)
         role = "token" if client else None
     elif refresh_token:
-        role = "refresh"
+        role = "refresh" if client else None
     elif (secret and values.get("client_id")) or values.get("client_assertion"):
         role = "token"  # client credentials without grant_type: the client's credentials and nothing else
     else:
@@ -172,11 +174,20 @@ _GRANT_LIKE = frozenset(("code", "refresh_token", "client_secret", "client_asser
 
 
 def _answers_like_a_token_endpoint(hop: Hop) -> bool:
-    """The answer is a token response (access_token) or an OAuth error, JSON or form-encoded (token_fields)."""
+    """The answer is a token response (access_token) or an OAuth error, JSON or form-encoded (token_fields).
+
+    An OAuth error is a code (RFC 6749 §5.2 "A single ASCII error code"): `invalid_grant`, GitHub's
+    `bad_verification_code`, Slack's `invalid_code` — not an API's `"error": "Unauthorized"` or `"Invalid code"`."""
     fields = token_fields(hop)
     if not fields:
         return False
-    return any(isinstance(fields.get(name), str) and fields.get(name) for name in ("access_token", "error"))
+    token, error = fields.get("access_token"), fields.get("error")
+    if isinstance(token, str) and token:
+        return True
+    return isinstance(error, str) and _ERROR_CODE.fullmatch(error) is not None
+
+
+_ERROR_CODE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")  # the registered codes' and providers' own spelling
 
 
 def is_metadata(hop: Hop) -> bool:
