@@ -269,9 +269,8 @@ def test_github_login_is_recognised_without_response_type_or_grant_type(redirect
     assert roles[f.login_post.seq] == "login"
     assert roles[f.callback.seq] == "callback"
     assert roles[f.token.seq] == "token"
-    # the return to /login/oauth/authorize after signing in: with redirect_uri it is read as an authorization
-    # request again (as for any provider; correlate keeps it in the flow), without it a step of the flow
-    assert roles[f.authz_response.seq] == ("authorize" if redirect_uri else "consent")
+    # the return to /login/oauth/authorize after signing in, redirected there by GitHub itself: a step of the flow
+    assert roles[f.authz_response.seq] == "consent"
 
 
 @pytest.mark.parametrize("redirect_uri", [APP_CALLBACK, None], ids=["redirect_uri", "registered-callback"])
@@ -329,11 +328,30 @@ def test_client_id_alone_is_not_an_authorization_request_unless_its_answer_is_se
     assert classify([widget, api, other])[1] == "other"
 
 
-def test_client_id_with_redirect_uri_answered_by_a_page_is_an_authorization_request():
+def test_client_id_with_redirect_uri_is_an_authorization_request_once_the_provider_answers_it():
+    """Slack's authorize names no response_type (https://docs.slack.dev/authentication/installing-with-oauth):
+    its page, then the user's Allow, answered by the redirect with the code."""
+    callback = "https://app.test/slack/cb?code=1234.5678.abcdef&state=s1"
     hop = make_hop(1, "GET", "https://slack.com/oauth/v2/authorize?client_id=1.2&scope=chat%3Awrite"
                              "&redirect_uri=https%3A%2F%2Fapp.test%2Fslack%2Fcb&state=s1", content_type="text/html",
                    resp_body="<form method=post>")
-    assert classify([hop]) == {1: "authorize"}
+    allow = make_hop(2, "POST", "https://slack.com/oauth/v2/authorize", started=1002, form=[("allow", "1")],
+                     req_headers=[("Referer", hop.url)], status=302, location=callback)
+    back = make_hop(3, "GET", callback, started=1002.2, content_type="text/html", resp_body="<p>installed")
+    roles = classify([hop, allow, back])
+    assert (roles[1], roles[3]) == ("authorize", "callback")
+    assert classify([hop]) == {1: "other"}, "no answer seen: nothing says it asked for a code"
+
+
+def test_client_id_with_redirect_uri_answered_without_a_code_is_not_an_authorization_request():
+    """A payment checkout names the shop's client_id and return URL; the shop's return page gets no code, error
+    or token. Taken for an authorization request it was told state-missing, an error, about a payment page."""
+    checkout = make_hop(1, "GET", "https://pay.test/checkout?client_id=shop1&amount=10"
+                                  "&redirect_uri=https%3A%2F%2Fshop.test%2Freturn", content_type="text/html",
+                        resp_body="<form method=post>")
+    back = make_hop(2, "GET", "https://shop.test/return?status=paid&order=42", started=1003,
+                    req_headers=[("Referer", "https://pay.test/")], content_type="text/html", resp_body="<p>thanks")
+    assert classify([checkout, back]) == {1: "other", 2: "other"}
 
 
 def test_a_provider_step_carrying_client_id_before_the_answer_is_not_a_second_request():

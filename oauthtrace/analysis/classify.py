@@ -8,10 +8,11 @@ OAuth is recognised by its shape, not by words a provider may leave out. GitHub'
 neither response_type nor grant_type (https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/
 authorizing-oauth-apps, "Web application flow"): `GET /login/oauth/authorize?client_id&redirect_uri&scope&state`,
 then `POST /login/oauth/access_token` with client_id, client_secret, code and redirect_uri, answered form-encoded
-(or JSON with `Accept: application/json`). So an authorization request is a browser request with client_id that
-names a redirect_uri and is answered by a page or a redirect, or, naming none, one the provider later answers
-with a redirect carrying code, error or tokens; a token request is a POST carrying a code and the client's
-credentials, a refresh token, or client credentials, answered by access_token or an OAuth error.
+(or JSON with `Accept: application/json`). So an authorization request is a browser request with client_id
+and response_type, or, without response_type, one the provider later answers with a redirect carrying code, error
+or tokens (client_id and redirect_uri name a client in payment and analytics links too, answered by no code); a
+token request is a POST carrying a code and the client's credentials, a refresh token, or client credentials,
+answered by access_token or an OAuth error.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def classify_with_sources(hops: list[Hop]) -> tuple[dict[int, str], dict[int, Ho
     """The roles, and the redirect sources found on the way (correlate needs them too: computed once)."""
     roles: dict[int, str] = {}
     asking: list[Hop] = []  # the authorization requests
-    bare: list[Hop] = []  # requests with client_id alone: authorization requests if the traffic shows the answer
+    bare: list[Hop] = []  # requests with client_id, no response_type: authorization requests if the answer shows
     for hop in hops:  # a hop's seq is unique in its trace
         role = roles[hop.seq] = request_role(hop)
         if role == "authorize":
@@ -72,14 +73,6 @@ def classify_with_sources(hops: list[Hop]) -> tuple[dict[int, str], dict[int, Ho
         for hop in _answered_bare_requests(ordered, set(map(id, bare)), roles, sources):
             roles[hop.seq] = "authorize"
             asking.append(hop)
-    shaped = {id(hop): hop for hop in asking if not _names_its_response(hop)}
-    if shaped:
-        answered_otherwise = set(map(id, _answered_otherwise(ordered, shaped)))
-        if answered_otherwise:
-            for hop in asking:
-                if id(hop) in answered_otherwise:
-                    roles[hop.seq] = "other"
-            asking = [hop for hop in asking if id(hop) not in answered_otherwise]
     # authorization request's seq -> its _authorize_key: read once, used three times
     asks: dict[int, tuple] = {hop.seq: _authorize_key(hop) for hop in asking}
     redirect_uris = {base_url(redirect_uri) for _, _, _, redirect_uri in asks.values() if redirect_uri}
@@ -263,10 +256,8 @@ def _is_jsonrpc_post(hop: Hop) -> bool:
 
 
 def is_authorize(hop: Hop) -> bool:
-    """An authorization request: response_type with client_id, or a PAR request_uri with client_id; or, named by
-    its shape, a GET with client_id and a redirect_uri that the provider answers with a page or a redirect (GitHub
-    sends no response_type). A request carrying a code, a secret or tokens is a token request or a callback; a
-    POST without response_type is a provider's own login or consent form carrying the request's parameters on."""
+    """An authorization request: response_type with client_id, or a PAR request_uri with client_id. One that names
+    neither (GitHub's) is told by its answer (_answered_bare_requests)."""
     if hop.method not in ("GET", "POST") or not (hop.query or hop.form):
         return False
     pairs = request_params(hop)
@@ -274,10 +265,7 @@ def is_authorize(hop: Hop) -> bool:
         return False
     if param(pairs, "grant_type"):
         return False
-    if param(pairs, "response_type") or param(pairs, "request_uri"):
-        return True
-    return (hop.method == "GET" and bool(param(pairs, "redirect_uri")) and answers_browser(hop)
-            and not _carries_back_channel(pairs))
+    return bool(param(pairs, "response_type") or param(pairs, "request_uri"))
 
 
 def _carries_back_channel(pairs: Pairs) -> bool:
@@ -294,8 +282,9 @@ def answers_browser(hop: Hop) -> bool:
 
 
 def _may_ask_bare(hop: Hop) -> bool:
-    """A browser GET with client_id but no redirect_uri (GitHub and Slack make it optional, the registered one is
-    used), answered by a page or a redirect: an authorization request only if the traffic shows the answer."""
+    """A browser GET with client_id but no response_type (GitHub's; its redirect_uri is optional, the registered
+    one is used), answered by a page or a redirect: an authorization request only if the traffic shows the answer —
+    a payment or analytics link names client_id and redirect_uri too, and is answered by no code."""
     if hop.method != "GET" or not param(hop.query, "client_id"):
         return False  # the cheap test first: most hops name no client_id
     return answers_browser(hop) and not _carries_back_channel(hop.query)
@@ -355,31 +344,6 @@ def _asker(waiting: list[Hop], answer: Hop, named: Hop | None) -> Hop | None:
     if named is not None and _start(named) > _start(latest):
         return None  # the authorization request sent after it is the one answered
     return latest
-
-
-def _names_its_response(hop: Hop) -> bool:
-    """An authorization request that says what it asks for: response_type, or a pushed request's request_uri."""
-    return bool(request_param(hop, "response_type") or request_param(hop, "request_uri"))
-
-
-def _answered_otherwise(ordered: list[Hop], shaped: dict[int, Hop]) -> list[Hop]:
-    """The requests taken for authorization requests by their shape alone (`shaped`, by id: no response_type)
-    whose provider then sends the browser to their redirect_uri with neither code, error nor tokens: they asked
-    for something else. Entra's admin consent endpoint is asked `?client_id&scope&redirect_uri&state` and answers
-    `?admin_consent=True&tenant=…&state=…` (https://learn.microsoft.com/en-us/entra/identity-platform/
-    v2-admin-consent). One walk in start order; only redirects (Location) from the request's own origin count."""
-    awaiting: dict[tuple[str, str], Hop] = {}  # (provider origin, redirect_uri base) -> the request
-    answered: list[Hop] = []
-    for hop in ordered:
-        if id(hop) in shaped:
-            redirect_uri = request_param(hop, "redirect_uri")
-            if redirect_uri:
-                awaiting[(origin(hop.url), base_url(redirect_uri))] = hop
-        if awaiting and hop.location:
-            asked = awaiting.pop((origin(hop.url), base_url(absolute(hop.url, hop.location))), None)
-            if asked is not None and not carries_response(hop):
-                answered.append(asked)
-    return answered
 
 
 def is_resource(hop: Hop) -> bool:
