@@ -296,7 +296,7 @@ def test_a_code_posted_with_the_client_id_and_answered_like_a_token_endpoint_is_
 
 
 @pytest.mark.parametrize("form, answer, role", [
-    ([("refresh_token", "r1"), ("client_id", "c")], {"access_token": "a2"}, "refresh"),
+    ([("refresh_token", "r1"), ("client_id", "c")], {"access_token": "a2", "token_type": "Bearer"}, "refresh"),
     ([("grant_type", "client_credentials"), ("scope", "api")], {"access_token": "a", "token_type": "Bearer"},
      "token"),
     ([("client_id", "c"), ("client_secret", "s")], {"error": "invalid_client"}, "token"),
@@ -427,7 +427,10 @@ def test_a_request_shaped_like_github_answered_without_code_or_error_is_not_an_a
     ({"refresh_token": "r1"}, 401, {"error": "Unauthorized", "message": "jwt expired"}),
     # a one-time code checked by the site's own API, refused in its own words
     ({"code": "123456", "client_id": "web"}, 422, {"error": "Invalid code"}),
-], ids=["own-refresh", "own-refresh-refused", "otp-refused"])
+    # an app's own backend taking the code from its page (GitHub's, say) and answering its own session
+    ({"code": "4d3c2b1a0f9e8d7c6b5a", "client_id": "Ov23li"}, 200, {"access_token": "eyJ.app.session",
+                                                                     "user": {"login": "octocat"}}),
+], ids=["own-refresh", "own-refresh-refused", "otp-refused", "own-backend-session"])
 def test_a_sites_own_api_carrying_code_or_refresh_token_is_not_a_token_request(body, status, answer):
     """Recognition by shape must not take ordinary API traffic for OAuth: a token request without grant_type
     carries the client's identity, and its error is an OAuth error code (RFC 6749 §5.2), not a sentence."""

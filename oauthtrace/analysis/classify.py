@@ -167,16 +167,19 @@ _GRANT_LIKE = frozenset(("code", "refresh_token", "client_secret", "client_asser
 
 
 def _answers_like_a_token_endpoint(hop: Hop) -> bool:
-    """The answer is a token response (access_token) or an OAuth error, JSON or form-encoded (token_fields).
+    """The answer is a token response or an OAuth error, JSON or form-encoded (token_fields).
 
-    An OAuth error is a code (RFC 6749 §5.2 "A single ASCII error code"): `invalid_grant`, GitHub's
-    `bad_verification_code`, Slack's `invalid_code` — not an API's `"error": "Unauthorized"` or `"Invalid code"`."""
+    A token response carries access_token and token_type (RFC 6749 §5.1, both REQUIRED; GitHub answers
+    `token_type=bearer`, Slack `"bot"`): an app's own backend that takes the code from its page and answers its
+    own session token (`{"access_token": …, "user": …}`) is no token endpoint. An OAuth error is a code (RFC 6749
+    §5.2 "A single ASCII error code"): `invalid_grant`, GitHub's `bad_verification_code`, Slack's `invalid_code` —
+    not an API's `"error": "Unauthorized"` or `"Invalid code"`."""
     fields = token_fields(hop)
     if not fields:
         return False
-    token, error = fields.get("access_token"), fields.get("error")
+    token, token_type, error = fields.get("access_token"), fields.get("token_type"), fields.get("error")
     if isinstance(token, str) and token:
-        return True
+        return isinstance(token_type, str) and bool(token_type)
     return isinstance(error, str) and _ERROR_CODE.fullmatch(error) is not None
 
 
