@@ -286,9 +286,8 @@ def test_github_login_is_recognised_without_response_type_or_grant_type(redirect
     assert roles[f.login_post.seq] == "login"
     assert roles[f.callback.seq] == "callback"
     assert roles[f.token.seq] == "token"
-    # the return to /login/oauth/authorize after signing in: with redirect_uri it is read as an authorization
-    # request again (as for any provider; correlate keeps it in the flow), without it a step of the flow
-    assert roles[f.authz_response.seq] == ("authorize" if redirect_uri else "consent")
+    # the return to /login/oauth/authorize after signing in, redirected there by GitHub itself: a step of the flow
+    assert roles[f.authz_response.seq] == "consent"
 
 
 @pytest.mark.parametrize("redirect_uri", [APP_CALLBACK, None], ids=["redirect_uri", "registered-callback"])
@@ -314,7 +313,7 @@ def test_a_code_posted_with_the_client_id_and_answered_like_a_token_endpoint_is_
 
 
 @pytest.mark.parametrize("form, answer, role", [
-    ([("refresh_token", "r1"), ("client_id", "c")], {"access_token": "a2"}, "refresh"),
+    ([("refresh_token", "r1"), ("client_id", "c")], {"access_token": "a2", "token_type": "Bearer"}, "refresh"),
     ([("grant_type", "client_credentials"), ("scope", "api")], {"access_token": "a", "token_type": "Bearer"},
      "token"),
     ([("client_id", "c"), ("client_secret", "s")], {"error": "invalid_client"}, "token"),
@@ -346,11 +345,30 @@ def test_client_id_alone_is_not_an_authorization_request_unless_its_answer_is_se
     assert classify([widget, api, other])[1] == "other"
 
 
-def test_client_id_with_redirect_uri_answered_by_a_page_is_an_authorization_request():
+def test_client_id_with_redirect_uri_is_an_authorization_request_once_the_provider_answers_it():
+    """Slack's authorize names no response_type (https://docs.slack.dev/authentication/installing-with-oauth):
+    its page, then the user's Allow, answered by the redirect with the code."""
+    callback = "https://app.test/slack/cb?code=1234.5678.abcdef&state=s1"
     hop = make_hop(1, "GET", "https://slack.com/oauth/v2/authorize?client_id=1.2&scope=chat%3Awrite"
                              "&redirect_uri=https%3A%2F%2Fapp.test%2Fslack%2Fcb&state=s1", content_type="text/html",
                    resp_body="<form method=post>")
-    assert classify([hop]) == {1: "authorize"}
+    allow = make_hop(2, "POST", "https://slack.com/oauth/v2/authorize", started=1002, form=[("allow", "1")],
+                     req_headers=[("Referer", hop.url)], status=302, location=callback)
+    back = make_hop(3, "GET", callback, started=1002.2, content_type="text/html", resp_body="<p>installed")
+    roles = classify([hop, allow, back])
+    assert (roles[1], roles[3]) == ("authorize", "callback")
+    assert classify([hop]) == {1: "other"}, "no answer seen: nothing says it asked for a code"
+
+
+def test_client_id_with_redirect_uri_answered_without_a_code_is_not_an_authorization_request():
+    """A payment checkout names the shop's client_id and return URL; the shop's return page gets no code, error
+    or token. Taken for an authorization request it was told state-missing, an error, about a payment page."""
+    checkout = make_hop(1, "GET", "https://pay.test/checkout?client_id=shop1&amount=10"
+                                  "&redirect_uri=https%3A%2F%2Fshop.test%2Freturn", content_type="text/html",
+                        resp_body="<form method=post>")
+    back = make_hop(2, "GET", "https://shop.test/return?status=paid&order=42", started=1003,
+                    req_headers=[("Referer", "https://pay.test/")], content_type="text/html", resp_body="<p>thanks")
+    assert classify([checkout, back]) == {1: "other", 2: "other"}
 
 
 def test_a_provider_step_carrying_client_id_before_the_answer_is_not_a_second_request():
@@ -428,3 +446,20 @@ def test_a_request_shaped_like_github_answered_without_code_or_error_is_not_an_a
     asked.location = back.url = f"{redirect_uri}?error=access_denied&state={state}"
     back.query = [("error", "access_denied"), ("state", state)]
     assert classify([asked, back]) == {1: "authorize", 2: "callback"}
+
+
+@pytest.mark.parametrize("body, status, answer", [
+    # a site's own API refreshing its session: no grant_type, no client
+    ({"refresh_token": "r1"}, 200, {"access_token": "a2", "refresh_token": "r2"}),
+    ({"refresh_token": "r1"}, 401, {"error": "Unauthorized", "message": "jwt expired"}),
+    # a one-time code checked by the site's own API, refused in its own words
+    ({"code": "123456", "client_id": "web"}, 422, {"error": "Invalid code"}),
+    # an app's own backend taking the code from its page (GitHub's, say) and answering its own session
+    ({"code": "4d3c2b1a0f9e8d7c6b5a", "client_id": "Ov23li"}, 200, {"access_token": "eyJ.app.session",
+                                                                     "user": {"login": "octocat"}}),
+], ids=["own-refresh", "own-refresh-refused", "otp-refused", "own-backend-session"])
+def test_a_sites_own_api_carrying_code_or_refresh_token_is_not_a_token_request(body, status, answer):
+    """Recognition by shape must not take ordinary API traffic for OAuth: a token request without grant_type
+    carries the client's identity, and its error is an OAuth error code (RFC 6749 §5.2), not a sentence."""
+    hop = make_hop(1, "POST", "https://app.test/api/auth/refresh", json_body=body, status=status, resp_json=answer)
+    assert classify([hop]) == {1: "other"}

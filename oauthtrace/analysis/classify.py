@@ -8,10 +8,11 @@ OAuth is recognised by its shape, not by words a provider may leave out. GitHub'
 neither response_type nor grant_type (https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/
 authorizing-oauth-apps, "Web application flow"): `GET /login/oauth/authorize?client_id&redirect_uri&scope&state`,
 then `POST /login/oauth/access_token` with client_id, client_secret, code and redirect_uri, answered form-encoded
-(or JSON with `Accept: application/json`). So an authorization request is a browser request with client_id that
-names a redirect_uri and is answered by a page or a redirect, or, naming none, one the provider later answers
-with a redirect carrying code, error or tokens; a token request is a POST carrying a code and the client's
-credentials, a refresh token, or client credentials, answered by access_token or an OAuth error.
+(or JSON with `Accept: application/json`). So an authorization request is a browser request with client_id
+and response_type, or, without response_type, one the provider later answers with a redirect carrying code, error
+or tokens (client_id and redirect_uri name a client in payment and analytics links too, answered by no code); a
+token request is a POST carrying a code and the client's credentials, a refresh token, or client credentials,
+answered by access_token or an OAuth error.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def classify_with_sources(hops: list[Hop]) -> tuple[dict[int, str], dict[int, Ho
     """The roles, and the redirect sources found on the way (correlate needs them too: computed once)."""
     roles: dict[int, str] = {}
     asking: list[Hop] = []  # the authorization requests
-    bare: list[Hop] = []  # requests with client_id alone: authorization requests if the traffic shows the answer
+    bare: list[Hop] = []  # requests with client_id, no response_type: authorization requests if the answer shows
     for hop in hops:  # a hop's seq is unique in its trace
         role = roles[hop.seq] = request_role(hop)
         if role == "authorize":
@@ -72,14 +73,6 @@ def classify_with_sources(hops: list[Hop]) -> tuple[dict[int, str], dict[int, Ho
         for hop in _answered_bare_requests(ordered, set(map(id, bare)), roles, sources):
             roles[hop.seq] = "authorize"
             asking.append(hop)
-    shaped = {id(hop): hop for hop in asking if not _names_its_response(hop)}
-    if shaped:
-        answered_otherwise = set(map(id, _answered_otherwise(ordered, shaped)))
-        if answered_otherwise:
-            for hop in asking:
-                if id(hop) in answered_otherwise:
-                    roles[hop.seq] = "other"
-            asking = [hop for hop in asking if id(hop) not in answered_otherwise]
     # authorization request's seq -> its _authorize_key: read once, used three times
     asks: dict[int, tuple] = {hop.seq: _authorize_key(hop) for hop in asking}
     redirect_uris = {base_url(redirect_uri) for _, _, _, redirect_uri in asks.values() if redirect_uri}
@@ -153,13 +146,15 @@ def _token_request_by_shape(hop: Hop, body: Pairs, grant: str | None) -> str | N
     code, refresh_token, secret = values.get("code"), values.get("refresh_token"), values.get("client_secret")
     if values.get("token") or values.get("response_type") or values.get("username"):
         return None  # revocation, introspection, a pushed authorization request, the password grant
+    # a code or a refresh token counts only with the client's identity: a site's own API refreshing its session
+    # ({"refresh_token": …}) or checking a one-time code sends neither grant_type nor client_id
+    client = values.get("client_id") or values.get("client_assertion") or basic_client_credentials(authorization)
     if grant == "client_credentials":
         role = "token"
     elif code:
-        client = values.get("client_id") or values.get("client_assertion") or basic_client_credentials(authorization)
         role = "token" if client else None
     elif refresh_token:
-        role = "refresh"
+        role = "refresh" if client else None
     elif (secret and values.get("client_id")) or values.get("client_assertion"):
         role = "token"  # client credentials without grant_type: the client's credentials and nothing else
     else:
@@ -172,11 +167,23 @@ _GRANT_LIKE = frozenset(("code", "refresh_token", "client_secret", "client_asser
 
 
 def _answers_like_a_token_endpoint(hop: Hop) -> bool:
-    """The answer is a token response (access_token) or an OAuth error, JSON or form-encoded (token_fields)."""
+    """The answer is a token response or an OAuth error, JSON or form-encoded (token_fields).
+
+    A token response carries access_token and token_type (RFC 6749 §5.1, both REQUIRED; GitHub answers
+    `token_type=bearer`, Slack `"bot"`): an app's own backend that takes the code from its page and answers its
+    own session token (`{"access_token": …, "user": …}`) is no token endpoint. An OAuth error is a code (RFC 6749
+    §5.2 "A single ASCII error code"): `invalid_grant`, GitHub's `bad_verification_code`, Slack's `invalid_code` —
+    not an API's `"error": "Unauthorized"` or `"Invalid code"`."""
     fields = token_fields(hop)
     if not fields:
         return False
-    return any(isinstance(fields.get(name), str) and fields.get(name) for name in ("access_token", "error"))
+    token, token_type, error = fields.get("access_token"), fields.get("token_type"), fields.get("error")
+    if isinstance(token, str) and token:
+        return isinstance(token_type, str) and bool(token_type)
+    return isinstance(error, str) and _ERROR_CODE.fullmatch(error) is not None
+
+
+_ERROR_CODE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")  # the registered codes' and providers' own spelling
 
 
 def is_metadata(hop: Hop) -> bool:
@@ -254,10 +261,8 @@ def jsonrpc_request(hop: Hop) -> dict | None:
 
 
 def is_authorize(hop: Hop) -> bool:
-    """An authorization request: response_type with client_id, or a PAR request_uri with client_id; or, named by
-    its shape, a GET with client_id and a redirect_uri that the provider answers with a page or a redirect (GitHub
-    sends no response_type). A request carrying a code, a secret or tokens is a token request or a callback; a
-    POST without response_type is a provider's own login or consent form carrying the request's parameters on."""
+    """An authorization request: response_type with client_id, or a PAR request_uri with client_id. One that names
+    neither (GitHub's) is told by its answer (_answered_bare_requests)."""
     if hop.method not in ("GET", "POST") or not (hop.query or hop.form):
         return False
     pairs = request_params(hop)
@@ -265,10 +270,7 @@ def is_authorize(hop: Hop) -> bool:
         return False
     if param(pairs, "grant_type"):
         return False
-    if param(pairs, "response_type") or param(pairs, "request_uri"):
-        return True
-    return (hop.method == "GET" and bool(param(pairs, "redirect_uri")) and answers_browser(hop)
-            and not _carries_back_channel(pairs))
+    return bool(param(pairs, "response_type") or param(pairs, "request_uri"))
 
 
 def _carries_back_channel(pairs: Pairs) -> bool:
@@ -285,8 +287,9 @@ def answers_browser(hop: Hop) -> bool:
 
 
 def _may_ask_bare(hop: Hop) -> bool:
-    """A browser GET with client_id but no redirect_uri (GitHub and Slack make it optional, the registered one is
-    used), answered by a page or a redirect: an authorization request only if the traffic shows the answer."""
+    """A browser GET with client_id but no response_type (GitHub's; its redirect_uri is optional, the registered
+    one is used), answered by a page or a redirect: an authorization request only if the traffic shows the answer —
+    a payment or analytics link names client_id and redirect_uri too, and is answered by no code."""
     if hop.method != "GET" or not param(hop.query, "client_id"):
         return False  # the cheap test first: most hops name no client_id
     return answers_browser(hop) and not _carries_back_channel(hop.query)
@@ -346,31 +349,6 @@ def _asker(waiting: list[Hop], answer: Hop, named: Hop | None) -> Hop | None:
     if named is not None and _start(named) > _start(latest):
         return None  # the authorization request sent after it is the one answered
     return latest
-
-
-def _names_its_response(hop: Hop) -> bool:
-    """An authorization request that says what it asks for: response_type, or a pushed request's request_uri."""
-    return bool(request_param(hop, "response_type") or request_param(hop, "request_uri"))
-
-
-def _answered_otherwise(ordered: list[Hop], shaped: dict[int, Hop]) -> list[Hop]:
-    """The requests taken for authorization requests by their shape alone (`shaped`, by id: no response_type)
-    whose provider then sends the browser to their redirect_uri with neither code, error nor tokens: they asked
-    for something else. Entra's admin consent endpoint is asked `?client_id&scope&redirect_uri&state` and answers
-    `?admin_consent=True&tenant=…&state=…` (https://learn.microsoft.com/en-us/entra/identity-platform/
-    v2-admin-consent). One walk in start order; only redirects (Location) from the request's own origin count."""
-    awaiting: dict[tuple[str, str], Hop] = {}  # (provider origin, redirect_uri base) -> the request
-    answered: list[Hop] = []
-    for hop in ordered:
-        if id(hop) in shaped:
-            redirect_uri = request_param(hop, "redirect_uri")
-            if redirect_uri:
-                awaiting[(origin(hop.url), base_url(redirect_uri))] = hop
-        if awaiting and hop.location:
-            asked = awaiting.pop((origin(hop.url), base_url(absolute(hop.url, hop.location))), None)
-            if asked is not None and not carries_response(hop):
-                answered.append(asked)
-    return answered
 
 
 def is_resource(hop: Hop) -> bool:
