@@ -418,11 +418,11 @@ def first_owners(ctx: Context, hops_of, orphan_roles: tuple[str, ...], keep=None
     severity="error",
     blame="AS",
     needs="M",
-    spec="RFC 8414 §3.3; OIDC Discovery §4.3",
+    spec="RFC 8414 §3.3 (§3.1: a terminating \"/\" of the issuer is removed before the insertion); "
+    "OIDC Discovery §4.3",
     quote="The issuer value returned MUST be identical to the authorization server's issuer identifier value "
     "into which the well-known URI string was inserted. If these values are not identical, the data contained "
-    "in the response MUST NOT be used (a terminating \"/\" of the issuer is removed before the insertion, "
-    "RFC 8414 §3.1)",
+    "in the response MUST NOT be used",
     fix="Provider: publish issuer equal to the URL the metadata is served under (scheme, host, port and path; "
     "a terminating slash may be added), or serve the document under the issuer's own well-known URL.",
 )
