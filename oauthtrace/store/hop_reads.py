@@ -1,5 +1,5 @@
-"""Reading hops: a whole trace for the analysis, one hop at a time, and light rows for long virtual lists (the
-terminal UI), each read through an index so that a million-hop trace answers as fast as a small one."""
+"""Reading hops: a whole trace for the analysis, one hop at a time, and light rows for the terminal UI's long
+virtual lists, read by ranges of the (trace_id, seq) index so that a million-hop trace pages as fast as a small one."""
 
 from __future__ import annotations
 
