@@ -24,9 +24,10 @@ from oauthtrace.tui.curl import curl_command
 from oauthtrace.tui.filters import HopFilter, parse_filter
 from oauthtrace.tui.reader import ANALYSIS_LIMIT, Analysis, HopSource, Reader
 from oauthtrace.tui.text import one_line
-from oauthtrace.tui.widgets.hop_detail import FindingList, HopDetail
+from oauthtrace.tui.widgets.detail_tabs import DetailTabs
+from oauthtrace.tui.widgets.exchange_list import ExchangeList
+from oauthtrace.tui.widgets.finding_list import FindingList
 from oauthtrace.tui.widgets.hop_list import HopList
-from oauthtrace.tui.widgets.swimlane import Swimlanes
 
 POLL_SECONDS = 0.5
 SIDE_WORDS = {"F": "front channel", "B": "back channel", "M": "metadata"}
@@ -67,10 +68,10 @@ class TraceScreen(Screen):
         with Horizontal(id="main"):
             with TabbedContent(id="left", initial="exchanges"):
                 with TabPane("Exchanges", id="exchanges"):
-                    yield Swimlanes(id="swimlanes")
+                    yield ExchangeList(id="swimlanes")
                 with TabPane("All hops", id="hops"):
                     yield HopList(self.reader, id="hop-list")
-            yield HopDetail(id="detail")
+            yield DetailTabs(id="detail")
         yield Input(placeholder="host:NAME  role:token  status:4xx  free text — enter applies, escape closes",
                     id="filter")
         yield Footer()
@@ -134,18 +135,18 @@ class TraceScreen(Screen):
         self._show_lanes()
         self.query_one(HopList).set_marks(analysis.roles, analysis.worst)
         note = analysis.note or _not_evaluated_note(analysis)
-        self.query_one(HopDetail).show_findings(analysis.findings, note)
+        self.query_one(DetailTabs).show_findings(analysis.findings, note)
         self._refresh_title()
         if not self._landed:
             self._landed = True
             self._land()
         elif self.current_seq is not None:
-            self.query_one(Swimlanes).select_seq(self.current_seq)
+            self.query_one(ExchangeList).select_seq(self.current_seq)
 
     def _land(self) -> None:
         """Open on what went wrong: the hop of the first error (else the first finding, else the first hop)."""
         analysis = self.analysis
-        swimlanes = self.query_one(Swimlanes)
+        swimlanes = self.query_one(ExchangeList)
         if analysis is None or not analysis.exchanges:
             self.query_one(HopList).focus()
             return
@@ -161,20 +162,20 @@ class TraceScreen(Screen):
         if self.analysis is None:
             return
         only = None if self.filter.empty else set(getattr(self, "_filtered", []))
-        self.query_one(Swimlanes).show(self.analysis, only, self.analysis.note)
+        self.query_one(ExchangeList).show(self.analysis, only, self.analysis.note)
 
     # -- hop detail ------------------------------------------------------------------------------
 
-    @on(Swimlanes.HopHighlighted)
+    @on(ExchangeList.HopHighlighted)
     @on(HopList.Highlighted)
     def _highlighted(self, event) -> None:
         self._show_hop(event.seq)
 
-    @on(Swimlanes.HopChosen)
+    @on(ExchangeList.HopChosen)
     @on(HopList.Selected)
     def _chosen(self, event) -> None:
         self._show_hop(event.seq)
-        self.query_one(HopDetail).query_one("Tabs").focus()
+        self.query_one(DetailTabs).query_one("Tabs").focus()
 
     @on(FindingList.Chosen)
     def _finding_chosen(self, event: FindingList.Chosen) -> None:
@@ -184,13 +185,13 @@ class TraceScreen(Screen):
         """Put both lists on hop `seq` and show its Params (used by findings and the command palette)."""
         if seq is None:
             return
-        if self.query_one(Swimlanes).select_seq(seq):
+        if self.query_one(ExchangeList).select_seq(seq):
             self.action_left("exchanges")
-            self.query_one(Swimlanes).focus()
+            self.query_one(ExchangeList).focus()
         elif self.query_one(HopList).move_to_seq(seq):
             self.action_left("hops")
             self.query_one(HopList).focus()
-        self.query_one(HopDetail).active = "params"
+        self.query_one(DetailTabs).active = "params"
         self._show_hop(seq)
 
     def _show_hop(self, seq: int) -> None:
@@ -205,7 +206,7 @@ class TraceScreen(Screen):
 
     def _hop_arrived(self, hop: Hop | None) -> None:
         if hop is not None and hop.seq == self.current_seq:
-            self.query_one(HopDetail).show_hop(hop, self.analysis)
+            self.query_one(DetailTabs).show_hop(hop, self.analysis)
 
     @on(TabbedContent.TabActivated, "#left")
     def _left_switched(self, event: TabbedContent.TabActivated) -> None:
@@ -215,7 +216,7 @@ class TraceScreen(Screen):
         if event.pane.id == "hops":
             self.query_one(HopList).move_to_seq(self.current_seq)
         else:
-            self.query_one(Swimlanes).select_seq(self.current_seq)
+            self.query_one(ExchangeList).select_seq(self.current_seq)
 
     # -- live ------------------------------------------------------------------------------------
 
@@ -315,11 +316,11 @@ class TraceScreen(Screen):
         self._focus_left()
 
     def action_detail(self, tab: str) -> None:
-        self.query_one(HopDetail).active = tab
+        self.query_one(DetailTabs).active = tab
 
     def _focus_left(self) -> None:
         active = self.query_one("#left", TabbedContent).active
-        (self.query_one(Swimlanes) if active == "exchanges" else self.query_one(HopList)).focus()
+        (self.query_one(ExchangeList) if active == "exchanges" else self.query_one(HopList)).focus()
 
     def action_copy_curl(self) -> None:
         if self.trace is None or self.current_seq is None:
