@@ -52,8 +52,8 @@ class Analysis:
         return f"{len(self.not_evaluated)} rule(s) not evaluated: {'; '.join(reasons[:2])}{more}"
 
     def landing_seq(self) -> int | None:
-        """The hop a trace opens on, what went wrong: the first error's (else the first finding's, else the first
-        hop of the first exchange); None when no exchange was found."""
+        """The hop a trace opens on, what went wrong: the first error's (else the first warning's, else the first
+        finding's, else the first hop of the first exchange); None when no exchange was found."""
         if not self.exchanges:
             return None
         findings = sorted((f for f in self.findings if f.hop is not None),
