@@ -210,7 +210,7 @@ def test_a_location_is_read_for_an_authorization_response_as_by_a_full_parse():
 @pytest.mark.parametrize("text", ["[]", ' [["a", "b"]]', '[["a", "b"]] ', '[["é", "\\u00e9"]]', "\ufeff[]", "[1] [2]",
                                   "[1,", ""])
 def test_pairs_texts_decode_as_json_loads(text):
-    from oauthtrace.store import _json_loads
+    from oauthtrace.store.hop_rows import _json_loads
 
     def outcome(loads):
         try:

@@ -118,7 +118,7 @@ def test_hops_read_back_as_written_whatever_repeats_between_them(db_path):
 
 def test_a_hop_is_built_by_field_name_as_by_position():
     # the fallback for a Hop whose fields no longer start in the order the reader passes them
-    from oauthtrace.store import _HOP_POSITIONAL, _hop_by_name
+    from oauthtrace.store.hop_rows import _HOP_POSITIONAL, _hop_by_name
 
     hop = _hop(1, 2, status=302, location="/cb", query=[("a", "b")], started=3.5, error="e")
     assert _hop_by_name(*(getattr(hop, name) for name in _HOP_POSITIONAL)) == hop

@@ -7,9 +7,10 @@ import pytest
 from oauthtrace.store import Store
 from oauthtrace.tui.app import build_app
 from oauthtrace.tui.screens.trace import TraceScreen
-from oauthtrace.tui.widgets.hop_detail import FindingList, HopDetail
+from oauthtrace.tui.widgets.detail_tabs import DetailTabs
+from oauthtrace.tui.widgets.exchange_list import ExchangeList
+from oauthtrace.tui.widgets.finding_list import FindingList
 from oauthtrace.tui.widgets.hop_list import HopList
-from oauthtrace.tui.widgets.swimlane import Swimlanes
 from tests.hops import make_hop
 from tests.tui_support import flat, notices, screen_text, settle, widget_text
 
@@ -42,13 +43,13 @@ async def test_findings_and_params_say_the_provider_dropped_state_at_its_redirec
         assert app.screen.current_seq == redirect_seq
         text = screen_text(app)
         assert "state-dropped" in text  # exchange title in the swimlanes
-        detail = flat(widget_text(app, app.screen.query_one(HopDetail)))
+        detail = flat(widget_text(app, app.screen.query_one(DetailTabs)))
         assert f"state sent " in detail
         assert f"returned ∅ — dropped by the provider at #{redirect_seq}" in detail
 
         await pilot.press("F")
         await settle(pilot)
-        assert app.screen.query_one(HopDetail).active == "findings"
+        assert app.screen.query_one(DetailTabs).active == "findings"
         listed = flat(widget_text(app, app.screen.query_one(FindingList)))
         assert f"✗ error state-dropped provider #{redirect_seq} authorize.state = " in listed
         assert "→ callback.state = ∅" in listed
@@ -58,19 +59,19 @@ async def test_findings_and_params_say_the_provider_dropped_state_at_its_redirec
 
         # choosing a finding jumps to its hop
         await pilot.press("s")  # away to the swimlanes, on another hop
-        swimlanes = app.screen.query_one(Swimlanes)
+        swimlanes = app.screen.query_one(ExchangeList)
         await pilot.press("up")
         await settle(pilot)
         assert app.screen.current_seq != redirect_seq
         findings = app.screen.query_one(FindingList)
-        app.screen.query_one(HopDetail).active = "findings"
+        app.screen.query_one(DetailTabs).active = "findings"
         findings.focus()
         findings.highlighted = next(i for i, f in enumerate(findings.findings) if f.rule == "state-dropped")
         await pilot.press("enter")
         await settle(pilot)
         assert app.screen.current_seq == redirect_seq
         assert swimlanes.highlighted_seq() == redirect_seq
-        assert app.screen.query_one(HopDetail).active == "params"
+        assert app.screen.query_one(DetailTabs).active == "params"
 
 
 async def test_filter_by_status_text_and_role(drop_state):
@@ -189,11 +190,11 @@ async def test_markup_in_captured_text_renders_literally_and_does_nothing(tmp_pa
         assert "Trace 1 name [bold red]BOLD[/] [@click=app.quit" in screen_text(app)  # the name, cut in the title
         await pilot.press("h")
         await settle(pilot)
-        text = flat(widget_text(app, app.screen.query_one(HopDetail)))
+        text = flat(widget_text(app, app.screen.query_one(DetailTabs)))
         assert f"X-Payload {INJECTION}" in text and f"X-Echo {INJECTION}" in text
         await pilot.press("b")
         await settle(pilot)
-        assert f"<p>{INJECTION}</p>" in flat(widget_text(app, app.screen.query_one(HopDetail)))
+        assert f"<p>{INJECTION}</p>" in flat(widget_text(app, app.screen.query_one(DetailTabs)))
         # clicking where "CLICK" is drawn runs no action: the app is still running, on the same screen
         line_no, line = next((i, row) for i, row in enumerate(screen_text(app).splitlines()) if "CLICK" in row)
         await pilot.click(offset=(line.index("CLICK") + 1, line_no))

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 import oauthtrace.analysis.engine as engine
-import oauthtrace.store as store_module
+import oauthtrace.store.traces as trace_queries
 from oauthtrace.store import Store
 from oauthtrace.tui.app import build_app
 from oauthtrace.tui.screens.trace import TraceScreen
@@ -36,7 +36,7 @@ RULES = ["state-dropped"]  # findings from other rules would change these screen
 def fixed_db(tmp_path, monkeypatch):
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
-    monkeypatch.setattr(store_module.time, "time", lambda: 1_700_000_000.0)
+    monkeypatch.setattr(trace_queries.time, "time", lambda: 1_700_000_000.0)
     monkeypatch.setattr(engine, "analyze", functools.partial(engine.analyze, only=RULES))
     monkeypatch.chdir(tmp_path)
     db = "snap.db"  # relative: the traces screen shows the path

@@ -13,7 +13,7 @@ from oauthtrace.errors import UserError
 from oauthtrace.tui.curl import curl_command
 from oauthtrace.tui.exchange_params import checks, diff_text, render_exchange
 from oauthtrace.tui.filters import parse_filter
-from oauthtrace.tui.hop_views import body_view, found_jwts, headers_view
+from oauthtrace.tui.headers_and_body import body_view, found_jwts, headers_view
 from oauthtrace.tui.lanes import BROWSER, CLIENT, PROVIDER, parties, swim_rows
 from oauthtrace.tui.text import one_line, plain, short
 from tests.hops import CODE, STATE, analyze, flow, make_hop

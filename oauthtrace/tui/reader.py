@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from oauthtrace.errors import UserError
 from oauthtrace.model import Finding, Hop, Trace
 from oauthtrace.store import Store
 from oauthtrace.tui.filters import HopFilter
@@ -41,6 +43,23 @@ class Analysis:
     def exchange(self, index: int):
         return next((e for e in self.exchanges if e.index == index), None)
 
+    def findings_note(self) -> str:
+        """What the Findings tab says above the list: why the analysis did not run, or which rules it skipped."""
+        if self.note or not self.not_evaluated:
+            return self.note
+        reasons = sorted({item.reason for item in self.not_evaluated}, key=len)
+        more = f" (and {len(reasons) - 2} other reasons)" if len(reasons) > 2 else ""
+        return f"{len(self.not_evaluated)} rule(s) not evaluated: {'; '.join(reasons[:2])}{more}"
+
+    def landing_seq(self) -> int | None:
+        """The hop a trace opens on, what went wrong: the first error's (else the first warning's, else the first
+        finding's, else the first hop of the first exchange); None when no exchange was found."""
+        if not self.exchanges:
+            return None
+        findings = sorted((f for f in self.findings if f.hop is not None),
+                          key=lambda f: (f.severity != "error", f.severity != "warning"))
+        return findings[0].hop if findings else min(self.exchanges[0].hops, key=lambda h: h.seq).seq
+
 
 @dataclass
 class HopSource:
@@ -56,6 +75,10 @@ class HopSource:
         low, high, count = span
         contiguous = count == 0 or high - low + 1 == count
         return cls(count=count, first_seq=low or 1, by_offset=not contiguous)
+
+    @classmethod
+    def for_seqs(cls, seqs: list[int]) -> "HopSource":
+        return cls(count=len(seqs), seqs=seqs)
 
     def seq_at(self, row: int) -> int | None:
         if self.seqs is not None:
@@ -112,6 +135,11 @@ class Reader:
         with self._open() as store:
             return store.seq_span(trace_id)
 
+    def polled_span(self, trace_id: int, *, large: bool) -> tuple[int, int, int]:
+        """The span to compare with the last one while recording: exact, or for a `large` trace (counting its rows
+        takes a while) the provisional one of `header`, which still moves when a hop is added."""
+        return self.header(trace_id)[1] if large else self.span(trace_id)
+
     def analysis(self, trace_id: int) -> Analysis:
         """Classify, correlate and lint the trace in memory (nothing is written); stored findings for huge ones."""
         with self._open() as store:
@@ -132,6 +160,14 @@ class Reader:
                 found.hops[hop.seq] = hop
                 found.exchange_of[hop.seq] = exchange.index
         return found
+
+    def analysis_or_failure(self, trace_id: int) -> Analysis:
+        """`analysis`, or an empty one whose note says it failed: a broken rule or engine must not take the hop
+        list down with it."""
+        try:
+            return self.analysis(trace_id)
+        except Exception as exc:
+            return Analysis(trace_id, note=f"analysis failed: {type(exc).__name__}")
 
     def hop(self, trace_id: int, seq: int) -> Hop | None:
         with self._open() as store:
@@ -185,6 +221,15 @@ class Reader:
         write_atomically(target, [render(trace, hops, fmt="json", redact=True)], private=False)
         return f"Exported trace {trace_id} (redacted JSON) to {target}"
 
+    def export_notice(self, trace_id: int, target: str) -> tuple[str, str]:
+        """`export` as a notification: (message, severity). It never raises, it says what went wrong instead."""
+        try:
+            return self.export(trace_id, target), "information"
+        except UserError as exc:
+            return str(exc), "error"
+        except Exception as exc:  # the name of the error only: its value may hold a secret
+            return f"export failed: {type(exc).__name__}", "error"
+
     def summary(self, trace_id: int) -> tuple[int | None, dict[str, int]]:
         """(exchange count, findings by severity) of a trace, analysed in memory; (None, stored) when too big."""
         found = self.analysis(trace_id)
@@ -192,3 +237,8 @@ class Reader:
         for finding in found.findings:
             severities[finding.severity] = severities.get(finding.severity, 0) + 1
         return (None if found.note else len(found.exchanges)), severities
+
+
+def export_target(trace_id: int) -> str:
+    """Where the UI's export writes a trace: the working directory, a name that says which trace it holds."""
+    return str(Path.cwd() / f"oauthtrace-trace-{trace_id}.json")

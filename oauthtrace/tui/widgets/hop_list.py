@@ -16,7 +16,6 @@ from rich.text import Text
 from textual import events
 from textual.binding import Binding
 from textual.geometry import Size
-from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -25,6 +24,7 @@ from oauthtrace.timeline import listener_label, redirect_summary, status_word
 from oauthtrace.tui.lanes import ROLE_STYLE, SEVERITY_MARK
 from oauthtrace.tui.reader import PAGE, HopSource, Reader
 from oauthtrace.tui.text import one_line
+from oauthtrace.tui.widgets.hop_message import HopMessage
 
 CACHED_PAGES = 64
 _DIM, _RED, _YELLOW, _GREEN = Style(dim=True), Style(color="red", bold=True), Style(color="yellow"), Style(color="green")
@@ -54,15 +54,11 @@ class HopList(ScrollView, can_focus=True):
 
     cursor = reactive(0, always_update=True, init=False)
 
-    class Highlighted(Message):
-        def __init__(self, seq: int) -> None:
-            super().__init__()
-            self.seq = seq
+    class Highlighted(HopMessage):
+        """The cursor is on hop `seq`."""
 
-    class Selected(Message):
-        def __init__(self, seq: int) -> None:
-            super().__init__()
-            self.seq = seq
+    class Selected(HopMessage):
+        """Enter on hop `seq`."""
 
     def __init__(self, reader: Reader, *, id: str | None = None) -> None:
         super().__init__(id=id)

@@ -1,55 +1,21 @@
-"""The hop detail pane: Params, Headers, Body and Findings tabs for the hop the user is on."""
+"""The detail pane's tabs: Params, Headers and Body of the hop the user is on, and the trace's Findings."""
 
 from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
-from textual.message import Message
 from textual.widgets import OptionList, Static, TabbedContent, TabPane
-from textual.widgets.option_list import Option
 
 from oauthtrace.model import Finding, Hop
 from oauthtrace.tui.exchange_params import render_exchange, render_hop
-from oauthtrace.tui.findings_view import finding_detail, finding_line
-from oauthtrace.tui.hop_views import body_view, headers_view
+from oauthtrace.tui.findings_view import finding_detail
+from oauthtrace.tui.headers_and_body import body_view, headers_view
 from oauthtrace.tui.reader import Analysis
-
-TABS = ("params", "headers", "body", "findings")
-
-
-class FindingList(OptionList):
-    BINDINGS = [("k", "cursor_up"), ("j", "cursor_down")]
-
-    class Chosen(Message):
-        def __init__(self, finding: Finding) -> None:
-            super().__init__()
-            self.finding = finding
-
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, markup=False)
-        self.findings: list[Finding] = []
-
-    def show(self, findings: list[Finding], note: str = "") -> None:
-        self.findings = findings
-        self.clear_options()
-        if findings:
-            self.add_options([Option(finding_line(f), id=f"f:{i}") for i, f in enumerate(findings)])
-        else:
-            self.add_option(Option(Text(note or "No findings.", style="dim"), disabled=True))
-
-    def current(self) -> Finding | None:
-        if self.highlighted is None or not self.findings:
-            return None
-        return self.findings[self.highlighted]
-
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        event.stop()
-        if self.findings:
-            self.post_message(self.Chosen(self.findings[event.option_index]))
+from oauthtrace.tui.widgets.finding_list import FindingList
 
 
-class HopDetail(Vertical):
+class DetailTabs(Vertical):
     @property
     def active(self) -> str:
         return self.query_one(TabbedContent).active

@@ -1,18 +1,19 @@
-"""The exchanges of a trace as swimlanes: a title per exchange, a lane header, one arrow row per hop."""
+"""The Exchanges tab: the exchanges of a trace as swimlanes (drawn by tui.lanes), a title per exchange, a lane
+header, one arrow row per hop; moving onto a hop row posts its seq."""
 
 from __future__ import annotations
 
 from rich.text import Text
 from textual.binding import Binding
-from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from oauthtrace.tui.lanes import exchange_title, header_row, lanes_for, swim_rows
 from oauthtrace.tui.reader import Analysis
+from oauthtrace.tui.widgets.hop_message import HopMessage
 
 
-class Swimlanes(OptionList):
+class ExchangeList(OptionList):
     BINDINGS = [
         Binding("k", "cursor_up", "Up", show=False),
         Binding("j", "cursor_down", "Down", show=False),
@@ -20,15 +21,11 @@ class Swimlanes(OptionList):
         Binding("G", "last", "Last", show=False),
     ]
 
-    class HopHighlighted(Message):
-        def __init__(self, seq: int) -> None:
-            super().__init__()
-            self.seq = seq
+    class HopHighlighted(HopMessage):
+        """The cursor is on the row of hop `seq`."""
 
-    class HopChosen(Message):
-        def __init__(self, seq: int) -> None:
-            super().__init__()
-            self.seq = seq
+    class HopChosen(HopMessage):
+        """Enter on the row of hop `seq`."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, markup=False)
