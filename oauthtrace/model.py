@@ -37,6 +37,16 @@ def is_redacted(value: str | None) -> bool:
     return bool(value) and REDACTED_MARK in value
 
 
+# The prefix a hop's error gets when the proxy's handshake with the upstream server failed (flows.error_text):
+# mitmproxy's message alone ("Certificate verify failed: …") does not say whose certificate it was.
+UPSTREAM_TLS_FAILED = "Upstream TLS handshake failed: "
+
+
+def upstream_tls_failed(error: str | None) -> bool:
+    """Whether a hop ended because the upstream handshake failed: such hops are marked in `show` and the UI."""
+    return error is not None and error.startswith(UPSTREAM_TLS_FAILED)
+
+
 def first(pairs: Pairs, name: str, *, case: bool = True) -> str | None:
     """The first value of `name` in `pairs`, or None."""
     # the analysis asks this millions of times on a large trace: one tight loop per case
