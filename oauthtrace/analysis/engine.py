@@ -6,13 +6,12 @@ that raises is reported the same way (with where it failed) and the run goes on.
 
 from __future__ import annotations
 
-import gc
 import os
 import traceback
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterable
 
+from oauthtrace.analysis import drift
 from oauthtrace.analysis.classify import FRONT_ROLES, classify_with_sources, is_mcp_call
 from oauthtrace.analysis.correlate import correlate
 from oauthtrace.analysis.oauth import param, request_params
@@ -22,6 +21,7 @@ from oauthtrace.analysis.sanitized import (
     Capture, capture_facts, not_evaluated_reason, rule_reads, trace_unknowns, unknown_values,
 )
 from oauthtrace.errors import UserError
+from oauthtrace.gc_pause import gc_paused
 from oauthtrace.model import SEVERITY_RANK, Exchange, Finding, Hit, Hop, Rule, Trace, reverse_listener
 
 SIDE_NAMES = {"F": "front-channel", "B": "back-channel", "M": "metadata"}
@@ -99,9 +99,7 @@ def _analyze(hops: list[Hop], trace_id: int, profile: str | None, rules: list[Ru
     ctx = Context(trace_id=trace_id, hops=hops, exchanges=exchanges, roles=roles, sides=sides,
                   metadata=metadata_documents(hops, roles))
     if baseline is not None:
-        from oauthtrace.analysis.drift import side
-
-        ctx.baseline = side(baseline)
+        ctx.baseline = drift.side(baseline)
     if stall_seconds is not None:
         ctx.stall_seconds = stall_seconds
     report = Report(trace_id=trace_id, exchanges=exchanges, roles=roles, findings=[], not_evaluated=[],
@@ -171,25 +169,9 @@ def check_trace(store, trace: Trace | int, profile: str | None = None, only: Ite
                          baseline=baseline_hops, stall_seconds=stall_seconds,
                          listeners=store.trace_listeners(trace_id), source=stored.source if stored else None)
         if not only:
-            # still paused: a collection here would walk every hop of the trace (1.5 s at 100k hops)
+            # still paused: storing makes as many objects again, and a pass here would rescan every hop
             store.replace_findings(trace_id, report.findings)
     return report
-
-
-@contextmanager
-def gc_paused():
-    """No cyclic garbage collection while a trace is analysed.
-
-    The run allocates hundreds of thousands of small objects and makes almost no cycles; the collector would
-    rescan all of them again and again (a quarter of the time on a 100k-hop trace). Restored afterwards.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _finding(rule: Rule, hit: Hit, exchange: Exchange, trace_id: int, profile: str,
