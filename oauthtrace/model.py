@@ -37,6 +37,20 @@ def is_redacted(value: str | None) -> bool:
     return bool(value) and REDACTED_MARK in value
 
 
+# Parameters (query, form, JSON member, hidden input) whose values are credentials, lower-case: every export
+# redacts them, and findings show only a prefix of them. One list, so that what the analysis treats as a secret is
+# exactly what an export hides. Sources: RFC 6749 (code, client_secret, access_token, refresh_token, password),
+# RFC 7636 (code_verifier), OIDC Core (id_token) and Back-Channel Logout (logout_token), RFC 7521/7523
+# (client_assertion, assertion), RFC 7009/7662 (token), RFC 8693 (subject_token, actor_token), RFC 8628
+# (device_code), RFC 7592 (registration_access_token); passwd, pwd, api_key, apikey: what login forms and API
+# clients commonly call a password or a key.
+SECRET_PARAMS = frozenset({
+    "password", "passwd", "pwd", "client_secret", "code", "code_verifier", "access_token", "refresh_token",
+    "id_token", "token", "client_assertion", "assertion", "subject_token", "actor_token", "device_code",
+    "registration_access_token", "logout_token", "api_key", "apikey",
+})
+
+
 # The prefix a hop's error gets when the proxy's handshake with the upstream server failed (flows.error_text):
 # mitmproxy's message alone ("Certificate verify failed: …") does not say whose certificate it was.
 UPSTREAM_TLS_FAILED = "Upstream TLS handshake failed: "

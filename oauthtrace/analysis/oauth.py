@@ -7,7 +7,7 @@ from typing import Iterable
 
 from oauthtrace.analysis.cache import derived
 from oauthtrace.html_forms import named_inputs
-from oauthtrace.model import Hop, Pairs
+from oauthtrace.model import Exchange, Hop, Pairs
 from oauthtrace.params import basic_auth, basic_client_credentials, fragment_pairs, parse_pairs, query_pairs
 
 
@@ -94,6 +94,18 @@ def form_post_fields(html: str) -> Pairs:
 def callback_params(hop: Hop) -> Pairs:
     """Parameters the client's callback received: its query, or its form_post body."""
     return [*hop.query, *hop.form]
+
+
+def redirect_uri_of(exchange: Exchange) -> str | None:
+    """The client's callback: the authorization request's redirect_uri, else the URL the callback was loaded at
+    (without its query). Profiles and MCP both tell well-known clients apart by it."""
+    if exchange.authorize is not None:
+        value = param(request_params(exchange.authorize), "redirect_uri")
+        if value:
+            return value
+    if exchange.callback is not None:
+        return exchange.callback.url.split("?", 1)[0]
+    return None
 
 
 def body_params(hop: Hop) -> Pairs:

@@ -30,18 +30,10 @@ from oauthtrace.digests import b64url, s256
 from oauthtrace.interchange.sweep import Sweeper
 from oauthtrace.html_forms import named_inputs
 from oauthtrace.model import REDACTED_MARK as MARK
-from oauthtrace.model import Hop, Pairs, is_redacted
+from oauthtrace.model import SECRET_PARAMS, Hop, Pairs, is_redacted
 
 MARK_END = "›"
 
-# Parameters (query, form, JSON field, hidden input) whose values are secrets. Compared lower-cased.
-SECRET_PARAMS = frozenset(
-    {
-        "password", "passwd", "pwd", "client_secret", "code", "code_verifier", "access_token", "refresh_token",
-        "id_token", "token", "client_assertion", "assertion", "subject_token", "actor_token", "device_code",
-        "registration_access_token", "logout_token", "api_key", "apikey",
-    }
-)
 # Headers whose whole value (or, for these, its credential part) is a secret.
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization"})
 COOKIE_HEADERS = frozenset({"cookie", "set-cookie"})

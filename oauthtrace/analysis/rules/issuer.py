@@ -22,8 +22,8 @@ from oauthtrace.analysis.oauth import (
     token_response,
 )
 from oauthtrace.analysis.registry import Context, memo, rule, trait
-from oauthtrace.analysis.rules._shared import SECRET_PARAMS, per_exchange
-from oauthtrace.model import Exchange, Hit, Hop, Pairs
+from oauthtrace.analysis.rules._shared import per_exchange
+from oauthtrace.model import SECRET_PARAMS, Exchange, Hit, Hop, Pairs
 from oauthtrace.params import base_url, origin, path, query_pairs
 
 # MCP 2026-07-28 makes RFC 9207's client-side check a MUST for every MCP client, and its metadata promise a MUST
