@@ -169,7 +169,7 @@ def pair(baseline: Side, current: Side) -> tuple[list[tuple[Exchange | None, Exc
 # --- comparing one pair -------------------------------------------------------------------------------------
 
 
-def compare(baseline: Side, current: Side) -> list[Change]:
+def changes_since(baseline: Side, current: Side) -> list[Change]:
     pairs, changes = pair(baseline, current)
     for old, new in pairs:
         if old is None or new is None:

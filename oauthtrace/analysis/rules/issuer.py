@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from oauthtrace.analysis.compare import describe_difference
 from oauthtrace.analysis.jwt import decode as decode_jwt
 from oauthtrace.analysis.oauth import (
     RESPONSE_KEYS,
@@ -23,6 +22,7 @@ from oauthtrace.analysis.oauth import (
 )
 from oauthtrace.analysis.registry import Context, memo, rule, trait
 from oauthtrace.analysis.rules._shared import per_exchange
+from oauthtrace.analysis.value_difference import describe_difference
 from oauthtrace.model import SECRET_PARAMS, Exchange, Hit, Hop, Pairs
 from oauthtrace.params import base_url, origin, path, query_pairs
 
