@@ -11,6 +11,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Iterable
 
+import oauthtrace.analysis.rules  # noqa: F401  registers every rule (load_rules)
 from oauthtrace.analysis import drift
 from oauthtrace.analysis.classify import FRONT_ROLES, classify_with_sources, is_mcp_call
 from oauthtrace.analysis.correlate import correlate
@@ -50,9 +51,7 @@ class Report:
 
 
 def load_rules() -> dict[str, Rule]:
-    """Every registered rule (importing the rules package registers them)."""
-    import oauthtrace.analysis.rules  # noqa: F401
-
+    """Every registered rule (importing the rules package, above, registers them)."""
     return RULES
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from itertools import chain
 from typing import Iterable
 
@@ -176,8 +177,6 @@ def shown(value, *, secret: bool = False, limit: int = 60) -> str:
     if value is None:
         return "∅"
     if not isinstance(value, str):
-        import json
-
         value = json.dumps(value, ensure_ascii=False, default=str)
     keep = 6 if secret else limit
     text = value if len(value) <= keep + 2 else value[:keep] + "…"

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from oauthtrace.analysis.engine import Report, analyze, check_trace, missing_sides
 from oauthtrace.analysis.registry import RULES
 from oauthtrace.errors import UserError
+from oauthtrace.interchange.importer import read_file
 from oauthtrace.model import Finding, Hop
 from oauthtrace.replay.findings_diff import Diff, diff_findings, passed
 from oauthtrace.replay.plan import (check_supported, check_targets, missing_secrets, recorded_flows, target_url,
@@ -44,8 +45,6 @@ class ReplayResult:
 def load_source(ref: str | None, store: Store | None) -> Source:
     """A recording file (HAR, oauthtrace JSON, mitmproxy flows) when `ref` is one, else a trace of the database."""
     if ref is not None and os.path.isfile(ref):
-        from oauthtrace.interchange.importer import read_file
-
         parsed = read_file(ref)
         return Source(os.path.basename(ref), parsed.hops, None, ref)
     if store is None:
