@@ -209,8 +209,8 @@ def fix_for(rule: Rule, profile: str | None, exchange: Exchange | None = None) -
 
 def severity_table() -> dict[str, dict[str, str]]:
     """This module's table with the rule modules' PROFILE_SEVERITIES merged over it (cached per rule set)."""
-    # the same rule objects, the same table: a cheap key, since every finding asks (tuples compare by identity
-    # first, so an unchanged registry compares in well under a microsecond)
+    # the same rule objects, the same table: a cheap key, since every finding asks (tuples compare their items by
+    # identity first, so an unchanged registry is recognised without comparing any rule's fields)
     key = tuple(RULES.values())
     if _merged.get("key") != key:
         modules = sorted({rule.check.__module__ for rule in RULES.values() if rule.check is not None})
