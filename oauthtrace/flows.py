@@ -6,8 +6,7 @@ from typing import TYPE_CHECKING
 
 from mitmproxy.net import encoding
 
-from oauthtrace.capture.tls_hints import UPSTREAM_TLS_FAILED, UPSTREAM_TLS_KEY
-from oauthtrace.model import BROWSER_LISTENER, Hop, Pairs, first
+from oauthtrace.model import BROWSER_LISTENER, UPSTREAM_TLS_FAILED, Hop, Pairs, first
 from oauthtrace.params import parse_pairs, query_pairs
 
 if TYPE_CHECKING:  # the writer process converts parts without mitmproxy's flow classes: it starts faster
@@ -19,6 +18,8 @@ FORM_TYPE = "application/x-www-form-urlencoded"
 # Streamed responses (event streams) keep what passed through here, since flow.response.content stays empty.
 STREAMED_BODY_KEY = "oauthtrace_streamed_body"
 SEQ_KEY = "oauthtrace_seq"
+# flow.metadata key: the handshake error of the flow's server, set by the Recorder when the flow fails with it.
+UPSTREAM_TLS_KEY = "oauthtrace_upstream_tls_error"
 
 
 def hop_from_flow(flow: http.HTTPFlow, *, trace_id: int, seq: int, body_cap: int = DEFAULT_BODY_CAP) -> Hop:

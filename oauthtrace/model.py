@@ -37,6 +37,30 @@ def is_redacted(value: str | None) -> bool:
     return bool(value) and REDACTED_MARK in value
 
 
+# Parameters (query, form, JSON member, hidden input) whose values are credentials, lower-case: every export
+# redacts them, and findings show only a prefix of them. One list, so that what the analysis treats as a secret is
+# exactly what an export hides. Sources: RFC 6749 (code, client_secret, access_token, refresh_token, password),
+# RFC 7636 (code_verifier), OIDC Core (id_token) and Back-Channel Logout (logout_token), RFC 7521/7523
+# (client_assertion, assertion), RFC 7009/7662 (token), RFC 8693 (subject_token, actor_token), RFC 8628
+# (device_code), RFC 7592 (registration_access_token); passwd, pwd, api_key, apikey: what login forms and API
+# clients commonly call a password or a key.
+SECRET_PARAMS = frozenset({
+    "password", "passwd", "pwd", "client_secret", "code", "code_verifier", "access_token", "refresh_token",
+    "id_token", "token", "client_assertion", "assertion", "subject_token", "actor_token", "device_code",
+    "registration_access_token", "logout_token", "api_key", "apikey",
+})
+
+
+# The prefix a hop's error gets when the proxy's handshake with the upstream server failed (flows.error_text):
+# mitmproxy's message alone ("Certificate verify failed: …") does not say whose certificate it was.
+UPSTREAM_TLS_FAILED = "Upstream TLS handshake failed: "
+
+
+def upstream_tls_failed(error: str | None) -> bool:
+    """Whether a hop ended because the upstream handshake failed: such hops are marked in `show` and the UI."""
+    return error is not None and error.startswith(UPSTREAM_TLS_FAILED)
+
+
 def first(pairs: Pairs, name: str, *, case: bool = True) -> str | None:
     """The first value of `name` in `pairs`, or None."""
     # the analysis asks this millions of times on a large trace: one tight loop per case
@@ -83,8 +107,8 @@ class Hop:
     location: str | None = None
     error: str | None = None
     # Values the analysis derived from this hop (parsed bodies, its authorization response ...), filled lazily.
-    # A declared field, because adding an attribute to an instance makes CPython unshare its __dict__ (~0.8 KB
-    # per hop, 80 MB on a 100k-hop trace).
+    # A declared field, because adding an attribute to an instance makes CPython unshare its __dict__: every hop
+    # would then carry a full dict of its own.
     derived: dict | None = field(default=None, repr=False, compare=False)
 
     def req_header(self, name: str) -> str | None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlsplit
 
-from oauthtrace.capture.tls_hints import upstream_tls_failed
-from oauthtrace.model import BROWSER_LISTENER, Hop, Trace, reverse_listener
-from oauthtrace.params import host, path
+from oauthtrace.model import BROWSER_LISTENER, Hop, Trace, reverse_listener, upstream_tls_failed
+from oauthtrace.params import fragment_pairs, host, path, query_pairs
 
 
 def listener_label(listener: str) -> str:
@@ -43,8 +43,6 @@ def status_word(status: int | None, error: str | None) -> str:
 
 def redirect_summary(location: str) -> str:
     """`127.0.0.1:8080/cb ?code,state`: where a redirect goes and which parameters it carries."""
-    from oauthtrace.params import fragment_pairs, query_pairs
-
     names = [k for k, _ in query_pairs(location)]
     fragment = [k for k, _ in fragment_pairs(location)]
     text = f"{host(location)}{_port(location)}{path(location)}"
@@ -73,8 +71,6 @@ def when(timestamp: float | None) -> str:
 
 
 def _port(url: str) -> str:
-    from urllib.parse import urlsplit
-
     try:
         port = urlsplit(url).port
     except ValueError:

@@ -7,7 +7,7 @@ import json
 
 from click.testing import CliRunner
 
-from oauthtrace.analysis.drift import compare, side
+from oauthtrace.analysis.drift import changes_since, side
 from oauthtrace.cli import cli
 from oauthtrace.store import Store
 from tests.hops import STATE, flow, metadata_hop, renumber
@@ -15,7 +15,7 @@ from tests.mcp_hops import mcp_flow
 
 
 def changes(baseline, current):
-    return [(c.part, c.name, c.kind) for c in compare(side(baseline), side(current))]
+    return [(c.part, c.name, c.kind) for c in changes_since(side(baseline), side(current))]
 
 
 def test_two_identical_flows_do_not_drift():
@@ -32,7 +32,7 @@ def test_fresh_values_and_loopback_ports_are_not_drift():
 
 
 def test_client_started_sending_state():
-    found = compare(side(flow(state=None)), side(flow(state=STATE)))
+    found = changes_since(side(flow(state=None)), side(flow(state=STATE)))
     assert [(c.part, c.name, c.kind, c.severity) for c in found] == [
         ("authorize", "state", "added", "warning"),
         ("authorization response", "state", "added", "warning"),

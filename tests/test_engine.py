@@ -10,10 +10,10 @@ import pytest
 from hops import CHATGPT_CALLBACK, NO_STORE, flow, interleave, make_hop, metadata_hop
 from hops import analyze as analyze_hops
 from oauthtrace.analysis import jwt
-from oauthtrace.analysis.compare import describe_difference
 from oauthtrace.analysis.engine import analyze, check_trace, missing_sides
 from oauthtrace.analysis.profiles import is_chatgpt_callback, known_client, severity_for
 from oauthtrace.analysis.registry import RULES, rule
+from oauthtrace.analysis.value_difference import describe_difference
 from oauthtrace.errors import UserError
 from oauthtrace.model import Exchange, Hit, Rule
 from oauthtrace.store import Store

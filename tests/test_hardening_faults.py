@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from oauthtrace.demo.web import App, Response
+from oauthtrace.web import App, Response
 from tests.support.processes import descendants
 from tests.support.recording import start_record
 from tests.support.upstreams import (

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from oauthtrace.demo.web import App, Response
 from oauthtrace.store import Store
+from oauthtrace.web import App, Response
 
 ADDON = Path(__file__).resolve().parent.parent / "addons" / "oauthtrace.py"
 pytestmark = pytest.mark.e2e

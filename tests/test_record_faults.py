@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from oauthtrace.demo.web import App, Response
+from oauthtrace.web import App, Response
 from tests.support.processes import children, ended
 from tests.support.recording import recording, start_record
 from tests.support.upstreams import wait_until

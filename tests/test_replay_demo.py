@@ -16,10 +16,10 @@ from click.testing import CliRunner
 from oauthtrace.cli import cli
 from oauthtrace.demo.provider import DEMO_CLIENT_SECRET, DemoProvider
 from oauthtrace.demo.scenario import run_demo
-from oauthtrace.demo.web import App, Response
 from oauthtrace.model import BROWSER_LISTENER
 from oauthtrace.params import origin
 from oauthtrace.store import Store
+from oauthtrace.web import App, Response
 
 pytestmark = pytest.mark.e2e
 

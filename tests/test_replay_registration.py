@@ -8,11 +8,11 @@ import secrets
 from urllib.parse import parse_qsl, urlencode
 
 from oauthtrace.analysis.oauth import param
-from oauthtrace.demo.web import App, Response
 from oauthtrace.replay.job import Source, replay
 from oauthtrace.replay.secrets import Secrets
 from oauthtrace.replay.session import Targets
 from oauthtrace.store import Store
+from oauthtrace.web import App, Response
 from tests import hops as h
 
 LIVE_ID, LIVE_SECRET = "registered-live-client", "live-secret-" + secrets.token_urlsafe(8)

@@ -12,7 +12,7 @@ from oauthtrace.errors import UserError
 from oauthtrace.model import Finding, Hop
 from oauthtrace.html_forms import page_forms
 from oauthtrace.replay import backchannel, forms
-from oauthtrace.replay.compare import CLIENT_SIDE, NOT_REACHED, TOKEN_LEFT_OUT, compare, passed
+from oauthtrace.replay.findings_diff import CLIENT_SIDE, NOT_REACHED, TOKEN_LEFT_OUT, diff_findings, passed
 from oauthtrace.replay.plan import check_targets, missing_secrets, recorded_flows, unsent_token_requests
 from oauthtrace.replay.secrets import Secrets
 from oauthtrace.replay.session import ReplayStopped, Session, Targets
@@ -260,7 +260,7 @@ def _finding(rule, severity="error", hop=3):
 def test_compare_sorts_findings_into_fixed_still_new_and_client_side():
     recorded = [_finding("state-dropped"), _finding("pkce-missing", "info"), _finding("callback-page-leaky", hop=4)]
     replayed = [_finding("pkce-missing", "info"), _finding("token-response-not-json")]
-    diff = compare(recorded, replayed, client_side=lambda f: f.hop == 4, completed=True)
+    diff = diff_findings(recorded, replayed, client_side=lambda f: f.hop == 4, completed=True)
     assert [f.rule for f in diff.fixed] == ["state-dropped"]
     assert [new.rule for _, new in diff.still] == ["pkce-missing"]
     assert [f.rule for f in diff.new] == ["token-response-not-json"]
@@ -269,25 +269,25 @@ def test_compare_sorts_findings_into_fixed_still_new_and_client_side():
 
 
 def test_a_replay_that_stopped_early_fixes_nothing():
-    diff = compare([_finding("state-dropped")], [], client_side=lambda f: False, completed=False)
+    diff = diff_findings([_finding("state-dropped")], [], client_side=lambda f: False, completed=False)
     assert diff.fixed == [] and diff.not_checked[0][1] == NOT_REACHED
     assert not passed(diff, [], False)
 
 
 def test_a_remaining_warning_passes_but_a_remaining_error_does_not():
     warning = [_finding("scope-omitted", "warning")]
-    assert passed(compare(warning, warning, client_side=lambda f: False, completed=True), warning, True)
+    assert passed(diff_findings(warning, warning, client_side=lambda f: False, completed=True), warning, True)
     error = [_finding("state-dropped")]
-    assert not passed(compare(error, error, client_side=lambda f: False, completed=True), error, True)
+    assert not passed(diff_findings(error, error, client_side=lambda f: False, completed=True), error, True)
 
 
 def test_a_new_info_finding_is_listed_but_only_a_new_warning_or_error_fails_the_replay():
     recorded = [_finding("state-dropped")]
     info = [_finding("iss-appeared", "info")]
-    diff = compare(recorded, info, client_side=lambda f: False, completed=True)
+    diff = diff_findings(recorded, info, client_side=lambda f: False, completed=True)
     assert [f.rule for f in diff.new] == ["iss-appeared"] and passed(diff, info, True)
     warning = [_finding("scope-changed-unreported", "warning")]
-    assert not passed(compare(recorded, warning, client_side=lambda f: False, completed=True), warning, True)
+    assert not passed(diff_findings(recorded, warning, client_side=lambda f: False, completed=True), warning, True)
 
 
 def test_plan_gives_an_unjoined_refresh_to_the_flow_before_it():
@@ -304,7 +304,7 @@ def test_a_rule_that_needs_the_left_out_token_request_is_neither_fixed_nor_new()
     recorded = [_finding("state-dropped"), _finding("flow-stalled-after-callback", "warning")]
     replayed = [_finding("token-response-not-json", hop=5)]
     needs_token = {"flow-stalled-after-callback", "token-response-not-json"}
-    diff = compare(recorded, replayed, client_side=lambda f: False, completed=True,
+    diff = diff_findings(recorded, replayed, client_side=lambda f: False, completed=True,
                    needs_left_out=lambda f: f.rule in needs_token)
     assert [f.rule for f in diff.fixed] == ["state-dropped"] and diff.new == []
     assert [(f.rule, why) for f, why in diff.not_checked] == [("flow-stalled-after-callback", TOKEN_LEFT_OUT),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from oauthtrace.analysis.engine import load_rules
 from oauthtrace.analysis.profiles import PROFILES, severity_table
+from oauthtrace.analysis.providers.docs import render as providers_page
 from oauthtrace.analysis.report_formats import blame_word
 from oauthtrace.model import Rule
 
@@ -55,8 +56,6 @@ def _cell(text: str) -> str:
 
 
 def render_providers() -> str:
-    from oauthtrace.analysis.providers.docs import render as providers_page
-
     return providers_page()
 
 

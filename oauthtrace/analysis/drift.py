@@ -15,12 +15,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from oauthtrace.analysis.authorization import authz_response, sent_params
 from oauthtrace.analysis.classify import FRONT_ROLES, classify_with_sources
 from oauthtrace.analysis.correlate import correlate
 from oauthtrace.analysis.mcp import chain, json_document
 from oauthtrace.analysis.oauth import body_params, client_auth_used, param, request_params, shown, token_fields
 from oauthtrace.analysis.registry import Context
-from oauthtrace.analysis.rules._shared import authz_response, sent_params
 from oauthtrace.model import Exchange, Hop, Pairs
 from oauthtrace.params import base_url, host, path
 
@@ -169,7 +169,7 @@ def pair(baseline: Side, current: Side) -> tuple[list[tuple[Exchange | None, Exc
 # --- comparing one pair -------------------------------------------------------------------------------------
 
 
-def compare(baseline: Side, current: Side) -> list[Change]:
+def changes_since(baseline: Side, current: Side) -> list[Change]:
     pairs, changes = pair(baseline, current)
     for old, new in pairs:
         if old is None or new is None:

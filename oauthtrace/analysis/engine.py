@@ -6,13 +6,13 @@ that raises is reported the same way (with where it failed) and the run goes on.
 
 from __future__ import annotations
 
-import gc
 import os
 import traceback
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterable
 
+import oauthtrace.analysis.rules  # noqa: F401  registers every rule (load_rules)
+from oauthtrace.analysis import drift
 from oauthtrace.analysis.classify import FRONT_ROLES, classify_with_sources, is_mcp_call
 from oauthtrace.analysis.correlate import correlate
 from oauthtrace.analysis.oauth import param, request_params
@@ -22,6 +22,7 @@ from oauthtrace.analysis.sanitized import (
     Capture, capture_facts, not_evaluated_reason, rule_reads, trace_unknowns, unknown_values,
 )
 from oauthtrace.errors import UserError
+from oauthtrace.gc_pause import gc_paused
 from oauthtrace.model import SEVERITY_RANK, Exchange, Finding, Hit, Hop, Rule, Trace, reverse_listener
 
 SIDE_NAMES = {"F": "front-channel", "B": "back-channel", "M": "metadata"}
@@ -50,9 +51,7 @@ class Report:
 
 
 def load_rules() -> dict[str, Rule]:
-    """Every registered rule (importing the rules package registers them)."""
-    import oauthtrace.analysis.rules  # noqa: F401
-
+    """Every registered rule (importing the rules package, above, registers them)."""
     return RULES
 
 
@@ -99,9 +98,7 @@ def _analyze(hops: list[Hop], trace_id: int, profile: str | None, rules: list[Ru
     ctx = Context(trace_id=trace_id, hops=hops, exchanges=exchanges, roles=roles, sides=sides,
                   metadata=metadata_documents(hops, roles))
     if baseline is not None:
-        from oauthtrace.analysis.drift import side
-
-        ctx.baseline = side(baseline)
+        ctx.baseline = drift.side(baseline)
     if stall_seconds is not None:
         ctx.stall_seconds = stall_seconds
     report = Report(trace_id=trace_id, exchanges=exchanges, roles=roles, findings=[], not_evaluated=[],
@@ -129,7 +126,7 @@ def _analyze(hops: list[Hop], trace_id: int, profile: str | None, rules: list[Ru
         if applicable is None:
             applicable = by_parts[parts] = [rule for rule in runnable if applies(rule.id, parts)]
         hidden = _hidden(exchange, ctx, capture, readers, report) if readers else ()
-        for rule in applicable:  # up to 81 rules × 10k exchanges on a large trace, most of them finding nothing
+        for rule in applicable:  # the run's innermost loop (rules × exchanges), and most calls find nothing
             if hidden and rule.id in hidden:
                 continue
             try:
@@ -171,25 +168,9 @@ def check_trace(store, trace: Trace | int, profile: str | None = None, only: Ite
                          baseline=baseline_hops, stall_seconds=stall_seconds,
                          listeners=store.trace_listeners(trace_id), source=stored.source if stored else None)
         if not only:
-            # still paused: a collection here would walk every hop of the trace (1.5 s at 100k hops)
+            # still paused: storing makes as many objects again, and a pass here would rescan every hop
             store.replace_findings(trace_id, report.findings)
     return report
-
-
-@contextmanager
-def gc_paused():
-    """No cyclic garbage collection while a trace is analysed.
-
-    The run allocates hundreds of thousands of small objects and makes almost no cycles; the collector would
-    rescan all of them again and again (a quarter of the time on a 100k-hop trace). Restored afterwards.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _finding(rule: Rule, hit: Hit, exchange: Exchange, trace_id: int, profile: str,

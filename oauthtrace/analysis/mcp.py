@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 
 from oauthtrace.analysis.cache import derived
 from oauthtrace.analysis.classify import is_client_metadata_document, is_mcp_call, jsonrpc_request
-from oauthtrace.analysis.oauth import token_fields
+from oauthtrace.analysis.oauth import (
+    body_params, callback_params, param, redirect_uri_of, request_params, token_fields,
+)
 from oauthtrace.model import Exchange, Hop, every
 from oauthtrace.params import origin, path
 
@@ -101,8 +103,6 @@ def mcp_applies(exchange: Exchange, profile: str) -> bool:
 def _mcp_applies(exchange: Exchange) -> bool:
     if is_mcp_exchange(exchange):
         return True
-    from oauthtrace.analysis.profiles import redirect_uri_of
-
     return bool(_CONNECTOR_CALLBACK.search(redirect_uri_of(exchange) or ""))
 
 
@@ -296,8 +296,6 @@ class ChainStep:
 
 def chain_steps(exchange: Exchange) -> list[ChainStep]:
     """The exchange's MCP chain in order: what each step did, read from the recorded hops."""
-    from oauthtrace.analysis.oauth import body_params, callback_params, param, request_params
-
     mcp = chain(exchange)
     steps: list[ChainStep] = []
     for hop in mcp.challenges[:1]:

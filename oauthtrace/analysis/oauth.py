@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from itertools import chain
 from typing import Iterable
 
 from oauthtrace.analysis.cache import derived
 from oauthtrace.html_forms import named_inputs
-from oauthtrace.model import Hop, Pairs
+from oauthtrace.model import Exchange, Hop, Pairs
 from oauthtrace.params import basic_auth, basic_client_credentials, fragment_pairs, parse_pairs, query_pairs
 
 
@@ -96,6 +97,18 @@ def callback_params(hop: Hop) -> Pairs:
     return [*hop.query, *hop.form]
 
 
+def redirect_uri_of(exchange: Exchange) -> str | None:
+    """The client's callback: the authorization request's redirect_uri, else the URL the callback was loaded at
+    (without its query). Profiles and MCP both tell well-known clients apart by it."""
+    if exchange.authorize is not None:
+        value = param(request_params(exchange.authorize), "redirect_uri")
+        if value:
+            return value
+    if exchange.callback is not None:
+        return exchange.callback.url.split("?", 1)[0]
+    return None
+
+
 def body_params(hop: Hop) -> Pairs:
     """Token-endpoint style request parameters: the form body, or a JSON object body."""
     if hop.form:
@@ -164,8 +177,6 @@ def shown(value, *, secret: bool = False, limit: int = 60) -> str:
     if value is None:
         return "∅"
     if not isinstance(value, str):
-        import json
-
         value = json.dumps(value, ensure_ascii=False, default=str)
     keep = 6 if secret else limit
     text = value if len(value) <= keep + 2 else value[:keep] + "…"

@@ -21,7 +21,9 @@ from __future__ import annotations
 import re
 import sys
 
-from oauthtrace.analysis.oauth import param, request_params
+from oauthtrace.analysis.mcp import is_mcp_exchange
+from oauthtrace.analysis.oauth import redirect_uri_of
+from oauthtrace.analysis.registry import RULES
 from oauthtrace.model import SEVERITY_RANK, Exchange, Hit, Rule
 
 PROFILES = ("oauth2", "oauth21", "oidc", "mcp", "gpt-actions", "chatgpt-connector")
@@ -179,26 +181,9 @@ def profile_for(exchange: Exchange | None, chosen: str | None = None) -> str:
         return CHATGPT_CONNECTOR
     if known_client(redirect_uri) == "Claude":
         return "mcp"  # Claude's connector is an MCP client, even when only the browser's side was recorded
-    if exchange is not None and _is_mcp(exchange):
-        return "mcp"
+    if exchange is not None and is_mcp_exchange(exchange):
+        return "mcp"  # an MCP connector's flow (protected resource metadata, MCP calls): MCP authorization
     return DEFAULT
-
-
-def _is_mcp(exchange: Exchange) -> bool:
-    """An MCP connector's flow (protected resource metadata, MCP calls): judged by MCP authorization."""
-    from oauthtrace.analysis.mcp import is_mcp_exchange
-
-    return is_mcp_exchange(exchange)
-
-
-def redirect_uri_of(exchange: Exchange) -> str | None:
-    if exchange.authorize is not None:
-        value = param(request_params(exchange.authorize), "redirect_uri")
-        if value:
-            return value
-    if exchange.callback is not None:
-        return exchange.callback.url.split("?", 1)[0]
-    return None
 
 
 def severity_for(rule: Rule, hit: Hit, profile: str | None, exchange: Exchange | None = None, *,
@@ -224,10 +209,8 @@ def fix_for(rule: Rule, profile: str | None, exchange: Exchange | None = None) -
 
 def severity_table() -> dict[str, dict[str, str]]:
     """This module's table with the rule modules' PROFILE_SEVERITIES merged over it (cached per rule set)."""
-    from oauthtrace.analysis.registry import RULES
-
-    # the same rule objects, the same table: a cheap key, since every finding asks (tuples compare by identity
-    # first, so an unchanged registry compares in well under a microsecond)
+    # the same rule objects, the same table: a cheap key, since every finding asks (tuples compare their items by
+    # identity first, so an unchanged registry is recognised without comparing any rule's fields)
     key = tuple(RULES.values())
     if _merged.get("key") != key:
         modules = sorted({rule.check.__module__ for rule in RULES.values() if rule.check is not None})

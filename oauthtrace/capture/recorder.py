@@ -11,10 +11,9 @@ from typing import Sequence
 from mitmproxy import ctx, http
 from mitmproxy.proxy.mode_specs import ProxyMode
 
-from oauthtrace.capture.tls_hints import UPSTREAM_TLS_KEY
 from oauthtrace.capture.writer import WriterStats
 from oauthtrace.capture.writer_process import ProcessWriter
-from oauthtrace.flows import DEFAULT_BODY_CAP, SEQ_KEY, STREAMED_BODY_KEY, listener_name
+from oauthtrace.flows import DEFAULT_BODY_CAP, SEQ_KEY, STREAMED_BODY_KEY, UPSTREAM_TLS_KEY, listener_name
 
 log = logging.getLogger(__name__)
 

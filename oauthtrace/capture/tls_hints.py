@@ -14,20 +14,10 @@ from oauthtrace.capture.userlog import LOGGER
 
 log = logging.getLogger(LOGGER)
 
-# The prefix a hop's error gets when the proxy's handshake with the upstream server failed (flows.error_text):
-# mitmproxy's message alone ("Certificate verify failed: …") does not say whose certificate it was.
-UPSTREAM_TLS_FAILED = "Upstream TLS handshake failed: "
-# flow.metadata key: the handshake error of the flow's server, set by the Recorder when the flow fails with it.
-UPSTREAM_TLS_KEY = "oauthtrace_upstream_tls_error"
 # mitmproxy's own words for a client that refused its certificate (mitmproxy/proxy/layers/tls.py); a client that
 # only hung up during the handshake ("… may indicate that the client does not trust …") is no sure sign: browsers
 # open and drop spare connections.
 _CLIENT_REFUSED = ("The client does not trust the proxy's certificate", "The client may not trust the proxy's")
-
-
-def upstream_tls_failed(error: str | None) -> bool:
-    """Whether a hop ended because the upstream handshake failed: such hops are marked in `show` and the UI."""
-    return error is not None and error.startswith(UPSTREAM_TLS_FAILED)
 
 
 def upstream_hint(server: str, error: str) -> str:

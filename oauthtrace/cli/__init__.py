@@ -1,4 +1,7 @@
-"""The `oauthtrace` command: a thin click layer; each command lives in its own module, loaded on use."""
+"""The `oauthtrace` command: a thin click layer; each command lives in its own module, loaded on use.
+
+Commands import the layers they call inside the command function, for start-up time: `oauthtrace --help`,
+`list` or `export` do not import mitmproxy, Textual or the rules they do not run."""
 
 from __future__ import annotations
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import gc
-
 import click
 
 from oauthtrace.analysis.profiles import CHOICES
 from oauthtrace.cli.options import db_option, format_option, open_store
+from oauthtrace.gc_pause import gc_paused
 
 
 @click.command("check")
@@ -44,20 +43,13 @@ def check(ctx, traces, db_path, fmt, fail_on, profile, rules, baseline, stall_se
     from oauthtrace.analysis.report_formats import exit_code, render
 
     only = [name.strip() for value in rules for name in value.split(",") if name.strip()] or None
-    # No cyclic collection while the traces are read, analysed and rendered: they make almost no cycles, and the
-    # collector would walk all their objects (0.4 s at 100k hops) once it was turned back on. Frozen at the end,
-    # they are not walked at exit either, and a caller running check in its own process gets its collector back.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    # Rendering the findings is paused too, and what the run leaves alive is frozen: the command ends right after,
+    # and the collector would otherwise rescan every hop once more on the way out.
+    with gc_paused(freeze=True):
         with open_store(db_path) as store:
             found = [store.resolve_trace(ref) for ref in traces] or [store.resolve_trace(None)]
             golden = store.resolve_trace(baseline) if baseline is not None else None
             reports = [check_trace(store, trace, profile=profile, only=only, baseline=golden,
                                    stall_seconds=stall_seconds) for trace in found]
         click.echo(render(fmt, reports, found, fail_on), nl=False)
-    finally:
-        gc.freeze()
-        if was_enabled:
-            gc.enable()
     ctx.exit(exit_code(reports, fail_on))

@@ -26,11 +26,11 @@ def diff(ctx, baseline, trace, db_path, fmt):
       oauthtrace diff "connector golden" latest-connector
       oauthtrace diff 3 7 --format json
     """
-    from oauthtrace.analysis.drift import compare, render_json, render_text, side
+    from oauthtrace.analysis.drift import changes_since, render_json, render_text, side
 
     with open_store(db_path) as store:
         old, new = store.resolve_trace(baseline), store.resolve_trace(trace)
-        changes = compare(side(store.hops(old.id), old.id), side(store.hops(new.id), new.id))
+        changes = changes_since(side(store.hops(old.id), old.id), side(store.hops(new.id), new.id))
     if fmt == "json":
         click.echo(json.dumps(render_json(changes, old.id, new.id), indent=2, ensure_ascii=False, default=str))
     else:

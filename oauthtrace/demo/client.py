@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from oauthtrace.demo.provider import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-from oauthtrace.demo.web import App, Request, Response
 from oauthtrace.digests import s256
+from oauthtrace.web import App, Request, Response
 
 PLUGIN_ID = "plugin-demo"
 MISSING_STATE = {"message": "Missing `state` param in response from OAuth provider"}

@@ -24,8 +24,8 @@ import urllib.request
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
-from oauthtrace.demo.web import App, Request, Response
 from oauthtrace.digests import s256
+from oauthtrace.web import App, Request, Response
 
 CONNECTOR_ID = "demo-connector"
 PROTOCOL_VERSION = "2025-11-25"

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from oauthtrace.demo.provider import (
     DEMO_PASSWORD, DEMO_USER, CODE_TTL, DemoProvider, _append, _error_page, _pkce_ok, _redirect_error, _token_error,
 )
-from oauthtrace.demo.web import Request, Response
+from oauthtrace.web import Request, Response
 
 SCOPE = "mcp"
 

@@ -18,7 +18,7 @@ import secrets
 import threading
 from typing import Callable
 
-from oauthtrace.demo.web import App, Request, Response
+from oauthtrace.web import App, Request, Response
 
 MCP_PATH = "/mcp"
 PRM_PATH = "/.well-known/oauth-protected-resource" + MCP_PATH

@@ -12,9 +12,9 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
 
-from oauthtrace.demo.web import App, Request, Response
 from oauthtrace.digests import s256
 from oauthtrace.params import basic_client_credentials
+from oauthtrace.web import App, Request, Response
 
 BUGS = {
     "good": "a correct provider",

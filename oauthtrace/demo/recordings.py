@@ -17,6 +17,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from oauthtrace.interchange.export import export_trace, write_atomically
+from oauthtrace.store import Store
+
 PROVIDER_PORT = 47601
 PROVIDER_ORIGIN = f"http://127.0.0.1:{PROVIDER_PORT}"
 MANIFEST = "manifest.json"
@@ -93,6 +96,7 @@ BY_NAME = {scenario.name: scenario for scenario in SCENARIOS}
 
 def record(scenario: Scenario, db_path: str, confdir: str, *, provider_port: int = PROVIDER_PORT):
     """Run the scenario through the real proxy into `db_path`; returns the demo's DemoResult."""
+    # the scenario imports mitmproxy: the tests that only read MANIFEST and SCENARIOS do not need it
     from oauthtrace.demo.scenario import run_demo, run_mcp_demo
 
     if scenario.kind == "mcp":
@@ -103,9 +107,6 @@ def record(scenario: Scenario, db_path: str, confdir: str, *, provider_port: int
 
 def make(out: Path, names: list[str] | None = None, *, echo=print) -> dict:
     """Record and export the scenarios (all, or `names`) into `out`; returns the manifest written."""
-    from oauthtrace.interchange.export import export_trace, write_atomically
-    from oauthtrace.store import Store
-
     out.mkdir(parents=True, exist_ok=True)
     manifest = _read_manifest(out)
     chosen = [BY_NAME[name] for name in names] if names else SCENARIOS

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from oauthtrace.capture.proxy import ProxyConfig, ProxyRunner, ReverseTarget
 from oauthtrace.demo.agent import BuiltinAgent, run_chromium
 from oauthtrace.demo.client import DemoClient
+from oauthtrace.demo.connector import ConnectorClient
+from oauthtrace.demo.mcp_provider import McpProvider
+from oauthtrace.demo.mcp_server import McpServer
 from oauthtrace.demo.provider import DemoProvider
 
 
@@ -94,12 +98,6 @@ def run_mcp_demo(db_path: str, *, bug: str = "good", browser: str | None = None,
     connector speak MCP `revision`; with 2026-07-28 the connector's subscriptions/listen stream is still open when
     the recording stops.
     """
-    import time
-
-    from oauthtrace.demo.connector import ConnectorClient
-    from oauthtrace.demo.mcp_provider import McpProvider
-    from oauthtrace.demo.mcp_server import McpServer
-
     if bug not in MCP_BUGS:
         raise ValueError(f"unknown MCP bug {bug!r}; choose from {', '.join(MCP_BUGS)}")
     if revision not in MCP_REVISIONS:

@@ -24,6 +24,7 @@ def looks_like_flow_file(data: bytes) -> bool:
 def hops_from_flow_file(data: bytes, *, trace_id: int = 0, on_flow: Callable[[int], None] | None = None
                         ) -> tuple[list[Hop], int]:
     """(hops, number of non-HTTP flows skipped)."""
+    # mitmproxy (and flows, which imports it) only when a flow file is read: HAR and JSON imports start faster
     from mitmproxy import http
     from mitmproxy.io import FlowReader
 

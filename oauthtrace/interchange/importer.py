@@ -7,17 +7,16 @@ transaction; the first bad one stops the run, the ones before it stay imported.
 
 from __future__ import annotations
 
-import gc
 import gzip
 import json
 import os
 import sqlite3
 import zlib
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
 from oauthtrace.errors import UserError
+from oauthtrace.gc_pause import gc_paused
 from oauthtrace.interchange.fields import BadInput
 from oauthtrace.interchange.flow_import import hops_from_flow_file, looks_like_flow_file
 from oauthtrace.interchange.har_import import har_entries, read_har
@@ -124,19 +123,6 @@ def read_file(path: str, *, progress: Progress | None = None) -> ParsedFile:
             return _parse(path, label, data, progress)
     except BadInput as exc:
         raise UserError(f"{label}: {exc}") from None
-
-
-@contextmanager
-def gc_paused():
-    """Parsing and storing a large file makes millions of small objects and no reference cycles; the cyclic
-    collector would walk them again and again, which costs as much as the import itself."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _parse(path: str, label: str, data: bytes, progress: Progress) -> ParsedFile:

@@ -6,10 +6,11 @@ query and the token body) and cannot be linked across exports. JWTs keep their h
 the signature. `state`, `nonce`, `client_id` and the parameter names are not secrets and stay as they are, so
 linting an export finds what linting the original finds.
 
-How it works: a first pass collects the secret values from the places that name them (parameters, JSON fields,
-hidden form inputs, Authorization, cookies); the second pass rewrites those places and then sweeps every other
-text — URLs, headers, bodies, error messages — for the collected values in their raw, URL-encoded, HTML-escaped,
-JSON-escaped and base64 forms, so a code echoed in a page or a `Referer` does not slip through.
+How it works: a first pass (secret_values.py) collects the secret values from the places that name them
+(parameters, JSON fields, hidden form inputs, Authorization, cookies, as secret_names.py names them); the second
+pass, here, rewrites those places and then sweeps every other text — URLs, headers, bodies, error messages — for the
+collected values in their raw, URL-encoded, HTML-escaped, JSON-escaped and base64 forms, so a code echoed in a page
+or a `Referer` does not slip through.
 """
 
 from __future__ import annotations
@@ -27,28 +28,13 @@ from typing import Iterable
 from urllib.parse import quote, quote_plus, unquote_plus
 
 from oauthtrace.digests import b64url, s256
+from oauthtrace.interchange.secret_names import CREDENTIAL_HEADERS, FORM_TYPE, SecretNames, basic_parts, scalar
+from oauthtrace.interchange.secret_values import secret_values
 from oauthtrace.interchange.sweep import Sweeper
-from oauthtrace.html_forms import named_inputs
 from oauthtrace.model import REDACTED_MARK as MARK
 from oauthtrace.model import Hop, Pairs, is_redacted
 
 MARK_END = "›"
-
-# Parameters (query, form, JSON field, hidden input) whose values are secrets. Compared lower-cased.
-SECRET_PARAMS = frozenset(
-    {
-        "password", "passwd", "pwd", "client_secret", "code", "code_verifier", "access_token", "refresh_token",
-        "id_token", "token", "client_assertion", "assertion", "subject_token", "actor_token", "device_code",
-        "registration_access_token", "logout_token", "api_key", "apikey",
-    }
-)
-# Headers whose whole value (or, for these, its credential part) is a secret.
-CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization"})
-COOKIE_HEADERS = frozenset({"cookie", "set-cookie"})
-SECRET_HEADERS = frozenset({"x-api-key", "api-key", "x-auth-token", "dpop"})
-# JSON fields that are secrets in requests only: in responses `code` is far more often an error code
-# (`{"code": "invalid_request"}`), and hiding it would hide what went wrong.
-REQUEST_ONLY_FIELDS = frozenset({"code"})
 
 FINGERPRINT_HEX = 6
 # Values shorter than MIN_SWEEP are replaced only in the places that name them, so a 3-letter password does not eat
@@ -57,8 +43,6 @@ LONG_VALUE = 16
 MIN_SWEEP = 4
 
 _JWT = re.compile(r"^[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*$")
-_FORM_TYPE = "application/x-www-form-urlencoded"
-_JSON_MEMBER = re.compile(r'"([A-Za-z_][A-Za-z0-9_.-]{0,63})"\s*:\s*"((?:[^"\\]|\\.)*)"')
 
 
 def new_key() -> bytes:
@@ -74,31 +58,9 @@ class Redactor:
 
     def __init__(self, hops: Iterable[Hop] = (), *, key: bytes | None = None, extra: Iterable[str] = ()):
         self._key = key if key is not None else new_key()
-        self._extra = frozenset(name.lower() for name in extra)
-        self._secrets: set[str] = set()
-        for hop in hops:
-            _collect_hop(self, hop)
+        self.names = SecretNames(extra)
+        self._secrets = secret_values(hops, self.names)
         self._build_sweep()
-
-    # -- what is secret --------------------------------------------------------------------------
-
-    def is_secret_param(self, name: str) -> bool:
-        lowered = name.lower()
-        return lowered in SECRET_PARAMS or lowered in self._extra
-
-    def is_secret_field(self, name: str, *, response: bool) -> bool:
-        """A JSON member name (see REQUEST_ONLY_FIELDS)."""
-        return self.is_secret_param(name) and not (response and name.lower() in REQUEST_ONLY_FIELDS)
-
-    def is_secret_header(self, name: str) -> bool:
-        lowered = name.lower()
-        return lowered in SECRET_HEADERS or lowered in self._extra
-
-    def add_secret(self, value: str | None) -> None:
-        # A value an earlier export already redacted (also URL-encoded) stays as it is: re-exporting a recording
-        # keeps its fingerprints.
-        if value and not is_redacted(value) and not is_redacted(unquote_plus(value)):
-            self._secrets.add(value)
 
     # -- fingerprints ----------------------------------------------------------------------------
 
@@ -117,7 +79,7 @@ class Redactor:
 
     def param(self, name: str, value: str) -> str:
         """A parameter's value as an export shows it (for tables of parameters, e.g. in the report)."""
-        if value and self.is_secret_param(name):
+        if value and self.names.is_secret_param(name):
             return self.value(value)
         return self.text(value)
 
@@ -126,7 +88,7 @@ class Redactor:
         like secrets by value, every other string by the sweep."""
         if isinstance(node, dict):
             return {
-                key: self.value(str(value)) if self.is_secret_param(str(key)) and _scalar(value) and value != ""
+                key: self.value(str(value)) if self.names.is_secret_param(str(key)) and scalar(value) and value != ""
                 else self.data(value)
                 for key, value in node.items()
             }
@@ -176,7 +138,7 @@ class Redactor:
         parts = []
         for part in text.split("&"):
             raw_name, equals, raw_value = part.partition("=")
-            if equals and raw_value and self.is_secret_param(unquote_plus(raw_name)):
+            if equals and raw_value and self.names.is_secret_param(unquote_plus(raw_name)):
                 part = f"{raw_name}={quote(self.value(unquote_plus(raw_value)), safe='')}"
             parts.append(part)
         return "&".join(parts)
@@ -193,7 +155,7 @@ class Redactor:
         if lowered == "set-cookie":
             cookie, semicolon, attributes = value.partition(";")
             return self._cookie(cookie) + semicolon + self.text(attributes)
-        if self.is_secret_header(name):
+        if self.names.is_secret_header(name):
             return self.value(value)
         if value.startswith(("http://", "https://", "/")):
             return self.url(value)
@@ -206,7 +168,7 @@ class Redactor:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
             return self._sweep_bytes(body)
-        if content_type.startswith(_FORM_TYPE):
+        if content_type.startswith(FORM_TYPE):
             return self.text(self.encoded_pairs(text)).encode("utf-8")
         swept = self.text(text)
         if "json" in content_type or text.lstrip()[:1] in ("{", "["):
@@ -227,7 +189,7 @@ class Redactor:
             return self.value(value)
         credentials = credentials.strip()
         if scheme.lower() == "basic":
-            user, password = _basic_parts(credentials)
+            user, password = basic_parts(credentials)
             if password is None:
                 return f"{scheme} {self.value(credentials)}"
             # The password is form-encoded inside Basic (RFC 6749 §2.3.1): fingerprint the decoded value, so it
@@ -275,7 +237,7 @@ class Redactor:
             current = stack.pop()
             if isinstance(current, dict):
                 for name, value in current.items():
-                    if self.is_secret_field(str(name), response=response) and _scalar(value) and not is_redacted(
+                    if self.names.is_secret_field(str(name), response=response) and scalar(value) and not is_redacted(
                             str(value)):
                         return True
                     stack.append(value)
@@ -287,7 +249,7 @@ class Redactor:
         if isinstance(node, dict):
             return {
                 name: self.value(str(value))
-                if self.is_secret_field(str(name), response=response) and _scalar(value) and value != ""
+                if self.names.is_secret_field(str(name), response=response) and scalar(value) and value != ""
                 else self._json_node(value, response)
                 for name, value in node.items()
             }
@@ -313,123 +275,7 @@ class Redactor:
         self._sweeper = Sweeper(replacements, min_length=MIN_SWEEP, word_below=LONG_VALUE)
 
 
-# -- collecting ---------------------------------------------------------------------------------
-
-
-def _collect_hop(redactor: Redactor, hop: Hop) -> None:
-    for url in (hop.url, hop.upstream_url, hop.location):
-        if url:
-            _collect_url(redactor, url)
-    _collect_pairs(redactor, hop.query)
-    _collect_pairs(redactor, hop.form)
-    for headers in (hop.req_headers, hop.resp_headers):
-        for name, value in headers:
-            _collect_header(redactor, name, value)
-    _collect_body(redactor, hop.req_body, hop.req_content_type, response=False)
-    _collect_body(redactor, hop.resp_body, hop.resp_content_type, response=True)
-
-
-def _collect_pairs(redactor: Redactor, pairs: Pairs) -> None:
-    for name, value in pairs:
-        if redactor.is_secret_param(name):
-            redactor.add_secret(value)
-
-
-def _collect_encoded(redactor: Redactor, text: str) -> None:
-    for part in text.split("&"):
-        raw_name, equals, raw_value = part.partition("=")
-        if equals and redactor.is_secret_param(unquote_plus(raw_name)):
-            redactor.add_secret(unquote_plus(raw_value))
-
-
-def _collect_url(redactor: Redactor, url: str) -> None:
-    head, _, fragment = url.partition("#")
-    base, _, query = head.partition("?")
-    _collect_encoded(redactor, query)
-    _collect_encoded(redactor, fragment)
-    authority = base.partition("://")[2].partition("/")[0]
-    userinfo, at, _ = authority.rpartition("@")
-    if at and ":" in userinfo:
-        redactor.add_secret(unquote_plus(userinfo.partition(":")[2]))
-
-
-def _collect_header(redactor: Redactor, name: str, value: str) -> None:
-    lowered = name.lower()
-    if lowered in CREDENTIAL_HEADERS:
-        scheme, space, credentials = value.partition(" ")
-        credentials = credentials.strip() if space else value
-        if scheme.lower() == "basic":
-            _user, password = _basic_parts(credentials)
-            if password is not None and is_redacted(unquote_plus(password)):
-                return
-            redactor.add_secret(password)
-            redactor.add_secret(unquote_plus(password) if password else None)
-        redactor.add_secret(credentials)
-    elif lowered in COOKIE_HEADERS:
-        cookies = value.split(";") if lowered == "cookie" else value.split(";")[:1]
-        for cookie in cookies:
-            _, equals, cookie_value = cookie.partition("=")
-            if equals:
-                redactor.add_secret(cookie_value.strip())
-    elif redactor.is_secret_header(name):
-        redactor.add_secret(value)
-    elif value.startswith(("http://", "https://", "/")):
-        _collect_url(redactor, value)
-
-
-def _collect_body(redactor: Redactor, body: bytes | None, content_type: str, *, response: bool) -> None:
-    if not body:
-        return
-    text = body.decode("utf-8", errors="replace")
-    if content_type.startswith(_FORM_TYPE):
-        _collect_encoded(redactor, text)
-    stripped = text.lstrip()[:1]
-    if "json" in content_type or stripped in ("{", "["):
-        try:
-            _collect_json(redactor, json.loads(text), response)
-        except (ValueError, RecursionError):
-            _collect_json_text(redactor, text, response)  # truncated at the body cap, or nested too deep to parse
-    if "<input" in text.lower():
-        _collect_inputs(redactor, text)
-
-
-def _collect_json(redactor: Redactor, node, response: bool) -> None:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, dict):
-            for name, value in current.items():
-                if redactor.is_secret_field(str(name), response=response) and _scalar(value):
-                    redactor.add_secret(str(value))
-                elif isinstance(value, (dict, list)):
-                    stack.append(value)
-        elif isinstance(current, list):
-            stack.extend(item for item in current if isinstance(item, (dict, list)))
-
-
-def _collect_json_text(redactor: Redactor, text: str, response: bool) -> None:
-    """`"name": "value"` members of JSON that does not parse."""
-    for match in _JSON_MEMBER.finditer(text):
-        if redactor.is_secret_field(match.group(1), response=response):
-            try:
-                redactor.add_secret(json.loads(f'"{match.group(2)}"'))
-            except ValueError:
-                redactor.add_secret(match.group(2))
-
-
-def _collect_inputs(redactor: Redactor, page: str) -> None:
-    """Hidden inputs of an auto-submitting form (form_post response mode) carry code and tokens."""
-
-    for name, value in named_inputs(page):
-        if redactor.is_secret_param(name):
-            redactor.add_secret(value)
-
-
 # -- helpers ------------------------------------------------------------------------------------
-
-
-def _scalar(value) -> bool:
-    return isinstance(value, (str, int, float)) and not isinstance(value, bool)
 
 
 def _is_jwt(value: str) -> bool:
@@ -441,15 +287,6 @@ def _is_jwt(value: str) -> bool:
     except (ValueError, binascii.Error):
         return False
     return isinstance(decoded, dict) and "alg" in decoded
-
-
-def _basic_parts(credentials: str) -> tuple[str, str | None]:
-    try:
-        decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
-    except (ValueError, binascii.Error):
-        return "", None
-    user, colon, password = decoded.partition(":")
-    return (user, password) if colon else (user, None)
 
 
 def _variants(secret: str, redacted: str) -> Iterable[tuple[str, str]]:

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from oauthtrace.analysis.engine import Report, analyze, check_trace, missing_sides
 from oauthtrace.analysis.registry import RULES
 from oauthtrace.errors import UserError
+from oauthtrace.interchange.importer import read_file
 from oauthtrace.model import Finding, Hop
-from oauthtrace.replay.compare import Diff, compare, passed
+from oauthtrace.replay.findings_diff import Diff, diff_findings, passed
 from oauthtrace.replay.plan import (check_supported, check_targets, missing_secrets, recorded_flows, target_url,
                                     unsent_token_requests)
 from oauthtrace.replay.runner import Replayer, RunResult
@@ -44,8 +45,6 @@ class ReplayResult:
 def load_source(ref: str | None, store: Store | None) -> Source:
     """A recording file (HAR, oauthtrace JSON, mitmproxy flows) when `ref` is one, else a trace of the database."""
     if ref is not None and os.path.isfile(ref):
-        from oauthtrace.interchange.importer import read_file
-
         parsed = read_file(ref)
         return Source(os.path.basename(ref), parsed.hops, None, ref)
     if store is None:
@@ -80,7 +79,7 @@ def replay(source: Source, store: Store, *, targets: Targets, secrets: Secrets, 
     store.insert_hops(run.hops)
     replayed = check_trace(store, trace_id, profile=profile)
     by_seq = {hop.seq: hop for hop in source.hops}
-    diff = compare(recorded.findings, replayed.findings, completed=run.completed,
+    diff = diff_findings(recorded.findings, replayed.findings, completed=run.completed,
                    client_side=lambda f: _client_side(f, by_seq, recorded.roles, targets),
                    needs_left_out=lambda f: run.token_left_out and _needs_back_channel(f.rule))
     return ReplayResult(source, trace_id, name, run, recorded, replayed, diff)

@@ -23,13 +23,13 @@ from oauthtrace.analysis.classify import classify
 from oauthtrace.analysis.correlate import correlate
 from oauthtrace.analysis.jwt import claims as jwt_claims
 from oauthtrace.analysis.oauth import authz_response_params, param, request_params, token_fields
-from oauthtrace.demo.web import App, Request, Response
 from oauthtrace.digests import s256
 from oauthtrace.errors import UserError
 from oauthtrace.model import Hop, Pairs
 from oauthtrace.params import basic_client_credentials, origin, path
 from oauthtrace.replay.idtoken import IdTokenIssuer
 from oauthtrace.replay.plan import target_url
+from oauthtrace.web import App, Request, Response
 
 KEPT_HEADERS = ("cache-control", "pragma", "www-authenticate")
 WELL_KNOWN = ("/.well-known/oauth-authorization-server", "/.well-known/openid-configuration")

@@ -14,8 +14,8 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from oauthtrace.analysis.compare import describe_difference
 from oauthtrace.analysis.oauth import authz_response_params, body_params, callback_params, request_params
+from oauthtrace.analysis.value_difference import describe_difference
 from oauthtrace.model import Exchange, Hop, Pairs, first
 from oauthtrace.tui.text import one_line, plain, short
 

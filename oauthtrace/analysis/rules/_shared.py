@@ -1,68 +1,23 @@
-"""Small readers shared by families A–C: what the client asked for and what the provider answered."""
+"""What the rules read from an exchange, read once per engine run (the authorization request and response as
+analysis.authorization reads them), and small helpers the families share."""
 
 from __future__ import annotations
 
 import math
 import string
-from dataclasses import dataclass
 from typing import Callable, TypeVar
 
-from oauthtrace.analysis import jwt
-from oauthtrace.analysis.cache import derived
-from oauthtrace.analysis.classify import absolute, form_post_action, without_fragment
-from oauthtrace.analysis.oauth import (
-    authz_response_params, body_params, callback_params, first_values, param, request_params,
-)
-from oauthtrace.analysis.registry import Context, memo
+from oauthtrace.analysis.authorization import AuthzResponse, authz_response, cached_sent_params
+from oauthtrace.analysis.oauth import first_values
+from oauthtrace.analysis.registry import Context
 from oauthtrace.model import Exchange, Hop, Pairs
 
 T = TypeVar("T")
 
-# Parameters whose values are credentials: messages and evidence show a prefix only.
-SECRET_PARAMS = frozenset({
-    "code", "code_verifier", "client_secret", "access_token", "refresh_token", "id_token", "client_assertion",
-    "password", "assertion",
-})
-
-
-@dataclass
-class AuthzResponse:
-    """The authorization response as the provider sent it (or, failing that, as the callback received it)."""
-
-    hop: Hop
-    pairs: Pairs
-    mode: str  # query, fragment, form_post, callback
-    target: str | None  # where it sent the browser: Location or form action, fragment removed
-
-
-def sent_params(exchange: Exchange, ctx: Context) -> Pairs | None:
-    """The authorization request's parameters: from the URL/form, the pushed request (RFC 9126) or the
-    unsigned-readable request object (RFC 9101). None when there is no authorization request to read."""
-    if exchange.authorize is None:
-        return None
-    pairs = _cached_sent_params(exchange, ctx)
-    return list(pairs) if pairs is not None else None
-
-
-def _cached_sent_params(exchange: Exchange, ctx: Context) -> Pairs | None:
-    return derived(exchange, "sent_params", lambda: _sent_params(exchange, ctx), exchange.authorize, ctx)
-
-
-def _sent_params(exchange: Exchange, ctx: Context) -> Pairs | None:
-    pairs = request_params(exchange.authorize)
-    request_uri = param(pairs, "request_uri")
-    if request_uri:
-        pushed = memo(ctx, "shared.pushed", lambda: _pushed_requests(ctx.hops)).get(request_uri)
-        return pairs + pushed if pushed is not None else None
-    request_object = jwt.claims(param(pairs, "request"))
-    if request_object:
-        pairs = pairs + [(str(k), v) for k, v in request_object.items() if isinstance(v, str)]
-    return pairs
-
 
 class _read_once:
-    """An attribute computed on first read (functools.cached_property without its lock: a run is one thread,
-    and the lock cost more than reading the value on a 10k-exchange trace)."""
+    """An attribute computed on first read: functools.cached_property without the lock Python 3.11's takes on every
+    first read, which a run (one thread) does not need and which costs more than most of these reads."""
 
     def __init__(self, read):
         self.read, self.__doc__ = read, read.__doc__
@@ -82,8 +37,8 @@ class ExchangeFacts:
     sent_params gives them), the authorization response (as authz_response gives it), and what rules remember().
 
     During an engine run the facts of each exchange are built once and kept for the run (ctx.facts), so the ~80
-    rules and the trace-wide indexes share them instead of each asking the per-object caches again (a million
-    lookups on a 10k-exchange trace). Values are shared: read-only.
+    rules and the trace-wide indexes share them instead of each asking the per-object caches again (one lookup per
+    rule per exchange). Values are shared: read-only.
     """
 
     def __init__(self, exchange: Exchange, ctx: Context):
@@ -102,7 +57,7 @@ class ExchangeFacts:
         """sent_params(exchange, ctx), not copied."""
         if self.exchange.authorize is None:
             return None
-        return _cached_sent_params(self.exchange, self.ctx)
+        return cached_sent_params(self.exchange, self.ctx)
 
     @_read_once
     def _sent_values(self) -> dict[str, str]:
@@ -132,7 +87,7 @@ def facts(exchange: Exchange, ctx: Context) -> ExchangeFacts:
     kept = ctx.facts
     if kept is None:
         return ExchangeFacts(exchange, ctx)
-    try:  # no method call on the way: rules ask 600k times on a 10k-exchange trace
+    try:  # no method call on the way: every rule asks, for every exchange it looks at
         found = kept[exchange.index]
         if found.exchange is exchange:
             return found
@@ -146,46 +101,6 @@ def per_exchange(exchange: Exchange, ctx: Context, name: str, build: Callable[[]
     """build() once per exchange and engine run for all the rules that read it (a rule called on its own, as
     tests do, builds it every time)."""
     return facts(exchange, ctx).remember(name, build)
-
-
-def _pushed_requests(hops: list[Hop]) -> dict[str, Pairs]:
-    pushed: dict[str, Pairs] = {}
-    for hop in hops:
-        if hop.method != "POST" or not hop.resp_body or b"request_uri" not in hop.resp_body:
-            continue
-        data = hop.resp_json()
-        if isinstance(data, dict) and isinstance(data.get("request_uri"), str):
-            pushed[data["request_uri"]] = body_params(hop)
-    return pushed
-
-
-def authz_response(exchange: Exchange) -> AuthzResponse | None:
-    """The provider's authorization response, or the callback's parameters when the redirect was not seen."""
-    return derived(exchange, "authz_response", lambda: _authz_response(exchange), exchange.authz_response,
-                   exchange.callback)
-
-
-def _authz_response(exchange: Exchange) -> AuthzResponse | None:
-    hop = exchange.authz_response
-    if hop is not None:
-        pairs, mode = authz_response_params(hop)
-        return AuthzResponse(hop, pairs, mode, redirect_target(hop))
-    if exchange.callback is not None:
-        return AuthzResponse(exchange.callback, callback_params(exchange.callback), "callback",
-                             without_fragment(exchange.callback.url))
-    return None
-
-
-def redirect_target(hop: Hop) -> str | None:
-    """Where the hop's response sends the browser (absolute, fragment removed): Location or form_post action."""
-    return derived(hop, "redirect_target", lambda: _redirect_target(hop), hop.url, hop.location, hop.resp_body)
-
-
-def _redirect_target(hop: Hop) -> str | None:
-    if hop.location:
-        return absolute(hop.url, hop.location)
-    action = form_post_action(hop)
-    return absolute(hop.url, action) if action else None
 
 
 def estimated_bits(value: str) -> float:

@@ -11,13 +11,13 @@ from __future__ import annotations
 from typing import Iterator
 
 from oauthtrace.analysis.classify import is_mcp_call
-from oauthtrace.analysis.compare import TRAILING_SLASH, describe_difference
 from oauthtrace.analysis.mcp import (
     chain, is_as_metadata_fetch, json_document, resource_metadata_url, well_known_resource,
 )
 from oauthtrace.analysis.oauth import shown
 from oauthtrace.analysis.registry import Context, rule
 from oauthtrace.analysis.rules.issuer import as_metadata_document, expected_issuers, request_urls
+from oauthtrace.analysis.value_difference import TRAILING_SLASH, describe_difference
 from oauthtrace.model import Exchange, Hit, Hop
 from oauthtrace.params import base_url, origin, path
 

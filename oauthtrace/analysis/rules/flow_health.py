@@ -13,6 +13,7 @@ from __future__ import annotations
 from operator import attrgetter
 from typing import Iterator
 
+from oauthtrace.analysis import drift
 from oauthtrace.analysis.mcp import (
     LEGACY, MODERN, bearer_token, call_era, challenge_params, issued_access_tokens, mcp_applies, rpc_method,
 )
@@ -210,9 +211,7 @@ def baseline_drift(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     """Something changed compared with the baseline recording (`check --baseline`); silent without one."""
     if ctx.baseline is None:
         return
-    from oauthtrace.analysis import drift
-
-    changes = memo(ctx, "flow_health.drift", lambda: drift.compare(ctx.baseline, drift.Side(ctx)))
+    changes = memo(ctx, "flow_health.drift", lambda: drift.changes_since(ctx.baseline, drift.Side(ctx)))
     first = min((ex.index for ex in ctx.exchanges), default=None)
     for change in changes:
         mine = change.exchange == exchange.index or (change.exchange is None and exchange.index == first)

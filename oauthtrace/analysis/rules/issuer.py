@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from oauthtrace.analysis.compare import describe_difference
 from oauthtrace.analysis.jwt import decode as decode_jwt
 from oauthtrace.analysis.oauth import (
     RESPONSE_KEYS,
@@ -22,8 +21,9 @@ from oauthtrace.analysis.oauth import (
     token_response,
 )
 from oauthtrace.analysis.registry import Context, memo, rule, trait
-from oauthtrace.analysis.rules._shared import SECRET_PARAMS, per_exchange
-from oauthtrace.model import Exchange, Hit, Hop, Pairs
+from oauthtrace.analysis.rules._shared import per_exchange
+from oauthtrace.analysis.value_difference import describe_difference
+from oauthtrace.model import SECRET_PARAMS, Exchange, Hit, Hop, Pairs
 from oauthtrace.params import base_url, origin, path, query_pairs
 
 # MCP 2026-07-28 makes RFC 9207's client-side check a MUST for every MCP client, and its metadata promise a MUST

@@ -9,12 +9,12 @@ from __future__ import annotations
 import hashlib
 from typing import Iterator
 
-from oauthtrace.analysis.compare import describe_difference
 from oauthtrace.analysis.jwt import decode as decode_jwt
 from oauthtrace.analysis.oauth import basic_credentials, body_params, param, request_params, shown, token_response
 from oauthtrace.analysis.registry import Context, memo, rule, trait
 from oauthtrace.analysis.rules._shared import facts
 from oauthtrace.analysis.rules.issuer import authorization_response, how_differs, id_tokens
+from oauthtrace.analysis.value_difference import describe_difference
 from oauthtrace.digests import half_hash
 from oauthtrace.model import Exchange, Hit, Hop, Pairs, is_redacted
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-from oauthtrace.analysis.compare import describe_difference
+from oauthtrace.analysis.authorization import redirect_target
 from oauthtrace.analysis.oauth import body_param, shown, token_fields
 from oauthtrace.analysis.profiles import known_client
 from oauthtrace.analysis.registry import Context, rule
-from oauthtrace.analysis.rules._shared import facts, hops_with_role, redirect_target
+from oauthtrace.analysis.rules._shared import facts, hops_with_role
 # errors registers the "error" trait that redirect-on-invalid-client's when= names, before this module's rules
 from oauthtrace.analysis.rules import errors  # noqa: F401
+from oauthtrace.analysis.value_difference import describe_difference
 from oauthtrace.model import Exchange, Hit, Hop
 from oauthtrace.params import base_url, is_loopback, origin, query_pairs
 

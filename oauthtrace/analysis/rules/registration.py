@@ -11,13 +11,13 @@ from __future__ import annotations
 from typing import Iterator
 from urllib.parse import urlsplit
 
-from oauthtrace.analysis.compare import describe_difference
 from oauthtrace.analysis.mcp import chain, json_document, mcp_applies, speaks_stateless
 from oauthtrace.analysis.oauth import body_params, client_auth_used, param, request_params, shown
 from oauthtrace.analysis.profiles import known_client
 from oauthtrace.analysis.registry import Context, memo, rule, trait
 from oauthtrace.analysis.rules._shared import facts
 from oauthtrace.analysis.rules.discovery import prm_status
+from oauthtrace.analysis.value_difference import describe_difference
 from oauthtrace.model import Exchange, Hit, Hop
 from oauthtrace.params import base_url
 

@@ -7,13 +7,13 @@ from operator import attrgetter
 from typing import Iterator
 from urllib.parse import urlsplit
 
-from oauthtrace.analysis.compare import TRAILING_SLASH, describe_difference
 from oauthtrace.analysis.mcp import chain, mcp_applies
 from oauthtrace.analysis.oauth import body_params, param
 from oauthtrace.analysis.providers import named, provider_of
 from oauthtrace.analysis.registry import Context, rule, trait
 from oauthtrace.analysis.rules._shared import AuthzResponse, facts
 from oauthtrace.analysis.rules.discovery import expected_resources, valid_prm
+from oauthtrace.analysis.value_difference import TRAILING_SLASH, describe_difference
 from oauthtrace.model import Exchange, Hit, Hop, Pairs, every
 
 PROFILE_SEVERITIES: dict[str, dict[str, str]] = {

@@ -10,11 +10,11 @@ from operator import countOf
 from typing import Iterable, Iterator
 
 from oauthtrace.analysis import jwt
-from oauthtrace.analysis.compare import describe_difference
 from oauthtrace.analysis.oauth import body_params, request_param, request_params, shown
 from oauthtrace.analysis.registry import Context, memo, rule
-from oauthtrace.analysis.rules._shared import SECRET_PARAMS, estimated_bits, facts, surely_unguessable
-from oauthtrace.model import Exchange, Hit, Hop, Pairs
+from oauthtrace.analysis.rules._shared import estimated_bits, facts, surely_unguessable
+from oauthtrace.analysis.value_difference import describe_difference
+from oauthtrace.model import SECRET_PARAMS, Exchange, Hit, Hop, Pairs
 
 MIN_STATE_LENGTH = 8  # ORY Hydra/fosite and Authelia reject shorter values with error=invalid_state
 MIN_STATE_BITS = 128  # RFC 6749 §10.10: probability of guessing ≤ 2^-128

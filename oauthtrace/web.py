@@ -1,4 +1,5 @@
-"""A tiny threaded HTTP server with routing, enough for the demo provider and client (stdlib only)."""
+"""A tiny threaded HTTP server with routing (stdlib only): the demo's provider and client, the stub provider of
+`oauthtrace serve` and the tests' fixed servers all answer through it, so it sits below both demo and replay."""
 
 from __future__ import annotations
 

@@ -37,7 +37,7 @@ class Diff:
         return [f for f in self.new if f.severity in FAILING]
 
 
-def compare(recorded: list[Finding], replayed: list[Finding], *, client_side: Callable[[Finding], bool],
+def diff_findings(recorded: list[Finding], replayed: list[Finding], *, client_side: Callable[[Finding], bool],
             completed: bool, needs_left_out: Callable[[Finding], bool] = lambda finding: False) -> Diff:
     """`client_side(finding)` tells a recorded finding the replay cannot reproduce; `completed` whether it ran to
     the end (otherwise a finding that did not come back is not counted as fixed); `needs_left_out(finding)` whether
