@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from oauthtrace.analysis.report_formats import format_text
+from oauthtrace.exporters.check_formats import format_text
 
 ROLE_STYLE = {"authorize": "cyan", "callback": "magenta", "token": "yellow", "refresh": "yellow",
               "login": "blue", "consent": "blue", "metadata": "green", "registration": "green",
