@@ -10,8 +10,8 @@ import pytest
 from rich.console import Console
 
 from oauthtrace.errors import UserError
-from oauthtrace.tui.curl import curl_command
 from oauthtrace.report.exchange import exchange_view
+from oauthtrace.tui.curl import curl_command
 from oauthtrace.tui.exchange_params import checks, diff_text, render_exchange
 from oauthtrace.tui.filters import parse_filter
 from oauthtrace.tui.hop_views import body_view, found_jwts, headers_view
