@@ -24,9 +24,9 @@ from oauthtrace.interchange.redact import Redactor
 from oauthtrace.model import Exchange, Finding, Hop, Trace, blame_word
 from oauthtrace.report.exchange import exchange_view
 from oauthtrace.report.headline import exchange_path, headline
-from oauthtrace.report.rule_words import cause, rule_title
 from oauthtrace.report.marks import NOTEWORTHY
 from oauthtrace.report.parties import Parties
+from oauthtrace.report.rule_words import cause, rule_title
 from oauthtrace.store import Store
 
 MAX_EXCHANGES = 3  # exchanges drawn and tabulated; the findings of every exchange are listed

@@ -3,8 +3,7 @@ failing ones marked, and the hops no exchange claims that lead up to it (the cli
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from oauthtrace.analysis.engine import Report
 from oauthtrace.exporters.mermaid import Message, Note, Participant, sequence_diagram
 from oauthtrace.model import Exchange, Hop
 from oauthtrace.params import path
@@ -12,13 +11,10 @@ from oauthtrace.report.marks import MARKS, findings_by_hop, worst
 from oauthtrace.report.parties import BROWSER, CLIENT, PARTY_LABELS, PARTY_ORDER, PROVIDER, Parties
 from oauthtrace.timeline import redirect_summary
 
-if TYPE_CHECKING:
-    from oauthtrace.analysis.engine import Report
-
 MAX_DIAGRAM_HOPS = 40
 
 
-def diagram_hops(exchange: Exchange, hops: list[Hop], report: "Report", parties: Parties) -> list[Hop]:
+def diagram_hops(exchange: Exchange, hops: list[Hop], report: Report, parties: Parties) -> list[Hop]:
     """The exchange's hops, and the hops no exchange claims that lead up to it (the client's start page)."""
     claimed = {hop.seq for ex in report.exchanges for hop in ex.hops}
     starts = sorted(min(hop.seq for hop in ex.hops) for ex in report.exchanges if ex.hops)
@@ -39,7 +35,7 @@ def diagram_hops(exchange: Exchange, hops: list[Hop], report: "Report", parties:
     return picked
 
 
-def diagram(exchange: Exchange, hops: list[Hop], report: "Report", parties: Parties) -> str:
+def diagram(exchange: Exchange, hops: list[Hop], report: Report, parties: Parties) -> str:
     flagged = findings_by_hop(report.findings)
     picked = [hop for hop in diagram_hops(exchange, hops, report, parties) if parties.receiver(hop) is not None]
     if len(picked) > MAX_DIAGRAM_HOPS:

@@ -4,18 +4,15 @@ evaluated, hops. Values come from the report layer; verdicts are the findings'."
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 
+from oauthtrace.analysis.engine import Report
 from oauthtrace.exporters.markdown_text import code, cut, fenced, plain, trusted
 from oauthtrace.model import SEVERITY_RANK, Hop, Pairs, blame_word
 from oauthtrace.report.exchange import ExchangeView
-from oauthtrace.report.rule_words import rule_quote
 from oauthtrace.report.marks import MARKS, findings_by_hop, worst
 from oauthtrace.report.parties import PARTY_LABELS, Parties
+from oauthtrace.report.rule_words import rule_quote
 from oauthtrace.report.verdicts import Verdict
-
-if TYPE_CHECKING:
-    from oauthtrace.analysis.engine import Report
 
 MAX_FINDINGS = 60
 MAX_HOP_ROWS = 100
@@ -87,7 +84,7 @@ def _maybe(value: str | None) -> str:
     return code(value) if value is not None else "∅"
 
 
-def findings_section(report: "Report") -> list[str]:
+def findings_section(report: Report) -> list[str]:
     lines = ["## Findings", ""]
     if not report.findings:
         return lines + ["None.", ""]
@@ -111,7 +108,7 @@ def findings_section(report: "Report") -> list[str]:
     return lines
 
 
-def not_evaluated_section(report: "Report") -> list[str]:
+def not_evaluated_section(report: Report) -> list[str]:
     if not report.not_evaluated:
         return []
     grouped: dict[str, list[str]] = {}
@@ -123,7 +120,7 @@ def not_evaluated_section(report: "Report") -> list[str]:
     return lines + [""]
 
 
-def hops_section(hops: list[Hop], report: "Report", parties: Parties) -> list[str]:
+def hops_section(hops: list[Hop], report: Report, parties: Parties) -> list[str]:
     flagged = findings_by_hop(report.findings)
     lines = ["## Hops", "", "| # | from → to | request | status | role |", "|---|---|---|---|---|"]
     for hop in hops[:MAX_HOP_ROWS]:
