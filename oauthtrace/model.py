@@ -14,7 +14,22 @@ Pairs = list[tuple[str, str]]
 
 SEVERITIES = ("error", "warning", "info")
 SEVERITY_RANK = {"error": 3, "warning": 2, "info": 1}
-BLAME_WORDS = {"AS": "provider", "C": "client", "RS": "resource server", "either": "either side"}
+# "user": the resource owner, who may deny an authorization request (authz-error on access_denied)
+BLAME_WORDS = {"AS": "provider", "C": "client", "RS": "resource server", "either": "either side", "user": "user"}
+
+
+def blame_word(blame: str | None) -> str:
+    """A finding's blame code in words; a shared blame (`AS/C`) word by word: `provider / client`."""
+    if not blame:
+        return ""
+    return " / ".join(BLAME_WORDS.get(part.strip(), part.strip()) for part in blame.split("/"))
+
+
+def finding_dict(finding: "Finding") -> dict:
+    """A finding as JSON reports show it: its fields, with the blame in words."""
+    data = finding.as_dict()
+    data["blame"] = blame_word(finding.blame)
+    return data
 
 BROWSER_LISTENER = "browser"
 
@@ -239,6 +254,9 @@ class Rule:
     # The captured values the rule decides on (oauthtrace.analysis.sanitized.VALUES: "authorization", "state",
     # "code" …): where a capture cannot hold one of them, the rule is reported as not evaluated there.
     reads: tuple[str, ...] = ()
+    # The failure said the way a person would say it, for a report's one-sentence summary ("The provider dropped
+    # `state` from its redirect to the callback"); rules without one are summarised by their title.
+    cause: str = ""
 
 
 @dataclass

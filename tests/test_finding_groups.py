@@ -13,8 +13,8 @@ from xml.etree import ElementTree as ET
 
 from hops import analyze, make_hop
 
-from oauthtrace.analysis.report_formats import render
-from oauthtrace.interchange.markdown import render_markdown
+from oauthtrace.exporters.check_formats import render
+from oauthtrace.exporters.markdown import render_markdown
 from oauthtrace.model import Trace
 from oauthtrace.store import Store
 

@@ -8,6 +8,7 @@ public), an optional refresh and userinfo with urllib, through the proxy or a re
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from contextlib import contextmanager
@@ -171,3 +172,53 @@ def test_oidc_provider_session_with_silent_logins_has_no_error_or_warning(node_r
     error = next(f for f in report.findings if f.rule == "authz-error")
     assert error.severity == "info" and error.exchange == report.exchanges[0].index
     assert "login_required" in error.message
+
+
+@pytest.fixture
+def pushed_login(node_ready, chromium, db_path, confdir, tmp_path):
+    """A PAR login recorded through the real proxy: (db path, Recorded). The browser's /authorize URL carries only
+    client_id and request_uri; state, redirect_uri and PKCE travel in the pushed request (RFC 9126 §4)."""
+    client = OidcClient(client_id=CLIENT_ID, client_secret=secrets.token_urlsafe(32), par=True)
+    with _session(client, db_path, confdir, name="oidc-provider par") as (listening, recorded):
+        with _browser(chromium, listening.proxy_url, str(tmp_path / "profile")) as page:
+            assert "Connected" in _sign_in(page, f"{client.url}/start")
+    return db_path, recorded
+
+
+async def test_a_pushed_login_shows_one_verdict_for_state_in_the_ui_show_markdown_and_check(pushed_login):
+    """The UI and the Markdown report once re-checked `state` on the /authorize URL alone and said "not sent"
+    of a PAR login, while `check` (whose rules read the pushed request) found nothing: now every view shows the
+    verdict of the rules — sent in the pushed request, came back unchanged."""
+    from click.testing import CliRunner
+
+    from oauthtrace.cli import cli
+    from oauthtrace.tui.app import build_app
+    from oauthtrace.tui.widgets.detail_tabs import DetailTabs
+    from tests.tui_support import flat, settle, widget_text
+
+    db, recorded = pushed_login
+    [exchange] = recorded.report.exchanges
+    assert "state=" not in exchange.authorize.url and exchange.pushed, "state travels in the pushed request only"
+    trace = str(recorded.trace_id)
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(cli, [*args, trace, "--db", db])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    checked = json.loads(run("check", "--format", "json"))
+    assert [f["rule"] for f in checked["findings"] if f["rule"].startswith("state-")] == []
+    assert "state-" not in run("show")
+    markdown = run("export", "--format", "markdown")
+    state_line = next(line for line in markdown.splitlines() if line.startswith("**`state`:**"))
+    assert state_line.startswith("**`state`:** sent `") and state_line.endswith("— ✅ came back unchanged")
+
+    app = build_app(db, trace)
+    async with app.run_test(size=(150, 40)) as pilot:
+        await settle(pilot, lambda: getattr(app.screen, "analysis", None) is not None)
+        app.screen.jump_to_hop(exchange.authorize.seq)
+        await settle(pilot)
+        params = flat(widget_text(app, app.screen.query_one(DetailTabs)))
+    assert f"authorize #{exchange.authorize.seq} (pushed #" in params
+    assert "not sent" not in params
+    assert "state sent " in params and "✓" in params.split("state sent ", 1)[1].split("code")[0]

@@ -9,8 +9,9 @@ import re
 import pytest
 from hops import CODE, NO_STORE, PROVIDER, STATE, flow, make_hop
 
-from oauthtrace.interchange.markdown import code, markdown_report, plain
-from oauthtrace.interchange.mermaid import Message, Note, Participant, escape, sequence_diagram
+from oauthtrace.exporters.markdown import markdown_report
+from oauthtrace.exporters.markdown_text import code, plain
+from oauthtrace.exporters.mermaid import Message, Note, Participant, escape, sequence_diagram
 from oauthtrace.model import Trace
 from oauthtrace.store import Store
 from tests.interchange_support import run_cli

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from oauthtrace.interchange.importer import read_file
-from oauthtrace.interchange.markdown import markdown_report
-from oauthtrace.interchange.mermaid import Message, Note, Participant, sequence_diagram
+from oauthtrace.exporters.markdown import markdown_report
+from oauthtrace.exporters.mermaid import Message, Note, Participant, sequence_diagram
 from oauthtrace.model import Trace
 from tests.test_markdown import NASTY, mermaid_blocks
 

@@ -103,7 +103,7 @@ def test_the_swimlane_draws_the_resource_server_lane():
 
 
 def test_the_report_section_walks_the_chain_and_marks_findings():
-    from oauthtrace.interchange.mcp_markdown import chain_section
+    from oauthtrace.exporters.mcp_markdown import chain_section
 
     report = analyze(mcp_flow(authorize_resource=None, token_resource=None, calls=[("POST", 200), ("POST", 403)]))
     section = chain_section(report.exchanges[0], report.findings)

@@ -13,7 +13,7 @@ from oauthtrace.analysis.engine import analyze
 from oauthtrace.demo.provider import DEMO_CLIENT_SECRET, DEMO_PASSWORD
 from oauthtrace.demo.recordings import MANIFEST, PROVIDER_ORIGIN, SCENARIOS
 from oauthtrace.interchange.importer import read_file
-from oauthtrace.interchange.markdown import markdown_report
+from oauthtrace.exporters.markdown import markdown_report
 from oauthtrace.model import SECRET_PARAMS, Hop, Trace, is_redacted
 from oauthtrace.params import query_pairs
 

@@ -114,15 +114,18 @@ def test_a_denied_github_login_is_information_blamed_on_the_user_in_every_output
     named as the one who decided, in the text, JSON, Markdown and terminal views alike."""
     from github_hops import github_login
     from hops import analyze
-    from oauthtrace.analysis.report_formats import blame_word, finding_dict
-    from oauthtrace.interchange import markdown
-    from oauthtrace.tui.findings_view import blame_word as tui_blame_word
+    from oauthtrace.exporters.check_formats import format_text
+    from oauthtrace.exporters.markdown_sections import findings_section
+    from oauthtrace.model import Trace, finding_dict
+    from oauthtrace.tui.findings_view import finding_line
 
     report = analyze(list(github_login(error="access_denied")))
     [finding] = [found for found in report.findings if found.rule == "authz-error"]
     assert (finding.severity, finding.blame) == ("info", "user")
     assert "access_denied" in finding.message and "declined" in finding.evidence["cause"]
-    assert blame_word(finding.blame) == markdown.blame_word(finding.blame) == tui_blame_word(finding.blame) == "user"
+    assert "  info  user  " in format_text([report], [Trace(id=1, name="github", created=0.0)])
+    assert f"`authz-error` · info · user · hop #{finding.hop}" in "\n".join(findings_section(report))
+    assert finding_line(finding).plain.split()[1:4] == ["info", "authz-error", "user"]
     assert finding_dict(finding)["blame"] == "user"
 
 

@@ -10,6 +10,7 @@ import pytest
 from rich.console import Console
 
 from oauthtrace.errors import UserError
+from oauthtrace.report.exchange import exchange_view
 from oauthtrace.tui.curl import curl_command
 from oauthtrace.tui.exchange_params import checks, diff_text, render_exchange
 from oauthtrace.tui.filters import parse_filter
@@ -32,10 +33,16 @@ def exchange_of(hops):
     return report.exchanges[0], report.roles
 
 
+def view_of(hops):
+    """The report layer's view of the one exchange of `hops`, with the findings of the analysis."""
+    report = analyze(hops)
+    assert len(report.exchanges) == 1
+    return exchange_view(report.exchanges[0], report.findings)
+
+
 def test_dropped_state_is_named_with_the_provider_hop_at_fault():
     hops = flow(returned_state=None)
-    exchange, _ = exchange_of(hops)
-    state = next(c for c in checks(exchange) if c.param == "state")
+    state = next(c for c in checks(view_of(hops)) if c.param == "state")
     assert state.verdict == "bad"
     assert state.text.plain.split() == ["state", "sent", f"{STATE[:6]}…", "/", "returned", "∅", "—", "dropped",
                                         "by", "the", "provider", "at", f"#{hops.authz_response.seq}"]
@@ -44,8 +51,7 @@ def test_dropped_state_is_named_with_the_provider_hop_at_fault():
 
 def test_altered_state_shows_how_it_differs_and_a_character_diff():
     hops = flow(returned_state=STATE[:6])
-    exchange, _ = exchange_of(hops)
-    state = next(c for c in checks(exchange) if c.param == "state")
+    state = next(c for c in checks(view_of(hops)) if c.param == "state")
     assert state.verdict == "bad"
     assert "truncated" in state.text.plain
     struck = [state.text.plain[s.start:s.end] for s in state.text.spans if "strike" in str(s.style)]
@@ -54,20 +60,19 @@ def test_altered_state_shows_how_it_differs_and_a_character_diff():
 
 def test_good_flow_checks_pass_and_the_table_has_every_stage():
     hops = flow()
-    exchange, _ = exchange_of(hops)
-    verdicts = {c.param: c.verdict for c in checks(exchange)}
+    view = view_of(hops)
+    verdicts = {c.param: c.verdict for c in checks(view)}
     assert verdicts == {"state": "ok", "code": "ok", "redirect_uri": "ok"}
-    text = rendered(render_exchange(exchange))
+    text = rendered(render_exchange(view))
     assert f"authorize #{hops.authorize.seq}" in text and f"token #{hops.token.seq}" in text
     assert CODE[:20] in text
 
 
 def test_pkce_verifier_that_does_not_match_is_flagged():
     hops = flow(pkce=True, challenge="E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-XX")
-    exchange, _ = exchange_of(hops)
-    pkce = next(c for c in checks(exchange) if c.param == "code_verifier")
+    pkce = next(c for c in checks(view_of(hops)) if c.param == "code_verifier")
     assert pkce.verdict == "bad" and "≠ challenge E9Melh…" in pkce.text.plain
-    good = {c.param: c.verdict for c in checks(exchange_of(flow(pkce=True))[0])}
+    good = {c.param: c.verdict for c in checks(view_of(flow(pkce=True)))}
     assert good["code_verifier"] == "ok"
 
 

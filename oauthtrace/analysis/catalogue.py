@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from oauthtrace.analysis.engine import load_rules
 from oauthtrace.analysis.profiles import severity_table
-from oauthtrace.analysis.report_formats import blame_word
+from oauthtrace.model import blame_word
 
 
 def catalogue() -> list[dict]:

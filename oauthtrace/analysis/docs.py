@@ -6,8 +6,7 @@ from __future__ import annotations
 from oauthtrace.analysis.engine import load_rules
 from oauthtrace.analysis.profiles import PROFILES, severity_table
 from oauthtrace.analysis.providers.docs import render as providers_page
-from oauthtrace.analysis.report_formats import blame_word
-from oauthtrace.model import Rule
+from oauthtrace.model import Rule, blame_word
 
 FAMILIES = {
     "A": "state / CSRF", "B": "redirect_uri / open redirect", "C": "Authorization code", "D": "PKCE",

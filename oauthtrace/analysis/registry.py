@@ -51,6 +51,7 @@ def rule(
     title: str = "",
     when: tuple[str, ...] = (),
     reads: tuple[str, ...] = (),
+    cause: str = "",
 ) -> Callable[[CheckFn], CheckFn]:
     """Register `fn(exchange, context) -> Iterable[Hit]` as rule `id`.
 
@@ -62,6 +63,7 @@ def rule(
     not "callback").
     `reads`: the captured values the rule decides on (oauthtrace.analysis.sanitized.VALUES, e.g. ("state",)); on
     an exchange where a sanitized capture cannot hold one of them the engine reports the rule as not evaluated.
+    `cause`: the failure in one plain sentence, for a report's summary (optional; the title stands in).
     """
     unknown = set(when) - set(EXCHANGE_PARTS) - TRAITS.keys()
     if unknown:
@@ -73,6 +75,7 @@ def rule(
         RULES[id] = Rule(
             id=id, family=family, severity=severity, blame=blame, needs=needs, spec=spec, quote=quote,
             fix=fix, title=title or _first_line(fn.__doc__) or id, check=fn, reads=tuple(reads),
+            cause=cause,
         )
         if when:
             PRECONDITIONS[id] = frozenset(when)

@@ -51,7 +51,7 @@ def show(trace, db_path, fmt, no_redact):
       oauthtrace show "demo drop-state" --format json
     """
     from oauthtrace.analysis.engine import check_trace
-    from oauthtrace.cli.timeline_text import render_trace
+    from oauthtrace.exporters.timeline_text import render_trace
 
     with open_store(db_path) as store:
         found = store.resolve_trace(trace)

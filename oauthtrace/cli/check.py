@@ -40,7 +40,7 @@ def check(ctx, traces, db_path, fmt, fail_on, profile, rules, baseline, stall_se
       oauthtrace check connector-today --baseline connector-golden
     """
     from oauthtrace.analysis.engine import check_trace
-    from oauthtrace.analysis.report_formats import exit_code, render
+    from oauthtrace.exporters.check_formats import exit_code, render
 
     only = [name.strip() for value in rules for name in value.split(",") if name.strip()] or None
     # Rendering the findings is paused too, and what the run leaves alive is frozen: the command ends right after,

@@ -75,7 +75,7 @@ def demo(db_path, bug, mcp, mcp_revision, pkce, use_browser, back_channel, open_
 def _mcp_demo(db_path: str, bug: str, browser: str | None, open_ui: bool, revision: str) -> None:
     from oauthtrace.analysis.engine import check_trace
     from oauthtrace.cli.options import open_store
-    from oauthtrace.cli.timeline_text import render_trace
+    from oauthtrace.exporters.timeline_text import render_trace
     from oauthtrace.demo.scenario import MCP_DEMO_STALL_SECONDS, MCP_STALL_BUGS, run_mcp_demo
     from oauthtrace.timeline import hop_row
 

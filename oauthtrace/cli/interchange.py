@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from functools import partial
 
 import click
 
@@ -89,13 +90,15 @@ def export(trace, db_path, fmt, output, no_redact, extra):
     Passwords, client secrets, codes, tokens (JWTs keep header and claims), cookies, Authorization headers and
     code_verifier become fingerprints like ‹redacted:3f9a1c›: equal values stay equal within one export.
     """
+    from oauthtrace.exporters.markdown import export_markdown
     from oauthtrace.interchange.export import export_trace, write_atomically
 
     names = [name.strip() for value in extra for name in value.split(",") if name.strip()]
     if no_redact and names:
         raise UserError("--redact and --no-redact contradict each other")
     with open_store(db_path) as store:
-        chunks = export_trace(store, trace, fmt=fmt, redact=not no_redact, extra=names)
+        write = export_markdown if fmt == "markdown" else partial(export_trace, fmt=fmt)
+        chunks = write(store, trace, redact=not no_redact, extra=names)
         if output:
             write_atomically(output, chunks, private=no_redact)
         else:

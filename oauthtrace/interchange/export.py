@@ -1,5 +1,5 @@
-"""`oauthtrace export`: one trace out of the database as HAR, JSON or a Markdown report, redacted unless the user
-says otherwise."""
+"""`oauthtrace export`: one trace out of the database as HAR or JSON, redacted unless the user says otherwise (the
+Markdown report is an exporter of the analysis: oauthtrace.exporters.markdown)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from oauthtrace.interchange.redact import Redactor
 from oauthtrace.model import Hop, Trace
 from oauthtrace.store import Store
 
-FORMATS = ("har", "json", "markdown")
+FORMATS = ("har", "json")
 
 
 def export_trace(
@@ -47,11 +47,6 @@ def render_chunks(
     key: bytes | None = None,
 ) -> Iterator[bytes]:
     """The document one hop at a time, so a trace of 50k hops is never a single string in memory."""
-    if fmt == "markdown":
-        from oauthtrace.interchange.markdown import markdown_report
-
-        yield markdown_report(trace, hops, redact=redact, extra=extra, key=key).encode("utf-8")
-        return
     redactor = Redactor(hops, key=key, extra=extra) if redact else None
     shown = (redactor.hop(hop) for hop in hops) if redactor else iter(hops)
     if fmt == "har":

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from xml.etree import ElementTree as ET
 
-from oauthtrace.analysis.report_formats import blame_word, finding_dict
-from oauthtrace.model import Finding
+from oauthtrace.model import Finding, blame_word, finding_dict
 from oauthtrace.replay.job import ReplayResult
 from oauthtrace.replay.runner import TOKEN_NOTE
 

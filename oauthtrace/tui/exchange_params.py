@@ -1,8 +1,10 @@
-"""The Params view: one exchange's parameters side by side across its stages, and the checks a person makes.
+"""The Params view: one exchange's parameters side by side across its stages, with the verdict of the rules on
+each parameter that travels through it (state, code, redirect_uri, code_verifier).
 
 authorize request → provider's authorization response (its Location, or form_post) → the client's callback →
 the token request. A value the provider dropped reads `state  sent 6ca9HZ… / returned ∅`; an altered value is
-shown as a character diff with the kind of difference (truncated, double-encoded, …).
+shown as a character diff with the kind of difference the finding names (truncated, double-encoded, …). Stages
+and verdicts come from the report layer: this module only draws them.
 """
 
 from __future__ import annotations
@@ -14,141 +16,105 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from oauthtrace.analysis.oauth import authz_response_params, body_params, callback_params, request_params
-from oauthtrace.analysis.value_difference import describe_difference
-from oauthtrace.model import Exchange, Hop, Pairs, first
+from oauthtrace.model import Hop
+from oauthtrace.report.exchange import ExchangeView
+from oauthtrace.report.stages import Stage, lone_hop_stages
+from oauthtrace.report.verdicts import Verdict
 from oauthtrace.tui.text import one_line, plain, short
 
 KEY_PARAMS = ("state", "code", "error", "redirect_uri", "client_id", "response_type", "scope", "nonce",
               "code_challenge", "code_challenge_method", "code_verifier", "grant_type", "iss", "response_mode")
 CELL_WIDTH = 24
-
-
-@dataclass
-class Stage:
-    name: str
-    hop: Hop
-    pairs: Pairs
-    how: str = ""
-
-    @property
-    def label(self) -> str:
-        return f"{self.name} #{self.hop.seq}" + (f" ({self.how})" if self.how else "")
+TUI_STAGES = ("authorize", "response", "callback", "token", "request", "Location")  # the token response: Body tab
 
 
 @dataclass
 class Check:
     param: str
-    verdict: str  # "ok", "bad", "warn"
+    verdict: str  # "ok", "bad", "warn", or "none" (not judged by any rule)
     text: Text = field(default_factory=Text)
 
 
-def stages(exchange: Exchange) -> list[Stage]:
-    out = []
-    if exchange.authorize is not None:
-        out.append(Stage("authorize", exchange.authorize, request_params(exchange.authorize)))
-    if exchange.authz_response is not None:
-        pairs, mode = authz_response_params(exchange.authz_response)
-        out.append(Stage("response", exchange.authz_response, pairs, mode if mode != "none" else ""))
-    if exchange.callback is not None:
-        out.append(Stage("callback", exchange.callback, callback_params(exchange.callback)))
-    if exchange.tokens:
-        out.append(Stage("token", exchange.tokens[0], body_params(exchange.tokens[0])))
-    return out
+def label(stage: Stage) -> str:
+    """`authorize #2 (pushed #1)`, `response #4 (fragment)`."""
+    hidden = ("none", "query") if stage.kind == "Location" else ("none",)  # a lone hop's Location: query is usual
+    how = stage.mode if stage.mode not in hidden else ""
+    if stage.pushed is not None:
+        how = f"pushed #{stage.pushed.seq}"
+    elif stage.unread:
+        how = "pushed request not recorded"
+    return f"{stage.kind} #{stage.hop.seq}" + (f" ({how})" if how else "")
 
 
-def hop_stage(hop: Hop) -> list[Stage]:
-    """For a hop outside any exchange: its own query/form parameters and, if it redirects, the Location's."""
-    out = [Stage("request", hop, request_params(hop))]
-    if hop.location:
-        pairs, mode = authz_response_params(hop)
-        out.append(Stage("Location", hop, pairs, mode if mode not in ("none", "query") else ""))
-    return out
+def checks(view: ExchangeView) -> list[Check]:
+    return [_check(verdict) for verdict in view.verdicts]
 
 
-def value(stage: Stage | None, name: str) -> str | None:
-    if stage is None:
-        return None
-    found = first(stage.pairs, name)
-    return found if found else None  # an empty parameter counts as omitted (RFC 6749 §3.1)
+def _check(verdict: Verdict) -> Check:
+    finding = verdict.finding
+    style = "ok" if verdict.outcome == "ok" else "none" if finding is None else \
+        "bad" if finding.severity == "error" else "warn"
+    sent, got, end = verdict.sent, verdict.got, verdict.end
+    difference = (finding.evidence or {}).get("difference") if finding is not None else None
+    if difference and difference != "identical" and sent is not None and got is not None:
+        if verdict.param == "state" and finding.hop != end.hop.seq:
+            return _line("state", style, f"returned {short(got)} / callback #{finding.hop} got "
+                                         f"{short(finding.evidence.get('returned'))}")
+        where = f"altered at #{end.hop.seq}" if verdict.param == "state" else f"differs at token #{end.hop.seq}"
+        return _altered(verdict.param, sent, got, f"{where}: {difference}")
+    return _line(verdict.param, style, _WORDS[verdict.param](verdict))
 
 
-def checks(exchange: Exchange) -> list[Check]:
-    by_name = {stage.name: stage for stage in stages(exchange)}
-    found = [_state_check(by_name), _code_check(by_name), _redirect_uri_check(by_name), _pkce_check(by_name)]
-    return [check for check in found if check is not None]
+def _state_words(verdict: Verdict) -> str:
+    sent, got, start, end = verdict.sent, verdict.got, verdict.start, verdict.end
+    if verdict.outcome == "state-missing":
+        why = "the client has no CSRF check" if verdict.severity == "error" else f"{verdict.severity}: see findings"
+        return f"not sent at authorize #{start.hop.seq}: {why}"
+    if verdict.outcome == "state-unsolicited":
+        return f"not sent at authorize #{start.hop.seq}, yet returned {short(got)}"
+    if verdict.outcome == "state-dropped":
+        who = "by the provider" if end.kind == "response" else "before the callback"
+        return f"sent {short(sent)} / returned ∅ — dropped {who} at #{end.hop.seq}"
+    return f"sent {short(sent)} / returned {short(got)}" + _mark(verdict)
 
 
-def _state_check(by_name: dict[str, Stage]) -> Check | None:
-    authorize = by_name.get("authorize")
-    sent = value(authorize, "state")
-    answer = by_name.get("response") or by_name.get("callback")
-    if authorize is None or answer is None:
-        return None
-    if sent is None:
-        return _line("state", "warn", f"not sent at authorize #{authorize.hop.seq}: the client has no CSRF check")
-    returned = value(answer, "state")
-    if returned is None:
-        who = "by the provider" if answer.name == "response" else "before the callback"
-        return _line("state", "bad", f"sent {short(sent)} / returned ∅ — dropped {who} at #{answer.hop.seq}")
-    if returned != sent:
-        return _altered("state", sent, returned, f"altered at #{answer.hop.seq}")
-    callback = by_name.get("callback")
-    if answer.name == "response" and callback is not None and value(callback, "state") != sent:
-        got = value(callback, "state")
-        return _line("state", "bad", f"returned {short(returned)} / callback #{callback.hop.seq} got {short(got)}")
-    return _line("state", "ok", f"sent {short(sent)} / returned {short(returned)} ✓")
+def _code_words(verdict: Verdict) -> str:
+    if verdict.outcome == "ok":
+        return f"issued {short(verdict.sent)} / redeemed {short(verdict.got)} ✓"
+    return f"issued {short(verdict.sent)} / token #{verdict.end.hop.seq} sent {short(verdict.got)}" + _mark(verdict)
 
 
-def _code_check(by_name: dict[str, Stage]) -> Check | None:
-    issued_at = by_name.get("response") or by_name.get("callback")
-    issued = value(issued_at, "code")
-    token = by_name.get("token")
-    if issued is None or token is None:
-        return None
-    redeemed = value(token, "code")
-    if redeemed is None:
-        return _line("code", "bad", f"issued {short(issued)} / token #{token.hop.seq} sent ∅")
-    if redeemed != issued:
-        return _altered("code", issued, redeemed, f"changed before token #{token.hop.seq}")
-    return _line("code", "ok", f"issued {short(issued)} / redeemed {short(redeemed)} ✓")
+def _redirect_uri_words(verdict: Verdict) -> str:
+    if verdict.outcome == "ok":
+        return "same at authorize and token ✓"
+    if verdict.got is None:
+        return f"sent at authorize / ∅ at token #{verdict.end.hop.seq} (RFC 6749 §4.1.3)"
+    return f"same at authorize and token #{verdict.end.hop.seq}" + _mark(verdict)
 
 
-def _redirect_uri_check(by_name: dict[str, Stage]) -> Check | None:
-    sent = value(by_name.get("authorize"), "redirect_uri")
-    token = by_name.get("token")
-    if sent is None or token is None:
-        return None
-    again = value(token, "redirect_uri")
-    if again is None:
-        return _line("redirect_uri", "bad", f"sent at authorize / ∅ at token #{token.hop.seq} (RFC 6749 §4.1.3)")
-    if again != sent:
-        return _altered("redirect_uri", sent, again, f"differs at token #{token.hop.seq}")
-    return _line("redirect_uri", "ok", "same at authorize and token ✓")
+def _pkce_words(verdict: Verdict) -> str:
+    evidence = verdict.finding.evidence if verdict.finding is not None else {}
+    method = (verdict.start.value("code_challenge_method") if verdict.start else None) or "plain"
+    if verdict.outcome == "ok":
+        return f"{method}(verifier) matches the challenge ✓"
+    if verdict.outcome == "pkce-verifier-mismatch":
+        return (f"{evidence.get('method', method)}(verifier) = {short(evidence.get('computed'))} ≠ challenge "
+                f"{short(evidence.get('code_challenge'))}")
+    if verdict.sent is None:
+        return "sent at token without a code_challenge at authorize" + _mark(verdict)
+    return f"challenge {short(verdict.sent)} sent / ∅ verifier at token #{verdict.end.hop.seq}"
 
 
-def _pkce_check(by_name: dict[str, Stage]) -> Check | None:
-    from oauthtrace.digests import s256
-
-    challenge = value(by_name.get("authorize"), "code_challenge")
-    token = by_name.get("token")
-    verifier = value(token, "code_verifier")
-    if challenge is None and verifier is None:
-        return None
-    if challenge is None:
-        return _line("code_verifier", "warn", "sent at token without a code_challenge at authorize")
-    if token is None:
-        return None
-    if verifier is None:
-        return _line("code_verifier", "bad", f"challenge {short(challenge)} sent / ∅ verifier at token #{token.hop.seq}")
-    method = value(by_name.get("authorize"), "code_challenge_method") or "plain"
-    expected = s256(verifier) if method == "S256" else verifier
-    if expected != challenge:
-        return _line("code_verifier", "bad", f"{method}(verifier) = {short(expected)} ≠ challenge {short(challenge)}")
-    return _line("code_verifier", "ok", f"{method}(verifier) matches the challenge ✓")
+def _mark(verdict: Verdict) -> str:
+    """What follows a verdict's values: the rule that judged them, or nothing said."""
+    if verdict.finding is not None:
+        return f" — {verdict.outcome} at #{verdict.finding.hop}"
+    return " ✓" if verdict.outcome == "ok" else " (not judged by a rule)"
 
 
-_VERDICT_STYLE = {"ok": "green", "bad": "bold red", "warn": "yellow"}
+_WORDS = {"state": _state_words, "code": _code_words, "redirect_uri": _redirect_uri_words,
+          "code_verifier": _pkce_words}
+_VERDICT_STYLE = {"ok": "green", "bad": "bold red", "warn": "yellow", "none": "dim"}
 
 
 def _line(name: str, verdict: str, message: str) -> Check:
@@ -158,8 +124,8 @@ def _line(name: str, verdict: str, message: str) -> Check:
     return Check(name, verdict, text)
 
 
-def _altered(name: str, sent: str, got: str, where: str) -> Check:
-    check = _line(name, "bad", f"{where}: {describe_difference(sent, got)}")
+def _altered(name: str, sent: str, got: str, message: str) -> Check:
+    check = _line(name, "bad", message)
     check.text.append("\n" + " " * 14)
     check.text.append_text(diff_text(sent, got))
     return check
@@ -184,12 +150,11 @@ def params_table(stage_list: list[Stage]) -> Table:
     table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
     table.add_column("parameter", no_wrap=True, min_width=13)
     for stage in stage_list:
-        table.add_column(plain(stage.label), overflow="ellipsis", max_width=CELL_WIDTH + 2)
-    names = _names(stage_list)
-    for name in names:
+        table.add_column(plain(label(stage)), overflow="ellipsis", max_width=CELL_WIDTH + 2)
+    for name in _names(stage_list):
         cells = [plain(name, "bold" if name in KEY_PARAMS else "")]
         for stage in stage_list:
-            got = value(stage, name)
+            got = stage.value(name)
             cells.append(Text("—", style="dim") if got is None else plain(one_line(got, CELL_WIDTH)))
         table.add_row(*cells)
     return table
@@ -201,11 +166,12 @@ def _names(stage_list: list[Stage]) -> list[str]:
     return key + [name for name in seen if name not in KEY_PARAMS]
 
 
-def render_exchange(exchange: Exchange) -> Group:
-    stage_list = stages(exchange)
-    title = Text(f"Exchange {exchange.index}: " + " → ".join(stage.label for stage in stage_list), style="bold")
+def render_exchange(view: ExchangeView) -> Group:
+    """`view`: the report layer's view of the exchange (reader.Analysis.exchange gives it)."""
+    stage_list = [stage for stage in view.stages if stage.kind in TUI_STAGES]
+    title = Text(f"Exchange {view.index}: " + " → ".join(label(stage) for stage in stage_list), style="bold")
     parts = [title, Text("")]
-    found = checks(exchange)
+    found = checks(view)
     for check in found:
         parts.append(check.text)
     if found:
@@ -215,7 +181,7 @@ def render_exchange(exchange: Exchange) -> Group:
 
 
 def render_hop(hop: Hop) -> Group:
-    stage_list = hop_stage(hop)
+    stage_list = lone_hop_stages(hop)
     if not any(stage.pairs for stage in stage_list):
         return Group(Text(f"#{hop.seq} is not part of an exchange and carries no parameters.", style="dim"))
     return Group(Text(f"#{hop.seq} (not part of an exchange)", style="bold"), Text(""), params_table(stage_list))

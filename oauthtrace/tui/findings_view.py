@@ -7,15 +7,12 @@ import json
 from rich.console import Group
 from rich.text import Text
 
-from oauthtrace.model import BLAME_WORDS, Finding
+from oauthtrace.model import Finding, blame_word
+from oauthtrace.report.rule_words import rule_quote, rule_title
 from oauthtrace.tui.lanes import SEVERITY_MARK
 from oauthtrace.tui.text import one_line, plain
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
-
-
-def blame_word(blame: str | None) -> str:
-    return BLAME_WORDS.get(blame or "", blame or "?")
 
 
 def finding_line(finding: Finding) -> Text:
@@ -33,9 +30,7 @@ def finding_line(finding: Finding) -> Text:
 
 
 def finding_detail(finding: Finding) -> Group:
-    from oauthtrace.analysis.engine import load_rules
-
-    rule = load_rules().get(finding.rule)
+    title, quote = rule_title(finding.rule), rule_quote(finding.rule)
     head = Text(f"{finding.rule}", style="bold")
     head.append(f"  {finding.severity}", style=SEVERITY_STYLE.get(finding.severity, ""))
     head.append(f"  blame: {blame_word(finding.blame)}")
@@ -43,13 +38,13 @@ def finding_detail(finding: Finding) -> Group:
     parts = [head, plain(finding.message)]
     if finding.count > 1:
         parts.append(Text(f"seen {finding.count} times, at hops " + ", ".join(f"#{seq}" for seq in finding.hops)))
-    if rule is not None and rule.title:
-        parts.append(plain(rule.title, "italic"))
+    if title:
+        parts.append(plain(title, "italic"))
     parts.append(Text(""))
     spec = Text("Spec  ", style="bold") + plain(finding.spec)
     parts.append(spec)
-    if rule is not None and rule.quote:
-        parts.append(plain(f"“{rule.quote}”", "italic"))
+    if quote:
+        parts.append(plain(f"“{quote}”", "italic"))
     parts.append(Text(""))
     parts.append(Text("Fix   ", style="bold") + plain(finding.fix))
     if finding.evidence:

@@ -1,8 +1,7 @@
 """An exchange as a sequence diagram: one row per hop, an arrow from the lane that sent it to the lane that got it.
 
-Lanes are the parties of an OAuth flow: Browser, Client (the relying party's server), Provider (the authorization
-server), and the Resource server when the exchange calls one. Who talks to whom is read from the hop's role and
-origin, never from host names.
+Lanes are the parties of an OAuth flow (oauthtrace.report.parties: who sent each hop to whom, the same as the
+Markdown report's diagram): Browser, Client, Provider, and the Resource server when the exchange calls one.
 """
 
 from __future__ import annotations
@@ -12,12 +11,13 @@ from dataclasses import dataclass
 from rich.text import Text
 
 from oauthtrace.model import Exchange, Finding, Hop
-from oauthtrace.params import origin, path
+from oauthtrace.params import path
+from oauthtrace.report.marks import worst_by_seq
+from oauthtrace.report.parties import BROWSER, CLIENT, PARTY_LABELS, PROVIDER, RESOURCE, Parties
+from oauthtrace.report.stages import authorize_stage
 from oauthtrace.timeline import redirect_summary, status_word
 from oauthtrace.tui.text import one_line
 
-BROWSER, CLIENT, PROVIDER, RESOURCE = "Browser", "Client", "Provider", "Resource server"
-PRM_PATH = "/.well-known/oauth-protected-resource"
 LANE_WIDTH = 12
 LABEL_WIDTH = 16
 
@@ -46,39 +46,10 @@ def status_text(hop: Hop) -> str:
     return status_word(hop.status, hop.error)
 
 
-def worst_by_seq(findings: list[Finding]) -> dict[int, str]:
-    """hop seq -> the most severe finding's severity at that hop."""
-    rank = {"error": 3, "warning": 2, "info": 1}
-    worst: dict[int, str] = {}
-    for finding in findings:
-        if finding.hop is None:
-            continue
-        for seq in finding.hops or (finding.hop,):  # every hop a finding was seen at is marked
-            if rank.get(finding.severity, 0) > rank.get(worst.get(seq, ""), 0):
-                worst[seq] = finding.severity
-    return worst
-
-
 def parties(exchange: Exchange, roles: dict[int, str]) -> dict[int, tuple[str, str]]:
     """hop seq -> (sender lane, receiver lane)."""
-    provider = {origin(h.url) for h in exchange.hops if roles.get(h.seq) in ("authorize", "token", "refresh")}
-    client = {origin(h.url) for h in exchange.hops if roles.get(h.seq) == "callback"}
-    return {hop.seq: _party(hop, roles.get(hop.seq, "other"), provider, client) for hop in exchange.hops}
-
-
-def _party(hop: Hop, role: str, provider: set[str], client: set[str]) -> tuple[str, str]:
-    if role in ("token", "refresh", "registration"):
-        return CLIENT, PROVIDER
-    if role == "resource" or (role == "metadata" and PRM_PATH in path(hop.url)):
-        return CLIENT, RESOURCE  # MCP calls, and the resource server's own metadata (RFC 9728)
-    if role in ("authorize", "login", "consent"):
-        return BROWSER, PROVIDER
-    if role == "callback":
-        return BROWSER, CLIENT
-    sender = CLIENT if hop.is_reverse else BROWSER
-    if origin(hop.url) in provider or (hop.is_reverse and origin(hop.url) not in client):
-        return sender, PROVIDER
-    return BROWSER, CLIENT
+    known = Parties.of(exchange.hops, roles)
+    return {hop.seq: known.route(hop) for hop in exchange.hops}
 
 
 def lanes_for(exchange: Exchange, roles: dict[int, str]) -> list[str]:
@@ -91,16 +62,14 @@ def lanes_for(exchange: Exchange, roles: dict[int, str]) -> list[str]:
 def header_row(lanes: list[str]) -> Text:
     text = Text(" " * LABEL_WIDTH)
     for lane in lanes:
-        text.append(lane[:LANE_WIDTH].center(LANE_WIDTH), style="bold underline")
+        text.append(PARTY_LABELS[lane][:LANE_WIDTH].center(LANE_WIDTH), style="bold underline")
     return text
 
 
 def exchange_title(exchange: Exchange, findings: list[Finding]) -> Text:
-    from oauthtrace.analysis.oauth import param, request_params
-
     text = Text(f"Exchange {exchange.index}", style="bold")
     if exchange.authorize is not None:
-        client_id = param(request_params(exchange.authorize), "client_id")
+        client_id = authorize_stage(exchange).value("client_id")
         if client_id:
             text.append("  client ")
             text.append(one_line(client_id, 40), style="italic")

@@ -8,9 +8,10 @@ from pathlib import Path
 
 from oauthtrace.errors import UserError
 from oauthtrace.model import Finding, Hop, Trace
+from oauthtrace.report.exchange import ExchangeView, exchange_view
+from oauthtrace.report.marks import worst_by_seq
 from oauthtrace.store import Store
 from oauthtrace.tui.filters import HopFilter
-from oauthtrace.tui.lanes import worst_by_seq
 
 # Above this many hops the UI does not analyse a trace itself (memory grows with the hops); it shows the findings
 # stored by `oauthtrace check` instead.
@@ -35,13 +36,20 @@ class Analysis:
     hops: dict[int, Hop] = field(default_factory=dict)  # seq -> hop, for the hops of exchanges
     exchange_of: dict[int, int] = field(default_factory=dict)  # seq -> exchange index
     note: str = ""
+    views: dict[int, ExchangeView] = field(default_factory=dict, repr=False)  # built when first shown
 
     @property
     def worst(self) -> dict[int, str]:
         return worst_by_seq(self.findings)
 
-    def exchange(self, index: int):
-        return next((e for e in self.exchanges if e.index == index), None)
+    def exchange(self, index: int) -> ExchangeView | None:
+        """Exchange `index` as the report layer gives it to every view (stages, verdicts from the findings)."""
+        if index not in self.views:
+            found = next((e for e in self.exchanges if e.index == index), None)
+            if found is None:
+                return None
+            self.views[index] = exchange_view(found, self.findings)
+        return self.views[index]
 
     def findings_note(self) -> str:
         """What the Findings tab says above the list: why the analysis did not run, or which rules it skipped."""

@@ -78,6 +78,7 @@ def expected_resources(hop: Hop, exchange: Exchange) -> tuple[set[str], str]:
     blame="RS",
     needs="M",
     when=("resources",),
+    cause="The MCP server's 401 named no `resource_metadata`, and no resource metadata was found",
     spec="RFC 9728 §5.1; MCP authorization (Protected Resource Metadata Discovery)",
     quote="MCP servers MUST implement one of the following discovery mechanisms: WWW-Authenticate header with "
     "resource_metadata, or the well-known URI",
@@ -163,6 +164,7 @@ def _prm_problems(document: dict) -> list[str]:
     blame="RS",
     needs="M",
     when=("metadata",),
+    cause="The MCP server's resource metadata names another resource than its own URL",
     spec="RFC 9728 §3.3, §5.1",
     quote="the resource value returned MUST be identical to the protected resource's resource identifier value "
     "into which the well-known URI path suffix was inserted … If these values are not identical, the data "

@@ -147,6 +147,7 @@ def may_spell(body: bytes | None, word: bytes) -> bool:
     blame="AS",
     needs="F",
     when=("error",),
+    cause="The provider answered the authorization request with an error",
     spec="RFC 6749 §4.1.2.1; OpenID Connect Core §3.1.2.6",
     quote="If the resource owner denies the access request or if the request fails for reasons other than a "
     "missing or invalid redirection URI, the authorization server informs the client",

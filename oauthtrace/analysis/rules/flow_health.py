@@ -45,6 +45,7 @@ def recorded_until(ctx: Context) -> float:
     blame="C",
     needs="F+B",
     when=("callback",),
+    cause="The client received the code at its callback and never asked for a token",
     spec="RFC 6749 §4.1.3 (timeline)",
     quote="the client requests an access token from the token endpoint by including the authorization code "
     "received from the authorization server",
@@ -81,6 +82,7 @@ def flow_stalled_after_callback(exchange: Exchange, ctx: Context) -> Iterator[Hi
     blame="C",
     needs="B",
     when=("tokens",),
+    cause="The client got a token, but no call with it succeeded",
     spec="RFC 6750 §2.1; MCP authorization (Access Token Usage); MCP 2026-07-28 basic/versioning "
     "(Compatibility Matrix) (timeline)",
     quote="the client uses the access token to access the protected resource; post-token 401/403 point at "

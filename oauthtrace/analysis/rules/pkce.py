@@ -200,6 +200,7 @@ def _advertised_methods(ctx: Context) -> list | None:
     blame="C",
     needs="B",
     when=("code_challenge",),
+    cause="The client's `code_verifier` does not match its `code_challenge`",
     spec="RFC 7636 §4.6",
     quote="If the values are equal, the token endpoint MUST continue processing as normal … If the values are "
     "not equal, an error response indicating \"invalid_grant\" … MUST be returned",

@@ -60,6 +60,7 @@ def _registered(exchange: Exchange) -> list[str]:
     blame="C",
     needs="F+B",
     when=("tokens",),
+    cause="The client sent another `redirect_uri` to the token endpoint than to `/authorize`",
     spec="RFC 6749 §4.1.3",
     quote="redirect_uri: REQUIRED, if the \"redirect_uri\" parameter was included in the authorization request "
           "as described in Section 4.1.1, and their values MUST be identical.",
@@ -142,6 +143,7 @@ def redirect_uri_omitted_at_token(exchange: Exchange, ctx: Context) -> list[Hit]
     blame="AS",
     needs="F",
     when=("authz_response", "callback"),
+    cause="The provider redirected somewhere else than the requested `redirect_uri`",
     spec="RFC 6749 §3.1.2.3; RFC 9700 §2.1",
     quote="the authorization server MUST compare the two URIs using simple string comparison (§3.1.2.3); "
           "exact string matching MUST be used (RFC 9700 §2.1)",
@@ -318,6 +320,7 @@ def _insecure(uri: str) -> str | None:
     blame="AS",
     needs="M/F",
     when=("authorize", "registrations"),
+    cause="The provider refused the client's callback URL",
     spec="RFC 7591 §3.2.2; RFC 9700 §2.1",
     quote="invalid_redirect_uri: The value of one or more redirection URIs is invalid (RFC 7591 §3.2.2) — here "
           "for a client whose callback is fixed and public",

@@ -94,6 +94,7 @@ def registration_unavailable(exchange: Exchange, ctx: Context) -> Iterator[Hit]:
     blame="AS",
     needs="M",
     when=("registrations",),
+    cause="The provider refused the client's dynamic registration",
     spec="RFC 7591 §3.2.1, §3.2.2",
     quote="the authorization server … returns an HTTP 201 Created status code … containing client_id; errors: "
     "invalid_redirect_uri, invalid_client_metadata",

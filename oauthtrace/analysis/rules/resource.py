@@ -56,6 +56,7 @@ def is_mcp_flow(exchange: Exchange, ctx: Context) -> bool:
     blame="C",
     needs="F/B",
     when=("mcp",),
+    cause="The client left `resource` out of its authorization or token request",
     spec="RFC 8707 §2; MCP authorization (Resource Parameter Implementation); OpenAI Apps SDK authentication",
     quote="MCP clients MUST implement Resource Indicators … The resource parameter MUST be included in both "
     "authorization requests and token requests … regardless of whether authorization servers support it",

@@ -54,6 +54,7 @@ def _sent_states(ctx: Context) -> dict[str, list[int]]:
     blame="AS",
     needs="F",
     when=("authz_response", "callback"),
+    cause="The provider dropped `state` from its redirect to the callback",
     spec="RFC 6749 §4.1.2",
     quote="state: REQUIRED if the \"state\" parameter was present in the client authorization request. The exact "
           "value received from the client. (§4.1.2.1: the same for error responses)",
@@ -85,6 +86,7 @@ def state_dropped(exchange: Exchange, ctx: Context) -> Iterable[Hit]:
     needs="F",
     reads=("state",),
     when=("authz_response", "callback"),
+    cause="The provider sent back another `state` than the one the client sent",
     spec="RFC 6749 §4.1.2",
     quote="state: REQUIRED if the \"state\" parameter was present in the client authorization request. The exact "
           "value received from the client.",

@@ -82,6 +82,7 @@ def has_token_answer_flaw(exchange: Exchange, ctx: Context) -> bool:
     blame="AS",
     needs="B",
     when=("token_answer_flaw",),
+    cause="The provider answered the token request with a body that is not JSON",
     spec="RFC 6749 §5.1, §5.2",
     quote="The parameters are included in the entity-body of the HTTP response using the \"application/json\" "
     "media type",
@@ -138,6 +139,7 @@ def _body_kind(hop: Hop, data) -> str:
     blame="AS",
     needs="B",
     when=("token_answer_flaw",),
+    cause="The provider's token response lacks `access_token` or a usable `token_type`",
     spec="RFC 6749 §5.1, §7.1",
     quote="access_token REQUIRED … token_type REQUIRED … The client MUST NOT use an access token if it does not "
     "understand the token type",
@@ -184,6 +186,7 @@ def _complete(data: dict) -> bool:
     blame="AS",
     needs="B",
     when=("token_answer_flaw",),
+    cause="The provider sent `expires_in` as a string instead of a number",
     spec="RFC 6749 §5.1, Appendix A.14",
     quote="Numerical values are included as JSON numbers",
     fix="Provider: serialise expires_in (and other numeric members) as JSON numbers: \"expires_in\": 3600, "

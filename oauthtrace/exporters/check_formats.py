@@ -13,24 +13,12 @@ from xml.etree import ElementTree as ET
 
 from oauthtrace.analysis.engine import Report
 from oauthtrace.analysis.registry import RULES
-from oauthtrace.model import BLAME_WORDS, SEVERITY_RANK, Finding, Trace
+from oauthtrace.model import SEVERITY_RANK, Finding, Trace, blame_word, finding_dict
 
 FAIL_ON = ("error", "warning", "never")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 _MESSAGE_WIDTH = 64  # the value column of the text format; longer messages push the rest right
-
-
-def blame_word(code: str | None) -> str:
-    if not code:
-        return ""
-    return " / ".join(BLAME_WORDS.get(part.strip(), part.strip()) for part in code.split("/"))
-
-
-def finding_dict(finding: Finding) -> dict:
-    data = finding.as_dict()
-    data["blame"] = blame_word(finding.blame)
-    return data
 
 
 def where(finding: Finding) -> str:

@@ -5,16 +5,14 @@ strings, no bodies), and every captured value inside a code span, so nothing nee
 from __future__ import annotations
 
 from oauthtrace.analysis.mcp import chain_steps, is_mcp_exchange
+from oauthtrace.exporters.markdown_text import code
 from oauthtrace.model import Exchange, Finding
 from oauthtrace.params import origin, path
-
-MARKS = {"error": "❌", "warning": "⚠️", "info": "ℹ️"}
+from oauthtrace.report.marks import MARKS
 
 
 def chain_section(exchange: Exchange, findings: list[Finding] = ()) -> str:
     """`### MCP authorization chain` and its table, or "" when the exchange is not an MCP flow."""
-    from oauthtrace.interchange.markdown import code
-
     if not is_mcp_exchange(exchange):
         return ""
     by_hop: dict[int, list[Finding]] = {}

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from oauthtrace.analysis.report_formats import format_text
+from oauthtrace.exporters.check_formats import format_text
 
 ROLE_STYLE = {"authorize": "cyan", "callback": "magenta", "token": "yellow", "refresh": "yellow",
               "login": "blue", "consent": "blue", "metadata": "green", "registration": "green",
@@ -44,6 +46,4 @@ def _status_style(status) -> str:
 
 def _console() -> Console:
     # Piped output (CI logs, `| less`) would wrap at 80 columns and split every URL.
-    import sys
-
     return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
