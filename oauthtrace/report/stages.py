@@ -15,7 +15,7 @@ from oauthtrace.analysis.oauth import (
     authz_response_params, body_params, callback_params, client_auth_used, param, request_params, token_fields,
 )
 from oauthtrace.analysis.registry import Context
-from oauthtrace.analysis.rules._shared import sent_params
+from oauthtrace.analysis.authorization import sent_params
 from oauthtrace.model import Exchange, Hop, Pairs, first
 
 
