@@ -2,8 +2,8 @@
 
 authorization request → the provider's authorization response (its Location, or form_post) → the client's
 callback → the token request and its response. The authorization request's parameters are the ones the rules
-judge (rules._shared.sent_params): with a pushed authorization request (RFC 9126) they are the pushed ones, which
-the `/authorize` URL only points at with `request_uri`.
+judge (analysis.authorization.sent_params): with a pushed authorization request (RFC 9126) they are the pushed
+ones, which the `/authorize` URL only points at with `request_uri`.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from oauthtrace.analysis.authorization import sent_params
 from oauthtrace.analysis.oauth import (
     authz_response_params, body_params, callback_params, client_auth_used, param, request_params, token_fields,
 )
 from oauthtrace.analysis.registry import Context
-from oauthtrace.analysis.authorization import sent_params
 from oauthtrace.model import Exchange, Hop, Pairs, first
 
 
