@@ -16,10 +16,12 @@ from urllib.parse import parse_qs, urlsplit
 from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
 
+from oauthtrace.web import ServedInThread
+
 CALLBACK_PATH = "/auth/callback"
 
 
-class AuthlibClient:
+class AuthlibClient(ServedInThread):
     def __init__(self, provider_url: str, *, client_id: str, proxy_url: str | None = None,
                  back_channel_url: str | None = None, scope: str = "profile email"):
         self.provider_url = provider_url
@@ -36,14 +38,6 @@ class AuthlibClient:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self.redirect_uri = self.url + CALLBACK_PATH
-
-    def start(self) -> "AuthlibClient":
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     # -- the OAuth client -----------------------------------------------------------------------
 

@@ -18,10 +18,12 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
+from oauthtrace.web import ServedInThread
+
 CALLBACK_PATH = "/cb"
 
 
-class OidcClient:
+class OidcClient(ServedInThread):
     def __init__(self, *, client_id: str, client_secret: str = "", response_mode: str = "query",
                  refresh: bool = False, par: bool = False):
         self.client_id = client_id
@@ -45,14 +47,6 @@ class OidcClient:
         handlers = [urllib.request.ProxyHandler({"http": proxy_url} if proxy_url else {})]
         self._http = urllib.request.build_opener(*handlers)
         self.back_channel_url = back_channel_url or ""
-
-    def start(self) -> "OidcClient":
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     # -- the relying party -----------------------------------------------------------------------
 
