@@ -77,29 +77,32 @@ def _plain(url: str):
     return None
 
 
+def _plain_part(url: str, group: int) -> str | None:
+    """Group `group` of _PLAIN_URL (0 the base URL, 1 the origin, 2 the path) when the URL is one urlsplit takes as
+    written (see _plain), else None: the caller then takes urlsplit's road."""
+    plain = _plain(url) if isinstance(url, str) else None
+    return plain.group(group) if plain is not None else None
+
+
 @_CACHED
 def base_url(url: str) -> str:
     """scheme://authority/path — the URL without query and fragment."""
-    plain = _plain(url) if isinstance(url, str) else None
-    if plain is not None:
-        return plain.group(0)
-    parts = _split(url)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+    plain = _plain_part(url, 0)
+    return plain if plain is not None else urlunsplit(_split(url)._replace(query="", fragment=""))
 
 
 @_CACHED
 def origin(url: str) -> str:
-    plain = _plain(url) if isinstance(url, str) else None
+    plain = _plain_part(url, 1)
     if plain is not None:
-        return plain.group(1)
+        return plain
     parts = _split(url)
     return f"{parts.scheme}://{parts.netloc}"
 
 
 def plain_origin(url: str) -> str | None:
     """origin(url) when the URL is one urlsplit takes as written (see _plain), else None."""
-    plain = _plain(url) if isinstance(url, str) else None
-    return plain.group(1) if plain is not None else None
+    return _plain_part(url, 1)
 
 
 @_CACHED
@@ -109,10 +112,8 @@ def host(url: str) -> str:
 
 @_CACHED
 def path(url: str) -> str:
-    plain = _plain(url) if isinstance(url, str) else None
-    if plain is not None:
-        return plain.group(2) or "/"
-    return _split(url).path or "/"
+    plain = _plain_part(url, 2)
+    return (plain if plain is not None else _split(url).path) or "/"
 
 
 def is_loopback(url: str) -> bool:

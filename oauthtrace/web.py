@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import json
+import socketserver
 import ssl
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
+from typing import Callable, Self
 from urllib.parse import parse_qsl, urlsplit
 
 
@@ -59,14 +60,30 @@ class Response:
 Route = Callable[[Request], Response]
 
 
-class App:
+class ServedInThread:
+    """start() serves `self._server` (any socketserver server: ours, werkzeug's) from a daemon thread, so a test or
+    the demo keeps its own thread; stop() ends it and frees the port."""
+
+    _server: socketserver.BaseServer
+    _thread: threading.Thread | None = None
+
+    def start(self) -> Self:
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class App(ServedInThread):
     """Routes (method, path prefix) to functions; the longest matching prefix wins."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
         self.routes: list[tuple[str, str, Route]] = []
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
         self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
         self._scheme = "http"
 
     @property
@@ -91,15 +108,6 @@ class App:
     def route(self, method: str, prefix: str, fn: Route) -> None:
         self.routes.append((method, prefix, fn))
         self.routes.sort(key=lambda r: len(r[1]), reverse=True)
-
-    def start(self) -> "App":
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     def dispatch(self, request: Request) -> Response:
         for method, prefix, fn in self.routes:

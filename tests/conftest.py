@@ -5,6 +5,7 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 
 from oauthtrace.capture.browser import find_chromium
+from oauthtrace.demo.provider import DemoProvider
 
 # In CI every run tries the same examples (derandomize: drawn from each test's own source), so a red build is one
 # anyone can reproduce and a green one did not pass by luck of the draw; no example database to carry between runs.
@@ -36,6 +37,21 @@ def populated_db(capsys, db_path):
     code, _, err = run_cli(capsys, "import", sample("har_files/insomnia.har"), "--db", db_path)
     assert code == 0, err
     return db_path
+
+
+@pytest.fixture
+def demo_provider():
+    """`demo_provider(bug)` starts a demo provider with that bug (of class `kind`) on an OS-picked port; the test's
+    end stops every one it started."""
+    started = []
+
+    def start(bug: str, kind: type[DemoProvider] = DemoProvider) -> DemoProvider:
+        started.append(kind(bug).start())
+        return started[-1]
+
+    yield start
+    for running in started:
+        running.stop()
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,8 @@ import hashlib
 import json
 from urllib.parse import urlencode, urljoin
 
-from oauthtrace.model import Hop
+from oauthtrace.analysis.registry import RULES, Context
+from oauthtrace.model import Exchange, Hop
 from oauthtrace.params import parse_pairs, query_pairs
 
 PROVIDER = "https://auth.example.com"
@@ -344,3 +345,36 @@ def findings(hops: list[Hop], rule: str | None = None, **kwargs):
     """Findings of one rule (all rules when None) for these hops."""
     report = analyze(hops, **kwargs)
     return [f for f in report.findings if rule is None or f.rule == rule]
+
+
+# -- one rule over hand-made exchanges (the rule families' unit tests) ----------------------------------------
+
+def exchange_of(f, index: int = 0, **fields) -> Exchange:
+    """The exchange a flow() makes (its authorize, callback and token hops); `fields` replace any part of it."""
+    base = dict(hops=list(f), authorize=f.authorize, authz_response=f.authz_response, callback=f.callback,
+                tokens=[f.token] if f.token else [])
+    base.update(fields)
+    return Exchange(index=index, **base)
+
+
+def hits_by_exchange(rule_id: str, *exchanges: Exchange, extra_hops=(), roles=None, **context):
+    """(exchange index, hit) for every hit of one rule; `context` sets the other Context fields (profile, metadata)."""
+    hops = [hop for ex in exchanges for hop in ex.hops] + list(extra_hops)
+    ctx = Context(trace_id=1, hops=hops, exchanges=list(exchanges), roles=roles or {}, sides={"F", "B", "M"},
+                  **context)
+    return [(ex.index, hit) for ex in exchanges for hit in RULES[rule_id].check(ex, ctx)]
+
+
+def rule_hits(rule_id: str, *exchanges: Exchange, **kwargs):
+    """The hits of one rule over these exchanges, in exchange order (see hits_by_exchange for the keywords)."""
+    return [hit for _, hit in hits_by_exchange(rule_id, *exchanges, **kwargs)]
+
+
+def assert_registered(family: str, expected: dict[str, tuple[str, str, str]], *, spec_starts: str = "") -> None:
+    """Each rule of `expected` (rule id -> severity, blame, needs) is registered in `family` as the catalogue says,
+    with its specification, the specification's sentence and a fix."""
+    for rule_id, (severity, blame, needs) in expected.items():
+        registered = RULES[rule_id]
+        assert (registered.family, registered.severity, registered.blame, registered.needs) == (
+            family, severity, blame, needs), rule_id
+        assert registered.spec.startswith(spec_starts) and registered.spec and registered.quote and registered.fix

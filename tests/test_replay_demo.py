@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from oauthtrace.cli import cli
-from oauthtrace.demo.provider import DEMO_CLIENT_SECRET, DemoProvider
+from oauthtrace.demo.provider import DEMO_CLIENT_SECRET
 from oauthtrace.demo.scenario import run_demo
 from oauthtrace.model import BROWSER_LISTENER
 from oauthtrace.params import origin
@@ -37,19 +37,6 @@ def recorded(tmp_path_factory):
     return db, result.trace_id, result.provider_url, result.client_url
 
 
-@pytest.fixture
-def provider():
-    started = []
-
-    def start(bug: str) -> DemoProvider:
-        started.append(DemoProvider(bug).start())
-        return started[-1]
-
-    yield start
-    for running in started:
-        running.stop()
-
-
 def replay(db, trace_id, recorded_origin, live_url, *extra, secret=True):
     """`oauthtrace replay` of the recording against live_url; without `secret`, neither --secret nor the client
     secret in the environment."""
@@ -59,9 +46,9 @@ def replay(db, trace_id, recorded_origin, live_url, *extra, secret=True):
     return CliRunner().invoke(cli, args, env=SECRET_ENV if secret else NO_SECRET_ENV, catch_exceptions=False)
 
 
-def test_fixed_provider_reports_state_dropped_as_fixed(recorded, provider):
+def test_fixed_provider_reports_state_dropped_as_fixed(recorded, demo_provider):
     db, trace_id, recorded_url, client_url = recorded
-    fixed = provider("good")
+    fixed = demo_provider("good")
     result = replay(db, trace_id, recorded_url, fixed.url, "--format", "json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
@@ -84,18 +71,18 @@ def test_fixed_provider_reports_state_dropped_as_fixed(recorded, provider):
     assert token and token[0].status == 200 and json.loads(token[0].resp_body)["access_token"]
 
 
-def test_same_bug_is_still_present(recorded, provider):
+def test_same_bug_is_still_present(recorded, demo_provider):
     db, trace_id, recorded_url, _ = recorded
-    result = replay(db, trace_id, recorded_url, provider("drop-state").url, "--format", "json")
+    result = replay(db, trace_id, recorded_url, demo_provider("drop-state").url, "--format", "json")
     assert result.exit_code == 1, result.output
     report = json.loads(result.output)
     assert "state-dropped" in [f["rule"] for f in report["still_present"]]
     assert report["fixed"] == [] or "state-dropped" not in [f["rule"] for f in report["fixed"]]
 
 
-def test_another_bug_shows_up_as_new(recorded, provider):
+def test_another_bug_shows_up_as_new(recorded, demo_provider):
     db, trace_id, recorded_url, _ = recorded
-    result = replay(db, trace_id, recorded_url, provider("token-form-encoded").url)
+    result = replay(db, trace_id, recorded_url, demo_provider("token-form-encoded").url)
     assert result.exit_code == 1, result.output
     lines = result.output.splitlines()
     assert any(line.split()[:2] == ["fixed", "state-dropped"] for line in lines), result.output
@@ -103,9 +90,9 @@ def test_another_bug_shows_up_as_new(recorded, provider):
     assert lines[-1].startswith("FAIL:") and "1 new finding" in lines[-1]
 
 
-def test_junit_output_has_a_failing_case_per_problem(recorded, provider):
+def test_junit_output_has_a_failing_case_per_problem(recorded, demo_provider):
     db, trace_id, recorded_url, _ = recorded
-    result = replay(db, trace_id, recorded_url, provider("token-form-encoded").url, "--format", "junit")
+    result = replay(db, trace_id, recorded_url, demo_provider("token-form-encoded").url, "--format", "junit")
     assert result.exit_code == 1
     suite = ET.fromstring(result.output).find("testsuite")
     cases = {case.get("name").split(": ", 1)[1]: case.find("failure") for case in suite.iter("testcase")}
@@ -115,12 +102,12 @@ def test_junit_output_has_a_failing_case_per_problem(recorded, provider):
     assert suite.get("failures") == "1"
 
 
-def test_without_a_client_secret_the_unrecorded_token_request_is_left_out_and_the_fix_shows(recorded, provider):
+def test_without_a_client_secret_the_unrecorded_token_request_is_left_out_and_the_fix_shows(recorded, demo_provider):
     """The client never asked for a token (it stopped at the missing `state`), so the recording holds no token
     request and no client secret. The replay answers what the user asks — does `state` come back now? — and says
     how to include the token request. (Until issue 14 this exited 2: "the replay needs client_secret".)"""
     db, trace_id, recorded_url, _ = recorded
-    fixed = provider("good")
+    fixed = demo_provider("good")
     result = replay(db, trace_id, recorded_url, fixed.url, secret=False)
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
@@ -136,18 +123,18 @@ def test_without_a_client_secret_the_unrecorded_token_request_is_left_out_and_th
     assert not any(hop.url.endswith("/token") for hop in hops)  # nothing sent for the leg it left out
 
 
-def test_without_a_client_secret_the_same_bug_still_fails(recorded, provider):
+def test_without_a_client_secret_the_same_bug_still_fails(recorded, demo_provider):
     db, trace_id, recorded_url, _ = recorded
-    result = replay(db, trace_id, recorded_url, provider("drop-state").url, "--format", "json", secret=False)
+    result = replay(db, trace_id, recorded_url, demo_provider("drop-state").url, "--format", "json", secret=False)
     assert result.exit_code == 1, result.output
     report = json.loads(result.output)
     assert report["completed"] is True and report["token_request_left_out"] is True
     assert "state-dropped" in [f["rule"] for f in report["still_present"]]
 
 
-def test_junit_marks_the_left_out_token_request_skipped(recorded, provider):
+def test_junit_marks_the_left_out_token_request_skipped(recorded, demo_provider):
     db, trace_id, recorded_url, _ = recorded
-    result = replay(db, trace_id, recorded_url, provider("good").url, "--format", "junit", secret=False)
+    result = replay(db, trace_id, recorded_url, demo_provider("good").url, "--format", "junit", secret=False)
     assert result.exit_code == 0, result.output
     suite = ET.fromstring(result.output).find("testsuite")
     cases = {case.get("name").split(": ", 1)[1]: case for case in suite.iter("testcase")}
@@ -157,13 +144,13 @@ def test_junit_marks_the_left_out_token_request_skipped(recorded, provider):
     assert (suite.get("failures"), suite.get("skipped")) == ("0", "1")
 
 
-def test_a_named_secret_variable_that_is_unset_is_named_before_anything_is_sent(recorded, provider):
+def test_a_named_secret_variable_that_is_unset_is_named_before_anything_is_sent(recorded, demo_provider):
     """--secret client_secret=VAR asks for the token request: an unset VAR is bad input, not a reason to skip it."""
     db, trace_id, recorded_url, _ = recorded
     with Store.open(db) as store:
         before = len(store.traces())
     result = CliRunner().invoke(cli, ["replay", str(trace_id), "--db", db, "--target",
-                                      f"{recorded_url}={provider('good').url}",
+                                      f"{recorded_url}={demo_provider('good').url}",
                                       "--secret", "client_secret=NOT_SET_ANYWHERE"],
                                 env={"NOT_SET_ANYWHERE": None}, catch_exceptions=False)
     assert result.exit_code == 2

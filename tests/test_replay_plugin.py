@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from oauthtrace.cli import cli
-from oauthtrace.demo.provider import DEMO_CLIENT_SECRET, DEMO_PASSWORD, DemoProvider
+from oauthtrace.demo.provider import DEMO_CLIENT_SECRET, DEMO_PASSWORD
 from oauthtrace.demo.scenario import run_demo
 
 pytestmark = pytest.mark.e2e
@@ -42,29 +42,16 @@ def run_pytest(folder, recorded_url: str, live_url: str, *args: str):
                           cwd=folder, env=env, capture_output=True, text=True, timeout=120)
 
 
-@pytest.fixture
-def provider():
-    started = []
-
-    def start(bug: str) -> DemoProvider:
-        started.append(DemoProvider(bug).start())
-        return started[-1]
-
-    yield start
-    for running in started:
-        running.stop()
-
-
-def test_recording_passes_against_the_fixed_server(project, provider):
+def test_recording_passes_against_the_fixed_server(project, demo_provider):
     folder, recorded_url = project
-    done = run_pytest(folder, recorded_url, provider("good").url)
+    done = run_pytest(folder, recorded_url, demo_provider("good").url)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "1 passed" in done.stdout
 
 
-def test_recording_fails_against_the_buggy_server_with_the_findings_diff(project, provider):
+def test_recording_fails_against_the_buggy_server_with_the_findings_diff(project, demo_provider):
     folder, recorded_url = project
-    done = run_pytest(folder, recorded_url, provider("drop-state").url)
+    done = run_pytest(folder, recorded_url, demo_provider("drop-state").url)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "1 failed" in done.stdout
     assert any(line.split()[:2] == ["still", "present"] and "state-dropped" in line

@@ -40,19 +40,6 @@ class BlankLoginProvider(DemoProvider):
         return page
 
 
-@pytest.fixture
-def provider():
-    started = []
-
-    def start(bug: str, kind: type[DemoProvider] = DemoProvider) -> DemoProvider:
-        started.append(kind(bug).start())
-        return started[-1]
-
-    yield start
-    for running in started:
-        running.stop()
-
-
 def replay_seed(live_url: str, db: Path, *extra: str, env: dict[str, str] | None = None, seed: Path = SEED):
     """`oauthtrace replay recordings/drop-state.har --target …` as a user runs it, with no OAUTHTRACE_SECRET_* set."""
     recorded_origin = json.loads((RECORDINGS / MANIFEST).read_text())[SEED.name]["provider"]
@@ -64,8 +51,8 @@ def replay_seed(live_url: str, db: Path, *extra: str, env: dict[str, str] | None
         env=env, capture_output=True, text=True, timeout=120)
 
 
-def test_the_seed_recording_passes_against_the_fixed_provider_with_no_secret_given(tmp_path, provider):
-    done = replay_seed(provider("good").url, tmp_path / "replays.db", "--format", "json")
+def test_the_seed_recording_passes_against_the_fixed_provider_with_no_secret_given(tmp_path, demo_provider):
+    done = replay_seed(demo_provider("good").url, tmp_path / "replays.db", "--format", "json")
     assert done.returncode == 0, done.stdout + done.stderr
     assert DEMO_PASSWORD not in done.stdout + done.stderr  # the page's value is sent, never printed
     report = json.loads(done.stdout)
@@ -78,8 +65,8 @@ def test_the_seed_recording_passes_against_the_fixed_provider_with_no_secret_giv
     assert report["replay"]["requests"] == 2  # authorize and the login form: nothing for the leg left out
 
 
-def test_the_seed_recording_fails_against_the_provider_that_still_drops_state(tmp_path, provider):
-    done = replay_seed(provider("drop-state").url, tmp_path / "replays.db")
+def test_the_seed_recording_fails_against_the_provider_that_still_drops_state(tmp_path, demo_provider):
+    done = replay_seed(demo_provider("drop-state").url, tmp_path / "replays.db")
     assert done.returncode == 1, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     assert any(line.split()[:3] == ["still", "present", "state-dropped"] for line in lines), done.stdout
@@ -88,9 +75,9 @@ def test_the_seed_recording_fails_against_the_provider_that_still_drops_state(tm
     assert lines[-1] == "FAIL: 1 error-level finding remains."
 
 
-def test_a_password_the_user_gives_wins_over_the_live_pages(tmp_path, provider):
+def test_a_password_the_user_gives_wins_over_the_live_pages(tmp_path, demo_provider):
     """--secret password=… is sent, not the page's: a wrong one is refused by the provider and the replay says so."""
-    done = replay_seed(provider("good").url, tmp_path / "replays.db", "--secret", "password=SEED_PASSWORD",
+    done = replay_seed(demo_provider("good").url, tmp_path / "replays.db", "--secret", "password=SEED_PASSWORD",
                        "--format", "json", env={"SEED_PASSWORD": "not-the-demo-password"})
     assert done.returncode == 1, done.stdout + done.stderr
     report = json.loads(done.stdout)
@@ -99,7 +86,7 @@ def test_a_password_the_user_gives_wins_over_the_live_pages(tmp_path, provider):
     assert not any(note.startswith(PAGE_VALUE_NOTE) for note in report["notes"])
 
 
-def test_an_unredacted_recordings_password_wins_over_the_live_pages(tmp_path, provider):
+def test_an_unredacted_recordings_password_wins_over_the_live_pages(tmp_path, demo_provider):
     """The user's own database holds what was typed: that is sent, not what the page fills in."""
     har = json.loads(SEED.read_text())
     login = next(entry for entry in har["log"]["entries"] if entry["request"]["method"] == "POST")
@@ -111,16 +98,16 @@ def test_an_unredacted_recordings_password_wins_over_the_live_pages(tmp_path, pr
     assert "redacted" not in post["text"]
     seed = tmp_path / "drop-state-unredacted.har"
     seed.write_text(json.dumps(har))
-    done = replay_seed(provider("good").url, tmp_path / "replays.db", "--format", "json", seed=seed)
+    done = replay_seed(demo_provider("good").url, tmp_path / "replays.db", "--format", "json", seed=seed)
     assert done.returncode == 1, done.stdout + done.stderr
     report = json.loads(done.stdout)
     assert any("answered 401 to POST" in problem for problem in report["problems"]), report["problems"]
     assert not any(note.startswith(PAGE_VALUE_NOTE) for note in report["notes"])
 
 
-def test_a_redacted_password_the_live_page_leaves_empty_is_bad_input_naming_the_secret(tmp_path, provider):
+def test_a_redacted_password_the_live_page_leaves_empty_is_bad_input_naming_the_secret(tmp_path, demo_provider):
     db = tmp_path / "replays.db"
-    done = replay_seed(provider("good", BlankLoginProvider).url, db)
+    done = replay_seed(demo_provider("good", BlankLoginProvider).url, db)
     assert done.returncode == 2, done.stdout + done.stderr
     assert done.stdout == "" and done.stderr.count("\n") == 1 and done.stderr.startswith("Error: ")
     assert "the replay needs password" in done.stderr
@@ -129,9 +116,9 @@ def test_a_redacted_password_the_live_page_leaves_empty_is_bad_input_naming_the_
         assert store.traces() == []
 
 
-def test_with_the_client_secret_the_token_request_is_sent_and_linted(tmp_path, provider):
+def test_with_the_client_secret_the_token_request_is_sent_and_linted(tmp_path, demo_provider):
     """The note's advice works: the token request is included, and a provider bug on it shows up as new."""
-    done = replay_seed(provider("token-form-encoded").url, tmp_path / "replays.db",
+    done = replay_seed(demo_provider("token-form-encoded").url, tmp_path / "replays.db",
                        "--secret", "client_secret=SEED_CLIENT_SECRET", "--format", "json",
                        env={"SEED_CLIENT_SECRET": DEMO_CLIENT_SECRET})
     assert done.returncode == 1, done.stdout + done.stderr

@@ -4,30 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from hops import flow, make_hop
-from oauthtrace.analysis.registry import RULES, Context
+from hops import assert_registered, exchange_of, flow, hits_by_exchange, make_hop, rule_hits
+from oauthtrace.analysis.registry import RULES
 from oauthtrace.analysis.rules import errors
-from oauthtrace.model import Exchange
 
 GITHUB_STYLE = (b"error=bad_verification_code&error_description=The+code+passed+is+incorrect+or+expired."
                 b"&error_uri=https%3A%2F%2Fdocs.github.com%2Fapps")
-
-
-def exchange_of(f, index=0, **fields) -> Exchange:
-    base = dict(hops=list(f), authorize=f.authorize, authz_response=f.authz_response, callback=f.callback,
-                tokens=[f.token] if f.token else [])
-    base.update(fields)
-    return Exchange(index=index, **base)
-
-
-def run(rule_id, *exchanges):
-    hops = [hop for ex in exchanges for hop in ex.hops]
-    ctx = Context(trace_id=1, hops=hops, exchanges=list(exchanges), roles={}, sides={"F", "B", "M"})
-    return [(ex.index, hit) for ex in exchanges for hit in RULES[rule_id].check(ex, ctx)]
-
-
-def hits(rule_id, *exchanges):
-    return [hit for _, hit in run(rule_id, *exchanges)]
 
 
 def token_error(status, body, **kwargs):
@@ -38,18 +20,14 @@ def test_family_f_metadata():
     expected = {"authz-error": ("info", "AS", "F"), "error-code-unknown": ("warning", "AS", "F/B"),
                 "error-charset": ("warning", "AS", "F/B"), "token-error-status": ("error", "AS", "B"),
                 "invalid-client-challenge": ("warning", "AS", "B")}
-    for rule_id, (severity, blame, needs) in expected.items():
-        registered = RULES[rule_id]
-        assert (registered.family, registered.severity, registered.blame, registered.needs) == (
-            "F", severity, blame, needs)
-        assert registered.spec and registered.quote and registered.fix
+    assert_registered("F", expected)
 
 
 # authz-error
 
 def test_authz_error_after_omitted_scope_ends_the_flow_and_suggests_a_default_scope():
     f = flow(scope=None, error="invalid_scope", error_description="Scope is required")
-    [hit] = hits("authz-error", exchange_of(f))
+    [hit] = rule_hits("authz-error", exchange_of(f))
     assert hit.hop is f.authz_response
     assert hit.severity == "error"
     assert hit.evidence["error"] == "invalid_scope"
@@ -61,7 +39,7 @@ def test_authz_error_after_omitted_scope_ends_the_flow_and_suggests_a_default_sc
 def test_authz_error_followed_by_a_successful_login_is_info():
     silent = flow(error="login_required", extra_authorize=[("prompt", "none")])
     interactive = flow(seq=20, t0=2000.0)
-    found = run("authz-error", exchange_of(silent, 0), exchange_of(interactive, 1))
+    found = hits_by_exchange("authz-error", exchange_of(silent, 0), exchange_of(interactive, 1))
     [(index, hit)] = found
     assert index == 0 and hit.severity is None  # the rule's default, info
     assert hit.evidence["recovered"] is True
@@ -70,12 +48,12 @@ def test_authz_error_followed_by_a_successful_login_is_info():
 
 def test_authz_error_read_from_the_callback_when_the_provider_response_was_not_recorded():
     f = flow(error="access_denied")
-    [hit] = hits("authz-error", exchange_of(f, authz_response=None))
+    [hit] = rule_hits("authz-error", exchange_of(f, authz_response=None))
     assert hit.hop is f.callback and "declined" in hit.evidence["cause"]
 
 
 def test_authz_error_quiet_on_success():
-    assert hits("authz-error", exchange_of(flow())) == []
+    assert rule_hits("authz-error", exchange_of(flow())) == []
 
 
 @pytest.mark.parametrize("code, blame, severity", [
@@ -94,7 +72,7 @@ def test_authz_error_quiet_on_success():
 ])
 def test_authz_error_blame_and_severity_follow_the_error_code(code, blame, severity):
     f = flow(error=code)
-    [hit] = hits("authz-error", exchange_of(f))
+    [hit] = rule_hits("authz-error", exchange_of(f))
     assert (hit.blame, hit.severity) == (blame, severity)
     assert hit.evidence["recovered"] is False and hit.message.endswith("the flow ended here")
 
@@ -104,7 +82,7 @@ def test_authz_error_blame_and_severity_follow_the_error_code(code, blame, sever
 def test_an_interaction_error_answering_prompt_none_is_the_clients_information(code):
     """OpenID Connect Core §3.1.2.6: these "MAY be returned when the prompt parameter value in the Authentication
     Request is none": the answer a silent login asks for; the client goes on with an interactive one."""
-    [hit] = hits("authz-error", exchange_of(flow(error=code, extra_authorize=[("prompt", "none")])))
+    [hit] = rule_hits("authz-error", exchange_of(flow(error=code, extra_authorize=[("prompt", "none")])))
     assert (hit.blame, hit.severity) == ("C", None)
     assert "prompt=none" in hit.evidence["cause"]
 
@@ -138,26 +116,26 @@ def test_a_denied_github_login_is_information_blamed_on_the_user_in_every_output
 ])
 def test_unknown_token_error_codes(body, shown):
     f = token_error(400, body)
-    [hit] = hits("error-code-unknown", exchange_of(f))
+    [hit] = rule_hits("error-code-unknown", exchange_of(f))
     assert hit.hop is f.token and hit.evidence["error"] == body["error"]
     assert shown in hit.message
 
 
 def test_unknown_error_in_form_encoded_token_response_and_authorization_response():
     gh = flow(token_resp_body=GITHUB_STYLE, token_content_type="application/x-www-form-urlencoded")
-    [hit] = hits("error-code-unknown", exchange_of(gh))
+    [hit] = rule_hits("error-code-unknown", exchange_of(gh))
     assert hit.evidence == {"where": "token", "error": "bad_verification_code"}
 
     f = flow(error="denied")
-    [hit] = hits("error-code-unknown", exchange_of(f))
+    [hit] = rule_hits("error-code-unknown", exchange_of(f))
     assert hit.hop is f.authz_response and hit.evidence["where"] == "callback"
 
 
 @pytest.mark.parametrize("body", [{"error": "invalid_grant"}, {"error": "invalid_target"},
                                   {"error": "authorization_pending"}])
 def test_known_error_codes_are_quiet(body):
-    assert hits("error-code-unknown", exchange_of(token_error(400, body))) == []
-    assert hits("error-code-unknown", exchange_of(flow(error="consent_required"))) == []
+    assert rule_hits("error-code-unknown", exchange_of(token_error(400, body))) == []
+    assert rule_hits("error-code-unknown", exchange_of(flow(error="consent_required"))) == []
 
 
 def test_registration_error_codes_are_checked_too():
@@ -165,7 +143,7 @@ def test_registration_error_codes_are_checked_too():
                    status=400, resp_json={"error": "redirect_uri_not_allowed"})
     good = make_hop(61, "POST", "https://auth.example.com/register", json_body={"redirect_uris": ["x"]},
                     status=400, resp_json={"error": "invalid_redirect_uri"})
-    [hit] = hits("error-code-unknown", exchange_of(flow(), registrations=[bad, good]))
+    [hit] = rule_hits("error-code-unknown", exchange_of(flow(), registrations=[bad, good]))
     assert hit.hop is bad and hit.evidence["where"] == "registration"
 
 
@@ -173,7 +151,7 @@ def test_registration_error_codes_are_checked_too():
 
 def test_error_charset_non_ascii_description_in_authorization_response():
     f = flow(error="access_denied", error_description="Zugriff verweigert – Ungültig")
-    [hit] = hits("error-charset", exchange_of(f))
+    [hit] = rule_hits("error-charset", exchange_of(f))
     assert hit.hop is f.authz_response
     assert hit.evidence["param"] == "error_description"
     assert hit.evidence["bad_characters"] == ["–", "ü"]
@@ -182,7 +160,7 @@ def test_error_charset_non_ascii_description_in_authorization_response():
 def test_error_charset_quote_in_token_error_and_space_in_error_uri():
     f = token_error(400, {"error": "invalid_grant", "error_description": 'Invalid "code"',
                           "error_uri": "https://auth.example.com/errors/invalid grant"})
-    found = {hit.evidence["param"]: hit for hit in hits("error-charset", exchange_of(f))}
+    found = {hit.evidence["param"]: hit for hit in rule_hits("error-charset", exchange_of(f))}
     assert set(found) == {"error_description", "error_uri"}
     assert found["error_description"].evidence["bad_characters"] == ['"']
     assert found["error_uri"].evidence["bad_characters"] == [" "]
@@ -192,58 +170,58 @@ def test_error_charset_quote_in_token_error_and_space_in_error_uri():
 def test_error_charset_quiet_for_plain_ascii():
     f = token_error(400, {"error": "invalid_grant", "error_description": "Code expired (after 600s); retry.",
                           "error_uri": "https://auth.example.com/errors#invalid_grant"})
-    assert hits("error-charset", exchange_of(f)) == []
-    assert hits("error-charset", exchange_of(flow(error="access_denied", error_description="User said no"))) == []
+    assert rule_hits("error-charset", exchange_of(f)) == []
+    assert rule_hits("error-charset", exchange_of(flow(error="access_denied", error_description="User said no"))) == []
 
 
 # token-error-status
 
 def test_error_with_200_is_an_error():
     f = token_error(200, {"error": "invalid_grant"})
-    [hit] = hits("token-error-status", exchange_of(f))
+    [hit] = rule_hits("token-error-status", exchange_of(f))
     assert hit.hop is f.token and hit.severity is None  # error, the rule's default
     assert hit.evidence == {"status": 200, "error": "invalid_grant", "expected": "400"}
 
 
 def test_github_style_200_form_error_is_an_error():
     gh = flow(token_resp_body=GITHUB_STYLE, token_content_type="application/x-www-form-urlencoded")
-    [hit] = hits("token-error-status", exchange_of(gh))
+    [hit] = rule_hits("token-error-status", exchange_of(gh))
     assert hit.evidence["status"] == 200 and hit.evidence["error"] == "bad_verification_code"
 
 
 def test_error_with_401_other_than_invalid_client_is_a_warning():
-    [hit] = hits("token-error-status", exchange_of(token_error(401, {"error": "invalid_grant"})))
+    [hit] = rule_hits("token-error-status", exchange_of(token_error(401, {"error": "invalid_grant"})))
     assert hit.severity == "warning"
 
 
 @pytest.mark.parametrize("status, body", [(400, {"error": "invalid_grant"}), (401, {"error": "invalid_client"}),
                                           (400, {"error": "invalid_client"})])
 def test_token_error_status_quiet_for_400_and_401_invalid_client(status, body):
-    assert hits("token-error-status", exchange_of(token_error(status, body))) == []
-    assert hits("token-error-status", exchange_of(flow())) == []
+    assert rule_hits("token-error-status", exchange_of(token_error(status, body))) == []
+    assert rule_hits("token-error-status", exchange_of(flow())) == []
 
 
 # invalid-client-challenge
 
 def test_invalid_client_after_basic_without_401():
     f = token_error(400, {"error": "invalid_client"}, client_auth="basic")
-    [hit] = hits("invalid-client-challenge", exchange_of(f))
+    [hit] = rule_hits("invalid-client-challenge", exchange_of(f))
     assert hit.hop is f.token
     assert hit.evidence == {"status": 400, "www_authenticate": None, "scheme": "Basic"}
 
 
 def test_invalid_client_401_without_challenge_header():
     f = token_error(401, {"error": "invalid_client"}, client_auth="basic")
-    [hit] = hits("invalid-client-challenge", exchange_of(f))
+    [hit] = rule_hits("invalid-client-challenge", exchange_of(f))
     assert hit.evidence["status"] == 401 and "WWW-Authenticate = ∅" in hit.message
 
 
 def test_invalid_client_challenge_quiet_when_correct_or_not_header_auth():
     f = token_error(401, {"error": "invalid_client"}, client_auth="basic")
     f.token.resp_headers.append(("WWW-Authenticate", 'Basic realm="token"'))
-    assert hits("invalid-client-challenge", exchange_of(f)) == []
+    assert rule_hits("invalid-client-challenge", exchange_of(f)) == []
     posted = token_error(400, {"error": "invalid_client"}, client_auth="post")
-    assert hits("invalid-client-challenge", exchange_of(posted)) == []
+    assert rule_hits("invalid-client-challenge", exchange_of(posted)) == []
 
 
 # malformed input
@@ -258,8 +236,8 @@ def test_malformed_error_bodies_do_not_raise(body, content_type):
     f = flow(token_status=400, token_resp_body=body, token_content_type=content_type)
     front = flow(error="access_denied", error_description="\x00\x1b[2J" + "é" * 10_000)
     for rule_id in [r for r in RULES if RULES[r].family == "F"]:
-        hits(rule_id, exchange_of(f))
-        hits(rule_id, exchange_of(front))
+        rule_hits(rule_id, exchange_of(f))
+        rule_hits(rule_id, exchange_of(front))
 
 
 def test_known_errors_cover_the_rfc_lists():

@@ -4,40 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from hops import CHATGPT_CALLBACK, CODE, STATE, flow, make_hop
-from oauthtrace.analysis.registry import RULES, Context
+from hops import (
+    CHATGPT_CALLBACK, CODE, STATE, assert_registered, exchange_of, flow, hits_by_exchange, make_hop, rule_hits,
+)
+from oauthtrace.analysis.registry import RULES
 from oauthtrace.analysis.rules import leakage
-from oauthtrace.model import Exchange
 
 ANALYTICS = "https://www.googletagmanager.com/gtag/js?id=G-1"
-
-
-def exchange_of(f, index=0, **fields) -> Exchange:
-    base = dict(hops=list(f), authorize=f.authorize, authz_response=f.authz_response, callback=f.callback,
-                tokens=[f.token] if f.token else [])
-    base.update(fields)
-    return Exchange(index=index, **base)
-
-
-def run(rule_id, *exchanges, extra_hops=()):
-    hops = [hop for ex in exchanges for hop in ex.hops] + list(extra_hops)
-    ctx = Context(trace_id=1, hops=hops, exchanges=list(exchanges), roles={}, sides={"F", "B", "M"})
-    return [(ex.index, hit) for ex in exchanges for hit in RULES[rule_id].check(ex, ctx)]
-
-
-def hits(rule_id, *exchanges, **kwargs):
-    return [hit for _, hit in run(rule_id, *exchanges, **kwargs)]
 
 
 def test_family_e_metadata():
     expected = {"implicit-grant": ("warning", "C", "F"), "token-in-url": ("error", "AS", "F"),
                 "response-mode-mismatch": ("error", "AS", "F"), "referer-leak": ("error", "C", "F"),
                 "callback-page-leaky": ("warning", "C", "F")}
-    for rule_id, (severity, blame, needs) in expected.items():
-        registered = RULES[rule_id]
-        assert (registered.family, registered.severity, registered.blame, registered.needs) == (
-            "E", severity, blame, needs)
-        assert registered.spec and registered.quote and registered.fix
+    assert_registered("E", expected)
     assert leakage.PROFILE_SEVERITIES["oauth21"]["implicit-grant"] == "error"
 
 
@@ -46,14 +26,14 @@ def test_family_e_metadata():
 @pytest.mark.parametrize("response_type", ["token", "id_token token", "code id_token token"])
 def test_implicit_grant_fires_at_authorize(response_type):
     f = flow(response_type=response_type)
-    [hit] = hits("implicit-grant", exchange_of(f))
+    [hit] = rule_hits("implicit-grant", exchange_of(f))
     assert hit.hop is f.authorize
     assert hit.evidence["sent"] == response_type
 
 
 @pytest.mark.parametrize("response_type", ["code", "code id_token", "id_token"])
 def test_implicit_grant_quiet_without_an_access_token_in_the_front_channel(response_type):
-    assert hits("implicit-grant", exchange_of(flow(response_type=response_type))) == []
+    assert rule_hits("implicit-grant", exchange_of(flow(response_type=response_type))) == []
 
 
 # token-in-url
@@ -61,7 +41,7 @@ def test_implicit_grant_quiet_without_an_access_token_in_the_front_channel(respo
 def test_token_in_redirect_query_is_an_error_on_the_provider_redirect_reported_once():
     f = flow(response_type="token", extra_response=[("access_token", "at-secret-123456")])
     # the callback's own URL carries it too; the fault is the redirect, reported once
-    [hit] = hits("token-in-url", exchange_of(f))
+    [hit] = rule_hits("token-in-url", exchange_of(f))
     assert hit.hop is f.authz_response
     assert hit.severity is None and hit.blame == "AS"
     assert hit.evidence == {"param": "access_token", "in": "location-query", "url": CHATGPT_CALLBACK}
@@ -70,30 +50,30 @@ def test_token_in_redirect_query_is_an_error_on_the_provider_redirect_reported_o
 
 def test_token_in_redirect_fragment_is_a_warning():
     f = flow(response_type="token", response_mode="fragment", extra_response=[("access_token", "at-1234567890")])
-    [hit] = hits("token-in-url", exchange_of(f))
+    [hit] = rule_hits("token-in-url", exchange_of(f))
     assert hit.severity == "warning" and hit.evidence["in"] == "location-fragment"
 
 
 def test_token_in_resource_request_query_blames_the_client():
     f = flow()
     api = make_hop(20, "GET", "https://api.example.com/me?access_token=at-1f2e3d4c5b6a79880", listener="browser")
-    [hit] = hits("token-in-url", exchange_of(f, resources=[api]))
+    [hit] = rule_hits("token-in-url", exchange_of(f, resources=[api]))
     assert hit.hop is api and hit.blame == "C" and hit.evidence["in"] == "request-query"
 
 
 def test_token_in_url_quiet_for_code_flow_and_header_bearer():
     f = flow()
     api = make_hop(20, "GET", "https://api.example.com/me", req_headers=[("Authorization", "Bearer at-1")])
-    assert hits("token-in-url", exchange_of(f, resources=[api])) == []
+    assert rule_hits("token-in-url", exchange_of(f, resources=[api])) == []
     empty = make_hop(21, "GET", "https://api.example.com/me?access_token=")  # empty counts as omitted
-    assert hits("token-in-url", exchange_of(f, resources=[empty])) == []
+    assert rule_hits("token-in-url", exchange_of(f, resources=[empty])) == []
 
 
 # response-mode-mismatch
 
 def test_form_post_requested_but_query_used_is_an_error():
     f = flow(extra_authorize=[("response_mode", "form_post")])
-    [hit] = hits("response-mode-mismatch", exchange_of(f))
+    [hit] = rule_hits("response-mode-mismatch", exchange_of(f))
     assert hit.hop is f.authz_response
     assert hit.evidence == {"requested": "form_post", "expected": "form_post", "used": "query"}
     assert hit.severity is None
@@ -102,7 +82,7 @@ def test_form_post_requested_but_query_used_is_an_error():
 def test_code_in_fragment_without_response_mode_is_a_warning():
     f = flow()
     f.authz_response.location = f"{CHATGPT_CALLBACK}#code={CODE}&state={STATE}"
-    [hit] = hits("response-mode-mismatch", exchange_of(f))
+    [hit] = rule_hits("response-mode-mismatch", exchange_of(f))
     assert hit.severity == "warning"
     assert hit.evidence == {"requested": None, "expected": "query", "used": "fragment"}
 
@@ -117,9 +97,9 @@ def test_response_mode_is_read_from_the_pushed_request():
                    status=201, resp_json={"request_uri": request_uri, "expires_in": 60})
     url = f"https://auth.example.com/authorize?client_id=c&request_uri={request_uri}&response_type=code"
     honoured = flow(response_mode="form_post", authorize_url=url)
-    assert hits("response-mode-mismatch", exchange_of(honoured), extra_hops=[par]) == []
+    assert rule_hits("response-mode-mismatch", exchange_of(honoured), extra_hops=[par]) == []
     ignored = flow(authorize_url=url)  # answered in the query although the pushed request asked for form_post
-    [hit] = hits("response-mode-mismatch", exchange_of(ignored), extra_hops=[par])
+    [hit] = rule_hits("response-mode-mismatch", exchange_of(ignored), extra_hops=[par])
     assert hit.evidence["requested"] == "form_post" and hit.evidence["used"] == "query"
 
 
@@ -127,12 +107,12 @@ def test_response_mode_is_read_from_the_pushed_request():
                                     {"response_type": "token", "response_mode": "fragment"}])
 def test_response_mode_quiet_when_honoured(kwargs):
     f = flow(**kwargs)
-    assert hits("response-mode-mismatch", exchange_of(f)) == []
+    assert rule_hits("response-mode-mismatch", exchange_of(f)) == []
 
 
 def test_form_post_callback_without_recorded_provider_response_counts_as_form_post():
     f = flow(response_mode="form_post")
-    assert hits("response-mode-mismatch", exchange_of(f, authz_response=None)) == []
+    assert rule_hits("response-mode-mismatch", exchange_of(f, authz_response=None)) == []
 
 
 # referer-leak
@@ -144,7 +124,7 @@ def _request_from(page_url, target, seq=30):
 def test_referer_leak_from_callback_page_to_analytics():
     f = flow()
     beacon = _request_from(f.callback.url, ANALYTICS)
-    [hit] = hits("referer-leak", exchange_of(f), extra_hops=[beacon])
+    [hit] = rule_hits("referer-leak", exchange_of(f), extra_hops=[beacon])
     assert hit.hop is beacon and hit.blame == "C"
     assert hit.evidence["params"] == ["state", "code"]
     assert hit.evidence["to"] == "https://www.googletagmanager.com"
@@ -154,7 +134,7 @@ def test_referer_leak_from_callback_page_to_analytics():
 def test_referer_leak_of_state_from_the_authorization_page_blames_provider():
     f = flow()
     font = _request_from(f.authorize.url, "https://fonts.example-cdn.net/inter.woff2")
-    [hit] = hits("referer-leak", exchange_of(f), extra_hops=[font])
+    [hit] = rule_hits("referer-leak", exchange_of(f), extra_hops=[font])
     assert hit.blame == "AS" and hit.evidence["params"] == ["state"] and hit.evidence["page"] == "authorization"
 
 
@@ -163,7 +143,7 @@ def test_referer_quiet_when_trimmed_or_same_origin_or_to_the_flow_parties():
     trimmed = _request_from("https://chat.openai.com/", ANALYTICS, seq=30)
     own_asset = _request_from(f.callback.url, "https://chat.openai.com/static/app.js", seq=31)
     provider = _request_from(f.callback.url, "https://auth.example.com/logo.png", seq=32)
-    assert hits("referer-leak", exchange_of(f), extra_hops=[trimmed, own_asset, provider]) == []
+    assert rule_hits("referer-leak", exchange_of(f), extra_hops=[trimmed, own_asset, provider]) == []
 
 
 # callback-page-leaky
@@ -176,7 +156,7 @@ def _leaky_page(script=ANALYTICS, headers=()):
 def test_callback_page_with_third_party_script_and_code_in_url():
     f = flow()
     f.callback.resp_body = _leaky_page().encode()
-    [hit] = hits("callback-page-leaky", exchange_of(f))
+    [hit] = rule_hits("callback-page-leaky", exchange_of(f))
     assert hit.hop is f.callback and hit.blame == "C"
     assert hit.evidence["third_party"] == ["www.googletagmanager.com"]  # the canonical link is not fetched
     assert hit.evidence["referrer_policy"] is None
@@ -188,7 +168,7 @@ def test_authorize_page_with_third_party_script_blames_provider():
     f.authorize.location = None
     f.authorize.resp_headers = [("Content-Type", "text/html")]
     f.authorize.resp_body = _leaky_page("//cdn.segment.io/analytics.js").encode()
-    [hit] = [h for h in hits("callback-page-leaky", exchange_of(f)) if h.hop is f.authorize]
+    [hit] = [h for h in rule_hits("callback-page-leaky", exchange_of(f)) if h.hop is f.authorize]
     assert hit.blame == "AS" and hit.evidence["third_party"] == ["cdn.segment.io"]
 
 
@@ -203,13 +183,13 @@ def test_callback_page_quiet_with_policy_or_own_resources(policy_header, meta, s
     f.callback.resp_body = (meta + _leaky_page(script)).encode()
     if policy_header:
         f.callback.resp_headers.append(("Referrer-Policy", policy_header))
-    assert hits("callback-page-leaky", exchange_of(f)) == []
+    assert rule_hits("callback-page-leaky", exchange_of(f)) == []
 
 
 def test_callback_redirect_that_strips_code_is_quiet():
     f = flow(callback_status=302)
     f.callback.resp_body = _leaky_page().encode()
-    assert hits("callback-page-leaky", exchange_of(f)) == []
+    assert rule_hits("callback-page-leaky", exchange_of(f)) == []
 
 
 # malformed input
@@ -222,7 +202,7 @@ def test_malformed_pages_and_referers_do_not_raise(body):
     weird = make_hop(40, "GET", "https://x.test/", req_headers=[("Referer", "http://[::1/?code=%ff%fe&state")])
     ex = exchange_of(f)
     for rule_id in [r for r in RULES if RULES[r].family == "E"]:
-        hits(rule_id, ex, extra_hops=[weird])
+        rule_hits(rule_id, ex, extra_hops=[weird])
 
 
 def test_engine_finds_referer_leak_from_a_hop_outside_the_exchange():

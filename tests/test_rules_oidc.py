@@ -6,32 +6,14 @@ import base64
 import hashlib
 import json
 
-from hops import CLIENT_ID, CODE, PROVIDER, flow
-from oauthtrace.analysis.registry import RULES, Context
+from hops import CLIENT_ID, CODE, PROVIDER, exchange_of, flow, hits_by_exchange, rule_hits
+from oauthtrace.analysis.registry import RULES
 from oauthtrace.analysis.rules import oidc
 from oauthtrace.model import Exchange
 
 NONCE = "n-0S6_WzA2Mj"
 ACCESS_TOKEN = "at-1f2e3d4c5b6a79880"
 NOW = 1_780_000_000.0  # when the hand-made token response arrives
-
-
-def exchange_of(f, index=0, **fields) -> Exchange:
-    base = dict(hops=list(f), authorize=f.authorize, authz_response=f.authz_response, callback=f.callback,
-                tokens=[f.token] if f.token else [])
-    base.update(fields)
-    return Exchange(index=index, **base)
-
-
-def run(rule_id, *exchanges, profile="oauth2"):
-    hops = [hop for ex in exchanges for hop in ex.hops]
-    ctx = Context(trace_id=1, hops=hops, exchanges=list(exchanges), roles={}, sides={"F", "B", "M"},
-                  profile=profile)
-    return [(ex.index, hit) for ex in exchanges for hit in RULES[rule_id].check(ex, ctx)]
-
-
-def hits(rule_id, *exchanges, **kwargs):
-    return [hit for _, hit in run(rule_id, *exchanges, **kwargs)]
 
 
 def b64(data: bytes) -> str:
@@ -80,7 +62,7 @@ def test_rules_are_registered_with_catalogue_metadata():
 
 def test_implicit_id_token_without_nonce_is_an_error_at_authorize():
     f = oidc_flow(nonce=None, response_type="id_token", login=False)
-    [hit] = hits("nonce-missing", exchange_of(f))
+    [hit] = rule_hits("nonce-missing", exchange_of(f))
     assert hit.hop is f.authorize
     assert hit.severity is None  # error, the default
     assert hit.evidence["response_type"] == "id_token"
@@ -88,28 +70,28 @@ def test_implicit_id_token_without_nonce_is_an_error_at_authorize():
 
 def test_code_flow_without_nonce_or_pkce_is_a_warning():
     f = oidc_flow(nonce=None)
-    [hit] = hits("nonce-missing", exchange_of(f))
+    [hit] = rule_hits("nonce-missing", exchange_of(f))
     assert hit.severity == "warning"
     assert hit.evidence["pkce"] is False
 
 
 def test_nonce_missing_quiet_with_nonce_with_pkce_or_without_openid():
-    assert hits("nonce-missing", exchange_of(oidc_flow())) == []
-    assert hits("nonce-missing", exchange_of(oidc_flow(nonce=None, pkce=True))) == []
-    assert hits("nonce-missing", exchange_of(flow(scope="read write"))) == []
+    assert rule_hits("nonce-missing", exchange_of(oidc_flow())) == []
+    assert rule_hits("nonce-missing", exchange_of(oidc_flow(nonce=None, pkce=True))) == []
+    assert rule_hits("nonce-missing", exchange_of(flow(scope="read write"))) == []
 
 
 def test_nonce_inside_a_request_object_counts():
     request_object = jwt({"nonce": NONCE, "scope": "openid"}, {"alg": "none"})
     f = oidc_flow(nonce=None, response_type="code id_token", extra_authorize=[("request", request_object)])
-    assert hits("nonce-missing", exchange_of(f)) == []
+    assert rule_hits("nonce-missing", exchange_of(f)) == []
 
 
 # nonce-mismatch
 
 def test_id_token_without_the_sent_nonce_fires_at_the_token_response():
     f = oidc_flow(claims=good_claims(nonce=None))
-    [hit] = hits("nonce-mismatch", exchange_of(f))
+    [hit] = rule_hits("nonce-mismatch", exchange_of(f))
     assert hit.hop is f.token
     assert hit.evidence == {"param": "nonce", "sent": NONCE, "returned": None, "difference": "absent"}
     assert hit.message == f"authorize.nonce = {NONCE} → id_token.nonce = ∅"
@@ -117,16 +99,16 @@ def test_id_token_without_the_sent_nonce_fires_at_the_token_response():
 
 def test_id_token_with_another_nonce_says_how_it_differs():
     f = oidc_flow(claims=good_claims(nonce=NONCE[:6]))
-    [hit] = hits("nonce-mismatch", exchange_of(f))
+    [hit] = rule_hits("nonce-mismatch", exchange_of(f))
     assert hit.evidence["difference"] == "truncated"
 
 
 def test_echoed_nonce_is_quiet_and_refresh_id_tokens_are_not_asked_for_one():
-    assert hits("nonce-mismatch", exchange_of(oidc_flow())) == []
+    assert rule_hits("nonce-mismatch", exchange_of(oidc_flow())) == []
     f = oidc_flow()
     refresh = flow(token_json={"access_token": "at-2", "token_type": "Bearer",
                                "id_token": jwt(good_claims(nonce=None))}).token
-    assert hits("nonce-mismatch", exchange_of(f, refreshes=[refresh])) == []
+    assert rule_hits("nonce-mismatch", exchange_of(f, refreshes=[refresh])) == []
 
 
 # nonce-reused
@@ -134,7 +116,7 @@ def test_echoed_nonce_is_quiet_and_refresh_id_tokens_are_not_asked_for_one():
 def test_same_nonce_in_a_later_flow_warns_at_the_later_authorize():
     first = oidc_flow(state="state-one-aaaaaaaaaaaaaaaa")
     second = oidc_flow(state="state-two-bbbbbbbbbbbbbbbb", seq=20, t0=3000.0)
-    found = run("nonce-reused", exchange_of(first, 0), exchange_of(second, 1))
+    found = hits_by_exchange("nonce-reused", exchange_of(first, 0), exchange_of(second, 1))
     assert len(found) == 1
     index, hit = found[0]
     assert index == 1 and hit.hop is second.authorize
@@ -144,15 +126,15 @@ def test_same_nonce_in_a_later_flow_warns_at_the_later_authorize():
 def test_fresh_nonces_and_a_reload_of_the_same_request_are_quiet():
     first = oidc_flow(nonce="nonce-aaaaaaaaaaaa")
     second = oidc_flow(nonce="nonce-bbbbbbbbbbbb", seq=20, t0=3000.0)
-    assert run("nonce-reused", exchange_of(first, 0), exchange_of(second, 1)) == []
+    assert hits_by_exchange("nonce-reused", exchange_of(first, 0), exchange_of(second, 1)) == []
     reload = oidc_flow(seq=20, t0=3000.0)  # the identical URL again: left to the state rules
-    assert run("nonce-reused", exchange_of(oidc_flow(), 0), exchange_of(reload, 1)) == []
+    assert hits_by_exchange("nonce-reused", exchange_of(oidc_flow(), 0), exchange_of(reload, 1)) == []
 
 
 # id-token-invalid
 
 def problems_of(f, **fields):
-    return {hit.evidence["problem"]: hit for hit in hits("id-token-invalid", exchange_of(f, **fields))}
+    return {hit.evidence["problem"]: hit for hit in rule_hits("id-token-invalid", exchange_of(f, **fields))}
 
 
 def test_a_good_id_token_is_quiet():
@@ -206,7 +188,7 @@ def test_undecodable_id_token_is_reported_not_raised():
     encrypted = "eyJhbGciOiJSU0EtT0FFUCJ9.a.b.c.d"  # JWE: not readable, not wrong
     assert problems_of(oidc_flow(id_token=encrypted)) == {}
     for rule_id in ("nonce-mismatch", "nonce-missing", "nonce-reused"):
-        list(hits(rule_id, exchange_of(oidc_flow(id_token="a.b.c"))))
+        list(rule_hits(rule_id, exchange_of(oidc_flow(id_token="a.b.c"))))
 
 
 def test_a_redacted_export_lints_like_the_original():
@@ -217,5 +199,5 @@ def test_a_redacted_export_lints_like_the_original():
         ex = Exchange(index=0, hops=redacted, authorize=redacted[0], authz_response=redacted[2],
                       callback=redacted[3], tokens=[redacted[4]])
         for rule_id in ("id-token-invalid", "nonce-mismatch", "nonce-missing"):
-            original = [(hit.hop.seq, hit.evidence.get("problem")) for hit in hits(rule_id, exchange_of(f))]
-            assert [(hit.hop.seq, hit.evidence.get("problem")) for hit in hits(rule_id, ex)] == original
+            original = [(hit.hop.seq, hit.evidence.get("problem")) for hit in rule_hits(rule_id, exchange_of(f))]
+            assert [(hit.hop.seq, hit.evidence.get("problem")) for hit in rule_hits(rule_id, ex)] == original

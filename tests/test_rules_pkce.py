@@ -7,29 +7,12 @@ import json
 
 import pytest
 
-from hops import CHALLENGE, VERIFIER, flow, make_hop, metadata_hop, s256
+from hops import (
+    CHALLENGE, VERIFIER, assert_registered, exchange_of, flow, hits_by_exchange, make_hop, metadata_hop, rule_hits,
+    s256,
+)
 from oauthtrace.analysis.registry import RULES, Context
 from oauthtrace.analysis.rules import pkce
-from oauthtrace.model import Exchange
-
-
-def exchange_of(f, index=0, **fields) -> Exchange:
-    base = dict(hops=list(f), authorize=f.authorize, authz_response=f.authz_response, callback=f.callback,
-                tokens=[f.token] if f.token else [])
-    base.update(fields)
-    return Exchange(index=index, **base)
-
-
-def run(rule_id, *exchanges, profile="oauth2", extra_hops=()):
-    """(exchange index, hit) for every hit of one rule over hand-made exchanges."""
-    hops = [hop for ex in exchanges for hop in ex.hops] + list(extra_hops)
-    ctx = Context(trace_id=1, hops=hops, exchanges=list(exchanges), roles={}, sides={"F", "B", "M"},
-                  profile=profile)
-    return [(ex.index, hit) for ex in exchanges for hit in RULES[rule_id].check(ex, ctx)]
-
-
-def hits(rule_id, *exchanges, **kwargs):
-    return [hit for _, hit in run(rule_id, *exchanges, **kwargs)]
 
 
 def test_s256_matches_rfc7636_appendix_b():
@@ -37,23 +20,18 @@ def test_s256_matches_rfc7636_appendix_b():
 
 
 def test_rules_are_registered_with_catalogue_metadata():
-    for rule_id, severity, blame, needs in [
-        ("pkce-missing", "warning", "C", "F"), ("pkce-plain", "warning", "C", "F"),
-        ("pkce-verifier-mismatch", "error", "C", "B"), ("pkce-verifier-missing", "error", "C", "B"),
-        ("pkce-downgrade", "error", "AS", "F+B"), ("pkce-verifier-malformed", "error", "C", "F/B"),
-        ("pkce-challenge-reused", "warning", "C", "F"), ("pkce-not-advertised", "warning", "AS", "M"),
-    ]:
-        registered = RULES[rule_id]
-        assert (registered.family, registered.severity, registered.blame, registered.needs) == (
-            "D", severity, blame, needs)
-        assert registered.spec and registered.quote and registered.fix
+    expected = {"pkce-missing": ("warning", "C", "F"), "pkce-plain": ("warning", "C", "F"),
+                "pkce-verifier-mismatch": ("error", "C", "B"), "pkce-verifier-missing": ("error", "C", "B"),
+                "pkce-downgrade": ("error", "AS", "F+B"), "pkce-verifier-malformed": ("error", "C", "F/B"),
+                "pkce-challenge-reused": ("warning", "C", "F"), "pkce-not-advertised": ("warning", "AS", "M")}
+    assert_registered("D", expected)
 
 
 # pkce-missing
 
 def test_pkce_missing_confidential_client_is_a_warning_at_authorize():
     f = flow(pkce=False)
-    [hit] = hits("pkce-missing", exchange_of(f))
+    [hit] = rule_hits("pkce-missing", exchange_of(f))
     assert hit.hop is f.authorize
     assert hit.severity is None  # the rule's default: warning
     assert hit.evidence["client_type"] == "confidential"
@@ -62,7 +40,7 @@ def test_pkce_missing_confidential_client_is_a_warning_at_authorize():
 
 def test_pkce_missing_public_client_is_an_error():
     f = flow(pkce=False, client_auth="none")
-    [hit] = hits("pkce-missing", exchange_of(f))
+    [hit] = rule_hits("pkce-missing", exchange_of(f))
     assert hit.severity == "error"
     assert hit.evidence["client_type"] == "public"
 
@@ -75,16 +53,16 @@ def test_pkce_missing_confidential_openid_client_with_nonce_is_information_quoti
     [OpenID.Core] clients MAY use the nonce parameter and the respective Claim in the ID Token instead." (The Entra
     v1 / SharePoint sign-in of issue 13: a confidential web app with nonce, told a warning.)"""
     f = flow(pkce=False, client_auth="basic", **OIDC_NONCE)
-    [hit] = hits("pkce-missing", exchange_of(f))
+    [hit] = rule_hits("pkce-missing", exchange_of(f))
     assert hit.severity == "info" and hit.hop is f.authorize
     assert hit.evidence["client_type"] == "confidential" and hit.evidence["nonce"] is True
     assert "confidential OpenID Connect [OpenID.Core] clients MAY use the nonce parameter" in hit.message
 
 
 def test_pkce_missing_nonce_does_not_excuse_a_public_client_or_plain_oauth():
-    [public] = hits("pkce-missing", exchange_of(flow(pkce=False, client_auth="none", **OIDC_NONCE)))
+    [public] = rule_hits("pkce-missing", exchange_of(flow(pkce=False, client_auth="none", **OIDC_NONCE)))
     assert public.severity == "error"
-    [no_openid] = hits("pkce-missing", exchange_of(flow(pkce=False, scope="read", nonce="n-0S6_WzA2Mj")))
+    [no_openid] = rule_hits("pkce-missing", exchange_of(flow(pkce=False, scope="read", nonce="n-0S6_WzA2Mj")))
     assert no_openid.severity is None  # the rule's warning: nonce means nothing without OpenID Connect
 
 
@@ -93,19 +71,19 @@ def test_pkce_missing_with_nonce_stays_an_error_under_the_profiles_that_require_
     from hops import findings
 
     f = flow(pkce=False, client_auth="basic", **OIDC_NONCE)
-    [hit] = hits("pkce-missing", exchange_of(f), profile=profile)
+    [hit] = rule_hits("pkce-missing", exchange_of(f), profile=profile)
     assert hit.severity is None and "nonce" not in hit.evidence
     [finding] = findings(f, "pkce-missing", profile=profile)
     assert finding.severity == "error"
 
 
 def test_pkce_missing_quiet_with_pkce():
-    assert hits("pkce-missing", exchange_of(flow(pkce=True))) == []
+    assert rule_hits("pkce-missing", exchange_of(flow(pkce=True))) == []
 
 
 def test_pkce_missing_fires_for_an_empty_challenge():
     f = flow(pkce=True, challenge="")  # `code_challenge=` is omitted (RFC 6749 §3.1)
-    assert len(hits("pkce-missing", exchange_of(f))) == 1
+    assert len(rule_hits("pkce-missing", exchange_of(f))) == 1
 
 
 def test_pkce_missing_reads_the_pushed_request_behind_request_uri():
@@ -115,9 +93,9 @@ def test_pkce_missing_reads_the_pushed_request_behind_request_uri():
                          ("code_challenge_method", "S256")],
                    status=201, resp_json={"request_uri": request_uri, "expires_in": 60})
     f = flow(authorize_url=f"https://auth.example.com/authorize?client_id=c&request_uri={request_uri}")
-    assert hits("pkce-missing", exchange_of(f), extra_hops=[par]) == []
+    assert rule_hits("pkce-missing", exchange_of(f), extra_hops=[par]) == []
     # Without the PAR request recorded the tool cannot know, so it does not guess.
-    assert hits("pkce-missing", exchange_of(f)) == []
+    assert rule_hits("pkce-missing", exchange_of(f)) == []
 
 
 def test_pkce_missing_reads_a_request_object():
@@ -126,8 +104,8 @@ def test_pkce_missing_reads_a_request_object():
     request = ".".join(base64.urlsafe_b64encode(json.dumps(part).encode()).rstrip(b"=").decode()
                        for part in ({"alg": "RS256"}, claims)) + ".c2ln"
     f = flow(authorize_url=f"https://auth.example.com/authorize?client_id=c&request={request}")
-    assert hits("pkce-missing", exchange_of(f)) == []
-    assert hits("pkce-plain", exchange_of(f)) == []
+    assert rule_hits("pkce-missing", exchange_of(f)) == []
+    assert rule_hits("pkce-plain", exchange_of(f)) == []
 
 
 def test_pkce_missing_profiles_are_declared():
@@ -142,7 +120,7 @@ def test_pkce_missing_profiles_are_declared():
 @pytest.mark.parametrize("method", [None, "plain"])
 def test_pkce_plain_fires_for_plain_or_absent_method(method):
     f = flow(pkce=True, challenge=VERIFIER, challenge_method=method)
-    [hit] = hits("pkce-plain", exchange_of(f))
+    [hit] = rule_hits("pkce-plain", exchange_of(f))
     assert hit.hop is f.authorize
     assert hit.evidence["sent"] == method
     assert ("∅ (⇒ plain)" if method is None else "= plain") in hit.message
@@ -150,7 +128,7 @@ def test_pkce_plain_fires_for_plain_or_absent_method(method):
 
 def test_pkce_plain_says_downgrade_when_s256_is_advertised():
     f = flow(pkce=True, challenge=VERIFIER, challenge_method="plain")
-    [hit] = hits("pkce-plain", exchange_of(f, metadata=[]), extra_hops=[])
+    [hit] = rule_hits("pkce-plain", exchange_of(f, metadata=[]), extra_hops=[])
     assert "advertises" not in hit.message
     ctx_hits = _with_metadata("pkce-plain", exchange_of(f), {"issuer": "https://auth.example.com",
                                                               "code_challenge_methods_supported": ["S256"]})
@@ -164,14 +142,14 @@ def _with_metadata(rule_id, exchange, document):
 
 
 def test_pkce_plain_quiet_for_s256():
-    assert hits("pkce-plain", exchange_of(flow(pkce=True))) == []
+    assert rule_hits("pkce-plain", exchange_of(flow(pkce=True))) == []
 
 
 # pkce-verifier-mismatch
 
 def test_verifier_mismatch_fires_at_token_request_with_both_values():
     f = flow(pkce=True, token_verifier="x" * 43)
-    [hit] = hits("pkce-verifier-mismatch", exchange_of(f))
+    [hit] = rule_hits("pkce-verifier-mismatch", exchange_of(f))
     assert hit.hop is f.token
     assert hit.evidence["code_challenge"] == CHALLENGE
     assert hit.evidence["computed"] == s256("x" * 43)
@@ -181,47 +159,47 @@ def test_verifier_mismatch_fires_at_token_request_with_both_values():
 
 def test_verifier_mismatch_names_padding_and_crossed_flows():
     padded = flow(pkce=True, challenge=CHALLENGE + "=")
-    [hit] = hits("pkce-verifier-mismatch", exchange_of(padded))
+    [hit] = rule_hits("pkce-verifier-mismatch", exchange_of(padded))
     assert "padding" in hit.message
 
     other_verifier = "o" * 50
     first = flow(pkce=True, verifier=other_verifier, token_verifier=VERIFIER)
     second = flow(pkce=True, seq=20, verifier=VERIFIER, token_verifier=other_verifier)
-    found = run("pkce-verifier-mismatch", exchange_of(first, 0), exchange_of(second, 1))
+    found = hits_by_exchange("pkce-verifier-mismatch", exchange_of(first, 0), exchange_of(second, 1))
     assert [index for index, _ in found] == [0, 1]
     assert found[0][1].evidence["other_exchange"] == 1
     assert "flows crossed" in found[0][1].message
 
 
 def test_verifier_mismatch_quiet_when_verifier_matches():
-    assert hits("pkce-verifier-mismatch", exchange_of(flow(pkce=True))) == []
+    assert rule_hits("pkce-verifier-mismatch", exchange_of(flow(pkce=True))) == []
     plain = flow(pkce=True, challenge=VERIFIER, challenge_method="plain")
-    assert hits("pkce-verifier-mismatch", exchange_of(plain)) == []
+    assert rule_hits("pkce-verifier-mismatch", exchange_of(plain)) == []
 
 
 # pkce-verifier-missing
 
 def test_verifier_missing_fires_and_blames_provider_that_still_issued_tokens():
     f = flow(pkce=True, token_verifier=None)
-    [hit] = hits("pkce-verifier-missing", exchange_of(f))
+    [hit] = rule_hits("pkce-verifier-missing", exchange_of(f))
     assert hit.hop is f.token
     assert hit.blame == "AS" and hit.evidence["provider_accepted"] is True
 
     refused = flow(pkce=True, token_verifier=None, token_status=400,
                    token_json={"error": "invalid_grant"})
-    [hit] = hits("pkce-verifier-missing", exchange_of(refused))
+    [hit] = rule_hits("pkce-verifier-missing", exchange_of(refused))
     assert hit.blame is None and hit.evidence["provider_accepted"] is False
 
 
 def test_verifier_missing_quiet_with_verifier():
-    assert hits("pkce-verifier-missing", exchange_of(flow(pkce=True))) == []
+    assert rule_hits("pkce-verifier-missing", exchange_of(flow(pkce=True))) == []
 
 
 # pkce-downgrade
 
 def test_downgrade_fires_when_provider_accepts_verifier_without_challenge():
     f = flow(pkce=False, extra_token=[("code_verifier", VERIFIER)])
-    [hit] = hits("pkce-downgrade", exchange_of(f))
+    [hit] = rule_hits("pkce-downgrade", exchange_of(f))
     assert hit.hop is f.token
     # the verifier is a secret: evidence (printed by `check --format json`) carries only a recognisable prefix
     assert hit.evidence == {"code_challenge": None, "code_verifier": VERIFIER[:6] + "…", "status": 200}
@@ -230,21 +208,21 @@ def test_downgrade_fires_when_provider_accepts_verifier_without_challenge():
 def test_downgrade_quiet_when_provider_refuses_or_challenge_was_sent():
     refused = flow(pkce=False, extra_token=[("code_verifier", VERIFIER)], token_status=400,
                    token_json={"error": "invalid_grant"})
-    assert hits("pkce-downgrade", exchange_of(refused)) == []
-    assert hits("pkce-downgrade", exchange_of(flow(pkce=True))) == []
+    assert rule_hits("pkce-downgrade", exchange_of(refused)) == []
+    assert rule_hits("pkce-downgrade", exchange_of(flow(pkce=True))) == []
 
 
 # pkce-verifier-malformed
 
 def test_malformed_short_verifier_at_token_and_base64_challenge_at_authorize():
     f = flow(pkce=True, verifier="short-verifier")
-    [hit] = hits("pkce-verifier-malformed", exchange_of(f))
+    [hit] = rule_hits("pkce-verifier-malformed", exchange_of(f))
     assert hit.hop is f.token
     assert hit.evidence["param"] == "code_verifier" and hit.evidence["length"] == 14
 
     standard_b64 = CHALLENGE.replace("-", "+") + "="
     g = flow(pkce=True, challenge=standard_b64)
-    [hit] = hits("pkce-verifier-malformed", exchange_of(g))
+    [hit] = rule_hits("pkce-verifier-malformed", exchange_of(g))
     assert hit.hop is g.authorize
     assert hit.evidence["bad_characters"] == ["+", "="]
     assert "base64, not base64url" in hit.message
@@ -253,21 +231,22 @@ def test_malformed_short_verifier_at_token_and_base64_challenge_at_authorize():
 def test_malformed_quiet_for_redacted_values():
     # a redacted export carries fingerprints, not verifiers: their format says nothing about the original
     f = flow(pkce=True, token_verifier="‹redacted:3f9a1c›", challenge="‹redacted:77aa01›")
-    assert hits("pkce-verifier-malformed", exchange_of(f)) == []
+    assert rule_hits("pkce-verifier-malformed", exchange_of(f)) == []
 
 
 def test_malformed_quiet_on_rfc_example_and_128_chars():
-    assert hits("pkce-verifier-malformed", exchange_of(flow(pkce=True))) == []
+    assert rule_hits("pkce-verifier-malformed", exchange_of(flow(pkce=True))) == []
     longest = "a~b.c_d-" * 16
-    assert hits("pkce-verifier-malformed", exchange_of(flow(pkce=True, verifier=longest))) == []
-    assert len(hits("pkce-verifier-malformed", exchange_of(flow(pkce=True, verifier=longest + "z")))) == 1
+    assert rule_hits("pkce-verifier-malformed", exchange_of(flow(pkce=True, verifier=longest))) == []
+    assert len(rule_hits("pkce-verifier-malformed", exchange_of(flow(pkce=True, verifier=longest + "z")))) == 1
 
 
 # pkce-challenge-reused
 
 def test_challenge_reused_reported_once_on_the_later_flow():
     first, second, third = flow(pkce=True), flow(pkce=True, seq=20), flow(pkce=True, seq=40)
-    found = run("pkce-challenge-reused", exchange_of(first, 0), exchange_of(second, 1), exchange_of(third, 2))
+    found = hits_by_exchange("pkce-challenge-reused", exchange_of(first, 0), exchange_of(second, 1),
+                             exchange_of(third, 2))
     assert [index for index, _ in found] == [1, 2]
     assert found[0][1].hop is second.authorize
     assert found[0][1].evidence["first_exchange"] == 0
@@ -276,7 +255,7 @@ def test_challenge_reused_reported_once_on_the_later_flow():
 def test_challenge_reused_quiet_for_fresh_challenges():
     first = flow(pkce=True)
     second = flow(pkce=True, seq=20, verifier="v" * 60)
-    assert run("pkce-challenge-reused", exchange_of(first, 0), exchange_of(second, 1)) == []
+    assert hits_by_exchange("pkce-challenge-reused", exchange_of(first, 0), exchange_of(second, 1)) == []
 
 
 # pkce-not-advertised
@@ -285,7 +264,7 @@ def test_challenge_reused_quiet_for_fresh_challenges():
 def test_not_advertised_fires_at_the_metadata_hop(methods, shown):
     meta = metadata_hop(90, code_challenge_methods_supported=methods)
     f = flow(pkce=True)
-    [hit] = hits("pkce-not-advertised", exchange_of(f, metadata=[meta]))
+    [hit] = rule_hits("pkce-not-advertised", exchange_of(f, metadata=[meta]))
     assert hit.hop is meta
     assert hit.evidence["code_challenge_methods_supported"] == methods
     assert shown in hit.message
@@ -293,11 +272,11 @@ def test_not_advertised_fires_at_the_metadata_hop(methods, shown):
 
 def test_not_advertised_reported_once_across_exchanges_and_quiet_with_s256():
     meta = metadata_hop(90, code_challenge_methods_supported=["plain"])
-    found = run("pkce-not-advertised", exchange_of(flow(), 0, metadata=[meta]),
-                exchange_of(flow(seq=20), 1, metadata=[meta]))
+    found = hits_by_exchange("pkce-not-advertised", exchange_of(flow(), 0, metadata=[meta]),
+                             exchange_of(flow(seq=20), 1, metadata=[meta]))
     assert [index for index, _ in found] == [0]
     good = metadata_hop(90)
-    assert hits("pkce-not-advertised", exchange_of(flow(), metadata=[good])) == []
+    assert rule_hits("pkce-not-advertised", exchange_of(flow(), metadata=[good])) == []
 
 
 def test_not_advertised_is_information_for_a_confidential_openid_client_that_sends_nonce_instead():
@@ -307,14 +286,14 @@ def test_not_advertised_is_information_for_a_confidential_openid_client_that_sen
     the rule's severity."""
     meta = metadata_hop(90, code_challenge_methods_supported=None)
     nonce_client = flow(pkce=False, client_auth="basic", **OIDC_NONCE)
-    [hit] = hits("pkce-not-advertised", exchange_of(nonce_client, metadata=[meta]))
+    [hit] = rule_hits("pkce-not-advertised", exchange_of(nonce_client, metadata=[meta]))
     assert hit.severity == "info" and "sends nonce instead" in hit.message
-    [pkce_client] = hits("pkce-not-advertised", exchange_of(flow(pkce=True, **OIDC_NONCE), metadata=[meta]))
+    [pkce_client] = rule_hits("pkce-not-advertised", exchange_of(flow(pkce=True, **OIDC_NONCE), metadata=[meta]))
     assert pkce_client.severity is None
-    [public] = hits("pkce-not-advertised", exchange_of(flow(pkce=False, client_auth="none", **OIDC_NONCE),
-                                                      metadata=[meta]))
+    [public] = rule_hits("pkce-not-advertised", exchange_of(flow(pkce=False, client_auth="none", **OIDC_NONCE),
+                                                            metadata=[meta]))
     assert public.severity is None
-    [under_mcp] = hits("pkce-not-advertised", exchange_of(nonce_client, metadata=[meta]), profile="mcp")
+    [under_mcp] = rule_hits("pkce-not-advertised", exchange_of(nonce_client, metadata=[meta]), profile="mcp")
     assert under_mcp.severity is None
 
 
@@ -327,7 +306,7 @@ def test_not_advertised_by_a_provider_that_documents_pkce_names_it_and_says_to_s
         "issuer": issuer, "authorization_endpoint": f"https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize",
         "token_endpoint": f"https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token",
         "response_types_supported": ["code", "id_token", "code id_token", "id_token token"]})
-    [hit] = hits("pkce-not-advertised", exchange_of(flow(pkce=True), metadata=[meta]))
+    [hit] = rule_hits("pkce-not-advertised", exchange_of(flow(pkce=True), metadata=[meta]))
     assert hit.severity is None  # the rule's warning: a client that reads the metadata skips PKCE or refuses
     assert hit.evidence["provider"] == "Microsoft Entra ID (v2.0 endpoint)"
     assert "S256" in hit.evidence["provider_fix"]
@@ -338,14 +317,14 @@ def test_pkce_missing_sign_in_with_apple_hybrid_with_nonce_is_information():
     incorporating Sign in with Apple into other platforms): an OpenID Connect request without `openid`."""
     f = flow(pkce=False, client_auth="post", response_type="code id_token", response_mode="form_post",
              scope="name email", nonce="1-UJxJA9HHqSCqGpTeerBlMOcsHCHAg5")
-    [hit] = hits("pkce-missing", exchange_of(f))
+    [hit] = rule_hits("pkce-missing", exchange_of(f))
     assert hit.severity == "info" and hit.evidence["nonce"] is True
 
 
 def test_not_advertised_ignores_protected_resource_metadata():
     prm = make_hop(91, "GET", "https://mcp.example.com/.well-known/oauth-protected-resource",
                    resp_json={"resource": "https://mcp.example.com", "authorization_servers": ["x"]})
-    assert hits("pkce-not-advertised", exchange_of(flow(), metadata=[prm])) == []
+    assert rule_hits("pkce-not-advertised", exchange_of(flow(), metadata=[prm])) == []
 
 
 # malformed input never raises
@@ -358,7 +337,7 @@ def test_malformed_token_bodies_do_not_raise(body):
                     resp_body=body, content_type="application/json")
     ex = exchange_of(f, metadata=[meta])
     for rule_id in [r for r in RULES if RULES[r].family == "D"]:
-        list(hits(rule_id, ex))
+        list(rule_hits(rule_id, ex))
 
 
 # through classify, correlate and the engine, with profiles

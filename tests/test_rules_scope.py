@@ -2,27 +2,9 @@
 
 from __future__ import annotations
 
-from hops import flow
-from oauthtrace.analysis.registry import RULES, Context
+from hops import exchange_of, flow, hits_by_exchange, rule_hits
+from oauthtrace.analysis.registry import RULES
 from oauthtrace.analysis.rules import scope
-from oauthtrace.model import Exchange
-
-
-def exchange_of(f, index=0, **fields) -> Exchange:
-    base = dict(hops=list(f), authorize=f.authorize, authz_response=f.authz_response, callback=f.callback,
-                tokens=[f.token] if f.token else [])
-    base.update(fields)
-    return Exchange(index=index, **base)
-
-
-def run(rule_id, *exchanges):
-    hops = [hop for ex in exchanges for hop in ex.hops]
-    ctx = Context(trace_id=1, hops=hops, exchanges=list(exchanges), roles={}, sides={"F", "B", "M"})
-    return [(ex.index, hit) for ex in exchanges for hit in RULES[rule_id].check(ex, ctx)]
-
-
-def hits(rule_id, *exchanges):
-    return [hit for _, hit in run(rule_id, *exchanges)]
 
 
 def test_rules_are_registered_with_catalogue_metadata():
@@ -38,7 +20,7 @@ def test_rules_are_registered_with_catalogue_metadata():
 
 def test_authorize_without_scope_is_info_at_authorize():
     f = flow(scope=None)
-    [hit] = hits("scope-omitted", exchange_of(f))
+    [hit] = rule_hits("scope-omitted", exchange_of(f))
     assert hit.hop is f.authorize
     assert hit.severity is None  # info, the default
     assert hit.message == "authorize.scope = ∅"
@@ -46,33 +28,33 @@ def test_authorize_without_scope_is_info_at_authorize():
 
 def test_empty_scope_counts_as_omitted():
     f = flow(scope="")
-    [hit] = hits("scope-omitted", exchange_of(f))
+    [hit] = rule_hits("scope-omitted", exchange_of(f))
     assert hit.message == "authorize.scope= (empty, counts as omitted)"
     assert hit.evidence == {"param": "scope", "sent": None}
 
 
 def test_provider_failing_with_invalid_scope_instead_of_a_default_is_its_warning():
     f = flow(scope=None, error="invalid_scope")
-    [hit] = hits("scope-omitted", exchange_of(f))
+    [hit] = rule_hits("scope-omitted", exchange_of(f))
     assert hit.hop is f.authz_response
     assert (hit.severity, hit.blame) == ("warning", "AS")
     assert hit.evidence["error"] == "invalid_scope"
 
 
 def test_scope_present_is_quiet():
-    assert hits("scope-omitted", exchange_of(flow(scope="read"))) == []
+    assert rule_hits("scope-omitted", exchange_of(flow(scope="read"))) == []
 
 
 def test_pushed_request_is_not_judged():
     f = flow(scope=None, extra_authorize=[("request_uri", "urn:ietf:params:oauth:request_uri:x")])
-    assert hits("scope-omitted", exchange_of(f)) == []
+    assert rule_hits("scope-omitted", exchange_of(f)) == []
 
 
 # scope-format
 
 def test_comma_separated_scopes_fire_at_authorize():
     f = flow(scope="read,write")
-    [hit] = hits("scope-format", exchange_of(f))
+    [hit] = rule_hits("scope-format", exchange_of(f))
     assert hit.hop is f.authorize
     assert hit.evidence["problems"] == ["comma-separated (scopes are space-delimited)"]
     assert hit.message.startswith("authorize.scope = 'read,write'")
@@ -88,19 +70,19 @@ def test_duplicates_bad_characters_and_double_spaces_are_named():
 def test_valid_scope_strings_are_quiet():
     for value in ("openid profile email", "https://graph.example.com/.default offline_access", "a:b/c#d"):
         assert scope.format_problems(value) == [], value
-    assert hits("scope-format", exchange_of(flow(scope="read write"))) == []
+    assert rule_hits("scope-format", exchange_of(flow(scope="read write"))) == []
 
 
 def test_token_request_scope_is_checked_too():
     f = flow(extra_token=[("scope", "read,write")])
-    [hit] = hits("scope-format", exchange_of(f))
+    [hit] = rule_hits("scope-format", exchange_of(f))
     assert hit.hop is f.token and hit.message.startswith("token.scope")
 
 
 def test_scope_set_changing_on_reconnect_is_info():
     first = flow(scope="read write")
     again = flow(scope="read", seq=20, t0=3000.0, state="another-state-value-0123456789")
-    found = run("scope-format", exchange_of(first, 0), exchange_of(again, 1))
+    found = hits_by_exchange("scope-format", exchange_of(first, 0), exchange_of(again, 1))
     assert len(found) == 1
     index, hit = found[0]
     assert index == 1 and hit.hop is again.authorize and hit.severity == "info"
@@ -110,7 +92,7 @@ def test_scope_set_changing_on_reconnect_is_info():
 def test_same_scope_set_in_another_order_is_quiet():
     first = flow(scope="read write")
     again = flow(scope="write read", seq=20, t0=3000.0, state="another-state-value-0123456789")
-    assert run("scope-format", exchange_of(first, 0), exchange_of(again, 1)) == []
+    assert hits_by_exchange("scope-format", exchange_of(first, 0), exchange_of(again, 1)) == []
 
 
 def test_engine_reports_chatgpt_empty_scope_as_info():

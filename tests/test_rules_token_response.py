@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from hops import flow, make_hop
+from hops import exchange_of, flow, make_hop, rule_hits
 from oauthtrace.analysis.registry import RULES, Context
 from oauthtrace.analysis.rules import token_response  # noqa: F401  registers family G
 from oauthtrace.model import Exchange
@@ -15,19 +15,6 @@ from oauthtrace.model import Exchange
 GOOD = {"access_token": "at-1f2e3d4c5b6a79880", "token_type": "Bearer", "expires_in": 3600,
         "refresh_token": "rt-0a9b8c7d6e5f4"}
 NO_STORE = [("Cache-Control", "no-store"), ("Pragma", "no-cache")]
-
-
-def exchange_of(f, index=0, **fields) -> Exchange:
-    base = dict(hops=list(f), authorize=f.authorize, authz_response=f.authz_response, callback=f.callback,
-                tokens=[f.token] if f.token else [])
-    base.update(fields)
-    return Exchange(index=index, **base)
-
-
-def hits(rule_id, exchange, profile="oauth2"):
-    ctx = Context(trace_id=1, hops=list(exchange.hops), exchanges=[exchange], roles={}, sides={"F", "B", "M"},
-                  profile=profile)
-    return list(RULES[rule_id].check(exchange, ctx))
 
 
 def token_flow(body=GOOD, *, headers=NO_STORE, **kwargs):
@@ -69,7 +56,7 @@ def test_family_g_metadata():
 def test_form_encoded_token_response_github_style():
     f = flow(token_resp_body=b"access_token=gho_abc&scope=repo&token_type=bearer",
              token_content_type="application/x-www-form-urlencoded")
-    [hit] = hits("token-response-not-json", exchange_of(f))
+    [hit] = rule_hits("token-response-not-json", exchange_of(f))
     assert hit.hop is f.token
     assert hit.evidence == {"status": 200, "content_type": "application/x-www-form-urlencoded",
                             "body": "form-encoded fields"}
@@ -85,7 +72,7 @@ def test_form_encoded_token_response_github_style():
 ])
 def test_not_json_describes_the_body(body, content_type, kind):
     f = flow(token_resp_body=body, token_content_type=content_type)
-    [hit] = hits("token-response-not-json", exchange_of(f))
+    [hit] = rule_hits("token-response-not-json", exchange_of(f))
     assert hit.evidence["body"] == kind
 
 
@@ -93,9 +80,9 @@ def test_not_json_describes_the_body(body, content_type, kind):
                                           "Application/JSON"])
 def test_not_json_quiet_for_json(content_type):
     f = flow(token_json=GOOD, token_content_type=content_type)
-    assert hits("token-response-not-json", exchange_of(f)) == []
+    assert rule_hits("token-response-not-json", exchange_of(f)) == []
     error = flow(token_status=400, token_json={"error": "invalid_grant"}, token_content_type=content_type)
-    assert hits("token-response-not-json", exchange_of(error)) == []
+    assert rule_hits("token-response-not-json", exchange_of(error)) == []
 
 
 # token-fields-missing
@@ -103,7 +90,7 @@ def test_not_json_quiet_for_json(content_type):
 def test_missing_token_type_is_an_error():
     body = {k: v for k, v in GOOD.items() if k != "token_type"}
     f = token_flow(body)
-    [hit] = hits("token-fields-missing", exchange_of(f))
+    [hit] = rule_hits("token-fields-missing", exchange_of(f))
     assert hit.hop is f.token and hit.severity is None
     assert hit.evidence["missing"] == ["token_type"]
     assert "token_type = ∅" in hit.message
@@ -111,29 +98,29 @@ def test_missing_token_type_is_an_error():
 
 def test_missing_and_empty_access_token():
     f = token_flow({"access_token": "", "token_type": "Bearer"})
-    [hit] = hits("token-fields-missing", exchange_of(f))
+    [hit] = rule_hits("token-fields-missing", exchange_of(f))
     assert hit.evidence["missing"] == ["access_token"]
 
 
 def test_unknown_token_type_is_a_warning_and_case_variant_is_info():
-    [hit] = hits("token-fields-missing", exchange_of(token_flow({**GOOD, "token_type": "jwt"})))
+    [hit] = rule_hits("token-fields-missing", exchange_of(token_flow({**GOOD, "token_type": "jwt"})))
     assert hit.severity == "warning" and hit.evidence == {"token_type": "jwt"}
-    [hit] = hits("token-fields-missing", exchange_of(token_flow({**GOOD, "token_type": "bearer"})))
+    [hit] = rule_hits("token-fields-missing", exchange_of(token_flow({**GOOD, "token_type": "bearer"})))
     assert hit.severity == "info" and hit.evidence["canonical"] == "Bearer"
 
 
 def test_fields_quiet_for_good_response_dpop_and_errors():
-    assert hits("token-fields-missing", exchange_of(token_flow())) == []
-    assert hits("token-fields-missing", exchange_of(token_flow({**GOOD, "token_type": "DPoP"}))) == []
+    assert rule_hits("token-fields-missing", exchange_of(token_flow())) == []
+    assert rule_hits("token-fields-missing", exchange_of(token_flow({**GOOD, "token_type": "DPoP"}))) == []
     # a 200 error body is token-error-status's finding, not a missing access_token
-    assert hits("token-fields-missing", exchange_of(token_flow({"error": "invalid_grant"}))) == []
+    assert rule_hits("token-fields-missing", exchange_of(token_flow({"error": "invalid_grant"}))) == []
 
 
 # expires-in-not-number
 
 def test_expires_in_as_string():
     f = token_flow({**GOOD, "expires_in": "3600"})
-    [hit] = hits("expires-in-not-number", exchange_of(f))
+    [hit] = rule_hits("expires-in-not-number", exchange_of(f))
     assert hit.hop is f.token
     assert hit.evidence == {"field": "expires_in", "value": "3600"}
     assert 'expires_in = "3600" (a JSON string) ≠ 3600 (a JSON number)' in hit.message
@@ -141,22 +128,22 @@ def test_expires_in_as_string():
 
 def test_other_numeric_members_and_non_numeric_strings():
     f = token_flow({**GOOD, "refresh_expires_in": "1h"})
-    [hit] = hits("expires-in-not-number", exchange_of(f))
+    [hit] = rule_hits("expires-in-not-number", exchange_of(f))
     assert hit.evidence["field"] == "refresh_expires_in" and "not even numeric" in hit.message
 
 
 def test_expires_in_quiet_for_numbers_and_absence():
-    assert hits("expires-in-not-number", exchange_of(token_flow())) == []
-    assert hits("expires-in-not-number", exchange_of(token_flow({**GOOD, "expires_in": 3599.5}))) == []
+    assert rule_hits("expires-in-not-number", exchange_of(token_flow())) == []
+    assert rule_hits("expires-in-not-number", exchange_of(token_flow({**GOOD, "expires_in": 3599.5}))) == []
     no_expiry = {k: v for k, v in GOOD.items() if k != "expires_in"}
-    assert hits("expires-in-not-number", exchange_of(token_flow(no_expiry))) == []
+    assert rule_hits("expires-in-not-number", exchange_of(token_flow(no_expiry))) == []
 
 
 # token-cache-headers
 
 def test_missing_cache_headers_error_and_warning():
     f = token_flow(headers=[("Cache-Control", "public, max-age=60")])
-    found = {hit.evidence["header"]: hit for hit in hits("token-cache-headers", exchange_of(f))}
+    found = {hit.evidence["header"]: hit for hit in rule_hits("token-cache-headers", exchange_of(f))}
     assert found["Cache-Control"].hop is f.token and found["Cache-Control"].severity is None
     assert found["Cache-Control"].evidence["value"] == "public, max-age=60"
     assert found["Pragma"].severity == "warning"
@@ -167,29 +154,29 @@ def test_a_private_token_response_without_no_store_is_information():
     store it (RFC 9111 §5.2.2.7), so no attacker gains what RFC 6749 §5.1's no-store guards against; the MUST
     is still unmet, and said."""
     f = token_flow(headers=[("Cache-Control", "max-age=0, private, must-revalidate")])
-    found = {hit.evidence["header"]: hit for hit in hits("token-cache-headers", exchange_of(f))}
+    found = {hit.evidence["header"]: hit for hit in rule_hits("token-cache-headers", exchange_of(f))}
     assert found["Cache-Control"].severity == "info" and "private" in found["Cache-Control"].message
     assert found["Pragma"].severity == "info"
 
 
 def test_missing_pragma_is_info_under_oauth21():
     f = token_flow(headers=[])
-    found = {hit.evidence["header"]: hit for hit in hits("token-cache-headers", exchange_of(f), profile="oauth21")}
+    found = {hit.evidence["header"]: hit for hit in rule_hits("token-cache-headers", exchange_of(f), profile="oauth21")}
     assert found["Pragma"].severity == "info" and found["Cache-Control"].severity is None
 
 
 def test_missing_pragma_next_to_no_store_is_info():
     # node oidc-provider 9 sends only Cache-Control: no-store (RFC 9111 deprecated Pragma): not a warning
     f = token_flow(headers=[("Cache-Control", "no-store")])
-    [hit] = hits("token-cache-headers", exchange_of(f))
+    [hit] = rule_hits("token-cache-headers", exchange_of(f))
     assert hit.evidence["header"] == "Pragma" and hit.severity == "info"
 
 
 def test_cache_headers_quiet_when_present_or_no_tokens():
-    assert hits("token-cache-headers", exchange_of(token_flow(headers=[("cache-control", "No-Store"),
-                                                                       ("pragma", "no-cache")]))) == []
+    assert rule_hits("token-cache-headers", exchange_of(token_flow(headers=[("cache-control", "No-Store"),
+                                                                            ("pragma", "no-cache")]))) == []
     error = flow(token_status=400, token_json={"error": "invalid_grant"})
-    assert hits("token-cache-headers", exchange_of(error)) == []
+    assert rule_hits("token-cache-headers", exchange_of(error)) == []
 
 
 # scope-changed-unreported
@@ -197,7 +184,7 @@ def test_cache_headers_quiet_when_present_or_no_tokens():
 def test_scope_narrowed_without_scope_member_seen_in_jwt_access_token():
     body = {**GOOD, "access_token": fake_jwt({"sub": "alice", "scope": "read"})}
     f = token_flow(body, scope="read write")
-    [hit] = hits("scope-changed-unreported", exchange_of(f))
+    [hit] = rule_hits("scope-changed-unreported", exchange_of(f))
     assert hit.hop is f.token and hit.severity is None
     assert hit.evidence == {"requested": "read write", "granted": "read", "source": "access_token.scope"}
     assert "not granted: write" in hit.message
@@ -207,13 +194,13 @@ def test_scope_narrowed_seen_through_later_insufficient_scope():
     f = token_flow(scope="read write")
     api = make_hop(30, "POST", "https://api.example.com/notes", status=403,
                    resp_headers=[("WWW-Authenticate", 'Bearer error="insufficient_scope", scope="write"')])
-    [hit] = hits("scope-changed-unreported", exchange_of(f, resources=[api]))
+    [hit] = rule_hits("scope-changed-unreported", exchange_of(f, resources=[api]))
     assert hit.evidence["granted"] == "read" and "insufficient_scope" in hit.evidence["source"]
 
 
 def test_scope_reported_and_different_is_info():
     f = token_flow({**GOOD, "scope": "read"}, scope="read write")
-    [hit] = hits("scope-changed-unreported", exchange_of(f))
+    [hit] = rule_hits("scope-changed-unreported", exchange_of(f))
     assert hit.severity == "info" and hit.evidence["source"] == "token response"
 
 
@@ -221,10 +208,10 @@ def test_refresh_without_scope_is_compared_with_the_original_grant():
     f = token_flow({**GOOD, "scope": "read"}, scope="read write")  # narrowed, and said so
     narrowed_jwt = fake_jwt({"scope": "read"})
     refresh = refresh_hop(20, GOOD["refresh_token"], response={**GOOD, "access_token": narrowed_jwt})
-    found = hits("scope-changed-unreported", exchange_of(f, refreshes=[refresh]))
+    found = rule_hits("scope-changed-unreported", exchange_of(f, refreshes=[refresh]))
     assert [hit.hop for hit in found] == [f.token]  # the info on the code exchange only
     widened = refresh_hop(21, GOOD["refresh_token"], response={**GOOD, "access_token": fake_jwt({"scope": "x"})})
-    [_, hit] = hits("scope-changed-unreported", exchange_of(f, refreshes=[widened]))
+    [_, hit] = rule_hits("scope-changed-unreported", exchange_of(f, refreshes=[widened]))
     assert hit.hop is widened and hit.evidence["requested"] == "read" and hit.severity is None
 
 
@@ -235,7 +222,7 @@ def test_refresh_without_scope_is_compared_with_the_original_grant():
     ({**GOOD, "access_token": fake_jwt({"scope": "openid"})}, None),  # default scope, nothing requested
 ])
 def test_scope_quiet(body, scope):
-    assert hits("scope-changed-unreported", exchange_of(token_flow(body, scope=scope))) == []
+    assert rule_hits("scope-changed-unreported", exchange_of(token_flow(body, scope=scope))) == []
 
 
 def test_scope_narrowed_behind_a_pushed_request_is_compared_with_the_pushed_scope():
@@ -247,13 +234,13 @@ def test_scope_narrowed_behind_a_pushed_request_is_compared_with_the_pushed_scop
                    status=201, resp_json={"request_uri": request_uri, "expires_in": 60})
     f = token_flow({**GOOD, "scope": "openid"},
                    authorize_url=f"https://auth.example.com/authorize?client_id=c&request_uri={request_uri}")
-    [hit] = hits("scope-changed-unreported", exchange_of(f, hops=[par, *f]))
+    [hit] = rule_hits("scope-changed-unreported", exchange_of(f, hops=[par, *f]))
     assert hit.severity == "info" and hit.evidence["requested"] == "openid profile"
     assert "not granted: profile" in hit.message
     # A granted scope equal to the pushed one is quiet.
     same = token_flow({**GOOD, "scope": "profile openid"},
                       authorize_url=f"https://auth.example.com/authorize?client_id=c&request_uri={request_uri}")
-    assert hits("scope-changed-unreported", exchange_of(same, hops=[par, *same])) == []
+    assert rule_hits("scope-changed-unreported", exchange_of(same, hops=[par, *same])) == []
 
 
 # refresh-misuse
@@ -262,7 +249,7 @@ def test_refresh_beyond_original_scope_granted_blames_provider():
     f = token_flow({**GOOD, "scope": "read"}, scope="read")
     refresh = refresh_hop(20, GOOD["refresh_token"], scope="read admin",
                           response={**GOOD, "access_token": "at-2", "refresh_token": "rt-2"})
-    [hit] = hits("refresh-misuse", exchange_of(f, refreshes=[refresh]))
+    [hit] = rule_hits("refresh-misuse", exchange_of(f, refreshes=[refresh]))
     assert hit.hop is refresh and hit.blame == "AS"
     assert hit.evidence["beyond"] == ["admin"] and hit.evidence["granted"] is True
 
@@ -271,7 +258,7 @@ def test_refresh_beyond_scope_refused_blames_client():
     f = token_flow(scope="read")
     refresh = refresh_hop(20, GOOD["refresh_token"], scope="read admin", status=400,
                           response={"error": "invalid_scope"})
-    [hit] = hits("refresh-misuse", exchange_of(f, refreshes=[refresh]))
+    [hit] = rule_hits("refresh-misuse", exchange_of(f, refreshes=[refresh]))
     assert hit.blame is None and hit.evidence["granted"] is False
 
 
@@ -279,7 +266,7 @@ def test_reuse_of_rotated_out_refresh_token():
     f = token_flow()
     first = refresh_hop(20, GOOD["refresh_token"], response={**GOOD, "access_token": "at-2", "refresh_token": "rt-2"})
     again = refresh_hop(21, GOOD["refresh_token"], status=400, response={"error": "invalid_grant"})
-    [hit] = hits("refresh-misuse", exchange_of(f, refreshes=[first, again]))
+    [hit] = rule_hits("refresh-misuse", exchange_of(f, refreshes=[first, again]))
     assert hit.hop is again
     assert hit.evidence == {"case": "rotated-out-reuse", "replaced_by_hop": 20, "provider_accepted": False}
 
@@ -288,7 +275,7 @@ def test_public_client_never_rotated_is_info_for_the_provider():
     f = token_flow(client_auth="none")
     first = refresh_hop(20, GOOD["refresh_token"], response={"access_token": "at-2", "token_type": "Bearer"})
     second = refresh_hop(21, GOOD["refresh_token"], response={"access_token": "at-3", "token_type": "Bearer"})
-    [hit] = hits("refresh-misuse", exchange_of(f, refreshes=[first, second]))
+    [hit] = rule_hits("refresh-misuse", exchange_of(f, refreshes=[first, second]))
     assert hit.severity == "info" and hit.blame == "AS" and hit.hop is first
     assert hit.evidence == {"case": "not-rotated", "refreshes": 2}
 
@@ -297,12 +284,12 @@ def test_refresh_quiet_when_rotated_and_used_in_order_or_confidential():
     f = token_flow(client_auth="none")
     first = refresh_hop(20, GOOD["refresh_token"], response={**GOOD, "access_token": "at-2", "refresh_token": "rt-2"})
     second = refresh_hop(21, "rt-2", response={**GOOD, "access_token": "at-3", "refresh_token": "rt-3"})
-    assert hits("refresh-misuse", exchange_of(f, refreshes=[first, second])) == []
+    assert rule_hits("refresh-misuse", exchange_of(f, refreshes=[first, second])) == []
     confidential = refresh_hop(20, GOOD["refresh_token"], auth="basic",
                                response={"access_token": "at-2", "token_type": "Bearer"})
-    assert hits("refresh-misuse", exchange_of(token_flow(), refreshes=[confidential])) == []
+    assert rule_hits("refresh-misuse", exchange_of(token_flow(), refreshes=[confidential])) == []
     narrower = refresh_hop(22, GOOD["refresh_token"], scope="read", response={**GOOD, "refresh_token": "rt-9"})
-    assert hits("refresh-misuse", exchange_of(token_flow(scope="read write"), refreshes=[narrower])) == []
+    assert rule_hits("refresh-misuse", exchange_of(token_flow(scope="read write"), refreshes=[narrower])) == []
 
 
 # malformed input
@@ -321,7 +308,7 @@ def test_malformed_token_responses_do_not_raise(body, content_type):
                        status=200, resp_body=body, content_type=content_type)
     ex = exchange_of(f, refreshes=[refresh], resources=[f.token])
     for rule_id in [r for r in RULES if RULES[r].family == "G"]:
-        hits(rule_id, ex)
+        rule_hits(rule_id, ex)
 
 
 def test_engine_follows_refreshes_and_reports_rotated_out_reuse():
@@ -361,7 +348,7 @@ def test_the_token_answer_flaw_trait_holds_where_its_rules_may_report(token, fla
     ctx = Context(trace_id=1, hops=list(exchange.hops), exchanges=[exchange], roles={}, sides={"F", "B", "M"})
     assert TRAITS["token_answer_flaw"](exchange, ctx) is flawed
     reported = [rule for rule in ("token-response-not-json", "token-fields-missing", "expires-in-not-number")
-                if hits(rule, exchange)]
+                if rule_hits(rule, exchange)]
     assert bool(reported) is flawed
 
 
@@ -391,13 +378,13 @@ def test_google_granting_email_and_profile_as_their_url_forms_is_quiet():
     body = {"access_token": "ya29.a0AfH6SMBx-example", "expires_in": 3599, "token_type": "Bearer",
             "scope": "https://www.googleapis.com/auth/userinfo.profile openid "
                      "https://www.googleapis.com/auth/userinfo.email", "id_token": id_token}
-    assert hits("scope-changed-unreported", exchange_of(google_flow("openid email profile", body))) == []
+    assert rule_hits("scope-changed-unreported", exchange_of(google_flow("openid email profile", body))) == []
 
 
 def test_google_leaving_out_a_scope_asked_for_is_still_said():
     body = {"access_token": "ya29.a0AfH6SMBx-example", "expires_in": 3599, "token_type": "Bearer",
             "scope": "openid https://www.googleapis.com/auth/userinfo.email"}
-    [hit] = hits("scope-changed-unreported", exchange_of(google_flow("openid email profile", body)))
+    [hit] = rule_hits("scope-changed-unreported", exchange_of(google_flow("openid email profile", body)))
     assert hit.severity == "info" and "not granted: profile" in hit.message
 
 
@@ -407,20 +394,20 @@ def test_entras_scope_lists_the_access_tokens_scopes_and_is_quiet():
     asked = "openid offline_access https://graph.microsoft.com/User.Read"
     reported = {**GOOD, "scope": "openid profile email https://graph.microsoft.com/User.Read", "ext_expires_in": 3599}
     f = token_flow(reported, provider=ENTRA_V2, scope=asked)
-    assert hits("scope-changed-unreported", exchange_of(f)) == []
+    assert rule_hits("scope-changed-unreported", exchange_of(f)) == []
     # scope left out ("if omitted, the token is for the scopes requested"), the token's scp as Graph writes it
     from tests.signed_jwt import rs256
 
     token = rs256({"aud": "00000003-0000-0000-c000-000000000000", "scp": "User.Read openid profile email",
                    "iat": 1733560000, "exp": 1733563599})
     f = token_flow({**GOOD, "access_token": token}, provider=ENTRA_V2, scope=asked)
-    assert hits("scope-changed-unreported", exchange_of(f)) == []
+    assert rule_hits("scope-changed-unreported", exchange_of(f)) == []
 
 
 def test_entra_granting_more_than_asked_is_still_said():
     f = token_flow({**GOOD, "scope": "https://graph.microsoft.com/User.Read https://graph.microsoft.com/Mail.Read"},
                    provider=ENTRA_V2, scope="openid https://graph.microsoft.com/User.Read")
-    [hit] = hits("scope-changed-unreported", exchange_of(f))
+    [hit] = rule_hits("scope-changed-unreported", exchange_of(f))
     assert "added: https://graph.microsoft.com/Mail.Read" in hit.message
 
 
@@ -445,7 +432,7 @@ def firebase_refresh(seq: int, expires_in) -> "Hop":
 
 def test_firebase_securetokens_documented_string_expires_in_is_information_naming_it():
     hop = firebase_refresh(1, "3600")
-    [hit] = hits("expires-in-not-number", Exchange(index=0, hops=[hop], refreshes=[hop]))
+    [hit] = rule_hits("expires-in-not-number", Exchange(index=0, hops=[hop], refreshes=[hop]))
     assert hit.severity == "info" and hit.evidence["field"] == "expires_in"
     assert hit.evidence["provider"] == "Google Firebase Authentication"
     assert hit.evidence["provider_docs"].endswith("#section-refresh-token")
@@ -454,7 +441,7 @@ def test_firebase_securetokens_documented_string_expires_in_is_information_namin
 
 def test_a_non_numeric_string_stays_an_error_even_at_firebase():
     hop = firebase_refresh(1, "one hour")
-    [hit] = hits("expires-in-not-number", Exchange(index=0, hops=[hop], refreshes=[hop]))
+    [hit] = rule_hits("expires-in-not-number", Exchange(index=0, hops=[hop], refreshes=[hop]))
     assert hit.severity is None and "provider" not in hit.evidence
 
 
@@ -463,7 +450,7 @@ def test_entra_v1s_documented_string_expires_in_is_information():
     body = {"access_token": "eyJ0eXAiOiJKV1Qi-example", "token_type": "Bearer", "expires_in": "3600",
             "expires_on": "1388444763", "resource": "https://service.contoso.com/", "refresh_token": "AwABAAAA-rt"}
     f = token_flow(body, provider="https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2")
-    [hit] = hits("expires-in-not-number", exchange_of(f))
+    [hit] = rule_hits("expires-in-not-number", exchange_of(f))
     assert hit.severity == "info" and hit.evidence["provider"] == "Microsoft Entra ID (v1.0 endpoint)"
 
 
@@ -473,5 +460,5 @@ def test_slacks_documented_bot_token_type_is_information():
             "token_type": "bot", "scope": "commands,incoming-webhook", "app_id": "A0KRD7HC3"}
     f = token_flow(body, authorize_url="https://slack.com/oauth/v2/authorize?client_id=plugin-client&scope=commands",
                    token_url="https://slack.com/api/oauth.v2.access")
-    [hit] = hits("token-fields-missing", exchange_of(f))
+    [hit] = rule_hits("token-fields-missing", exchange_of(f))
     assert hit.severity == "info" and hit.evidence["provider"] == "Slack"

@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-from hops import CLIENT_SECRET, flow, make_hop
-from oauthtrace.analysis.registry import RULES, Context
+from hops import CLIENT_SECRET, exchange_of, flow, hits_by_exchange, make_hop, rule_hits
+from oauthtrace.analysis.registry import RULES
 from oauthtrace.analysis.rules import transport  # noqa: F401  registers family K
-from oauthtrace.model import Exchange
 
 
-def exchange_of(f, index=0, **fields) -> Exchange:
-    base = dict(hops=list(f), authorize=f.authorize, authz_response=f.authz_response, callback=f.callback,
-                tokens=[f.token] if f.token else [])
-    base.update(fields)
-    return Exchange(index=index, **base)
-
-
-def run(*exchanges, extra_hops=(), roles=None):
-    hops = [hop for ex in exchanges for hop in ex.hops] + list(extra_hops)
-    ctx = Context(trace_id=1, hops=hops, exchanges=list(exchanges), roles=roles or {}, sides={"F", "B", "M"})
-    return [(ex.index, hit) for ex in exchanges for hit in RULES["insecure-endpoint"].check(ex, ctx)]
+def run(*exchanges, **kwargs):
+    return hits_by_exchange("insecure-endpoint", *exchanges, **kwargs)
 
 
 def hits(*exchanges, **kwargs):
-    return [hit for _, hit in run(*exchanges, **kwargs)]
+    return rule_hits("insecure-endpoint", *exchanges, **kwargs)
 
 
 def test_rule_is_registered_with_catalogue_metadata():

@@ -24,13 +24,11 @@ import urllib.request
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
+from oauthtrace.demo.mcp_revisions import MODERN_VERSION, PROTOCOL_VERSION, known_revision
 from oauthtrace.digests import s256
 from oauthtrace.web import App, Request, Response
 
 CONNECTOR_ID = "demo-connector"
-PROTOCOL_VERSION = "2025-11-25"
-MODERN_VERSION = "2026-07-28"
-REVISIONS = (PROTOCOL_VERSION, MODERN_VERSION)
 CLIENT_INFO = {"name": "ChatGPT", "version": "1"}
 META = "io.modelcontextprotocol/"
 LISTEN_ACK_SECONDS = 10
@@ -53,11 +51,9 @@ class Failed(Exception):
 class ConnectorClient:
     def __init__(self, mcp_url: str, *, back_channel_proxy: str | None = None, bug: str = "good",
                  revision: str = PROTOCOL_VERSION, host: str = "127.0.0.1", port: int = 0):
-        if revision not in REVISIONS:
-            raise ValueError(f"unknown MCP revision {revision!r}; choose from {', '.join(REVISIONS)}")
         self.mcp_url = mcp_url
         self.bug = bug
-        self.revision = revision
+        self.revision = known_revision(revision)
         self.listening = threading.Event()  # the listen stream was acknowledged
         self._rpc_id = 0
         self.app = App(host, port)

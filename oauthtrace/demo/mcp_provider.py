@@ -10,9 +10,7 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from oauthtrace.demo.provider import (
-    DEMO_PASSWORD, DEMO_USER, CODE_TTL, DemoProvider, _append, _error_page, _pkce_ok, _redirect_error, _token_error,
-)
+from oauthtrace.demo.provider import CODE_TTL, DemoProvider, _pkce_ok, _redirect_error, _token_error
 from oauthtrace.web import Request, Response
 
 SCOPE = "mcp"
@@ -100,33 +98,21 @@ class McpProvider(DemoProvider):
                   "client_id_issued_at": int(time.time()), "token_endpoint_auth_method": method}
         return Response.json(answer, 201, {"Cache-Control": "no-store"})
 
-    def authorize(self, request: Request) -> Response:
-        args = dict(request.query)
-        client = self.clients.get(args.get("client_id", ""))
-        if client is None:
-            return _error_page("Unknown client_id", 400)
-        if args.get("redirect_uri") not in client.redirect_uris:
-            return _error_page("redirect_uri is not registered for this client", 400)
-        if args.get("response_type") != "code":
-            return _redirect_error(args, "unsupported_response_type", keep_state=True)
-        if not args.get("code_challenge") or args.get("code_challenge_method") != "S256":
-            return _redirect_error(args, "invalid_request", keep_state=True)
-        return Response(200, self._login_page(args), "text/html; charset=utf-8",
-                        {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+    def _registered_redirect_uris(self, client_id: str) -> list[str] | None:
+        client = self.clients.get(client_id)  # registration refuses an empty list
+        return None if client is None else client.redirect_uris
 
-    def login(self, request: Request) -> Response:
-        form = request.form
-        if form.get("username") != DEMO_USER or form.get("password") != DEMO_PASSWORD:
-            return _error_page("Wrong user name or password", 401)
-        code = secrets.token_urlsafe(24)
+    def _authorize_refusal(self, args: dict) -> Response | None:
+        refusal = super()._authorize_refusal(args)
+        if refusal is None and (not args.get("code_challenge") or args.get("code_challenge_method") != "S256"):
+            return _redirect_error(args, "invalid_request", keep_state=True)
+        return refusal
+
+    def _keep_grant(self, code: str, form: dict) -> None:
         with self._mcp_lock:
             self._grants[code] = McpGrant(form.get("client_id", ""), form.get("redirect_uri", ""),
                                           form.get("scope") or SCOPE, form.get("code_challenge", ""),
                                           form.get("code_challenge_method", ""), form.get("resource") or None)
-        params = {"code": code}
-        if form.get("state"):
-            params["state"] = form["state"]
-        return Response.redirect(_append(form.get("redirect_uri", ""), params), 303)
 
     def token(self, request: Request) -> Response:
         form = request.form

@@ -18,13 +18,11 @@ import secrets
 import threading
 from typing import Callable
 
+from oauthtrace.demo.mcp_revisions import MODERN_VERSION, PROTOCOL_VERSION, known_revision
 from oauthtrace.web import App, Request, Response
 
 MCP_PATH = "/mcp"
 PRM_PATH = "/.well-known/oauth-protected-resource" + MCP_PATH
-PROTOCOL_VERSION = "2025-11-25"
-MODERN_VERSION = "2026-07-28"
-REVISIONS = (PROTOCOL_VERSION, MODERN_VERSION)
 STREAM_HOLD_SECONDS = 10  # a GET stream still open after this long is closed by the server
 KEEPALIVE_SECONDS = 5  # "servers are encouraged to periodically emit an SSE comment line" on a listen stream
 META = "io.modelcontextprotocol/"
@@ -42,12 +40,10 @@ class McpServer:
 
     def __init__(self, authorization_server: str, introspect: Callable[[str], object | None], *, bug: str = "good",
                  revision: str = PROTOCOL_VERSION, host: str = "127.0.0.1", port: int = 0):
-        if revision not in REVISIONS:
-            raise ValueError(f"unknown MCP revision {revision!r}; choose from {', '.join(REVISIONS)}")
         self.authorization_server = authorization_server
         self.introspect = introspect
         self.bug = bug
-        self.revision = revision
+        self.revision = known_revision(revision)
         self.app = App(host, port)
         self.sessions: dict[str, threading.Event] = {}
         self.stopped = threading.Event()  # ends the listen streams still open

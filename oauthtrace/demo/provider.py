@@ -93,12 +93,9 @@ class DemoProvider:
 
     def authorize(self, request: Request) -> Response:
         args = dict(request.query)
-        if args.get("client_id") != DEMO_CLIENT_ID:
-            return _error_page("Unknown client_id", 400)
-        if self.redirect_uris and args.get("redirect_uri") not in self.redirect_uris:
-            return _error_page("redirect_uri is not registered for this client", 400)
-        if args.get("response_type") != "code":
-            return _redirect_error(args, "unsupported_response_type", keep_state=True)
+        refusal = self._authorize_refusal(args)
+        if refusal is not None:
+            return refusal
         return Response(200, self._login_page(args), "text/html; charset=utf-8",
                         {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
 
@@ -109,16 +106,35 @@ class DemoProvider:
         if self.bug == "error-without-state":
             return _redirect_error(form, "access_denied", keep_state=False)
         code = secrets.token_urlsafe(24)
-        with self._lock:
-            self._codes[code] = Grant(form.get("client_id", ""), form.get("redirect_uri", ""),
-                                      form.get("scope", ""), form.get("code_challenge") or None,
-                                      form.get("code_challenge_method") or None)
+        self._keep_grant(code, form)
         params = {"code": code}
         state = form.get("state")
         if state and self.bug != "drop-state":
             params["state"] = state[:-6] if self.bug == "mangle-state" else state
         # 303, not 307: the browser must not re-POST the password to the client (RFC 9700 §4.12).
         return Response.redirect(_append(form.get("redirect_uri", ""), params), 303)
+
+    def _registered_redirect_uris(self, client_id: str) -> list[str] | None:
+        """The redirect URIs registered for this client (none: any is accepted); None for an unknown client."""
+        return self.redirect_uris if client_id == DEMO_CLIENT_ID else None
+
+    def _authorize_refusal(self, args: dict) -> Response | None:
+        """The error an authorization request gets before any login page, or None when it may go on."""
+        registered = self._registered_redirect_uris(args.get("client_id", ""))
+        if registered is None:
+            return _error_page("Unknown client_id", 400)
+        if registered and args.get("redirect_uri") not in registered:
+            return _error_page("redirect_uri is not registered for this client", 400)
+        if args.get("response_type") != "code":
+            return _redirect_error(args, "unsupported_response_type", keep_state=True)
+        return None
+
+    def _keep_grant(self, code: str, form: dict) -> None:
+        """Remember what the login granted under its code, for the token request."""
+        with self._lock:
+            self._codes[code] = Grant(form.get("client_id", ""), form.get("redirect_uri", ""),
+                                      form.get("scope", ""), form.get("code_challenge") or None,
+                                      form.get("code_challenge_method") or None)
 
     def token(self, request: Request) -> Response:
         form = request.form

@@ -12,6 +12,7 @@ from oauthtrace.demo.agent import BuiltinAgent, run_chromium
 from oauthtrace.demo.client import DemoClient
 from oauthtrace.demo.connector import ConnectorClient
 from oauthtrace.demo.mcp_provider import McpProvider
+from oauthtrace.demo.mcp_revisions import REVISIONS
 from oauthtrace.demo.mcp_server import McpServer
 from oauthtrace.demo.provider import DemoProvider
 
@@ -84,7 +85,7 @@ MCP_STALL_BUGS = ("token-never-used", "callback-not-exchanged")
 MCP_DEMO_STALL_SECONDS = 2.0
 # The MCP revisions the demo speaks, oldest first. `demo --mcp` speaks the specification's current one (the last);
 # run_mcp_demo keeps 2025-11-25 unless told, the revision recordings/mcp-*.har were made in.
-MCP_REVISIONS = ("2025-11-25", "2026-07-28")
+MCP_REVISIONS = REVISIONS
 
 
 def run_mcp_demo(db_path: str, *, bug: str = "good", browser: str | None = None, name: str | None = None,

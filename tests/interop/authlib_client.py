@@ -7,19 +7,21 @@ opens `/start`.
 
 from __future__ import annotations
 
-import base64
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
 
+from oauthtrace.web import ServedInThread
+from tests.interop.relying_party import PageHandler, jwt_claims
+
 CALLBACK_PATH = "/auth/callback"
 
 
-class AuthlibClient:
+class AuthlibClient(ServedInThread):
     def __init__(self, provider_url: str, *, client_id: str, proxy_url: str | None = None,
                  back_channel_url: str | None = None, scope: str = "profile email"):
         self.provider_url = provider_url
@@ -36,14 +38,6 @@ class AuthlibClient:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self.redirect_uri = self.url + CALLBACK_PATH
-
-    def start(self) -> "AuthlibClient":
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     # -- the OAuth client -----------------------------------------------------------------------
 
@@ -87,18 +81,13 @@ class AuthlibClient:
                                         code_verifier=verifier)
             me = session.get(self._back(f"{self.provider_url}/userinfo"), timeout=10)
             me.raise_for_status()
-        if "id_token" in token and _jwt_claims(token["id_token"]).get("nonce") != nonce:
+        if "id_token" in token and jwt_claims(token["id_token"]).get("nonce") != nonce:
             return {"error": "the id_token's nonce is not this login's"}
         return {"message": "Connected", "sub": me.json()["sub"], "token_type": token["token_type"]}
 
 
-def _jwt_claims(jwt: str) -> dict:
-    payload = jwt.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-
-
 def _handler(client: AuthlibClient):
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(PageHandler):
         def do_GET(self):
             if self.path == "/start":
                 self._send(302, b"", location=client.authorization_url())
@@ -112,17 +101,5 @@ def _handler(client: AuthlibClient):
                 self._send(200 if "message" in client.outcome else 400, body, content_type="application/json")
             else:
                 self._send(404, b"not found")
-
-        def _send(self, status, body, *, location=None, content_type="text/plain"):
-            self.send_response(status)
-            if location:
-                self.send_header("Location", location)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
 
     return Handler

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import secrets
-import threading
 import time
 from dataclasses import dataclass, field
 
@@ -23,6 +22,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask, jsonify, request
 from werkzeug.serving import make_server
+
+from oauthtrace.web import ServedInThread
 
 SCOPES = ["openid", "profile", "email"]
 
@@ -127,7 +128,7 @@ class _Issuer(IssuerParameter):
         return self.issuer
 
 
-class AuthlibProvider:
+class AuthlibProvider(ServedInThread):
     """`start()` serves the AS on 127.0.0.1 with an OS-chosen port; `register()` adds a client."""
 
     def __init__(self):
@@ -137,22 +138,12 @@ class AuthlibProvider:
         self.app = Flask(__name__)
         self._server = make_server("127.0.0.1", 0, self.app, threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread: threading.Thread | None = None
         self._build()
 
     def register(self, client_id: str, redirect_uri: str, auth_method: str) -> Client:
         secret = "" if auth_method == "none" else secrets.token_urlsafe(24)
         client = self.clients[client_id] = Client(client_id, secret, [redirect_uri], auth_method)
         return client
-
-    def start(self) -> "AuthlibProvider":
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     # -- the Authlib wiring ---------------------------------------------------------------------
 

@@ -15,13 +15,16 @@ import secrets
 import threading
 import urllib.error
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+
+from oauthtrace.web import ServedInThread
+from tests.interop.relying_party import PageHandler, jwt_claims
 
 CALLBACK_PATH = "/cb"
 
 
-class OidcClient:
+class OidcClient(ServedInThread):
     def __init__(self, *, client_id: str, client_secret: str = "", response_mode: str = "query",
                  refresh: bool = False, par: bool = False):
         self.client_id = client_id
@@ -45,14 +48,6 @@ class OidcClient:
         handlers = [urllib.request.ProxyHandler({"http": proxy_url} if proxy_url else {})]
         self._http = urllib.request.build_opener(*handlers)
         self.back_channel_url = back_channel_url or ""
-
-    def start(self) -> "OidcClient":
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     # -- the relying party -----------------------------------------------------------------------
 
@@ -98,7 +93,7 @@ class OidcClient:
             return {"error": f"iss {params.get('iss')!r} is not {metadata['issuer']!r}"}
         token = self._token(metadata, {"grant_type": "authorization_code", "code": params["code"],
                                        "redirect_uri": self.redirect_uri, "code_verifier": verifier})
-        claims = _jwt_claims(token["id_token"])
+        claims = jwt_claims(token["id_token"])
         if claims.get("nonce") != nonce or claims.get("aud") != self.client_id:
             return {"error": "id_token does not belong to this login"}
         if self.refresh:
@@ -131,14 +126,8 @@ def _s256(verifier: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
 
 
-def _jwt_claims(jwt: str) -> dict:
-    # Signature checking is the provider's test suite's business; here the claims only tie the token to the login.
-    payload = jwt.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-
-
 def _handler(client: OidcClient):
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(PageHandler):
         def do_GET(self):
             if urlsplit(self.path).path == "/start":  # /start?prompt=none tries a silent login first
                 prompt = dict(parse_qsl(urlsplit(self.path).query)).get("prompt")
@@ -164,17 +153,5 @@ def _handler(client: OidcClient):
             ok = "message" in client.outcome
             page = f"<!doctype html><title>Result</title><h1 id=result>{html.escape(json.dumps(client.outcome))}</h1>"
             self._send(200 if ok else 400, page.encode(), content_type="text/html; charset=utf-8")
-
-        def _send(self, status, body, *, location=None, content_type="text/plain"):
-            self.send_response(status)
-            if location:
-                self.send_header("Location", location)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
 
     return Handler
