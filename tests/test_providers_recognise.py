@@ -112,3 +112,10 @@ def test_a_hit_named_for_a_deviation_carries_the_providers_docs_and_fix():
     assert hit.evidence["provider"] == "Microsoft Entra ID (v2.0 endpoint)"
     assert hit.evidence["provider_docs"].startswith("https://learn.microsoft.com/")
     assert "/.default" in hit.evidence["provider_fix"] and "/.default" in hit.message
+
+
+def test_a_captured_document_holding_a_list_or_an_object_names_no_provider():
+    """A metadata document's issuer or endpoint may be any JSON value in a capture; the lookups are cached, and an
+    unhashable value once crashed pkce-not-advertised (found by the fuzz test under CI's derandomized profile)."""
+    for junk in (["https://accounts.google.com"], {"issuer": "x"}, 3, None, ""):
+        assert provider_of_issuer(junk) is None and provider_of_url(junk) is None

@@ -33,20 +33,31 @@ _ISSUERS = [(provider, _compiled(issuer, whole=True)) for provider in PROVIDERS 
 _USERINFO = [(provider, _compiled(url, whole=True)) for provider in PROVIDERS for url in provider.userinfo]
 
 
-@lru_cache(maxsize=4096)
-def provider_of_url(url: str) -> Provider | None:
-    """The provider whose endpoints `url` (query and fragment ignored) is one of, or None."""
+def provider_of_url(url) -> Provider | None:
+    """The provider whose endpoints `url` (query and fragment ignored) is one of; None for anything but a
+    non-empty string (an `authorization_endpoint` read from a captured document may be a list)."""
     if not isinstance(url, str) or not url:
         return None
+    return _provider_of_url(url)
+
+
+@lru_cache(maxsize=4096)
+def _provider_of_url(url: str) -> Provider | None:
     plain = base_url(url)
     return next((provider for provider, pattern in _URLS if pattern.match(plain)), None)
 
 
-@lru_cache(maxsize=1024)
-def provider_of_issuer(issuer: str) -> Provider | None:
-    """The provider whose issuer identifier `issuer` is (an `iss` claim, a metadata document's `issuer`)."""
+def provider_of_issuer(issuer) -> Provider | None:
+    """The provider whose issuer identifier `issuer` is (an `iss` claim, a metadata document's `issuer`); None for
+    anything but a non-empty string — a captured document may hold a list or an object there, which the cache
+    below could not even hash."""
     if not isinstance(issuer, str) or not issuer:
         return None
+    return _provider_of_issuer(issuer)
+
+
+@lru_cache(maxsize=1024)
+def _provider_of_issuer(issuer: str) -> Provider | None:
     return next((provider for provider, pattern in _ISSUERS if pattern.match(issuer)), None)
 
 
